@@ -1,0 +1,224 @@
+//! Map and program types: the kernel's `enum bpf_map_type` and
+//! `enum bpf_prog_type` values, with the names bpftool prints.
+//!
+//! Both are open newtypes rather than closed enums: an object may use a type
+//! newer than this table, and the kernel, not rxdp, decides whether it exists.
+
+use std::fmt;
+
+/// `enum bpf_map_type`.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct MapType(pub u32);
+
+/// `enum bpf_prog_type`.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ProgramType(pub u32);
+
+/// Names indexed by `enum bpf_map_type` value (`BPF_MAP_TYPE_UNSPEC` = 0 ...).
+const MAP_TYPE_NAMES: [&str; 34] = [
+    "unspec",
+    "hash",
+    "array",
+    "prog_array",
+    "perf_event_array",
+    "percpu_hash",
+    "percpu_array",
+    "stack_trace",
+    "cgroup_array",
+    "lru_hash",
+    "lru_percpu_hash",
+    "lpm_trie",
+    "array_of_maps",
+    "hash_of_maps",
+    "devmap",
+    "sockmap",
+    "cpumap",
+    "xskmap",
+    "sockhash",
+    "cgroup_storage",
+    "reuseport_sockarray",
+    "percpu_cgroup_storage",
+    "queue",
+    "stack",
+    "sk_storage",
+    "devmap_hash",
+    "struct_ops",
+    "ringbuf",
+    "inode_storage",
+    "task_storage",
+    "bloom_filter",
+    "user_ringbuf",
+    "cgrp_storage",
+    "arena",
+];
+
+/// Names indexed by `enum bpf_prog_type` value (`BPF_PROG_TYPE_UNSPEC` = 0 ...).
+const PROGRAM_TYPE_NAMES: [&str; 33] = [
+    "unspec",
+    "socket_filter",
+    "kprobe",
+    "sched_cls",
+    "sched_act",
+    "tracepoint",
+    "xdp",
+    "perf_event",
+    "cgroup_skb",
+    "cgroup_sock",
+    "lwt_in",
+    "lwt_out",
+    "lwt_xmit",
+    "sock_ops",
+    "sk_skb",
+    "cgroup_device",
+    "sk_msg",
+    "raw_tracepoint",
+    "cgroup_sock_addr",
+    "lwt_seg6local",
+    "lirc_mode2",
+    "sk_reuseport",
+    "flow_dissector",
+    "cgroup_sysctl",
+    "raw_tracepoint_writable",
+    "cgroup_sockopt",
+    "tracing",
+    "struct_ops",
+    "ext",
+    "lsm",
+    "sk_lookup",
+    "syscall",
+    "netfilter",
+];
+
+impl MapType {
+    pub const HASH: MapType = MapType(1);
+    pub const ARRAY: MapType = MapType(2);
+    pub const PROG_ARRAY: MapType = MapType(3);
+    pub const PERF_EVENT_ARRAY: MapType = MapType(4);
+    pub const PERCPU_HASH: MapType = MapType(5);
+    pub const PERCPU_ARRAY: MapType = MapType(6);
+    pub const LRU_HASH: MapType = MapType(9);
+    pub const ARRAY_OF_MAPS: MapType = MapType(12);
+    pub const HASH_OF_MAPS: MapType = MapType(13);
+    pub const DEVMAP: MapType = MapType(14);
+    pub const CPUMAP: MapType = MapType(16);
+    pub const XSKMAP: MapType = MapType(17);
+    pub const DEVMAP_HASH: MapType = MapType(25);
+    pub const RINGBUF: MapType = MapType(27);
+
+    /// bpftool's name (`prog_array`), or `type_N` for a type newer than this table.
+    pub fn name(self) -> String {
+        table_name(&MAP_TYPE_NAMES, self.0)
+    }
+
+    /// Parses a name as bpftool prints it, or a number.
+    pub fn from_name(name: &str) -> Option<MapType> {
+        table_lookup(&MAP_TYPE_NAMES, name).map(MapType)
+    }
+
+    /// Whether values are other maps (`ARRAY_OF_MAPS`, `HASH_OF_MAPS`).
+    pub fn is_map_in_map(self) -> bool {
+        self == MapType::ARRAY_OF_MAPS || self == MapType::HASH_OF_MAPS
+    }
+}
+
+impl ProgramType {
+    pub const SOCKET_FILTER: ProgramType = ProgramType(1);
+    pub const KPROBE: ProgramType = ProgramType(2);
+    pub const SCHED_CLS: ProgramType = ProgramType(3);
+    pub const SCHED_ACT: ProgramType = ProgramType(4);
+    pub const TRACEPOINT: ProgramType = ProgramType(5);
+    pub const XDP: ProgramType = ProgramType(6);
+    pub const PERF_EVENT: ProgramType = ProgramType(7);
+    pub const CGROUP_SKB: ProgramType = ProgramType(8);
+    pub const CGROUP_SOCK: ProgramType = ProgramType(9);
+    pub const LWT_IN: ProgramType = ProgramType(10);
+    pub const LWT_OUT: ProgramType = ProgramType(11);
+    pub const LWT_XMIT: ProgramType = ProgramType(12);
+    pub const SOCK_OPS: ProgramType = ProgramType(13);
+    pub const SK_SKB: ProgramType = ProgramType(14);
+    pub const CGROUP_DEVICE: ProgramType = ProgramType(15);
+    pub const SK_MSG: ProgramType = ProgramType(16);
+    pub const RAW_TRACEPOINT: ProgramType = ProgramType(17);
+    pub const CGROUP_SOCK_ADDR: ProgramType = ProgramType(18);
+    pub const LWT_SEG6LOCAL: ProgramType = ProgramType(19);
+    pub const SK_REUSEPORT: ProgramType = ProgramType(21);
+    pub const FLOW_DISSECTOR: ProgramType = ProgramType(22);
+    pub const CGROUP_SYSCTL: ProgramType = ProgramType(23);
+    pub const CGROUP_SOCKOPT: ProgramType = ProgramType(25);
+    pub const TRACING: ProgramType = ProgramType(26);
+    pub const LSM: ProgramType = ProgramType(29);
+    pub const SK_LOOKUP: ProgramType = ProgramType(30);
+    pub const SYSCALL: ProgramType = ProgramType(31);
+    pub const NETFILTER: ProgramType = ProgramType(32);
+
+    /// bpftool's name (`xdp`), or `type_N` for a type newer than this table.
+    pub fn name(self) -> String {
+        table_name(&PROGRAM_TYPE_NAMES, self.0)
+    }
+
+    /// Parses a name as bpftool prints it, or a number.
+    pub fn from_name(name: &str) -> Option<ProgramType> {
+        table_lookup(&PROGRAM_TYPE_NAMES, name).map(ProgramType)
+    }
+}
+
+fn table_name(table: &[&str], value: u32) -> String {
+    match table.get(value as usize) {
+        Some(name) => (*name).to_string(),
+        None => format!("type_{value}"),
+    }
+}
+
+fn table_lookup(table: &[&str], name: &str) -> Option<u32> {
+    if let Ok(number) = name.parse::<u32>() {
+        return Some(number);
+    }
+    let name = name.to_ascii_lowercase();
+    table
+        .iter()
+        .position(|entry| *entry == name)
+        .filter(|&index| index != 0)
+        .map(|index| index as u32)
+}
+
+impl fmt::Debug for MapType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "MapType({})", self.name())
+    }
+}
+
+impl fmt::Display for MapType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+impl fmt::Debug for ProgramType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ProgramType({})", self.name())
+    }
+}
+
+impl fmt::Display for ProgramType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        assert_eq!(MapType::PROG_ARRAY.name(), "prog_array");
+        assert_eq!(MapType::from_name("prog_array"), Some(MapType::PROG_ARRAY));
+        assert_eq!(ProgramType::XDP.name(), "xdp");
+        assert_eq!(ProgramType::from_name("XDP"), Some(ProgramType::XDP));
+        assert_eq!(ProgramType::from_name("sched_cls"), Some(ProgramType::SCHED_CLS));
+        assert_eq!(ProgramType::from_name("6"), Some(ProgramType::XDP));
+        assert_eq!(ProgramType::from_name("unspec"), None);
+        assert_eq!(ProgramType::from_name("nonsense"), None);
+        assert_eq!(MapType(99).name(), "type_99");
+    }
+}

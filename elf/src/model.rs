@@ -1,0 +1,258 @@
+//! The ordered model of a BPF object: what `Object::parse` produces.
+//!
+//! Everything a user sees or indexes is a `Vec` in a defined order:
+//! `maps` is `map_fd[]` and `programs` is `prog_fd[]`, exactly as the classic
+//! samples/bpf `load_bpf_file()` numbered them. Nothing here refers to the
+//! kernel: file descriptors are the loader's business.
+
+use crate::btf::Btf;
+use crate::insn::Insn;
+use crate::kinds::{MapType, ProgramType};
+
+/// A parsed BPF object file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Object {
+    /// Contents of the `license` section without its NUL (empty when absent).
+    pub license: String,
+    /// Contents of the `version` section (`LINUX_VERSION_CODE` of old kprobe
+    /// objects), 0 when absent.
+    pub kernel_version: u32,
+    /// Maps in `map_fd[]` order: legacy `maps` symbols sorted by offset, then
+    /// BTF `.maps` in declaration order, then global-data sections in section
+    /// order.
+    pub maps: Vec<Map>,
+    /// Programs in `prog_fd[]` order: section index, then offset in the section.
+    pub programs: Vec<Program>,
+    /// Functions that programs call (`BPF_PSEUDO_CALL`) or take the address of
+    /// (`BPF_PSEUDO_FUNC`): every function in `.text`, plus any other function
+    /// that is the target of a call. Referenced by index from [`RelocTarget`].
+    pub subprograms: Vec<Function>,
+    /// Jump-table entries the object itself implies (`socket/N`, `prog/N`,
+    /// iproute2 `ID/KEY`, BTF `__array(values, ...)` initialisers).
+    pub jump_entries: Vec<JumpEntry>,
+    /// The object's `.BTF`, with DATASEC sizes and variable offsets already
+    /// filled in from the ELF symbols, ready for `BPF_BTF_LOAD`.
+    pub btf: Option<Btf>,
+}
+
+/// A map the object defines.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Map {
+    /// Symbol name (`jmp_table1`), or the section name for global data
+    /// (`.rodata`, `.rodata.str1.1`).
+    pub name: String,
+    /// The ELF section that defined it (`maps`, `.maps`, `.data`, ...).
+    pub section: String,
+    /// Which definition format it came from.
+    pub dialect: Dialect,
+    pub def: MapDef,
+    /// The inner map of an `ARRAY_OF_MAPS`/`HASH_OF_MAPS`.
+    pub inner: Option<InnerMap>,
+    pub pinning: Pinning,
+    /// The `id` field of an iproute2 `bpf_elf_map`; names the map for `ID/KEY`
+    /// tail-call sections and `inner_id` references.
+    pub iproute2_id: Option<u32>,
+    /// Initial contents of a global-data map: the section bytes (`.data`,
+    /// `.rodata`). `None` for `.bss` and for every other map (zero-filled by the
+    /// kernel).
+    pub data: Option<Vec<u8>>,
+    /// Entries to store right after creation that hold other maps (map-in-map
+    /// initialisers, iproute2 `inner_idx`). Program entries are `jump_entries`.
+    pub init_maps: Vec<MapSlot>,
+    /// BTF type ids of key and value (`BPF_MAP_CREATE` `btf_key_type_id` /
+    /// `btf_value_type_id`), 0 when the object has no BTF for them.
+    pub btf_key_type_id: u32,
+    pub btf_value_type_id: u32,
+}
+
+/// The numbers `BPF_MAP_CREATE` needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MapDef {
+    pub map_type: MapType,
+    pub key_size: u32,
+    pub value_size: u32,
+    pub max_entries: u32,
+    /// `map_flags` (`BPF_F_NO_PREALLOC`, `BPF_F_NUMA_NODE`, `BPF_F_RDONLY_PROG`, ...).
+    pub flags: u32,
+    /// `numa_node`, meaningful only with `BPF_F_NUMA_NODE`.
+    pub numa_node: u32,
+    /// `map_extra` (bloom filter hash count, arena address).
+    pub map_extra: u64,
+}
+
+/// Where a map definition came from. Offsets 20 and 24 of a legacy definition
+/// mean different things in the 28- and 36-byte dialects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// libbpf's old `struct bpf_map_def`: type, key_size, value_size,
+    /// max_entries, map_flags (20 bytes or fewer, zero-padded).
+    Legacy20,
+    /// samples/bpf `struct bpf_load_map_def`: + inner_map_idx, numa_node.
+    Legacy28,
+    /// iproute2 `struct bpf_elf_map`: type, size_key, size_value, max_elem,
+    /// flags, id, pinning, inner_id, inner_idx.
+    Iproute2,
+    /// A BTF-defined map in `.maps`.
+    Btf,
+    /// A global-data section turned into a one-element `ARRAY`.
+    GlobalData,
+}
+
+impl Dialect {
+    /// The name `rxdp inspect --json` prints.
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::Legacy20 => "legacy20",
+            Dialect::Legacy28 => "legacy28",
+            Dialect::Iproute2 => "iproute2",
+            Dialect::Btf => "btf",
+            Dialect::GlobalData => "global_data",
+        }
+    }
+}
+
+/// The inner map of a map-in-map.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InnerMap {
+    /// Another map of this object is the template (`inner_map_idx`,
+    /// iproute2 `inner_id`); the loader creates it before the outer map,
+    /// whatever their indexes.
+    Index(usize),
+    /// A definition given inline (BTF `__array(values, struct { ... })`); the
+    /// loader creates a template map from it.
+    Def(MapDef),
+}
+
+/// How a map is shared through bpffs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pinning {
+    None,
+    /// iproute2 `PIN_OBJECT_NS` (1): shared by loads of the same object.
+    ObjectNs,
+    /// iproute2 `PIN_GLOBAL_NS` (2): shared by every object that names it.
+    GlobalNs,
+    /// BTF `__uint(pinning, LIBBPF_PIN_BY_NAME)`.
+    ByName,
+}
+
+/// One initial entry of a map-in-map: `value` goes to `key` of the outer map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MapSlot {
+    pub key: u32,
+    /// Index into `Object::maps`.
+    pub map: usize,
+}
+
+/// A program: one `prog_fd[]` slot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Program {
+    /// The ELF section (`xdp0`, `prog/0`, `xdp_entry`, `1/7`).
+    pub section: String,
+    /// The program's type as the section name says, `None` when the name says
+    /// nothing (`prog/0`, `1/7`) and the caller decides (`--type`).
+    pub prog_type: Option<ProgramType>,
+    /// `expected_attach_type` implied by the section name (e.g.
+    /// `BPF_XDP_DEVMAP` for `xdp/devmap`), 0 otherwise.
+    pub expected_attach_type: u32,
+    /// `prog_flags` implied by the section name (`BPF_F_XDP_HAS_FRAGS` for
+    /// `xdp.frags`, `BPF_F_SLEEPABLE` for `.s` sections).
+    pub prog_flags: u32,
+    /// The program's own code. Its `name` is the function symbol, or the
+    /// section name when the section has no function symbol (old objects).
+    pub function: Function,
+}
+
+impl Program {
+    pub fn name(&self) -> &str {
+        &self.function.name
+    }
+}
+
+/// A run of instructions with its relocations: a program's body or a subprogram.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Function {
+    pub name: String,
+    /// ELF section index and name.
+    pub section_index: usize,
+    pub section: String,
+    /// Byte offset of the first instruction within the section.
+    pub offset: u64,
+    pub insns: Vec<Insn>,
+    /// Sorted by `insn`; indexes are relative to this function.
+    pub relocs: Vec<Reloc>,
+    /// `.BTF.ext` func_info type id of this function (a `BTF_KIND_FUNC`), 0
+    /// when absent.
+    pub btf_func_type_id: u32,
+    /// `.BTF.ext` line_info, `insn_off` counted in instructions from this
+    /// function's start.
+    pub line_info: Vec<crate::btf::LineInfo>,
+    /// `.BTF.ext` CO-RE relocation records, `insn_off` counted in
+    /// instructions from this function's start.
+    pub core_relocs: Vec<crate::btf::CoreReloc>,
+}
+
+/// A relocation inside a function, resolved to the model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reloc {
+    /// Instruction index within the function.
+    pub insn: usize,
+    /// The symbol the ELF relocation named (for messages and disassembly).
+    pub symbol: String,
+    pub target: RelocTarget,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RelocTarget {
+    /// `ld_imm64` of a map: becomes `src_reg = BPF_PSEUDO_MAP_FD`, `imm = fd`.
+    Map(usize),
+    /// `ld_imm64` of a global variable: becomes `src_reg = BPF_PSEUDO_MAP_VALUE`,
+    /// `imm = fd`, next `imm = offset`.
+    MapValue { map: usize, offset: u32 },
+    /// `call` with `src_reg = BPF_PSEUDO_CALL`: index into `Object::subprograms`.
+    Call(usize),
+    /// `ld_imm64` of a function address (callbacks): `src_reg = BPF_PSEUDO_FUNC`.
+    FuncAddr(usize),
+    /// `call` of an extern declared `__ksym`: a kernel function, resolved
+    /// against the kernel's BTF at load (`BPF_PSEUDO_KFUNC_CALL`).
+    Kfunc(String),
+}
+
+/// One jump-table entry: `prog_fd[program]` goes to `key` of `map_fd[map]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JumpEntry {
+    /// Index into `Object::maps` (a `PROG_ARRAY`).
+    pub map: usize,
+    pub key: u32,
+    /// Index into `Object::programs`.
+    pub program: usize,
+    pub origin: JumpOrigin,
+}
+
+/// Why the object implies a jump entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JumpOrigin {
+    /// samples/bpf `socket/N`, `kprobe/N`, `kretprobe/N`, `sockops/N`: key N
+    /// of the last prog array in the object.
+    SectionNumber,
+    /// The xdp-tutorial's `prog/N`: key N of the last prog array.
+    ProgN,
+    /// iproute2 `ID/KEY`: key KEY of the prog array whose `id` is ID.
+    Iproute2,
+    /// BTF `__array(values, ...)` initialiser of a prog array.
+    BtfValues,
+    /// Given on the command line (`--map M --key K --prog P`); never produced
+    /// by the parser.
+    Explicit,
+}
+
+impl JumpOrigin {
+    pub fn name(self) -> &'static str {
+        match self {
+            JumpOrigin::SectionNumber => "section_number",
+            JumpOrigin::ProgN => "prog_n",
+            JumpOrigin::Iproute2 => "iproute2",
+            JumpOrigin::BtfValues => "btf_values",
+            JumpOrigin::Explicit => "explicit",
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! rxdp: the load pipeline.

@@ -1,0 +1,1 @@
+//! rxdp-syscalls: the one crate that talks to the kernel.
