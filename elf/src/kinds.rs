@@ -215,7 +215,10 @@ mod tests {
         assert_eq!(MapType::from_name("prog_array"), Some(MapType::PROG_ARRAY));
         assert_eq!(ProgramType::XDP.name(), "xdp");
         assert_eq!(ProgramType::from_name("XDP"), Some(ProgramType::XDP));
-        assert_eq!(ProgramType::from_name("sched_cls"), Some(ProgramType::SCHED_CLS));
+        assert_eq!(
+            ProgramType::from_name("sched_cls"),
+            Some(ProgramType::SCHED_CLS)
+        );
         assert_eq!(ProgramType::from_name("6"), Some(ProgramType::XDP));
         assert_eq!(ProgramType::from_name("unspec"), None);
         assert_eq!(ProgramType::from_name("nonsense"), None);

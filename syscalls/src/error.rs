@@ -1,0 +1,187 @@
+//! The one error type of rxdp-syscalls: which operation failed, the errno, what
+//! the kernel said beyond the errno, and what the user can do about it.
+
+use std::fmt;
+
+/// A failed kernel operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    /// The operation, named as the uapi names it: `BPF_MAP_CREATE`,
+    /// `RTM_SETLINK`, `BPF_OBJ_PIN`, `mount bpffs`.
+    pub op: &'static str,
+    /// The errno the kernel returned.
+    pub errno: i32,
+    /// What the operation was about: a pin path, an interface name, a map name.
+    pub subject: Option<String>,
+    /// The kernel's own words: the netlink extended-ack message
+    /// (`NLMSGERR_ATTR_MSG`) or the tail of a verifier/BTF log.
+    pub kernel_message: Option<String>,
+    /// The full verifier or BTF log, when the kernel wrote one.
+    pub log: Option<String>,
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    pub fn new(op: &'static str, errno: i32) -> Error {
+        Error {
+            op,
+            errno,
+            subject: None,
+            kernel_message: None,
+            log: None,
+        }
+    }
+
+    /// The errno of the last failed libc call.
+    pub fn last(op: &'static str) -> Error {
+        Error::new(
+            op,
+            std::io::Error::last_os_error()
+                .raw_os_error()
+                .unwrap_or(libc::EIO),
+        )
+    }
+
+    pub fn with_subject(mut self, subject: impl Into<String>) -> Error {
+        self.subject = Some(subject.into());
+        self
+    }
+
+    pub fn with_kernel_message(mut self, message: impl Into<String>) -> Error {
+        let message = message.into();
+        if !message.is_empty() {
+            self.kernel_message = Some(message);
+        }
+        self
+    }
+
+    pub fn with_log(mut self, log: impl Into<String>) -> Error {
+        let log = log.into();
+        if !log.is_empty() {
+            self.log = Some(log);
+        }
+        self
+    }
+
+    /// The symbolic errno name (`EPERM`), or its number.
+    pub fn errno_name(&self) -> String {
+        errno_name(self.errno)
+    }
+
+    /// What to do next, from the operation and the errno.
+    pub fn hint(&self) -> Option<&'static str> {
+        let netlink = self.op.starts_with("RTM_");
+        match self.errno {
+            libc::EPERM if netlink => Some("run as root or grant CAP_NET_ADMIN"),
+            libc::EPERM => Some("run as root or grant CAP_BPF and CAP_NET_ADMIN"),
+            libc::EACCES if self.op == "BPF_PROG_LOAD" => {
+                Some("the verifier rejected the program; its log says why (-v shows all of it)")
+            }
+            libc::EACCES => Some("run as root or grant CAP_BPF and CAP_NET_ADMIN"),
+            libc::ENOENT if self.subject.is_some() => Some("check that the path or name exists"),
+            libc::EOPNOTSUPP if netlink => {
+                Some("the device or driver does not support this XDP mode; try --mode skb")
+            }
+            libc::EBUSY if netlink => {
+                Some("another XDP program is attached in this mode; use --force to replace it")
+            }
+            libc::EEXIST if netlink => {
+                Some("an XDP program is already attached; use --force to replace it")
+            }
+            libc::ENODEV | libc::ENXIO if netlink => Some("check the interface name"),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.op)?;
+        if let Some(subject) = &self.subject {
+            write!(f, " ({subject})")?;
+        }
+        let text = std::io::Error::from_raw_os_error(self.errno);
+        let text = text.to_string();
+        let text = text.split(" (os error").next().unwrap_or(&text);
+        write!(f, " failed: {} ({})", text, self.errno_name())?;
+        if let Some(message) = &self.kernel_message {
+            write!(f, ": kernel says \"{message}\"")?;
+        }
+        if let Some(hint) = self.hint() {
+            write!(f, "; {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// The kernel-internal `ENOTSUPP` (524), which `bpf(2)` lets through for
+/// operations a device or program type does not support.
+pub const ENOTSUPP: i32 = 524;
+
+/// Symbolic names of the errnos rxdp's users meet.
+pub fn errno_name(errno: i32) -> String {
+    let name = match errno {
+        libc::EPERM => "EPERM",
+        libc::ENOENT => "ENOENT",
+        libc::ESRCH => "ESRCH",
+        libc::EINTR => "EINTR",
+        libc::EIO => "EIO",
+        libc::ENXIO => "ENXIO",
+        libc::E2BIG => "E2BIG",
+        libc::EBADF => "EBADF",
+        libc::EAGAIN => "EAGAIN",
+        libc::ENOMEM => "ENOMEM",
+        libc::EACCES => "EACCES",
+        libc::EFAULT => "EFAULT",
+        libc::EBUSY => "EBUSY",
+        libc::EEXIST => "EEXIST",
+        libc::ENODEV => "ENODEV",
+        libc::ENOTDIR => "ENOTDIR",
+        libc::EISDIR => "EISDIR",
+        libc::EINVAL => "EINVAL",
+        libc::ENFILE => "ENFILE",
+        libc::EMFILE => "EMFILE",
+        libc::ENOSPC => "ENOSPC",
+        libc::ERANGE => "ERANGE",
+        libc::ENAMETOOLONG => "ENAMETOOLONG",
+        libc::ENOSYS => "ENOSYS",
+        libc::ENOTEMPTY => "ENOTEMPTY",
+        libc::ELOOP => "ELOOP",
+        libc::EPROTO => "EPROTO",
+        libc::EOPNOTSUPP => "EOPNOTSUPP",
+        ENOTSUPP => "ENOTSUPP",
+        libc::EADDRNOTAVAIL => "EADDRNOTAVAIL",
+        libc::ENOBUFS => "ENOBUFS",
+        libc::ETIMEDOUT => "ETIMEDOUT",
+        libc::EALREADY => "EALREADY",
+        _ => return format!("errno {errno}"),
+    };
+    name.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_names_op_subject_errno_message_and_hint() {
+        let error = Error::new("RTM_SETLINK", libc::EINVAL)
+            .with_subject("veth0")
+            .with_kernel_message("Native and generic XDP can't be active at the same time");
+        assert_eq!(
+            error.to_string(),
+            "RTM_SETLINK (veth0) failed: Invalid argument (EINVAL): kernel says \
+             \"Native and generic XDP can't be active at the same time\""
+        );
+        let error = Error::new("BPF_MAP_CREATE", libc::EPERM);
+        assert_eq!(
+            error.to_string(),
+            "BPF_MAP_CREATE failed: Operation not permitted (EPERM); \
+             run as root or grant CAP_BPF and CAP_NET_ADMIN"
+        );
+        assert_eq!(errno_name(12345), "errno 12345");
+    }
+}
