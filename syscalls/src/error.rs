@@ -22,6 +22,10 @@ pub struct Error {
 
 pub type Result<T> = std::result::Result<T, Error>;
 
+/// The `kernel_message` of a failure the test seam injected
+/// ([`crate::seam`], feature `fault-injection`).
+pub(crate) const INJECTED: &str = "injected fault";
+
 impl Error {
     pub fn new(op: &'static str, errno: i32) -> Error {
         Error {
@@ -64,6 +68,26 @@ impl Error {
         self
     }
 
+    /// Whether the test seam made this failure up (feature
+    /// `fault-injection`). Retries that exist to *explain* a failure (a
+    /// reload with a verifier log) are skipped for those, so an injected
+    /// failure stays a failure.
+    pub fn is_injected(&self) -> bool {
+        self.kernel_message.as_deref() == Some(INJECTED)
+    }
+
+    /// Whether the subject is a path with a dot inside a name (`a/b.c`),
+    /// which bpffs refuses with EPERM.
+    fn names_dotted_path(&self) -> bool {
+        let path_op = matches!(self.op, "mkdir" | "BPF_OBJ_PIN" | "renameat2");
+        path_op
+            && self.subject.as_deref().is_some_and(|subject| {
+                subject
+                    .split('/')
+                    .any(|name| name.contains('.') && name != "." && name != "..")
+            })
+    }
+
     /// The symbolic errno name (`EPERM`), or its number.
     pub fn errno_name(&self) -> String {
         errno_name(self.errno)
@@ -74,11 +98,17 @@ impl Error {
         let netlink = self.op.starts_with("RTM_");
         match self.errno {
             libc::EPERM if netlink => Some("run as root or grant CAP_NET_ADMIN"),
+            libc::EPERM if self.names_dotted_path() => Some(
+                "bpffs refuses names containing '.' (if the path is on bpffs; else run as root)",
+            ),
             libc::EPERM => Some("run as root or grant CAP_BPF and CAP_NET_ADMIN"),
             libc::EACCES if self.op == "BPF_PROG_LOAD" => {
                 Some("the verifier rejected the program; its log says why (-v shows all of it)")
             }
             libc::EACCES => Some("run as root or grant CAP_BPF and CAP_NET_ADMIN"),
+            libc::ENOSPC if self.op == "BPF_PROG_LOAD" || self.op == "BPF_BTF_LOAD" => {
+                Some("the log did not fit in 16 MiB; ask for a lower log level")
+            }
             libc::ENOENT if self.subject.is_some() => Some("check that the path or name exists"),
             libc::EOPNOTSUPP if netlink => {
                 Some("the device or driver does not support this XDP mode; try --mode skb")
@@ -90,6 +120,11 @@ impl Error {
                 Some("an XDP program is already attached; use --force to replace it")
             }
             libc::ENODEV | libc::ENXIO if netlink => Some("check the interface name"),
+            libc::EINVAL if self.op == "RTM_SETLINK" && self.kernel_message.is_none() => Some(
+                "the kernel gave no reason; usual causes: more than one mode, a program that \
+                 is not XDP, or a device that cannot run XDP in that mode (offload needs a NIC \
+                 that runs BPF, such as nfp, or netdevsim; veth cannot)",
+            ),
             _ => None,
         }
     }
@@ -183,5 +218,30 @@ mod tests {
              run as root or grant CAP_BPF and CAP_NET_ADMIN"
         );
         assert_eq!(errno_name(12345), "errno 12345");
+    }
+
+    #[test]
+    fn hints_follow_the_operation_and_errno() {
+        let refused = Error::new("BPF_PROG_LOAD", libc::EACCES);
+        assert!(refused.hint().unwrap().contains("verifier"));
+        let denied = Error::new("BPF_MAP_CREATE", libc::EACCES);
+        assert!(denied.hint().unwrap().contains("CAP_BPF"));
+        let missing = Error::new("BPF_OBJ_GET", libc::ENOENT).with_subject("/sys/fs/bpf/x");
+        assert!(missing.to_string().contains("(/sys/fs/bpf/x)"));
+        assert!(missing.hint().is_some());
+        let dotted = Error::new("mkdir", libc::EPERM).with_subject("/sys/fs/bpf/eth0.new/m");
+        assert!(dotted.hint().unwrap().contains("'.'"));
+        let plain = Error::new("mkdir", libc::EPERM).with_subject("/sys/fs/bpf/eth0");
+        assert!(plain.hint().unwrap().starts_with("run as root"));
+        let full = Error::new("BPF_PROG_LOAD", libc::ENOSPC);
+        assert!(full.hint().unwrap().contains("16 MiB"));
+    }
+
+    #[test]
+    fn injected_faults_are_recognisable() {
+        assert!(Error::new("BPF_MAP_CREATE", libc::ENOMEM)
+            .with_kernel_message(INJECTED)
+            .is_injected());
+        assert!(!Error::new("BPF_MAP_CREATE", libc::ENOMEM).is_injected());
     }
 }

@@ -2,9 +2,20 @@
 //!
 //! Every other crate calls it through safe, typed functions that return
 //! `OwnedFd`s and [`Error`]s a user can act on. Each syscall goes through one
-//! of a few choke points, and each of those through [`seam`].
+//! of a few choke points, and each of those through [`seam`]:
+//!
+//! - [`bpf`]: every `bpf(2)` command rxdp issues (maps, programs and their
+//!   verifier logs, BTF, pins, info, test runs, XDP links);
+//! - [`netlink`]: rtnetlink, to attach XDP programs to devices and query them;
+//! - [`fs`]: bpffs (pins) and tracefs (`trace_pipe`).
+//!
+//! This is the only crate of rxdp with `unsafe`; each block says why it is
+//! sound in a `// SAFETY:` comment.
 
+pub mod bpf;
 mod error;
+pub mod fs;
+pub mod netlink;
 pub mod seam;
 
-pub use error::{errno_name, Error, Result};
+pub use error::{errno_name, Error, Result, ENOTSUPP};

@@ -2,13 +2,15 @@
 //! clock that tells how much of a load the kernel itself took.
 //!
 //! Each choke point (`bpf(2)`, the netlink transaction, the filesystem calls)
-//! wraps its syscall in [`enter`]. Both the fault plan and the clock are
+//! wraps its syscall in `enter`. Both the fault plan and the clock are
 //! per-thread, so tests running side by side do not disturb one another.
 
 use std::cell::Cell;
 use std::time::{Duration, Instant};
 
 use crate::error::Error;
+#[cfg(feature = "fault-injection")]
+use crate::error::INJECTED;
 
 thread_local! {
     static SYSCALLS: Cell<u64> = const { Cell::new(0) };
@@ -31,7 +33,7 @@ pub(crate) fn enter<T>(
     #[cfg(feature = "fault-injection")]
     if let Some((nth, errno)) = FAULT.with(Cell::get) {
         if nth == number {
-            return Err(Error::new(op, errno).with_kernel_message("injected fault"));
+            return Err(Error::new(op, errno).with_kernel_message(INJECTED));
         }
     }
     #[cfg(not(feature = "fault-injection"))]

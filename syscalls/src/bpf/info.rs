@@ -1,0 +1,231 @@
+//! What the kernel knows about loaded objects: `BPF_OBJ_GET_INFO_BY_FD`, and
+//! walking and opening objects by id (`BPF_*_GET_NEXT_ID`,
+//! `BPF_*_GET_FD_BY_ID`), as bpftool does.
+
+use std::fmt::Write as _;
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+
+use super::attr::{
+    name_from_bytes, ptr_mut, BpfMapInfo, BpfProgInfo, GetIdAttr, Info, InfoAttr, BPF_TAG_SIZE,
+};
+use super::sys::{bpf, bpf_fd, Cmd};
+use super::types::{MapType, ProgType};
+use crate::error::{Error, Result};
+
+/// Fills `info` for `fd`. `info_len` goes in as the size of our struct and
+/// comes back as the size the kernel wrote (less on older kernels, whose
+/// missing fields stay zero).
+fn obj_info<I: Info>(fd: BorrowedFd<'_>, info: &mut I) -> Result<()> {
+    let mut attr = InfoAttr {
+        bpf_fd: fd.as_raw_fd() as u32,
+        info_len: std::mem::size_of::<I>() as u32,
+        info: info as *mut I as u64,
+    };
+    // SAFETY: `info` is a live plain-data struct (`I: Info`) of exactly
+    // `info_len` bytes; any pointers inside it were set by the caller to
+    // buffers of the counts beside them (zero/null otherwise).
+    unsafe { bpf(Cmd::ObjGetInfoByFd, &mut attr) }.map(drop)
+}
+
+/// A loaded program, as `struct bpf_prog_info` describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ProgInfo {
+    pub id: u32,
+    pub prog_type: ProgType,
+    /// The name given at load time (at most 15 bytes).
+    pub name: String,
+    /// The kernel's tag: a hash of the instructions, as bpftool shows it.
+    pub tag: [u8; BPF_TAG_SIZE],
+    /// Ids of the maps the program uses.
+    pub map_ids: Vec<u32>,
+    /// Bytes of JIT-compiled code (0 without JIT).
+    pub jited_len: u32,
+    /// Bytes of instructions after the verifier's rewriting.
+    pub xlated_len: u32,
+    /// Instructions the verifier processed (kernel 5.16).
+    pub verified_insns: u32,
+    /// The program's BTF object, 0 without.
+    pub btf_id: u32,
+    /// The device of an offloaded program, 0 otherwise.
+    pub ifindex: u32,
+    /// When it was loaded: nanoseconds since boot.
+    pub load_time_ns: u64,
+    pub created_by_uid: u32,
+    pub gpl_compatible: bool,
+    /// Run time and count, counted while `kernel.bpf_stats_enabled` is 1.
+    pub run_time_ns: u64,
+    pub run_count: u64,
+}
+
+impl ProgInfo {
+    /// The tag in hex, as bpftool prints it.
+    pub fn tag_hex(&self) -> String {
+        self.tag.iter().fold(String::new(), |mut hex, byte| {
+            let _ = write!(hex, "{byte:02x}");
+            hex
+        })
+    }
+}
+
+/// The most map ids rxdp asks for (the kernel allows 64 per program).
+const MAX_MAP_IDS: u32 = 4096;
+
+/// The info of a program: one `BPF_OBJ_GET_INFO_BY_FD`, and a second one to
+/// fetch the map ids when the first says there are any.
+pub fn prog_info(prog: BorrowedFd<'_>) -> Result<ProgInfo> {
+    let mut raw = BpfProgInfo::default();
+    obj_info(prog, &mut raw)?;
+    let mut map_ids = Vec::new();
+    if raw.nr_map_ids > 0 {
+        map_ids = vec![0u32; raw.nr_map_ids.min(MAX_MAP_IDS) as usize];
+        raw = BpfProgInfo {
+            nr_map_ids: map_ids.len() as u32,
+            map_ids: ptr_mut(&mut map_ids),
+            ..BpfProgInfo::default()
+        };
+        obj_info(prog, &mut raw)?;
+        // The kernel wrote min(ours, its count) ids and set its count.
+        map_ids.truncate(raw.nr_map_ids as usize);
+    }
+    Ok(ProgInfo {
+        id: raw.id,
+        prog_type: ProgType(raw.prog_type),
+        name: name_from_bytes(&raw.name),
+        tag: raw.tag,
+        map_ids,
+        jited_len: raw.jited_prog_len,
+        xlated_len: raw.xlated_prog_len,
+        verified_insns: raw.verified_insns,
+        btf_id: raw.btf_id,
+        ifindex: raw.ifindex,
+        load_time_ns: raw.load_time,
+        created_by_uid: raw.created_by_uid,
+        gpl_compatible: gpl_compatible(raw.gpl_compatible_bits),
+        run_time_ns: raw.run_time_ns,
+        run_count: raw.run_cnt,
+    })
+}
+
+/// `__u32 gpl_compatible:1` is the first bit-field of its word: the lowest
+/// bit on little-endian targets, the highest on big-endian ones.
+fn gpl_compatible(bits: u32) -> bool {
+    if cfg!(target_endian = "little") {
+        bits & 1 != 0
+    } else {
+        bits & (1 << 31) != 0
+    }
+}
+
+/// A map, as `struct bpf_map_info` describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MapInfo {
+    pub id: u32,
+    pub map_type: MapType,
+    pub key_size: u32,
+    pub value_size: u32,
+    pub max_entries: u32,
+    pub flags: u32,
+    pub name: String,
+    /// The device of an offloaded map, 0 otherwise.
+    pub ifindex: u32,
+    pub btf_id: u32,
+    pub btf_key_type_id: u32,
+    pub btf_value_type_id: u32,
+    pub btf_vmlinux_value_type_id: u32,
+    pub map_extra: u64,
+}
+
+/// The info of a map (one `BPF_OBJ_GET_INFO_BY_FD`).
+pub fn map_info(map: BorrowedFd<'_>) -> Result<MapInfo> {
+    let mut raw = BpfMapInfo::default();
+    obj_info(map, &mut raw)?;
+    Ok(MapInfo {
+        id: raw.id,
+        map_type: MapType(raw.map_type),
+        key_size: raw.key_size,
+        value_size: raw.value_size,
+        max_entries: raw.max_entries,
+        flags: raw.map_flags,
+        name: name_from_bytes(&raw.name),
+        ifindex: raw.ifindex,
+        btf_id: raw.btf_id,
+        btf_key_type_id: raw.btf_key_type_id,
+        btf_value_type_id: raw.btf_value_type_id,
+        btf_vmlinux_value_type_id: raw.btf_vmlinux_value_type_id,
+        map_extra: raw.map_extra,
+    })
+}
+
+fn next_id(cmd: Cmd, start: u32) -> Result<Option<u32>> {
+    let mut attr = GetIdAttr {
+        start_id: start,
+        ..GetIdAttr::default()
+    };
+    // SAFETY: the GET_NEXT_ID commands take and return ids; no pointers.
+    match unsafe { bpf(cmd, &mut attr) } {
+        Ok(_) => Ok(Some(attr.next_id)),
+        Err(error) if error.errno == libc::ENOENT => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+/// The id of the first program after `start` (0: the first of all), or
+/// `None` after the last one. Ids are not reused until they wrap.
+pub fn prog_get_next_id(start: u32) -> Result<Option<u32>> {
+    next_id(Cmd::ProgGetNextId, start)
+}
+
+/// The id of the first map after `start`, or `None` after the last one.
+pub fn map_get_next_id(start: u32) -> Result<Option<u32>> {
+    next_id(Cmd::MapGetNextId, start)
+}
+
+/// The id of the first BPF link after `start`, or `None` after the last one.
+pub fn link_get_next_id(start: u32) -> Result<Option<u32>> {
+    next_id(Cmd::LinkGetNextId, start)
+}
+
+fn fd_by_id(cmd: Cmd, what: &str, id: u32) -> Result<OwnedFd> {
+    let mut attr = GetIdAttr {
+        start_id: id,
+        ..GetIdAttr::default()
+    };
+    // SAFETY: the GET_FD_BY_ID commands take an id, no pointers, and return
+    // a new fd.
+    unsafe { bpf_fd(cmd, &mut attr) }
+        .map_err(|error: Error| error.with_subject(format!("{what} id {id}")))
+}
+
+/// Opens the program with this id (ENOENT when there is none).
+pub fn prog_get_fd_by_id(id: u32) -> Result<OwnedFd> {
+    fd_by_id(Cmd::ProgGetFdById, "program", id)
+}
+
+/// Opens the map with this id (ENOENT when there is none).
+pub fn map_get_fd_by_id(id: u32) -> Result<OwnedFd> {
+    fd_by_id(Cmd::MapGetFdById, "map", id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_print_as_bpftool_prints_them() {
+        let info = ProgInfo {
+            tag: [0x0a, 0xbc, 0, 1, 2, 3, 0xfe, 0xff],
+            ..ProgInfo::default()
+        };
+        assert_eq!(info.tag_hex(), "0abc00010203feff");
+    }
+
+    #[test]
+    fn gpl_bit() {
+        assert!(gpl_compatible(if cfg!(target_endian = "little") {
+            1
+        } else {
+            1 << 31
+        }));
+        assert!(!gpl_compatible(0));
+    }
+}

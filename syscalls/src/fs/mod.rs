@@ -1,0 +1,27 @@
+//! The filesystems rxdp uses: bpffs, where pins live, and tracefs, where
+//! `bpf_trace_printk` output appears.
+//!
+//! Every call goes through [`crate::seam`], named after the syscall
+//! (`mkdir`, `renameat2`, `mount bpffs`), and every error names the path it
+//! is about.
+
+pub mod bpffs;
+mod mountinfo;
+mod sys;
+pub mod tracefs;
+
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::seam;
+
+/// Runs one std filesystem call through the seam, turning its failure into
+/// an [`Error`] for `op` that names `path`.
+fn io<T>(op: &'static str, path: &Path, call: impl FnOnce() -> std::io::Result<T>) -> Result<T> {
+    seam::enter(op, || {
+        call().map_err(|error| {
+            Error::new(op, error.raw_os_error().unwrap_or(libc::EIO))
+                .with_subject(path.display().to_string())
+        })
+    })
+}
