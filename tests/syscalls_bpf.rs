@@ -11,13 +11,14 @@ use std::os::fd::AsFd;
 use std::time::Instant;
 
 use common::*;
+use rxdp_elf::{MapType, ProgramType};
 use rxdp_kernel_tests::{require_kernel, VethPair};
 use rxdp_syscalls::bpf::{
     btf_load, link_create_xdp, link_get_next_id, map_create, map_freeze, map_get_fd_by_id,
     map_get_next_id, map_info, map_lookup_elem, map_update_elem, memlock_was_raised, obj_get,
     obj_pin, possible_cpus, prog_get_fd_by_id, prog_get_next_id, prog_info, prog_load,
-    prog_test_run, xdp_md, MapCreate, MapHandle, MapType, ProgLoad, ProgType, TestRun, BPF_ANY,
-    BPF_EXIST, BPF_LOG_LEVEL1, BPF_LOG_LEVEL2, BPF_LOG_STATS, BPF_NOEXIST, LOG_FIRST_SIZE,
+    prog_test_run, xdp_md, MapCreate, MapHandle, ProgLoad, TestRun, BPF_ANY, BPF_EXIST,
+    BPF_LOG_LEVEL1, BPF_LOG_LEVEL2, BPF_LOG_STATS, BPF_NOEXIST, LOG_FIRST_SIZE,
 };
 use rxdp_syscalls::netlink::{self, XdpFlags};
 use rxdp_syscalls::seam;
@@ -32,7 +33,7 @@ fn hash_map_elements_round_trip() {
         return;
     }
     let map = create(MapCreate {
-        map_type: MapType::HASH,
+        map_type: MapType::HASH.0,
         key_size: 4,
         value_size: 8,
         max_entries: 16,
@@ -100,7 +101,7 @@ fn hash_map_elements_round_trip() {
     assert!(error.to_string().contains("value of 16 bytes"), "{error}");
 
     let info = map_info(map.as_fd()).unwrap();
-    assert_eq!(info.map_type, MapType::HASH);
+    assert_eq!(info.map_type, MapType::HASH.0);
     assert_eq!(
         (info.key_size, info.value_size, info.max_entries),
         (4, 8, 16)
@@ -134,7 +135,7 @@ fn array_lru_and_percpu_maps_hold_values() {
 
     // LRU hash.
     let lru = create(MapCreate {
-        map_type: MapType::LRU_HASH,
+        map_type: MapType::LRU_HASH.0,
         key_size: 8,
         value_size: 4,
         max_entries: 64,
@@ -155,7 +156,7 @@ fn array_lru_and_percpu_maps_hold_values() {
     // Per-CPU array: one 8-byte-aligned slot per possible CPU.
     let cpus = possible_cpus().unwrap();
     let percpu = create(MapCreate {
-        map_type: MapType::PERCPU_ARRAY,
+        map_type: MapType::PERCPU_ARRAY.0,
         key_size: 4,
         value_size: 4,
         max_entries: 2,
@@ -176,7 +177,7 @@ fn array_lru_and_percpu_maps_hold_values() {
 
     // Ring buffer: no keys or values, a power-of-two number of pages.
     let ringbuf = create(MapCreate {
-        map_type: MapType::RINGBUF,
+        map_type: MapType::RINGBUF.0,
         max_entries: 64 * 1024,
         name: "rxdp_ringbuf",
         ..MapCreate::default()
@@ -184,7 +185,7 @@ fn array_lru_and_percpu_maps_hold_values() {
     let info = map_info(ringbuf.as_fd()).unwrap();
     assert_eq!(
         (info.map_type, info.max_entries),
-        (MapType::RINGBUF, 64 * 1024)
+        (MapType::RINGBUF.0, 64 * 1024)
     );
 }
 
@@ -195,7 +196,7 @@ fn fd_maps_take_fds_and_give_ids() {
     }
     // A prog array, filled as rxdp-load --map 0 --key 78 --prog 1 does.
     let jump_table = create(MapCreate {
-        map_type: MapType::PROG_ARRAY,
+        map_type: MapType::PROG_ARRAY.0,
         key_size: 4,
         value_size: 4,
         max_entries: 100,
@@ -219,7 +220,7 @@ fn fd_maps_take_fds_and_give_ids() {
     // An array of maps, created from its inner map template.
     let inner = u64_array("rxdp_inner", 1);
     let outer = create(MapCreate {
-        map_type: MapType::ARRAY_OF_MAPS,
+        map_type: MapType::ARRAY_OF_MAPS.0,
         key_size: 4,
         value_size: 4,
         max_entries: 2,
@@ -278,7 +279,7 @@ fn map_names_are_sanitised_and_errors_name_the_map() {
     let map = u64_array("prog/0-with a long tail", 1);
     assert_eq!(map_info(map.as_fd()).unwrap().name, "prog_0_with_a_l");
     let error = map_create(&MapCreate {
-        map_type: MapType::HASH,
+        map_type: MapType::HASH.0,
         key_size: 0,
         value_size: 8,
         max_entries: 1,
@@ -308,7 +309,7 @@ fn tiny_xdp_program_loads_runs_and_is_described() {
 
     let fd = loaded.fd.as_fd();
     let info = prog_info(fd).unwrap();
-    assert_eq!(info.prog_type, ProgType::XDP);
+    assert_eq!(info.prog_type, ProgramType::XDP.0);
     assert_eq!(info.name, "rxdp_tiny");
     assert_ne!(info.tag, [0; 8]);
     assert_eq!(info.tag_hex().len(), 16);
@@ -442,7 +443,7 @@ fn verifier_refusal_comes_with_its_log() {
     // `exit` with r0 never written.
     let insns = bytes(&[exit()]);
     let error = prog_load(&ProgLoad {
-        prog_type: ProgType::XDP,
+        prog_type: ProgramType::XDP.0,
         insns: &insns,
         license: "GPL",
         name: "rxdp_bad",
@@ -471,7 +472,7 @@ fn verbose_loads_return_the_log_and_grow_it() {
         return;
     }
     let small = prog_load(&ProgLoad {
-        prog_type: ProgType::XDP,
+        prog_type: ProgramType::XDP.0,
         insns: &xdp_pass(),
         license: "GPL",
         log_level: BPF_LOG_LEVEL1 | BPF_LOG_STATS,
@@ -491,7 +492,7 @@ fn verbose_loads_return_the_log_and_grow_it() {
     insns.extend([mov_imm(0, XDP_PASS as i32), exit()]);
     let start = Instant::now();
     let big = prog_load(&ProgLoad {
-        prog_type: ProgType::XDP,
+        prog_type: ProgramType::XDP.0,
         insns: &bytes(&insns),
         license: "GPL",
         name: "rxdp_long",
@@ -641,7 +642,7 @@ fn the_seam_injects_faults() {
         return;
     }
     let spec = MapCreate {
-        map_type: MapType::ARRAY,
+        map_type: MapType::ARRAY.0,
         key_size: 4,
         value_size: 4,
         max_entries: 1,
@@ -663,7 +664,7 @@ fn the_seam_injects_faults() {
     // An injected refusal stays a refusal: no reload with a log.
     seam::fail_nth(1, libc::EACCES);
     let error = prog_load(&ProgLoad {
-        prog_type: ProgType::XDP,
+        prog_type: ProgramType::XDP.0,
         insns: &xdp_pass(),
         license: "GPL",
         ..ProgLoad::default()

@@ -7,8 +7,9 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use rxdp_elf::insn::{Insn, BPF_PSEUDO_MAP_FD, CALL, EXIT, LD_IMM64};
+use rxdp_elf::{MapType, ProgramType};
 use rxdp_kernel_tests::unique_name;
-use rxdp_syscalls::bpf::{map_create, prog_load, Loaded, MapCreate, MapType, ProgLoad, ProgType};
+use rxdp_syscalls::bpf::{map_create, prog_load, Loaded, MapCreate, ProgLoad};
 use rxdp_syscalls::fs::bpffs;
 
 /// `XDP_PASS`.
@@ -100,7 +101,7 @@ pub fn xdp_pass() -> Vec<u8> {
 /// Loads an XDP program.
 pub fn load_xdp(name: &str, insns: &[u8]) -> Loaded {
     prog_load(&ProgLoad {
-        prog_type: ProgType::XDP,
+        prog_type: ProgramType::XDP.0,
         insns,
         license: "GPL",
         name,
@@ -156,7 +157,7 @@ pub fn frame() -> Vec<u8> {
 /// An array map of `entries` u64 values.
 pub fn u64_array(name: &str, entries: u32) -> OwnedFd {
     map_create(&MapCreate {
-        map_type: MapType::ARRAY,
+        map_type: MapType::ARRAY.0,
         key_size: 4,
         value_size: 8,
         max_entries: entries,

@@ -6,8 +6,9 @@ use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::{AsFd, OwnedFd};
 use std::time::{Duration, Instant};
 
+use rxdp_elf::ProgramType;
 use rxdp_kernel_tests::{receive_udp, require_kernel, Ip, VethPair};
-use rxdp_syscalls::bpf::{prog_info, prog_load, ProgLoad, ProgType};
+use rxdp_syscalls::bpf::{prog_info, prog_load, ProgLoad};
 use rxdp_syscalls::netlink::{
     attach, detach, ifindex, ifname, link_by_index, link_by_name, query, query_all, XdpAttached,
     XdpFlags, XdpState,
@@ -26,7 +27,7 @@ fn xdp_program(verdict: i32) -> OwnedFd {
     // BPF_JMP | BPF_EXIT: opcode 0x95.
     insns.extend_from_slice(&[0x95, 0, 0, 0, 0, 0, 0, 0]);
     let load = ProgLoad {
-        prog_type: ProgType::XDP,
+        prog_type: ProgramType::XDP.0,
         insns: &insns,
         license: "GPL",
         name: "netlink_test",

@@ -9,7 +9,6 @@ use super::attr::{
     name_from_bytes, ptr_mut, BpfMapInfo, BpfProgInfo, GetIdAttr, Info, InfoAttr, BPF_TAG_SIZE,
 };
 use super::sys::{bpf, bpf_fd, Cmd};
-use super::types::{MapType, ProgType};
 use crate::error::{Error, Result};
 
 /// Fills `info` for `fd`. `info_len` goes in as the size of our struct and
@@ -31,7 +30,8 @@ fn obj_info<I: Info>(fd: BorrowedFd<'_>, info: &mut I) -> Result<()> {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ProgInfo {
     pub id: u32,
-    pub prog_type: ProgType,
+    /// `enum bpf_prog_type`.
+    pub prog_type: u32,
     /// The name given at load time (at most 15 bytes).
     pub name: String,
     /// The kernel's tag: a hash of the instructions, as bpftool shows it.
@@ -89,7 +89,7 @@ pub fn prog_info(prog: BorrowedFd<'_>) -> Result<ProgInfo> {
     }
     Ok(ProgInfo {
         id: raw.id,
-        prog_type: ProgType(raw.prog_type),
+        prog_type: raw.prog_type,
         name: name_from_bytes(&raw.name),
         tag: raw.tag,
         map_ids,
@@ -120,7 +120,8 @@ fn gpl_compatible(bits: u32) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MapInfo {
     pub id: u32,
-    pub map_type: MapType,
+    /// `enum bpf_map_type`.
+    pub map_type: u32,
     pub key_size: u32,
     pub value_size: u32,
     pub max_entries: u32,
@@ -141,7 +142,7 @@ pub fn map_info(map: BorrowedFd<'_>) -> Result<MapInfo> {
     obj_info(map, &mut raw)?;
     Ok(MapInfo {
         id: raw.id,
-        map_type: MapType(raw.map_type),
+        map_type: raw.map_type,
         key_size: raw.key_size,
         value_size: raw.value_size,
         max_entries: raw.max_entries,

@@ -6,7 +6,7 @@ use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 
 use super::attr::LinkCreateAttr;
 use super::sys::{bpf_fd, Cmd};
-use super::types::AttachType;
+use super::types::ATTACH_XDP;
 use crate::error::Result;
 use crate::netlink::XdpFlags;
 
@@ -19,7 +19,7 @@ pub fn link_create_xdp(prog: BorrowedFd<'_>, ifindex: u32, flags: XdpFlags) -> R
     let mut attr = LinkCreateAttr {
         prog_fd: prog.as_raw_fd() as u32,
         target_ifindex: ifindex,
-        attach_type: AttachType::XDP.0,
+        attach_type: ATTACH_XDP,
         flags: flags.bits(),
     };
     // SAFETY: no pointers in this attr; BPF_LINK_CREATE returns a new fd.

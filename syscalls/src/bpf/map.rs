@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 use super::attr::{name_field, ptr, ptr_mut, MapCreateAttr, MapElemAttr};
 use super::info::map_info;
 use super::sys::{bpf, bpf_fd, Cmd};
-use super::types::MapType;
+use super::types::{holds_fds, is_per_cpu};
 use crate::error::{Error, Result};
 
 /// `BPF_ANY`: create the element or replace it.
@@ -47,7 +47,8 @@ pub const BPF_F_INNER_MAP: u32 = 1 << 12;
 /// the kernel expects for "not used".
 #[derive(Debug, Default, Clone, Copy)]
 pub struct MapCreate<'a> {
-    pub map_type: MapType,
+    /// `enum bpf_map_type` (`BPF_MAP_TYPE_HASH` = 1, ...).
+    pub map_type: u32,
     pub key_size: u32,
     pub value_size: u32,
     pub max_entries: u32,
@@ -81,7 +82,7 @@ fn raw(fd: Option<BorrowedFd<'_>>) -> u32 {
 /// Creates a map (`BPF_MAP_CREATE`).
 pub fn map_create(map: &MapCreate<'_>) -> Result<OwnedFd> {
     let mut attr = MapCreateAttr {
-        map_type: map.map_type.0,
+        map_type: map.map_type,
         key_size: map.key_size,
         value_size: map.value_size,
         max_entries: map.max_entries,
@@ -119,7 +120,7 @@ pub fn map_freeze(map: BorrowedFd<'_>) -> Result<()> {
 #[derive(Debug, Clone, Copy)]
 pub struct MapHandle<'fd> {
     fd: BorrowedFd<'fd>,
-    map_type: MapType,
+    map_type: u32,
     key_size: usize,
     value_size: usize,
 }
@@ -128,7 +129,7 @@ impl<'fd> MapHandle<'fd> {
     /// Learns the map's type and sizes (one `BPF_OBJ_GET_INFO_BY_FD`).
     pub fn new(fd: BorrowedFd<'fd>) -> Result<MapHandle<'fd>> {
         let info = map_info(fd)?;
-        let cpus = if info.map_type.is_per_cpu() {
+        let cpus = if is_per_cpu(info.map_type) {
             possible_cpus()?
         } else {
             1
@@ -142,7 +143,8 @@ impl<'fd> MapHandle<'fd> {
         })
     }
 
-    pub fn map_type(&self) -> MapType {
+    /// `enum bpf_map_type`.
+    pub fn map_type(&self) -> u32 {
         self.map_type
     }
 
@@ -163,7 +165,7 @@ impl<'fd> MapHandle<'fd> {
             Ok(())
         } else {
             Err(Error::new(op, libc::EINVAL).with_subject(format!(
-                "{what} of {len} bytes for a {} map whose {what}s are {wanted} bytes",
+                "{what} of {len} bytes for a map of type {} whose {what}s are {wanted} bytes",
                 self.map_type
             )))
         }
@@ -247,11 +249,11 @@ fn absent_is_false(result: Result<i64>) -> Result<bool> {
 }
 
 /// The kernel's `bpf_map_value_size()`: the value bytes user space passes.
-pub(crate) fn user_value_size(map_type: MapType, value_size: u32, cpus: usize) -> usize {
+pub(crate) fn user_value_size(map_type: u32, value_size: u32, cpus: usize) -> usize {
     let value_size = value_size as usize;
-    if map_type.is_per_cpu() {
+    if is_per_cpu(map_type) {
         value_size.next_multiple_of(8) * cpus
-    } else if map_type.holds_fds() {
+    } else if holds_fds(map_type) {
         4
     } else {
         value_size
@@ -323,12 +325,19 @@ mod tests {
         assert_eq!(parse_cpu_list("x"), None);
     }
 
+    // `enum bpf_map_type` values.
+    const HASH: u32 = 1;
+    const PROG_ARRAY: u32 = 3;
+    const PERCPU_ARRAY: u32 = 6;
+    const LRU_PERCPU_HASH: u32 = 10;
+    const RINGBUF: u32 = 27;
+
     #[test]
     fn value_sizes_as_user_space_sees_them() {
-        assert_eq!(user_value_size(MapType::HASH, 12, 4), 12);
-        assert_eq!(user_value_size(MapType::PERCPU_ARRAY, 12, 4), 64);
-        assert_eq!(user_value_size(MapType::LRU_PERCPU_HASH, 8, 2), 16);
-        assert_eq!(user_value_size(MapType::PROG_ARRAY, 4, 4), 4);
-        assert_eq!(user_value_size(MapType::RINGBUF, 0, 4), 0);
+        assert_eq!(user_value_size(HASH, 12, 4), 12);
+        assert_eq!(user_value_size(PERCPU_ARRAY, 12, 4), 64);
+        assert_eq!(user_value_size(LRU_PERCPU_HASH, 8, 2), 16);
+        assert_eq!(user_value_size(PROG_ARRAY, 4, 4), 4);
+        assert_eq!(user_value_size(RINGBUF, 0, 4), 0);
     }
 }

@@ -7,7 +7,7 @@
 //! - `map`, `prog` (with `log`, the verifier log strategy), `btf`, `object`
 //!   (pin/get), `info` (info, ids), `test_run`, `link`: the commands;
 //! - `memlock`: `RLIMIT_MEMLOCK` on kernels that still charge it;
-//! - `types`: map, program and attach types.
+//! - `types`: the map-type classes and attach type the calls depend on.
 //!
 //! Every fd the kernel returns is already close-on-exec.
 
@@ -50,4 +50,3 @@ pub use test_run::{
     prog_test_run, xdp_md, TestRun, TestRunResult, BPF_F_TEST_RUN_ON_CPU,
     BPF_F_TEST_XDP_LIVE_FRAMES,
 };
-pub use types::{AttachType, MapType, ProgType};

@@ -9,7 +9,6 @@ use super::attr::{name_field, ptr, ptr_mut, ProgLoadAttr};
 use super::info::prog_info;
 use super::log::{parse_stats, with_growing_log, with_log, VerifierStats, BPF_LOG_LEVEL1};
 use super::sys::{bpf_fd, Cmd};
-use super::types::{AttachType, ProgType};
 use crate::error::{Error, Result};
 
 /// The size of one BPF instruction (`struct bpf_insn`).
@@ -30,8 +29,11 @@ pub const BPF_F_XDP_HAS_FRAGS: u32 = 1 << 5;
 /// kernel expects for "not used".
 #[derive(Debug, Default, Clone, Copy)]
 pub struct ProgLoad<'a> {
-    pub prog_type: ProgType,
-    pub expected_attach_type: AttachType,
+    /// `enum bpf_prog_type` (`BPF_PROG_TYPE_XDP` = 6, ...).
+    pub prog_type: u32,
+    /// `enum bpf_attach_type`; 0 for program types that do not look at it,
+    /// XDP attached through netlink included.
+    pub expected_attach_type: u32,
     /// The instructions, 8 bytes each, in the host's byte order, relocated
     /// (map fds in their `ld_imm64`s).
     pub insns: &'a [u8],
@@ -153,7 +155,7 @@ pub fn prog_load(load: &ProgLoad<'_>) -> Result<Loaded> {
     let line_info_cnt =
         record_count("line_info", load.line_info, load.line_info_rec_size).map_err(invalid)?;
     let base = ProgLoadAttr {
-        prog_type: load.prog_type.0,
+        prog_type: load.prog_type,
         insn_cnt,
         insns: ptr(load.insns),
         license: license.as_ptr() as u64,
@@ -161,7 +163,7 @@ pub fn prog_load(load: &ProgLoad<'_>) -> Result<Loaded> {
         prog_flags: load.prog_flags,
         prog_name: name_field(load.name),
         prog_ifindex: load.ifindex,
-        expected_attach_type: load.expected_attach_type.0,
+        expected_attach_type: load.expected_attach_type,
         prog_btf_fd: raw(load.btf_fd),
         func_info_rec_size: if func_info_cnt > 0 {
             load.func_info_rec_size
