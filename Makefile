@@ -18,7 +18,7 @@ BPF_CFLAGS   := -O2 -g -target bpf -Wall -Werror -Iprogs/include -I$(ARCH_INCLUD
 PROG_SRCS := $(wildcard progs/*.c)
 PROG_OBJS := $(patsubst progs/%.c,progs/obj/%.o,$(PROG_SRCS))
 
-.PHONY: all deps mounts progs build test unit kernel-test lint clean
+.PHONY: all deps mounts progs build test unit kernel-test lint clean static bench
 
 all: progs build
 
@@ -58,6 +58,42 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
+# Static musl binaries of at most 512 KiB each. Stable Rust cannot get there:
+# its prebuilt std, clap and object come to ~578 KiB even with opt-level z, LTO
+# and panic=abort. Nightly rebuilds std for size (-Z build-std) and drops the
+# panic machinery (-C panic=immediate-abort); relocation-model=static makes a
+# plain static executable instead of a static PIE.
+STATIC_TRIPLE := $(shell uname -m)-unknown-linux-musl
+STATIC_DIR    := target-static
+STATIC_BINS   := rxdp-load rxdp
+STATIC_MAX    := 524288
+
+static:
+	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+	@rustup target list --toolchain nightly --installed | grep -qx '$(STATIC_TRIPLE)' || \
+		rustup target add $(STATIC_TRIPLE) --toolchain nightly
+	@rustup component list --toolchain nightly --installed | grep -qx 'rust-src' || \
+		rustup component add rust-src --toolchain nightly
+	RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Crelocation-model=static" \
+		$(CARGO) +nightly build -p rxdp --bins --profile static --target $(STATIC_TRIPLE) \
+		-Z build-std=std,panic_abort -Z build-std-features=optimize_for_size \
+		--target-dir $(STATIC_DIR)
+	@mkdir -p dist
+	@for b in $(STATIC_BINS); do \
+		cp $(STATIC_DIR)/$(STATIC_TRIPLE)/static/$$b dist/$$b || exit 1; \
+		size=$$(stat -c %s dist/$$b); \
+		file dist/$$b | grep -q 'statically linked' || { echo "dist/$$b is not statically linked"; exit 1; }; \
+		[ $$size -le $(STATIC_MAX) ] || { echo "dist/$$b is $$size bytes, over $(STATIC_MAX)"; exit 1; }; \
+		echo "dist/$$b: $$size bytes ($$((size / 1024)) KiB), statically linked"; \
+	done
+	@dist/rxdp-load --help >/dev/null && dist/rxdp inspect progs/obj/tail_kern.o >/dev/null
+	$(CARGO) build -p rxdp --no-default-features
+
+# rxdp against ip, xdp-loader and a minimal Aya loader (bench/aya-loader), side
+# by side; scripts/bench.sh installs what it needs. Root: it makes a veth pair.
+bench: progs static mounts
+	scripts/bench.sh
+
 clean:
 	$(CARGO) clean
-	rm -rf dist
+	rm -rf dist $(STATIC_DIR) bench/target

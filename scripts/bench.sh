@@ -1,0 +1,481 @@
+#!/usr/bin/env bash
+# scripts/bench.sh — `make bench`: rxdp-load against `ip link ... obj`,
+# `xdp-loader load` and a minimal Aya loader (bench/aya-loader), side by side,
+# on a veth pair this script creates and removes. Prints one report (Markdown)
+# and keeps it, with every raw sample, in bench/results/.
+#
+# What is measured and how:
+# - load + attach wall time: bench/runner runs every tool once per round,
+#   round-robin (round r starts with tool r mod n), for ROUNDS rounds after
+#   WARMUP uncounted ones, and reports medians. Each tool's detach/unload runs
+#   after the clock stops. Every tool does the same job: open the object,
+#   create its maps, load its programs, attach one in generic (skb) or native
+#   (drv) mode, exit with the program still attached.
+# - rxdp's kernel share: `rxdp-load --timings` prints, per stage, wall time
+#   and the time spent inside syscalls; their sum is the kernel's share, and
+#   the process's wall time minus that is rxdp's overhead (startup, parsing,
+#   allocation, exit).
+# - peak memory: /usr/bin/time -v, maximum resident set size.
+# - binary size: the executable plus every shared library ldd lists.
+# - scale: objects with 1..1000 programs and maps made by scripts/bench-gen.sh;
+#   parse + relocate time without the kernel (loader/examples/parse_bench.rs)
+#   and rxdp-load's full load time without attaching.
+#
+# Environment: BENCH_ROUNDS (default 41), BENCH_WARMUP (3), BENCH_MEM_RUNS (5).
+# Needs root (veth, XDP attach, bpffs). Attaches only to the veth it creates.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+ROUNDS=${BENCH_ROUNDS:-41}
+WARMUP=${BENCH_WARMUP:-3}
+MEM_RUNS=${BENCH_MEM_RUNS:-5}
+SCALE_ROUNDS=${BENCH_SCALE_ROUNDS:-31}
+
+BT=$ROOT/bench/target
+OUT=$ROOT/bench/results
+RUNNER=$BT/release/bench-runner
+AYA=$BT/release/aya-bench-loader
+PARSE_BENCH=$ROOT/target/release/examples/parse_bench
+RXDP_LOAD=$ROOT/dist/rxdp-load
+RXDP=$ROOT/dist/rxdp
+TRIPLE=$(uname -m)-unknown-linux-musl
+BPF_CFLAGS=(-O2 -g -target bpf -Wall -Werror -I"$ROOT/progs/include" -I"/usr/include/$(uname -m)-linux-gnu")
+
+# Targets of issue 6.
+TARGET_RATIO=0.85          # rxdp-load <= 0.85 x the faster of ip and xdp-loader
+TARGET_OVERHEAD_US=1000    # overhead above the kernel's time, seed objects
+TARGET_PARSE_US=10000      # parse + relocate of the 1000-program object
+TARGET_RSS_KIB=2048        # peak memory while loading and attaching
+TARGET_SIZE=524288         # dist/rxdp-load and dist/rxdp
+
+log() { echo "bench: $*" >&2; }
+die() { echo "bench: $*" >&2; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "needs root: it creates a veth pair and attaches XDP programs to it"
+
+# ---------------------------------------------------------------- tools
+
+install_tools() {
+	make -s deps
+	local pkgs=()
+	[ -x /usr/bin/time ] || pkgs+=(time)
+	command -v strace >/dev/null || pkgs+=(strace)
+	if [ ${#pkgs[@]} -gt 0 ]; then
+		log "installing ${pkgs[*]}"
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${pkgs[@]}" >/dev/null
+	fi
+	mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+	[ -x "$RXDP_LOAD" ] && [ -x "$RXDP" ] || make -s static
+	log "building bench/runner, bench/aya-loader and the parse_bench example"
+	cargo build -q --release --locked --manifest-path bench/runner/Cargo.toml --target-dir "$BT"
+	cargo build -q --release --locked --manifest-path bench/aya-loader/Cargo.toml --target-dir "$BT"
+	rustup target list --installed | grep -qx "$TRIPLE" || rustup target add "$TRIPLE"
+	cargo build -q --release --locked --manifest-path bench/aya-loader/Cargo.toml --target-dir "$BT" \
+		--target "$TRIPLE"
+	cargo build -q --release -p rxdp --example parse_bench
+}
+
+# ---------------------------------------------------------------- veth
+
+NS=rxdp-bench-$$
+IF=rxbench$$
+PEER=rxbpeer$$
+LINK_PIN=/sys/fs/bpf/rxdp-bench-aya-$$
+
+cleanup() {
+	rm -f "$LINK_PIN"
+	ip link del "$IF" 2>/dev/null || true
+	ip netns del "$NS" 2>/dev/null || true
+	rm -rf "/sys/fs/bpf/$IF"
+}
+
+make_veth() {
+	trap cleanup EXIT
+	trap 'exit 130' INT TERM
+	ip netns add "$NS"
+	# The XDP end stays in the root namespace (bpffs is visible there), its
+	# peer goes into the namespace; no addresses: attaching needs none.
+	ip link add "$IF" type veth peer name "$PEER" netns "$NS"
+	ip link set "$IF" up
+	ip -n "$NS" link set "$PEER" up
+}
+
+# ---------------------------------------------------------------- helpers
+
+ms() { awk -v us="$1" 'BEGIN { printf "%.2f", us / 1000 }'; }
+kib() { awk -v b="$1" 'BEGIN { printf "%.0f", b / 1024 }'; }
+
+# median of the numbers on stdin (one a line)
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+
+# The teardown that checks the tool really attached (the flag `ip link`
+# shows for the mode), then detaches.
+ip_mode() { [ "$1" = skb ] && echo xdpgeneric || echo xdpdrv; }
+xl_mode() { [ "$1" = skb ] && echo skb || echo native; }
+shown_flag() { [ "$1" = skb ] && echo ' xdpgeneric ' || echo ' xdp '; }
+check_attached() { echo "ip link show dev $IF | grep -q '$(shown_flag "$1")' || { echo 'nothing attached in $1 mode on $IF' >&2; exit 1; }"; }
+
+# rxdp-load's --timings output → one line per run: the sum of the kernel
+# column (microseconds).
+kernel_us_per_run() {
+	awk '
+		/^timings/ { if (seen) print sum; sum = 0; seen = 1; next }
+		/^  total/ { next }
+		seen && NF >= 3 && $(NF) ~ /us$/ { v = $(NF); sub(/us$/, "", v); sum += v }
+		END { if (seen) print sum }' "$1"
+}
+
+# ---------------------------------------------------------------- load + attach
+
+# One runner plan per (object, mode): the four tools, plus rxdp-load with
+# --timings (same job; its log gives the kernel's share).
+# args: object section function mode
+btf_plan() {
+	local obj=$ROOT/progs/obj/$1 sec=$2 fn=$3 mode=$4
+	local check; check=$(check_attached "$mode")
+	local ipoff="ip link set dev $IF $(ip_mode "$mode") off"
+	printf '%s\t%s\t%s\t%s\n' \
+		"rxdp-load" "" "$RXDP_LOAD $obj --entry $fn --dev $IF --mode $mode --no-pin" "$check && $ipoff" \
+		"ip link" "" "ip link set dev $IF $(ip_mode "$mode") obj $obj sec $sec" "$check && $ipoff" \
+		"xdp-loader" "" "xdp-loader load -m $(xl_mode "$mode") -s $sec $IF $obj" "$check && xdp-loader unload $IF --all" \
+		"aya" "" "$AYA $obj $fn $IF $mode $LINK_PIN" "$check && rm $LINK_PIN" \
+		"rxdp-load --timings" "" "$RXDP_LOAD $obj --entry $fn --dev $IF --mode $mode --no-pin --timings" "$check && $ipoff"
+}
+
+# result lookups in a runner summary: field 3 median, 5 p25, 6 p75
+field() { awk -F'\t' -v l="$2" -v f="$3" '$1 == l { print $f }' "$1"; }
+
+declare -a REPORT_TIMES=() REPORT_KERNEL=() TARGET_ROWS=()
+
+run_btf() {
+	local obj=$1 sec=$2 fn=$3 mode=$4 dir=$OUT/attach-${1%.o}-$4
+	btf_plan "$obj" "$sec" "$fn" "$mode" >"$dir.plan"
+	log "load + attach: $obj $mode ($ROUNDS rounds x 5 cases)"
+	"$RUNNER" "$dir.plan" "$ROUNDS" "$WARMUP" "$dir" >"$dir.tsv"
+	local s=$dir.tsv row="| \`$obj\` | $mode |" best ratio verdict
+	for t in "rxdp-load" "ip link" "xdp-loader" "aya"; do
+		row+=" $(ms "$(field "$s" "$t" 3)") ($(ms "$(field "$s" "$t" 5)")–$(ms "$(field "$s" "$t" 6)")) |"
+	done
+	best=$(awk -v a="$(field "$s" "ip link" 3)" -v b="$(field "$s" xdp-loader 3)" 'BEGIN { print (a < b ? a : b) }')
+	ratio=$(awk -v r="$(field "$s" rxdp-load 3)" -v b="$best" 'BEGIN { printf "%.2f", r / b }')
+	verdict=$(awk -v r="$ratio" -v t="$TARGET_RATIO" 'BEGIN { print (r <= t ? "PASS" : "MISS") }')
+	REPORT_TIMES+=("$row ${ratio}x |")
+	TARGET_ROWS+=("| load + attach \`$obj\` $mode ≤ ${TARGET_RATIO}x faster of ip, xdp-loader | ${ratio}x ($(ms "$(field "$s" rxdp-load 3)") ms vs $(ms "$best") ms) | $verdict |")
+	kernel_row "$obj" "$mode" "$dir" "$s" "" "rxdp-load --timings"
+}
+
+# args: object mode rundir summary seed? label
+kernel_row() {
+	local obj=$1 mode=$2 dir=$3 s=$4 seed=$5 label=$6 k case
+	case=$(awk -F'\t' -v l="$label" '$1 == l { print NR - 1 }' "$dir.plan")
+	kernel_us_per_run "$dir/case-$case.log" >"$dir/kernel-us.txt"
+	awk -F'\t' -v l="$label" '$1 == l { print $3 }' "$dir/samples.tsv" >"$dir/wall-us.txt"
+	[ "$(wc -l <"$dir/kernel-us.txt")" = "$(wc -l <"$dir/wall-us.txt")" ] ||
+		die "$dir: cannot pair --timings output with the runs (format changed?)"
+	k=$(median <"$dir/kernel-us.txt")
+	local wall over
+	wall=$(median <"$dir/wall-us.txt")
+	over=$(paste "$dir/wall-us.txt" "$dir/kernel-us.txt" | awk '{ print $1 - $2 }' | median)
+	local verdict="—"
+	if [ -n "$seed" ]; then
+		verdict=$([ "$over" -lt "$TARGET_OVERHEAD_US" ] && echo PASS || echo MISS)
+		TARGET_ROWS+=("| overhead above the kernel < 1 ms, \`$obj\` $mode | $(ms "$over") ms | $verdict |")
+	fi
+	REPORT_KERNEL+=("| \`$obj\` | $mode | $(ms "$wall") | $(ms "$k") | $(ms "$over") | $verdict |")
+}
+
+# Legacy objects: rxdp alone, with the seeds' own commands (pins included:
+# without them the tail calls stop when the loader exits).
+declare -a LEGACY=(
+	"tail_kern.o|skb|--map 0 --key 78 --prog 1|xdp0|xdp_prog0"
+	"tail_kern.o|drv|--map 0 --key 78 --prog 1|xdp0|xdp_prog0"
+	"xdp_prog_kern.o|skb|--entry xdp_entry|xdp_entry|xdp_entry_prog"
+	"xdp_prog_kern.o|drv|--entry xdp_entry|xdp_entry|xdp_entry_prog"
+	"xdp_prog_kern_off_tail.o|drv||xdp_tail|xdp_tail_prog"
+)
+declare -a REPORT_LEGACY=()
+
+run_legacy() {
+	local dir=$OUT/attach-legacy i=0 entry obj mode args sec fn
+	: >"$dir.plan"
+	for entry in "${LEGACY[@]}"; do
+		IFS='|' read -r obj mode args sec fn <<<"$entry"
+		local cmd="$RXDP_LOAD $ROOT/progs/obj/$obj $args --dev $IF --mode $mode"
+		local down; down="$(check_attached "$mode") && $RXDP unload --dev $IF"
+		printf '%s\t\t%s\t%s\n' "$obj $mode" "$cmd" "$down" "$obj $mode --timings" "$cmd --timings" "$down" >>"$dir.plan"
+	done
+	log "load + attach: legacy objects, rxdp alone ($ROUNDS rounds x ${#LEGACY[@]} x 2 cases)"
+	"$RUNNER" "$dir.plan" "$ROUNDS" "$WARMUP" "$dir" >"$dir.tsv"
+	for entry in "${LEGACY[@]}"; do
+		IFS='|' read -r obj mode args sec fn <<<"$entry"
+		local s=$dir.tsv l="$obj $mode"
+		REPORT_LEGACY+=("| \`$obj\` | $mode | \`rxdp-load $obj ${args:+$args }--dev IF --mode $mode\` | $(ms "$(field "$s" "$l" 3)") ($(ms "$(field "$s" "$l" 5)")–$(ms "$(field "$s" "$l" 6)")) | $(refusals "$obj" "$sec" "$fn" "$mode") |")
+		kernel_row "$obj" "$mode" "$dir" "$s" seed "$l --timings"
+	done
+}
+
+# What the others say about a legacy object: their own error, shortened.
+refusals() {
+	local obj=$ROOT/progs/obj/$1 sec=$2 fn=$3 mode=$4 out msgs=()
+	if out=$(ip link set dev "$IF" "$(ip_mode "$mode")" obj "$obj" sec "$sec" 2>&1); then
+		ip link set dev "$IF" "$(ip_mode "$mode")" off; msgs+=("ip: loaded it")
+	else
+		msgs+=("ip: $(grep -m1 -iE 'not supported|error|fail' <<<"$out" | cut -c1-90)")
+	fi
+	if out=$(xdp-loader load -m "$(xl_mode "$mode")" -s "$sec" "$IF" "$obj" 2>&1); then
+		xdp-loader unload "$IF" --all; msgs+=("xdp-loader: loaded it")
+	else
+		msgs+=("xdp-loader: $(grep -m1 -iE 'not supported|error|fail' <<<"$out" | cut -c1-90)")
+	fi
+	if out=$("$AYA" "$obj" "$fn" "$IF" "$mode" "$LINK_PIN" 2>&1); then
+		rm -f "$LINK_PIN"; msgs+=("aya: loaded it")
+	else
+		msgs+=("aya: ${out#aya-bench-loader: }")
+	fi
+	local IFS=';'
+	echo "${msgs[*]//|/\\|}" | sed 's/;/<br>/g'
+}
+
+# ---------------------------------------------------------------- memory
+
+# Median over MEM_RUNS of the maximum RSS (KiB), teardown after each run.
+# args: teardown command...
+peak_rss() {
+	local down=$1; shift
+	local i f=$OUT/time-v.txt
+	for ((i = 0; i < MEM_RUNS; i++)); do
+		/usr/bin/time -v -o "$f" "$@" >/dev/null 2>&1 || die "failed under /usr/bin/time: $*"
+		sh -c "$down"
+		awk -F': ' '/Maximum resident set size/ { print $2 }' "$f"
+	done | median
+}
+
+declare -a REPORT_MEM=()
+RXDP_RSS_MAX=0
+
+run_memory() {
+	local o=$ROOT/progs/obj/multi_prog.o down="ip link set dev $IF xdpgeneric off" r
+	log "peak memory ($MEM_RUNS runs each)"
+	r=$(peak_rss "$down" "$RXDP_LOAD" "$o" --entry xdp_first --dev "$IF" --mode skb --no-pin)
+	REPORT_MEM+=("| rxdp-load (dist/, static) | \`multi_prog.o\` skb | $r |"); track_rss "$r"
+	r=$(peak_rss "$down" ip link set dev "$IF" xdpgeneric obj "$o" sec xdp)
+	REPORT_MEM+=("| ip link | \`multi_prog.o\` skb | $r |")
+	r=$(peak_rss "xdp-loader unload $IF --all" xdp-loader load -m skb -s xdp "$IF" "$o")
+	REPORT_MEM+=("| xdp-loader | \`multi_prog.o\` skb | $r |")
+	r=$(peak_rss "rm $LINK_PIN" "$AYA" "$o" xdp_first "$IF" skb "$LINK_PIN")
+	REPORT_MEM+=("| aya | \`multi_prog.o\` skb | $r |")
+	o=$ROOT/progs/obj/global_data.o
+	r=$(peak_rss "$down" "$RXDP_LOAD" "$o" --entry xdp_global --dev "$IF" --mode skb --no-pin)
+	REPORT_MEM+=("| rxdp-load | \`global_data.o\` skb | $r |"); track_rss "$r"
+	r=$(peak_rss "$RXDP unload --dev $IF" "$RXDP_LOAD" "$ROOT/progs/obj/tail_kern.o" --map 0 --key 78 --prog 1 --dev "$IF" --mode skb)
+	REPORT_MEM+=("| rxdp-load | \`tail_kern.o\` skb, pinned | $r |"); track_rss "$r"
+	r=$(peak_rss "$RXDP unload --dev $IF" "$RXDP_LOAD" "$ROOT/progs/obj/xdp_prog_kern.o" --entry xdp_entry --dev "$IF" --mode skb)
+	REPORT_MEM+=("| rxdp-load | \`xdp_prog_kern.o\` skb, pinned | $r |"); track_rss "$r"
+	r=$(peak_rss true "$RXDP_LOAD" "$OBJS/p1000_m1.o")
+	REPORT_MEM+=("| rxdp-load | \`p1000_m1.o\` (1000 programs), load only | $r |")
+	r=$(peak_rss true "$RXDP_LOAD" "$OBJS/p1_m1000.o")
+	REPORT_MEM+=("| rxdp-load | \`p1_m1000.o\` (1000 maps), load only | $r |")
+	local verdict; verdict=$([ "$RXDP_RSS_MAX" -lt "$TARGET_RSS_KIB" ] && echo PASS || echo MISS)
+	TARGET_ROWS+=("| peak memory while loading and attaching < 2 MiB | $RXDP_RSS_MAX KiB (largest of the attach jobs above) | $verdict |")
+}
+track_rss() { [ "$1" -gt "$RXDP_RSS_MAX" ] && RXDP_RSS_MAX=$1 || true; }
+
+# ---------------------------------------------------------------- sizes
+
+declare -a REPORT_SIZE=()
+
+# args: tool binary → a table row: binary, libraries, total, total less libc
+size_row() {
+	local tool=$1 bin=$2 total libs=0 libc=0 names=() lib
+	total=$(stat -L -c %s "$bin")
+	if ldd "$bin" >/dev/null 2>&1; then
+		while read -r lib; do
+			local sz; sz=$(stat -L -c %s "$lib")
+			libs=$((libs + sz))
+			case $(basename "$lib") in
+				libc.so.*|ld-linux*) libc=$((libc + sz)) ;;
+				*) names+=("$(basename "$lib")") ;;
+			esac
+		done < <(ldd "$bin" | grep -o '/[^ ]*' | sort -u)
+	fi
+	local IFS=' '
+	REPORT_SIZE+=("| $tool | $(kib "$total") | $(kib "$libs") (${names[*]:-none}${libc:+, libc}) | $(kib $((total + libs))) | $(kib $((total + libs - libc))) |")
+}
+
+run_sizes() {
+	size_row "rxdp-load (dist/, static musl)" "$RXDP_LOAD"
+	size_row "rxdp (dist/, static musl)" "$RXDP"
+	size_row "ip" "$(command -v ip)"
+	size_row "xdp-loader" "$(command -v xdp-loader)"
+	size_row "aya (glibc, as timed)" "$AYA"
+	size_row "aya (static musl)" "$BT/$TRIPLE/release/aya-bench-loader"
+	local b sz ok
+	for b in rxdp-load rxdp; do
+		sz=$(stat -c %s "dist/$b")
+		ok=PASS
+		file "dist/$b" | grep -q 'statically linked' || ok=MISS
+		[ "$sz" -le "$TARGET_SIZE" ] || ok=MISS
+		TARGET_ROWS+=("| \`dist/$b\` static, ≤ 512 KiB | $(kib "$sz") KiB, $(file -b "dist/$b" | grep -o 'statically linked\|dynamically linked\|static-pie linked') | $ok |")
+	done
+}
+
+# ---------------------------------------------------------------- kernel BTF
+
+run_btf_check() {
+	local o f=$OUT/strace-openat.txt reads=()
+	for o in multi_prog.o global_data.o tail_kern.o xdp_prog_kern.o; do
+		strace -f -e trace=openat -o "$f" "$RXDP_LOAD" "progs/obj/$o" >/dev/null 2>&1 ||
+			die "rxdp-load progs/obj/$o failed under strace"
+		grep -q '/sys/kernel/btf/vmlinux' "$f" && reads+=("$o")
+	done
+	if [ ${#reads[@]} -eq 0 ]; then
+		TARGET_ROWS+=("| kernel BTF never read unless needed | not opened for multi_prog.o, global_data.o, tail_kern.o, xdp_prog_kern.o (strace) | PASS |")
+	else
+		TARGET_ROWS+=("| kernel BTF never read unless needed | opened /sys/kernel/btf/vmlinux for ${reads[*]} | MISS |")
+	fi
+	if cargo build -q -p rxdp --no-default-features 2>/dev/null; then
+		TARGET_ROWS+=("| library builds without the CLI | \`cargo build -p rxdp --no-default-features\` | PASS |")
+	else
+		TARGET_ROWS+=("| library builds without the CLI | \`cargo build -p rxdp --no-default-features\` failed | MISS |")
+	fi
+}
+
+# ---------------------------------------------------------------- scale
+
+OBJS=$BT/objs
+SCALE=(1 10 100 1000)
+
+gen_objects() {
+	mkdir -p "$OBJS"
+	local n
+	for n in "${SCALE[@]}"; do
+		for pm in "$n $n" "$n 1" "1 $n"; do
+			set -- $pm
+			local base=$OBJS/p$1_m$2
+			[ -f "$base.o" ] && [ "$base.o" -nt scripts/bench-gen.sh ] && continue
+			scripts/bench-gen.sh "$1" "$2" >"$base.c"
+			clang "${BPF_CFLAGS[@]}" -c "$base.c" -o "$base.o"
+		done
+	done
+}
+
+declare -a REPORT_SCALE=()
+
+run_scale() {
+	local objs=() n o
+	for n in "${SCALE[@]}"; do objs+=("$OBJS/p${n}_m1.o"); done
+	for n in 10 100 1000; do objs+=("$OBJS/p1_m${n}.o"); done
+	for n in 10 100 1000; do objs+=("$OBJS/p${n}_m${n}.o"); done
+	log "scale: parse + relocate (parse_bench)"
+	"$PARSE_BENCH" "${objs[@]}" >"$OUT/parse-bench.tsv"
+	log "scale: full load without attach ($SCALE_ROUNDS rounds x ${#objs[@]})"
+	local plan=$OUT/scale.plan
+	: >"$plan"
+	for o in "${objs[@]}"; do printf '%s\t\t%s\t\n' "$(basename "$o")" "$RXDP_LOAD $o" >>"$plan"; done
+	"$RUNNER" "$plan" "$SCALE_ROUNDS" 1 "$OUT/scale" >"$OUT/scale.tsv"
+	local p100 p1000
+	while IFS=$'\t' read -r path progs maps parse reloc; do
+		local b; b=$(basename "$path")
+		local load; load=$(field "$OUT/scale.tsv" "$b" 3)
+		REPORT_SCALE+=("| \`$b\` | $progs | $maps | $(ms "$parse") | $(ms "$reloc") | $(ms $((parse + reloc))) | $(ms "$load") |")
+		[ "$b" = p100_m1.o ] && p100=$((parse + reloc))
+		[ "$b" = p1000_m1.o ] && p1000=$((parse + reloc))
+	done <"$OUT/parse-bench.tsv"
+	local growth verdict
+	growth=$(awk -v a="$p1000" -v b="$p100" 'BEGIN { printf "%.1f", a / b }')
+	# Linear: ten times the programs costs about ten times as much; allow
+	# 1.5x for caches and noise before calling it worse than linear.
+	verdict=$([ "$p1000" -lt "$TARGET_PARSE_US" ] && awk -v g="$growth" 'BEGIN { exit !(g <= 15) }' && echo PASS || echo MISS)
+	TARGET_ROWS+=("| parse + relocate of 1000 programs < 10 ms, linear | $(ms "$p1000") ms; 100 → 1000 programs: ×$growth | $verdict |")
+}
+
+# ---------------------------------------------------------------- report
+
+versions() {
+	echo "- machine: $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM"
+	echo "- kernel: $(uname -r); date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "- rxdp: $(git rev-parse --short HEAD 2>/dev/null || echo '?') ($(rustc +nightly --version 2>/dev/null | cut -d' ' -f1-2) for dist/); $(ip -V)"
+	echo "- xdp-tools $(dpkg-query -W -f '${Version}' xdp-tools 2>/dev/null) (libxdp, libbpf $(dpkg-query -W -f '${Version}' libbpf1 2>/dev/null | sed 's/^1://')); aya $(awk '/^name = "aya"$/ { getline; print $3 }' bench/aya-loader/Cargo.lock | tr -d '"') ($(rustc --version | cut -d' ' -f1-2), release, LTO)"
+	echo "- $ROUNDS rounds after $WARMUP warm-up, tools interleaved round-robin; medians, (p25–p75) in brackets"
+}
+
+report() {
+	echo "### Load + attach, BTF objects every tool loads (ms)"
+	echo
+	echo "Same job for all: open the object, create its maps, load its programs, attach one to a veth, exit leaving it attached."
+	echo "\`multi_prog.o\`: 4 programs, 1 map, a global subprogram, attach \`xdp_first\`. \`global_data.o\`: 1 program, 1 map + .data/.rodata/.bss."
+	echo
+	echo "| object | mode | rxdp-load | ip link | xdp-loader | aya | rxdp / faster of ip, xdp-loader |"
+	echo "|---|---|---|---|---|---|---|"
+	printf '%s\n' "${REPORT_TIMES[@]}"
+	echo
+	echo "### Load + attach, legacy objects (ms) — the others cannot load these"
+	echo
+	echo "| object | mode | command | rxdp-load | what the others say |"
+	echo "|---|---|---|---|---|"
+	printf '%s\n' "${REPORT_LEGACY[@]}"
+	echo
+	echo "### rxdp-load: the kernel's share (ms)"
+	echo
+	echo "wall: the process, exec to exit. kernel: time inside rxdp's syscalls (\`--timings\`, summed). overhead: wall − kernel, per run, median: everything rxdp adds (startup, parsing, allocation, exit)."
+	echo
+	echo "| object | mode | wall | kernel | overhead | overhead < 1 ms (seed objects) |"
+	echo "|---|---|---|---|---|---|"
+	printf '%s\n' "${REPORT_KERNEL[@]}"
+	echo
+	echo "### Peak memory (max RSS, KiB; /usr/bin/time -v, median of $MEM_RUNS)"
+	echo
+	echo "| tool | job | max RSS |"
+	echo "|---|---|---|"
+	printf '%s\n' "${REPORT_MEM[@]}"
+	echo
+	echo "### Binary size (KiB)"
+	echo
+	echo "| tool | binary | shared libraries (ldd) | total | total without libc |"
+	echo "|---|---|---|---|---|"
+	printf '%s\n' "${REPORT_SIZE[@]}"
+	echo
+	echo "### Scale: generated objects (ms)"
+	echo
+	echo "\`pP_mM.o\`: P programs, M one-slot ARRAY maps (BTF), each program in its own section, one map reference and one subprogram call each (scripts/bench-gen.sh)."
+	echo "parse + relocate: \`Object::parse\` and the loader's relocate stage for every program, no kernel (loader/examples/parse_bench.rs, median). load: \`rxdp-load OBJ\` (maps, BTF, programs; no attach), median of $SCALE_ROUNDS."
+	echo
+	echo "| object | programs | maps | parse | relocate | parse + relocate | load |"
+	echo "|---|---|---|---|---|---|---|"
+	printf '%s\n' "${REPORT_SCALE[@]}"
+	echo
+	echo "### Targets (issue 6)"
+	echo
+	echo "| target | figure | result |"
+	echo "|---|---|---|"
+	printf '%s\n' "${TARGET_ROWS[@]}"
+}
+
+main() {
+	install_tools
+	mkdir -p "$OUT"
+	gen_objects
+	make_veth
+	run_btf multi_prog.o xdp xdp_first skb
+	run_btf multi_prog.o xdp xdp_first drv
+	run_btf global_data.o xdp xdp_global skb
+	run_btf global_data.o xdp xdp_global drv
+	run_legacy
+	run_memory
+	run_sizes
+	run_btf_check
+	run_scale
+	{
+		echo "## rxdp bench"
+		echo
+		versions
+		echo
+		report
+	} | tee "$OUT/report.md"
+	log "report and raw samples in bench/results/"
+}
+
+main "$@"
