@@ -4,13 +4,41 @@
 //! its maps in `map_fd[]` order, its programs in `prog_fd[]` order, their
 //! instructions with resolved relocations, the jump-table entries the object
 //! implies, and its BTF. Nothing here calls the kernel.
+//!
+//! The modules, in the order `Object::parse` (in `object`) runs through them:
+//!
+//! - `container`: the ELF file itself (sections, symbols, relocation
+//!   tables), refusing what cannot be a BPF object (ELF32, big-endian, not
+//!   `EM_BPF`, stripped, inconsistent headers).
+//! - [`btf`]: `.BTF` and `.BTF.ext`; `btf_records` splits the latter per function.
+//! - `functions`: code sections cut into functions at their symbols.
+//! - `maps`: legacy `maps` definitions (20, 28, 36 bytes), BTF `.maps`,
+//!   global data, in `map_fd[]` order.
+//! - `relocations`: each relocation of code resolved to a map, a global
+//!   variable, a function or a kernel function.
+//! - `programs`: which functions are programs (`prog_fd[]`) and which are
+//!   subprograms, with their relocations; [`section_types`] says what a
+//!   section name implies for the type.
+//! - `jump_entries`: the prog-array entries section names imply.
+//! - [`ParseError`]: everything that can be wrong, each naming where.
 #![forbid(unsafe_code)]
 
 pub mod btf;
+mod btf_records;
+mod container;
+mod error;
+mod functions;
 pub mod insn;
+mod jump_entries;
 pub mod kinds;
+mod maps;
 mod model;
+mod object;
+mod programs;
+mod relocations;
+pub mod section_types;
 
+pub use error::ParseError;
 pub use insn::Insn;
 pub use kinds::{MapType, ProgramType};
 pub use model::*;

@@ -18,17 +18,23 @@ pub struct Object {
     /// objects), 0 when absent.
     pub kernel_version: u32,
     /// Maps in `map_fd[]` order: legacy `maps` symbols sorted by offset, then
-    /// BTF `.maps` in declaration order, then global-data sections in section
-    /// order.
+    /// BTF `.maps` in declaration order, then the global-data sections that
+    /// some instruction references, in section order (clang leaves
+    /// unreferenced ones behind, such as the `.rodata.str1.1` of
+    /// `bpf_debug()` stack strings; like bpf_load.c, rxdp makes no map of them).
     pub maps: Vec<Map>,
     /// Programs in `prog_fd[]` order: section index, then offset in the section.
     pub programs: Vec<Program>,
     /// Functions that programs call (`BPF_PSEUDO_CALL`) or take the address of
-    /// (`BPF_PSEUDO_FUNC`): every function in `.text`, plus any other function
-    /// that is the target of a call. Referenced by index from [`RelocTarget`].
+    /// (`BPF_PSEUDO_FUNC`): every function in `.text` in offset order, plus
+    /// any other function that is the target of a call or address, appended
+    /// in the order of first reference (programs in order, then subprograms).
+    /// Referenced by index from [`RelocTarget`].
     pub subprograms: Vec<Function>,
     /// Jump-table entries the object itself implies (`socket/N`, `prog/N`,
-    /// iproute2 `ID/KEY`, BTF `__array(values, ...)` initialisers).
+    /// iproute2 `ID/KEY`, BTF `__array(values, ...)` initialisers), sorted
+    /// by program, then map, then key. A numbered section holding several
+    /// programs contributes its first one only.
     pub jump_entries: Vec<JumpEntry>,
     /// The object's `.BTF`, with DATASEC sizes and variable offsets already
     /// filled in from the ELF symbols, ready for `BPF_BTF_LOAD`.
@@ -135,6 +141,18 @@ pub enum Pinning {
     ByName,
 }
 
+impl Pinning {
+    /// The name `rxdp inspect --json` prints.
+    pub fn name(self) -> &'static str {
+        match self {
+            Pinning::None => "none",
+            Pinning::ObjectNs => "object_ns",
+            Pinning::GlobalNs => "global_ns",
+            Pinning::ByName => "by_name",
+        }
+    }
+}
+
 /// One initial entry of a map-in-map: `value` goes to `key` of the outer map.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MapSlot {
@@ -196,7 +214,9 @@ pub struct Function {
 pub struct Reloc {
     /// Instruction index within the function.
     pub insn: usize,
-    /// The symbol the ELF relocation named (for messages and disassembly).
+    /// The symbol the ELF relocation named (for messages and disassembly);
+    /// for a call within one section, which needs no ELF relocation, the
+    /// name of the function called.
     pub symbol: String,
     pub target: RelocTarget,
 }
@@ -212,8 +232,9 @@ pub enum RelocTarget {
     Call(usize),
     /// `ld_imm64` of a function address (callbacks): `src_reg = BPF_PSEUDO_FUNC`.
     FuncAddr(usize),
-    /// `call` of an extern declared `__ksym`: a kernel function, resolved
-    /// against the kernel's BTF at load (`BPF_PSEUDO_KFUNC_CALL`).
+    /// `call` of an extern declared `__ksym` (an extern `BTF_KIND_FUNC` in
+    /// the `.ksyms` DATASEC): a kernel function, resolved against the
+    /// kernel's BTF at load (`BPF_PSEUDO_KFUNC_CALL`).
     Kfunc(String),
 }
 

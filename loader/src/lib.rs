@@ -1,1 +1,4 @@
 //! rxdp: the load pipeline.
+
+#[cfg(feature = "cli")]
+pub mod cli;

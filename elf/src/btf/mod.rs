@@ -1,23 +1,243 @@
-//! BTF (`.BTF`) and BTF.ext (`.BTF.ext`). Placeholder until the BTF module lands.
+//! BTF (`.BTF`, `/sys/kernel/btf/vmlinux`) and BTF.ext (`.BTF.ext`).
+//!
+//! BTF is the kernel's type format (`include/uapi/linux/btf.h`): a header, a
+//! type section of `struct btf_type` records each followed by kind-specific
+//! data, and a string table. Type ids count from 1 in the order of the type
+//! section; id 0 is `void`.
+//!
+//! This module reads it ([`Btf::parse`]), answers questions about it
+//! ([`Btf::resolve`], [`Btf::size_of`], [`Btf::map_definition`]) and writes it
+//! back ([`Btf::to_bytes`], byte for byte). For `BPF_BTF_LOAD` an object's BTF
+//! needs two repairs: [`Btf::fix_datasecs`] fills in what only the ELF file
+//! knows (section sizes, variable offsets), then [`Btf::kernel_bytes`]
+//! rewrites extern declarations the kernel refuses. [`BtfExt`] reads the
+//! per-instruction records of `.BTF.ext`.
+//!
+//! Files: `parse.rs` (reading), `write.rs` (writing), `types.rs` (the
+//! records), `datasec.rs` and `kernel.rs` (the two repairs), `maps.rs` (BTF
+//! map definitions), `ext.rs` (`.BTF.ext`), `error.rs`.
+//!
+//! Only little-endian BTF is read: BPF objects for this kernel are little-endian.
 
-/// One `struct bpf_line_info` record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LineInfo {
-    pub insn_off: u32,
-    pub file_name_off: u32,
-    pub line_off: u32,
-    pub line_col: u32,
+mod datasec;
+mod error;
+mod ext;
+mod kernel;
+mod maps;
+mod parse;
+mod types;
+mod write;
+
+#[cfg(test)]
+mod tests;
+
+pub use error::{BtfError, MapProblem};
+pub use ext::{BtfExt, CoreReloc, FuncInfo, LineInfo, SectionRecords};
+pub use maps::{BtfMapDef, BtfMapValues};
+pub use types::{
+    BtfArray, BtfEnum, BtfEnum64, BtfInt, BtfKind, BtfMember, BtfParam, BtfType, BtfTypeData,
+    VarSecinfo, BTF_FUNC_EXTERN, BTF_VAR_GLOBAL_EXTERN, BTF_VAR_STATIC,
+};
+
+/// `BTF_MAGIC`.
+pub const BTF_MAGIC: u16 = 0xeb9f;
+/// `BTF_VERSION`.
+pub const BTF_VERSION: u8 = 1;
+/// Size of `struct btf_header` as this module knows it.
+pub const BTF_HEADER_LEN: usize = 24;
+
+/// How many typedef/modifier/array hops [`Btf::resolve`] and [`Btf::size_of`]
+/// follow before calling it a loop: the kernel's `MAX_RESOLVE_DEPTH`.
+pub const MAX_RESOLVE_DEPTH: usize = 32;
+
+/// One DATASEC as [`Btf::datasecs`] lists it: type id, name (the ELF
+/// section), variables.
+pub type DatasecEntry<'a> = (u32, &'a str, &'a [VarSecinfo]);
+
+/// Parsed BTF: the header fields needed to write it back, the types and the
+/// string table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Btf {
+    /// `hdr_len` as read: a newer, longer header (its extra bytes zero) is
+    /// written back at the same length.
+    header_len: u32,
+    /// `flags` of the header (0 in every BTF so far).
+    flags: u8,
+    /// `types[i]` has type id `i + 1`.
+    types: Vec<BtfType>,
+    /// The raw string table: NUL-terminated strings, the first one empty.
+    strings: Vec<u8>,
 }
 
-/// One `struct bpf_core_relo` record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CoreReloc {
-    pub insn_off: u32,
-    pub type_id: u32,
-    pub access_str_off: u32,
-    pub kind: u32,
+impl Default for Btf {
+    /// An empty BTF: no types, a string table holding only the empty string.
+    fn default() -> Btf {
+        Btf {
+            header_len: BTF_HEADER_LEN as u32,
+            flags: 0,
+            types: Vec::new(),
+            strings: vec![0],
+        }
+    }
 }
 
-/// Parsed BTF.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Btf {}
+impl Btf {
+    /// All types; `types()[i]` has type id `i + 1` (id 0 is `void`).
+    pub fn types(&self) -> &[BtfType] {
+        &self.types
+    }
+
+    /// The raw string table.
+    pub fn strings(&self) -> &[u8] {
+        &self.strings
+    }
+
+    /// The largest valid type id.
+    pub fn max_type_id(&self) -> u32 {
+        // A parse never yields more types than fit a u32 (each is >= 12 bytes
+        // of a u32-sized section).
+        u32::try_from(self.types.len()).unwrap_or(u32::MAX)
+    }
+
+    /// The type with id `id`. Id 0 (`void`) has no record and is out of range here.
+    pub fn type_by_id(&self, id: u32) -> Result<&BtfType, BtfError> {
+        id.checked_sub(1)
+            .and_then(|i| self.types.get(i as usize))
+            .ok_or(BtfError::TypeIdOutOfRange {
+                id,
+                max: self.max_type_id(),
+            })
+    }
+
+    /// The NUL-terminated string at `offset` of the string table.
+    pub fn string(&self, offset: u32) -> Result<&str, BtfError> {
+        let bytes = self.string_bytes(offset)?;
+        std::str::from_utf8(bytes).map_err(|_| BtfError::StringUtf8 { offset })
+    }
+
+    /// The string at `offset` as bytes, without the UTF-8 check.
+    fn string_bytes(&self, offset: u32) -> Result<&[u8], BtfError> {
+        let rest = self
+            .strings
+            .get(offset as usize..)
+            .filter(|rest| !rest.is_empty())
+            .ok_or(BtfError::StringOffset {
+                offset,
+                len: self.strings.len(),
+            })?;
+        let end = rest
+            .iter()
+            .position(|&b| b == 0)
+            .ok_or(BtfError::StringUnterminated { offset })?;
+        Ok(rest.split_at(end).0)
+    }
+
+    /// The name of type `id` (empty for anonymous types and for `void`).
+    pub fn type_name(&self, id: u32) -> Result<&str, BtfError> {
+        if id == 0 {
+            return Ok("");
+        }
+        self.string(self.type_by_id(id)?.name_off)
+    }
+
+    /// The first type id with this kind and name.
+    pub fn find(&self, kind: BtfKind, name: &str) -> Option<u32> {
+        let name = name.as_bytes();
+        self.types
+            .iter()
+            .position(|t| t.kind == kind && self.string_bytes(t.name_off).ok() == Some(name))
+            .and_then(|i| u32::try_from(i + 1).ok())
+    }
+
+    /// Follows TYPEDEF, CONST, VOLATILE, RESTRICT and TYPE_TAG to the type
+    /// they qualify. At most [`MAX_RESOLVE_DEPTH`] hops: more is a loop.
+    pub fn resolve(&self, id: u32) -> Result<u32, BtfError> {
+        let mut current = id;
+        for _ in 0..=MAX_RESOLVE_DEPTH {
+            if current == 0 {
+                return Ok(0);
+            }
+            let t = self.type_by_id(current)?;
+            if !t.kind.is_modifier() {
+                return Ok(current);
+            }
+            current = t.size_or_type;
+        }
+        Err(BtfError::ReferenceLoop {
+            id,
+            limit: MAX_RESOLVE_DEPTH,
+        })
+    }
+
+    /// Size in bytes of type `id`: modifiers, typedefs and VARs are followed,
+    /// an ARRAY is its element size times `nelems`, a PTR is 8 bytes (BPF and
+    /// every 64-bit kernel). FUNC, FUNC_PROTO, FWD, DECL_TAG and `void` have no size.
+    pub fn size_of(&self, id: u32) -> Result<u32, BtfError> {
+        let mut count: u64 = 1;
+        let mut current = id;
+        for _ in 0..=MAX_RESOLVE_DEPTH {
+            if current == 0 {
+                return Err(BtfError::NoSize { id, kind: "void" });
+            }
+            let t = self.type_by_id(current)?;
+            let element = match t.kind {
+                BtfKind::Ptr => 8,
+                k if k.has_size() => t.size_or_type,
+                BtfKind::Array => {
+                    let a = t.array().ok_or(BtfError::NoSize {
+                        id: current,
+                        kind: t.kind.name(),
+                    })?;
+                    count = count
+                        .checked_mul(u64::from(a.nelems))
+                        .ok_or(BtfError::SizeOverflow { id })?;
+                    current = a.type_id;
+                    continue;
+                }
+                k if k.is_modifier() || k == BtfKind::Var => {
+                    current = t.size_or_type;
+                    continue;
+                }
+                k => {
+                    return Err(BtfError::NoSize {
+                        id: current,
+                        kind: k.name(),
+                    })
+                }
+            };
+            return count
+                .checked_mul(u64::from(element))
+                .and_then(|total| u32::try_from(total).ok())
+                .ok_or(BtfError::SizeOverflow { id });
+        }
+        Err(BtfError::ReferenceLoop {
+            id,
+            limit: MAX_RESOLVE_DEPTH,
+        })
+    }
+
+    /// Each DATASEC: its type id, its name (the ELF section) and its variables.
+    pub fn datasecs(&self) -> Result<Vec<DatasecEntry<'_>>, BtfError> {
+        let mut out = Vec::new();
+        for (id, t) in (1u32..).zip(&self.types) {
+            if t.kind == BtfKind::Datasec {
+                out.push((id, self.string(t.name_off)?, t.secinfos()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether `name` is declared as an extern function (`BTF_KIND_FUNC` with
+    /// linkage `BTF_FUNC_EXTERN`), i.e. a kfunc declared `__ksym`.
+    pub fn is_extern_func(&self, name: &str) -> bool {
+        let name = name.as_bytes();
+        self.types.iter().any(|t| {
+            t.kind == BtfKind::Func
+                && t.data
+                    == (BtfTypeData::Func {
+                        linkage: BTF_FUNC_EXTERN,
+                    })
+                && self.string_bytes(t.name_off).ok() == Some(name)
+        })
+    }
+}

@@ -1,1 +1,5 @@
-fn main() {}
+//! `rxdp`: see [`rxdp::cli`].
+
+fn main() -> std::process::ExitCode {
+    rxdp::cli::main()
+}

@@ -1,0 +1,405 @@
+//! The ELF container: sections, symbols and relocation entries.
+//!
+//! A clang `-target bpf` object is a relocatable ELF64, little-endian file
+//! with `e_machine` `EM_BPF` (247). This module reads it with the `object`
+//! crate's low-level ELF API and hands the rest of the parser plain values:
+//! every section with its name and bytes, every symbol with its section, and
+//! every relocation table with the section it applies to. Nothing
+//! BPF-specific happens here beyond refusing files that cannot be BPF
+//! objects, each with an error that says what to rebuild.
+
+use object::elf::{self, FileHeader64};
+use object::read::elf::{FileHeader, Rel, Rela, SectionHeader, SectionTable, Sym, SymbolTable};
+use object::LittleEndian;
+
+use crate::error::ParseError;
+
+/// `EM_BPF`.
+pub(crate) const EM_BPF: u16 = 247;
+
+type Header = FileHeader64<LittleEndian>;
+
+/// The parts of an ELF object the BPF parser needs.
+#[derive(Debug)]
+pub(crate) struct Elf<'a> {
+    /// All sections, `sections[i]` having ELF index `i` (0 is the null section).
+    pub sections: Vec<Section<'a>>,
+    /// All symbols, `symbols[i]` having symbol-table index `i` (0 is the null symbol).
+    pub symbols: Vec<Symbol>,
+    /// Every `SHT_REL`/`SHT_RELA` section, in section order.
+    pub relocations: Vec<RelocTable>,
+}
+
+/// One section header and its bytes.
+#[derive(Debug)]
+pub(crate) struct Section<'a> {
+    pub index: usize,
+    pub name: String,
+    pub sh_type: u32,
+    pub flags: u64,
+    /// `sh_size`: for `SHT_NOBITS` (`.bss`) the size of the zeroed memory,
+    /// which the file does not hold.
+    pub size: u64,
+    /// The section's bytes in the file: empty for `SHT_NOBITS`, `None` when
+    /// the header points outside the file (reported only if a caller needs
+    /// the bytes, so a damaged debug section does not stop a load).
+    data: Option<&'a [u8]>,
+    /// Where the header says the bytes are, for the error message.
+    file_offset: u64,
+}
+
+impl<'a> Section<'a> {
+    /// The section's file bytes, or an error naming it when its header
+    /// points outside the file.
+    pub fn bytes(&self) -> Result<&'a [u8], ParseError> {
+        self.data.ok_or_else(|| ParseError::SectionOutOfFile {
+            section: self.name.clone(),
+            offset: self.file_offset,
+            size: self.size,
+        })
+    }
+
+    /// Executable code: `SHT_PROGBITS` with `SHF_EXECINSTR`.
+    pub fn is_code(&self) -> bool {
+        self.sh_type == elf::SHT_PROGBITS.0 && self.flags & elf::SHF_EXECINSTR.0 != 0
+    }
+
+    /// `SHT_NOBITS`: memory without file bytes (`.bss`).
+    pub fn is_nobits(&self) -> bool {
+        self.sh_type == elf::SHT_NOBITS.0
+    }
+}
+
+/// `st_info` type of a symbol, reduced to what the parser tells apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SymbolKind {
+    /// `STT_NOTYPE`: labels (`LBB0_2`) and undefined externs.
+    NoType,
+    /// `STT_OBJECT`: variables and map definitions.
+    Object,
+    /// `STT_FUNC`.
+    Func,
+    /// `STT_SECTION`: stands for its section; relocations against it carry
+    /// the offset in the instruction.
+    Section,
+    /// `STT_FILE`: the source file name.
+    File,
+    Other,
+}
+
+/// One symbol-table entry.
+#[derive(Debug, Clone)]
+pub(crate) struct Symbol {
+    /// The symbol's name; for a section symbol, the section's name.
+    pub name: String,
+    pub kind: SymbolKind,
+    /// `STB_GLOBAL` or `STB_WEAK`.
+    pub global: bool,
+    /// Index of the section defining it; `None` for undefined (`SHN_UNDEF`)
+    /// and special (`SHN_ABS`, `SHN_COMMON`) symbols.
+    pub section: Option<usize>,
+    /// `SHN_UNDEF`: declared here, defined nowhere in this object.
+    pub undefined: bool,
+    /// `st_value`: the offset within its section in a relocatable object.
+    pub value: u64,
+    pub size: u64,
+}
+
+/// The entries of one relocation section.
+#[derive(Debug)]
+pub(crate) struct RelocTable {
+    /// Index of the section the entries apply to (`sh_info`).
+    pub target: usize,
+    pub entries: Vec<RelocEntry>,
+}
+
+/// One `Elf64_Rel` or `Elf64_Rela`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RelocEntry {
+    pub offset: u64,
+    /// `R_BPF_*`.
+    pub r_type: u32,
+    /// Index into [`Elf::symbols`] (checked to be in range).
+    pub symbol: usize,
+    /// `r_addend` of a RELA entry, 0 for REL (clang keeps BPF addends in
+    /// the instruction itself).
+    pub addend: i64,
+}
+
+impl<'a> Elf<'a> {
+    /// Reads and checks the container.
+    pub fn parse(data: &'a [u8]) -> Result<Elf<'a>, ParseError> {
+        let header = check_header(data)?;
+        let endian = LittleEndian;
+        let malformed = |detail: &str| ParseError::Malformed {
+            detail: detail.to_owned(),
+        };
+        let table = header
+            .sections(endian, data)
+            .map_err(|e| malformed(&e.to_string()))?;
+        if table.is_empty() {
+            return Err(malformed("no section headers"));
+        }
+        let shstrndx = header
+            .shstrndx(endian, data)
+            .map_err(|e| malformed(&e.to_string()))?;
+        let sections = read_sections(&table, data, shstrndx as usize)?;
+        let symtab = find_symbol_table(&table, data)?;
+        let symbols = read_symbols(&symtab, &sections)?;
+        let relocations = read_relocations(&table, data, &sections, &symtab, symbols.len())?;
+        Ok(Elf {
+            sections,
+            symbols,
+            relocations,
+        })
+    }
+
+    /// The section with this ELF index.
+    pub fn section(&self, index: usize) -> Option<&Section<'a>> {
+        self.sections.get(index)
+    }
+
+    /// The first section with this name.
+    pub fn section_by_name(&self, name: &str) -> Option<&Section<'a>> {
+        self.sections.iter().find(|s| s.name == name)
+    }
+
+    /// Name of section `index`, or a placeholder for messages.
+    pub fn section_name(&self, index: usize) -> &str {
+        self.sections
+            .get(index)
+            .map_or("<no section>", |s| s.name.as_str())
+    }
+}
+
+/// Checks the identification bytes and machine before anything else, so a
+/// wrong kind of file gets an error that says what it is.
+fn check_header(data: &[u8]) -> Result<&Header, ParseError> {
+    let ident = data.get(..16).ok_or(ParseError::NotElf)?;
+    if ident.get(..4) != Some(&elf::ELFMAG[..]) {
+        return Err(ParseError::NotElf);
+    }
+    match ident.get(4).copied() {
+        Some(c) if c == elf::ELFCLASS64.0 => {}
+        Some(c) if c == elf::ELFCLASS32.0 => return Err(ParseError::Elf32),
+        other => {
+            return Err(ParseError::Malformed {
+                detail: format!("unknown ELF class {}", other.unwrap_or(0)),
+            })
+        }
+    }
+    match ident.get(5).copied() {
+        Some(d) if d == elf::ELFDATA2LSB.0 => {}
+        Some(d) if d == elf::ELFDATA2MSB.0 => return Err(ParseError::BigEndian),
+        other => {
+            return Err(ParseError::Malformed {
+                detail: format!("unknown ELF data encoding {}", other.unwrap_or(0)),
+            })
+        }
+    }
+    let header = Header::parse(data).map_err(|e| ParseError::Malformed {
+        detail: e.to_string(),
+    })?;
+    let machine = header.e_machine(LittleEndian).0;
+    if machine != EM_BPF {
+        return Err(ParseError::NotBpf { machine });
+    }
+    Ok(header)
+}
+
+fn read_sections<'a>(
+    table: &SectionTable<'a, Header, &'a [u8]>,
+    data: &'a [u8],
+    shstrndx: usize,
+) -> Result<Vec<Section<'a>>, ParseError> {
+    let endian = LittleEndian;
+    let names = table
+        .iter()
+        .nth(shstrndx)
+        .and_then(|h| h.data(endian, data).ok())
+        .ok_or_else(|| ParseError::Malformed {
+            detail: format!(
+                "section-name string table (section #{shstrndx}) is missing or outside the file"
+            ),
+        })?;
+    let mut sections = Vec::with_capacity(table.len());
+    for (index, header) in table.enumerate() {
+        let name = name_at(names, header.sh_name(endian)).ok_or_else(|| ParseError::Malformed {
+            detail: format!("section #{}: {BAD_NAME}", index.0),
+        })?;
+        sections.push(Section {
+            index: index.0,
+            name,
+            sh_type: header.sh_type(endian).0,
+            flags: header.sh_flags(endian).0,
+            size: header.sh_size(endian),
+            data: header.data(endian, data).ok(),
+            file_offset: header.sh_offset(endian),
+        });
+    }
+    Ok(sections)
+}
+
+/// Longest section or symbol name accepted: the kernel's `KSYM_NAME_LEN`.
+/// Names are copied into the model (a relocation keeps its symbol's name),
+/// so an unbounded name shared by many entries would multiply memory.
+const MAX_NAME: usize = 512;
+
+const BAD_NAME: &str =
+    "name offset outside its string table, or name unterminated or longer than 512 bytes";
+
+/// The NUL-terminated name at `offset` of a string table, looking at most
+/// `MAX_NAME` bytes ahead. Invalid UTF-8 is replaced, not refused: names are
+/// for matching and messages.
+fn name_at(table: &[u8], offset: u32) -> Option<String> {
+    let rest = table.get(usize::try_from(offset).ok()?..)?;
+    let window = rest.get(..rest.len().min(MAX_NAME + 1))?;
+    let end = window.iter().position(|&b| b == 0)?;
+    Some(String::from_utf8_lossy(window.get(..end)?).into_owned())
+}
+
+/// The one `SHT_SYMTAB`: a BPF object without it has been stripped.
+fn find_symbol_table<'a>(
+    table: &SectionTable<'a, Header, &'a [u8]>,
+    data: &'a [u8],
+) -> Result<SymbolTable<'a, Header, &'a [u8]>, ParseError> {
+    let endian = LittleEndian;
+    let (index, header) = table
+        .enumerate()
+        .find(|(_, s)| s.sh_type(endian) == elf::SHT_SYMTAB)
+        .ok_or(ParseError::NoSymbolTable)?;
+    SymbolTable::parse(endian, data, table, index, header).map_err(|e| ParseError::Malformed {
+        detail: format!("symbol table (section #{}): {e}", index.0),
+    })
+}
+
+fn read_symbols<'a>(
+    symtab: &SymbolTable<'a, Header, &'a [u8]>,
+    sections: &[Section<'_>],
+) -> Result<Vec<Symbol>, ParseError> {
+    let endian = LittleEndian;
+    let strings = sections
+        .get(symtab.string_section().0)
+        .and_then(|s| s.data)
+        .ok_or_else(|| ParseError::Malformed {
+            detail: "the symbol table's string table is missing or outside the file".to_owned(),
+        })?;
+    let mut symbols = Vec::with_capacity(symtab.len());
+    for (index, sym) in symtab.enumerate() {
+        let malformed = |what: &str| ParseError::Malformed {
+            detail: format!("symbol #{}: {what}", index.0),
+        };
+        let kind = match sym.st_type() {
+            elf::STT_NOTYPE => SymbolKind::NoType,
+            elf::STT_OBJECT => SymbolKind::Object,
+            elf::STT_FUNC => SymbolKind::Func,
+            elf::STT_SECTION => SymbolKind::Section,
+            elf::STT_FILE => SymbolKind::File,
+            _ => SymbolKind::Other,
+        };
+        let shndx = sym.st_shndx(endian);
+        let undefined = shndx == elf::SHN_UNDEF;
+        let section = symtab
+            .symbol_section(endian, sym, index)
+            .map_err(|_| malformed("extended section index missing"))?
+            .map(|s| s.0);
+        if let Some(s) = section {
+            if s >= sections.len() {
+                return Err(malformed(&format!(
+                    "section index {s} beyond the {} sections",
+                    sections.len()
+                )));
+            }
+        }
+        let name = match (kind, section) {
+            (SymbolKind::Section, Some(s)) => {
+                sections.get(s).map(|s| s.name.clone()).unwrap_or_default()
+            }
+            _ => name_at(strings, sym.st_name(endian)).ok_or_else(|| malformed(BAD_NAME))?,
+        };
+        symbols.push(Symbol {
+            name,
+            kind,
+            global: matches!(sym.st_bind(), elf::STB_GLOBAL | elf::STB_WEAK),
+            section,
+            undefined,
+            value: sym.st_value(endian),
+            size: sym.st_size(endian),
+        });
+    }
+    Ok(symbols)
+}
+
+fn read_relocations<'a>(
+    table: &SectionTable<'a, Header, &'a [u8]>,
+    data: &'a [u8],
+    sections: &[Section<'a>],
+    symtab: &SymbolTable<'a, Header, &'a [u8]>,
+    symbol_count: usize,
+) -> Result<Vec<RelocTable>, ParseError> {
+    let endian = LittleEndian;
+    let mut out = Vec::new();
+    for (index, header) in table.enumerate() {
+        let sh_type = header.sh_type(endian);
+        if sh_type != elf::SHT_REL && sh_type != elf::SHT_RELA {
+            continue;
+        }
+        let name = sections
+            .get(index.0)
+            .map(|s| s.name.clone())
+            .unwrap_or_default();
+        let target = header.sh_info(endian) as usize;
+        if target == 0 || target >= sections.len() {
+            return Err(ParseError::Malformed {
+                detail: format!(
+                    "relocation section `{name}` applies to section #{target}, which does not exist"
+                ),
+            });
+        }
+        if header.link(endian) != symtab.section() {
+            return Err(ParseError::Malformed {
+                detail: format!(
+                    "relocation section `{name}` links to section #{}, not to the symbol table",
+                    header.sh_link(endian)
+                ),
+            });
+        }
+        let bad_table = |e: object::read::Error| ParseError::Malformed {
+            detail: format!("relocation section `{name}`: {e}"),
+        };
+        let mut entries = Vec::new();
+        if sh_type == elf::SHT_REL {
+            if let Some((rels, _)) = header.rel(endian, data).map_err(bad_table)? {
+                entries.reserve(rels.len());
+                for r in rels {
+                    entries.push(RelocEntry {
+                        offset: r.r_offset(endian),
+                        r_type: r.r_type(endian).0,
+                        symbol: r.r_sym(endian) as usize,
+                        addend: 0,
+                    });
+                }
+            }
+        } else if let Some((relas, _)) = header.rela(endian, data).map_err(bad_table)? {
+            entries.reserve(relas.len());
+            for r in relas {
+                entries.push(RelocEntry {
+                    offset: r.r_offset(endian),
+                    r_type: r.r_type(endian, false).0,
+                    symbol: r.r_sym(endian, false) as usize,
+                    addend: r.r_addend(endian),
+                });
+            }
+        }
+        if let Some(bad) = entries.iter().find(|e| e.symbol >= symbol_count) {
+            return Err(ParseError::Malformed {
+                detail: format!(
+                    "relocation section `{name}`: entry at offset {:#x} names symbol #{}, beyond the {symbol_count} symbols",
+                    bad.offset, bad.symbol
+                ),
+            });
+        }
+        out.push(RelocTable { target, entries });
+    }
+    Ok(out)
+}

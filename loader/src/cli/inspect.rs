@@ -1,0 +1,416 @@
+//! `rxdp inspect OBJ [--json]`: what an object holds, numbered as a load
+//! would number it (`map_fd[]`, `prog_fd[]`), without loading anything.
+//! It only reads the file, so it needs no privileges.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use rxdp_elf::{InnerMap, Map, Object, Program, RelocTarget};
+
+use super::json::Json;
+use super::CliError;
+
+/// Arguments of `rxdp inspect`.
+#[derive(Debug, clap::Args)]
+pub struct InspectArgs {
+    /// The BPF object to read (built with `clang -target bpf`).
+    pub object: PathBuf,
+    /// Print one JSON object instead of tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Reads and parses the object, then prints it to `out`.
+pub fn run(args: &InspectArgs, out: &mut dyn Write) -> Result<(), CliError> {
+    let path = args.object.display().to_string();
+    let data = std::fs::read(&args.object).map_err(|source| CliError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    let object = Object::parse(&data).map_err(|source| CliError::Parse {
+        path: path.clone(),
+        source,
+    })?;
+    let text = if args.json {
+        format!("{}\n", to_json(&object))
+    } else {
+        to_text(&path, &object)
+    };
+    out.write_all(text.as_bytes()).map_err(CliError::Output)
+}
+
+// ------------------------------------------------------------------- JSON
+
+/// The whole object as one JSON value: `maps`, `programs`, `jump_entries`,
+/// `subprograms`, plus `license`, `kernel_version` and `btf`.
+pub fn to_json(object: &Object) -> Json {
+    Json::object([
+        ("license", Json::from(object.license.as_str())),
+        ("kernel_version", object.kernel_version.into()),
+        ("btf", object.btf.is_some().into()),
+        (
+            "maps",
+            Json::Array(
+                object
+                    .maps
+                    .iter()
+                    .enumerate()
+                    .map(|(i, m)| map_json(object, i, m))
+                    .collect(),
+            ),
+        ),
+        (
+            "programs",
+            Json::Array(
+                object
+                    .programs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| program_json(i, p))
+                    .collect(),
+            ),
+        ),
+        (
+            "jump_entries",
+            Json::Array(
+                object
+                    .jump_entries
+                    .iter()
+                    .map(|j| {
+                        Json::object([
+                            ("map", Json::from(j.map)),
+                            ("map_name", map_name(object, j.map).into()),
+                            ("key", j.key.into()),
+                            ("program", j.program.into()),
+                            ("program_name", program_name(object, j.program).into()),
+                            ("origin", j.origin.name().into()),
+                        ])
+                    })
+                    .collect(),
+            ),
+        ),
+        (
+            "subprograms",
+            Json::Array(
+                object
+                    .subprograms
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| {
+                        Json::object([
+                            ("index", Json::from(i)),
+                            ("section", f.section.as_str().into()),
+                            ("name", f.name.as_str().into()),
+                            ("offset", f.offset.into()),
+                            ("insns", f.insns.len().into()),
+                            ("relocations", f.relocs.len().into()),
+                            ("relocation_targets", relocs_json(&f.relocs)),
+                        ])
+                    })
+                    .collect(),
+            ),
+        ),
+    ])
+}
+
+fn map_json(object: &Object, index: usize, m: &Map) -> Json {
+    let inner = match &m.inner {
+        None => Json::Null,
+        Some(InnerMap::Index(i)) => Json::object([
+            ("index", Json::from(*i)),
+            ("name", map_name(object, *i).into()),
+        ]),
+        Some(InnerMap::Def(d)) => Json::object([
+            ("type", Json::from(d.map_type.name())),
+            ("key_size", d.key_size.into()),
+            ("value_size", d.value_size.into()),
+            ("max_entries", d.max_entries.into()),
+            ("flags", d.flags.into()),
+        ]),
+    };
+    Json::object([
+        ("index", Json::from(index)),
+        ("name", m.name.as_str().into()),
+        ("type", m.def.map_type.name().into()),
+        ("key_size", m.def.key_size.into()),
+        ("value_size", m.def.value_size.into()),
+        ("max_entries", m.def.max_entries.into()),
+        ("flags", m.def.flags.into()),
+        ("dialect", m.dialect.name().into()),
+        ("section", m.section.as_str().into()),
+        ("pinning", m.pinning.name().into()),
+        ("inner_map", inner),
+        ("iproute2_id", m.iproute2_id.into()),
+        ("numa_node", m.def.numa_node.into()),
+        ("map_extra", m.def.map_extra.into()),
+        ("initial_data_bytes", m.data.as_ref().map(Vec::len).into()),
+        (
+            "init_maps",
+            Json::Array(
+                m.init_maps
+                    .iter()
+                    .map(|s| Json::object([("key", Json::from(s.key)), ("map", s.map.into())]))
+                    .collect(),
+            ),
+        ),
+        ("btf_key_type_id", m.btf_key_type_id.into()),
+        ("btf_value_type_id", m.btf_value_type_id.into()),
+    ])
+}
+
+fn program_json(index: usize, p: &Program) -> Json {
+    Json::object([
+        ("index", Json::from(index)),
+        ("section", p.section.as_str().into()),
+        ("name", p.name().into()),
+        ("type", program_type(p).into()),
+        ("expected_attach_type", p.expected_attach_type.into()),
+        ("flags", p.prog_flags.into()),
+        ("offset", p.function.offset.into()),
+        ("insns", p.function.insns.len().into()),
+        ("relocations", p.function.relocs.len().into()),
+        ("relocation_targets", relocs_json(&p.function.relocs)),
+    ])
+}
+
+fn relocs_json(relocs: &[rxdp_elf::Reloc]) -> Json {
+    Json::Array(
+        relocs
+            .iter()
+            .map(|r| {
+                let mut value = Json::object([
+                    ("insn", Json::from(r.insn)),
+                    ("symbol", r.symbol.as_str().into()),
+                ]);
+                match &r.target {
+                    RelocTarget::Map(map) => {
+                        value.push("kind", "map");
+                        value.push("map", *map);
+                    }
+                    RelocTarget::MapValue { map, offset } => {
+                        value.push("kind", "map_value");
+                        value.push("map", *map);
+                        value.push("offset", *offset);
+                    }
+                    RelocTarget::Call(sub) => {
+                        value.push("kind", "call");
+                        value.push("subprogram", *sub);
+                    }
+                    RelocTarget::FuncAddr(sub) => {
+                        value.push("kind", "func_addr");
+                        value.push("subprogram", *sub);
+                    }
+                    RelocTarget::Kfunc(name) => {
+                        value.push("kind", "kfunc");
+                        value.push("kfunc", name.as_str());
+                    }
+                }
+                value
+            })
+            .collect(),
+    )
+}
+
+// ------------------------------------------------------------------- text
+
+/// Aligned tables, one per kind, in load order.
+pub fn to_text(path: &str, object: &Object) -> String {
+    let mut out = String::new();
+    let license = if object.license.is_empty() {
+        "none".to_owned()
+    } else {
+        format!("{:?}", object.license)
+    };
+    out.push_str(&format!(
+        "{path}: license {license}, kernel version {:#x}, BTF {}\n",
+        object.kernel_version,
+        if object.btf.is_some() { "yes" } else { "no" }
+    ));
+
+    out.push_str(&format!("\nmaps (map_fd[]): {}\n", object.maps.len()));
+    let rows = object.maps.iter().enumerate().map(|(i, m)| {
+        let inner = match &m.inner {
+            None => "-".to_owned(),
+            Some(InnerMap::Index(j)) => format!("map {j} ({})", map_name(object, *j)),
+            Some(InnerMap::Def(d)) => format!(
+                "inline {} key {} value {} max_entries {}",
+                d.map_type, d.key_size, d.value_size, d.max_entries
+            ),
+        };
+        vec![
+            i.to_string(),
+            m.name.clone(),
+            m.def.map_type.name(),
+            m.def.key_size.to_string(),
+            m.def.value_size.to_string(),
+            m.def.max_entries.to_string(),
+            format!("{:#x}", m.def.flags),
+            m.dialect.name().to_owned(),
+            m.pinning.name().to_owned(),
+            inner,
+        ]
+    });
+    table(
+        &mut out,
+        &[
+            "idx",
+            "name",
+            "type",
+            "key",
+            "value",
+            "max_entries",
+            "flags",
+            "dialect",
+            "pinning",
+            "inner map",
+        ],
+        rows,
+    );
+
+    out.push_str(&format!(
+        "\nprograms (prog_fd[]): {}\n",
+        object.programs.len()
+    ));
+    let rows = object.programs.iter().enumerate().map(|(i, p)| {
+        vec![
+            i.to_string(),
+            p.section.clone(),
+            p.name().to_owned(),
+            program_type(p),
+            p.function.insns.len().to_string(),
+            p.function.relocs.len().to_string(),
+        ]
+    });
+    table(
+        &mut out,
+        &["idx", "section", "name", "type", "insns", "relocs"],
+        rows,
+    );
+
+    out.push_str(&format!("\njump entries: {}\n", object.jump_entries.len()));
+    let rows = object.jump_entries.iter().map(|j| {
+        vec![
+            format!("map {} ({})", j.map, map_name(object, j.map)),
+            format!("key {}", j.key),
+            format!(
+                "program {} ({})",
+                j.program,
+                program_name(object, j.program)
+            ),
+            j.origin.name().to_owned(),
+        ]
+    });
+    table(&mut out, &["map", "key", "program", "origin"], rows);
+
+    out.push_str(&format!("\nsubprograms: {}\n", object.subprograms.len()));
+    let rows = object.subprograms.iter().enumerate().map(|(i, f)| {
+        vec![
+            i.to_string(),
+            f.section.clone(),
+            f.name.clone(),
+            f.insns.len().to_string(),
+            f.relocs.len().to_string(),
+        ]
+    });
+    table(
+        &mut out,
+        &["idx", "section", "name", "insns", "relocs"],
+        rows,
+    );
+    out
+}
+
+/// Appends a table with a header, columns padded to their widest cell;
+/// nothing but the count above it when there are no rows.
+fn table(out: &mut String, header: &[&str], rows: impl Iterator<Item = Vec<String>>) {
+    let rows: Vec<Vec<String>> = rows.collect();
+    if rows.is_empty() {
+        return;
+    }
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let header: Vec<String> = header.iter().map(|h| (*h).to_owned()).collect();
+    for row in std::iter::once(&header).chain(&rows) {
+        let mut line = String::from(" ");
+        for (cell, width) in row.iter().zip(&widths) {
+            line.push(' ');
+            line.push_str(cell);
+            line.extend(std::iter::repeat_n(
+                ' ',
+                width.saturating_sub(cell.chars().count()),
+            ));
+            line.push(' ');
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+}
+
+fn program_type(p: &Program) -> String {
+    p.prog_type
+        .map_or_else(|| "unknown".to_owned(), |t| t.name())
+}
+
+fn map_name(object: &Object, index: usize) -> &str {
+    object.maps.get(index).map_or("?", |m| m.name.as_str())
+}
+
+fn program_name(object: &Object, index: usize) -> &str {
+    object.programs.get(index).map_or("?", |p| p.name())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tail_kern() -> Object {
+        let data = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../progs/obj/tail_kern.o"
+        ))
+        .expect("progs/obj/tail_kern.o (make progs)");
+        Object::parse(&data).unwrap()
+    }
+
+    #[test]
+    fn json_has_the_documented_fields() {
+        let json = to_json(&tail_kern()).to_string();
+        assert!(json.contains(
+            r#"{"index":0,"name":"jmp_table1","type":"prog_array","key_size":4,"value_size":4,"max_entries":100,"flags":0,"dialect":"legacy20","#
+        ), "{json}");
+        assert!(
+            json.contains(r#"{"index":1,"section":"xdp1","name":"xdp_prog1","type":"xdp","#),
+            "{json}"
+        );
+        assert!(json.contains(r#""jump_entries":[]"#), "{json}");
+    }
+
+    #[test]
+    fn text_tables_line_up() {
+        let text = to_text("tail_kern.o", &tail_kern());
+        assert!(text.starts_with("tail_kern.o: license \"GPL\", kernel version 0x0, BTF yes\n"));
+        let maps: Vec<&str> = text
+            .lines()
+            .skip_while(|l| !l.starts_with("maps"))
+            .skip(1)
+            .take(4)
+            .collect();
+        assert!(
+            maps[0].starts_with("  idx  name        type        key"),
+            "{maps:?}"
+        );
+        assert!(
+            maps[1].starts_with("  0    jmp_table1  prog_array  4"),
+            "{maps:?}"
+        );
+        assert!(
+            maps[3].starts_with("  2    counters    array       4    8"),
+            "{maps:?}"
+        );
+        assert!(text.contains("\njump entries: 0\n"));
+    }
+}
