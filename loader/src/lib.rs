@@ -2,3 +2,4 @@
 
 #[cfg(feature = "cli")]
 pub mod cli;
+pub mod disasm;
