@@ -1,5 +1,80 @@
-//! rxdp: the load pipeline.
+//! rxdp: loads clang-built BPF objects the way samples/bpf's
+//! `load_bpf_file()` did — `map_fd[]` and `prog_fd[]` in object order —
+//! then fills tail-call jump tables, pins them so they outlive the loader,
+//! and attaches XDP programs through rtnetlink.
+//!
+//! ```no_run
+//! use rxdp::{load, AttachOptions, JumpRequest, LoadOptions, Mode, NoObserver, Ref};
+//!
+//! // rxdp-load tail_kern.o --map 0 --key 78 --prog 1 --dev veth0 --mode skb
+//! let mut options = LoadOptions::new("tail_kern.o");
+//! options.jumps.push(JumpRequest { map: Ref::Index(0), key: 78, prog: Ref::Index(1) });
+//! options.attach = Some(AttachOptions { mode: Mode::Skb, ..AttachOptions::new("veth0") });
+//! let loaded = load(&options, &mut NoObserver)?;
+//! println!("prog_fd[1] has id {}", loaded.programs[1].id);
+//! # Ok::<(), rxdp::LoadError>(())
+//! ```
+//!
+//! The modules, in the order a load runs through them:
+//!
+//! - [`options`]: what a load is asked to do, and how `--map`, `--prog` and
+//!   `--entry` names are found in the object (index, function or section name).
+//! - [`pipeline`]: [`load`] itself — calls each stage in turn, records what
+//!   each changed outside the process, undoes it all when one fails.
+//! - `open`: reads the file once and parses it ([`rxdp_elf::Object`]).
+//! - `load_btf`: `BPF_BTF_LOAD` of the object's BTF (before the maps, which
+//!   reference its type ids).
+//! - `create_maps`: `BPF_MAP_CREATE` in `map_fd[]` order (inner maps first),
+//!   shared pins reused when compatible, global data written, `.rodata` frozen.
+//! - [`relocate`]: pure — appends subprograms, patches map fds, calls and
+//!   kfunc ids into the instructions, and applies CO-RE relocations
+//!   ([`core`]); [`kfunc`] reads the kernel's BTF only for objects that
+//!   call kernel functions or have CO-RE relocations.
+//! - `load_programs`: `BPF_PROG_LOAD` in `prog_fd[]` order; a rejection
+//!   shows the failing instruction, its source line and the verifier log.
+//! - `fill_jump_tables`: prog-array entries, implied and explicit.
+//! - [`pin`]: the pin layout (`/sys/fs/bpf/IF/MODE/NAME`), pinning into a
+//!   staging directory and swapping it into place after the attach.
+//! - `attach`: `RTM_SETLINK`, refusing or atomically replacing what is there.
+//! - [`observe`]: the events of a load and their timings (`--explain`,
+//!   `--timings`).
+//! - [`unload`] and [`status`]: detach and list, for `rxdp unload` and
+//!   `rxdp status`.
+//! - [`error`]: [`LoadError`], one variant per stage with its context.
 
+// A `LoadError` carries what a user needs to act (the kernel's words, the
+// verifier's report, names): a few hundred bytes, returned once per
+// process, on the failing path only. Boxing it would cost every match a
+// dereference to save nothing that matters.
+#![allow(clippy::result_large_err)]
+
+mod attach;
 #[cfg(feature = "cli")]
 pub mod cli;
+pub mod core;
+mod create_maps;
 pub mod disasm;
+pub mod error;
+mod fill_jump_tables;
+pub mod kfunc;
+mod load_btf;
+mod load_programs;
+pub mod observe;
+mod open;
+pub mod options;
+pub mod pin;
+pub mod pipeline;
+pub mod relocate;
+mod rollback;
+mod sha1;
+pub mod status;
+pub mod unload;
+
+pub use error::{LoadError, VerifierReport};
+pub use observe::{Event, NoObserver, Observer, Patch, Stage};
+pub use options::{
+    AttachOptions, JumpRequest, LoadOptions, MapRef, Mode, OptionError, PinPolicy, ProgRef, Ref,
+};
+pub use pipeline::{load, Attached, Loaded, LoadedMap, LoadedProgram, MadeJumpEntry, StageTiming};
+pub use status::{status, DeviceStatus};
+pub use unload::{unload, Unloaded};

@@ -1,0 +1,179 @@
+//! Stage 8: attach the entry program to the device (`RTM_SETLINK`).
+//!
+//! - Without `--force`: `XDP_FLAGS_UPDATE_IF_NOEXIST`, so a program already
+//!   attached in that mode is never replaced by surprise; the error names it
+//!   (id → `BPF_PROG_GET_FD_BY_ID` → name and tag).
+//! - With `--force`: the program in that slot (for auto: the native or
+//!   generic slot, whichever holds one) is opened by id and replaced
+//!   atomically (`XDP_FLAGS_REPLACE` with `IFLA_XDP_EXPECTED_FD`): there is
+//!   no moment without a program, and if another loader replaced it
+//!   meanwhile the kernel refuses (EEXIST). An empty slot is filled with
+//!   `UPDATE_IF_NOEXIST`, for the same reason.
+//! - `--mode auto` sends no mode flag (native if the driver has it, else
+//!   generic); the mode the kernel chose is read back with a query, because
+//!   the pin directory is named after it.
+
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+
+use rxdp_syscalls::bpf::{prog_get_fd_by_id, prog_info};
+use rxdp_syscalls::netlink::{self, XdpFlags, XdpState};
+use rxdp_syscalls::Error as SysError;
+
+use crate::error::LoadError;
+use crate::observe::{Event, Observer};
+use crate::options::{AttachOptions, Mode};
+use crate::pipeline::{Attached, Context, LoadedProgram};
+use crate::rollback::{AttachUndo, Rollback};
+
+/// Attaches `prog_fd[entry]` of `programs` to `ifindex` as `options` say.
+pub fn attach(
+    ctx: &Context<'_>,
+    options: &AttachOptions,
+    ifindex: u32,
+    (entry, program): (usize, &LoadedProgram),
+    rollback: &mut Rollback,
+    observer: &mut dyn Observer,
+) -> Result<Attached, LoadError> {
+    let dev = options.dev.as_str();
+    let (prog, prog_id) = (program.fd.as_fd(), program.id);
+    let failed = |mode: Mode, source: SysError| LoadError::Attach {
+        file: ctx.file.to_string(),
+        dev: dev.to_string(),
+        mode,
+        source,
+    };
+    // With --force the slot is the one the program to replace is in; for
+    // auto that is the native or generic slot, whichever holds one.
+    let (mode, previous): (Mode, Option<(u32, OwnedFd)>) = if options.force {
+        let state = netlink::query(ifindex).map_err(|e| failed(options.mode, e))?;
+        match slot(&state, options.mode) {
+            Some((mode, id)) => match prog_get_fd_by_id(id) {
+                Ok(fd) => (mode, Some((id, fd))),
+                // Detached meanwhile: nothing to replace.
+                Err(error) if error.errno == libc::ENOENT => (options.mode, None),
+                Err(error) => return Err(failed(options.mode, error)),
+            },
+            None => (options.mode, None),
+        }
+    } else {
+        (options.mode, None)
+    };
+    let mut flags = mode.flags();
+    if previous.is_none() {
+        flags |= XdpFlags::UPDATE_IF_NOEXIST;
+    }
+    let expected = previous.as_ref().map(|(_, fd)| fd.as_fd());
+    observer.event(&Event::NetlinkRequest {
+        ifindex,
+        fd: prog.as_raw_fd(),
+        flags,
+        expected_fd: expected.map(|fd| fd.as_raw_fd()),
+    });
+    if let Err(error) = netlink::attach(ifindex, prog, flags, expected) {
+        let expected = previous.map(|(id, _)| id);
+        return Err(refused(ctx, dev, ifindex, mode, expected, error));
+    }
+    let replaced = previous.as_ref().map(|(id, _)| *id);
+    rollback.attached(AttachUndo {
+        ifindex,
+        flags: mode.flags(),
+        previous: previous.map(|(_, fd)| fd),
+    });
+    let actual = match mode {
+        Mode::Auto => {
+            let state = netlink::query(ifindex).map_err(|e| failed(mode, e))?;
+            let actual = attached_mode(&state, prog_id).unwrap_or(Mode::Auto);
+            rollback.attached_in(actual.flags());
+            actual
+        }
+        mode => mode,
+    };
+    observer.event(&Event::Attached {
+        ifindex,
+        mode: actual,
+        replaced,
+    });
+    Ok(Attached {
+        ifname: dev.to_string(),
+        ifindex,
+        mode: actual,
+        replaced,
+        program: entry,
+    })
+}
+
+/// The slot `mode` names and the program in it; for auto, the native or
+/// generic slot, whichever holds a program.
+fn slot(state: &XdpState, mode: Mode) -> Option<(Mode, u32)> {
+    let in_slot = |mode: Mode, id: Option<u32>| id.map(|id| (mode, id));
+    match mode {
+        Mode::Auto => {
+            in_slot(Mode::Drv, state.drv_prog_id).or_else(|| in_slot(Mode::Skb, state.skb_prog_id))
+        }
+        Mode::Skb => in_slot(mode, state.skb_prog_id),
+        Mode::Drv => in_slot(mode, state.drv_prog_id),
+        Mode::Hw => in_slot(mode, state.hw_prog_id),
+    }
+}
+
+/// The slot program `id` is attached in.
+pub(crate) fn attached_mode(state: &XdpState, id: u32) -> Option<Mode> {
+    [
+        (state.skb_prog_id, Mode::Skb),
+        (state.drv_prog_id, Mode::Drv),
+        (state.hw_prog_id, Mode::Hw),
+    ]
+    .into_iter()
+    .find(|(slot, _)| *slot == Some(id))
+    .map(|(_, mode)| mode)
+}
+
+/// The error for a refused attach: when a program is in the way, its name.
+fn refused(
+    ctx: &Context<'_>,
+    dev: &str,
+    ifindex: u32,
+    mode: Mode,
+    expected: Option<u32>,
+    source: SysError,
+) -> LoadError {
+    let file = ctx.file.to_string();
+    let in_the_way = matches!(source.errno, libc::EBUSY | libc::EEXIST) && expected.is_none();
+    if in_the_way {
+        let state = netlink::query(ifindex).ok();
+        let id = state.and_then(|state| slot(&state, mode).map(|(_, id)| id).or(state.prog_id));
+        if let Some(id) = id {
+            let (name, tag) = prog_get_fd_by_id(id)
+                .and_then(|fd| prog_info(fd.as_fd()))
+                .map(|info| (info.name.clone(), info.tag_hex()))
+                .unwrap_or_else(|_| ("?".to_string(), "?".to_string()));
+            let held = state
+                .and_then(|state| attached_mode(&state, id))
+                .unwrap_or(mode);
+            return LoadError::Busy {
+                file,
+                dev: dev.to_string(),
+                mode: held,
+                id,
+                name,
+                tag,
+                source,
+            };
+        }
+    }
+    if let (Some(id), libc::EEXIST) = (expected, source.errno) {
+        return LoadError::Raced {
+            file,
+            dev: dev.to_string(),
+            mode,
+            id,
+            source,
+        };
+    }
+    LoadError::Attach {
+        file,
+        dev: dev.to_string(),
+        mode,
+        source,
+    }
+}

@@ -1,0 +1,1075 @@
+//! CO-RE ("compile once, run everywhere") relocations: instructions whose
+//! constants depend on the kernel's own types — a field's offset in a
+//! kernel struct, whether a field or type exists, an enum's value.
+//!
+//! clang records each such constant in `.BTF.ext` (`struct bpf_core_relo`):
+//! the instruction, a type of the object's BTF, an access string (`0:1:2`:
+//! the root index, then member or array indexes) and what is wanted (the
+//! kind). The loader finds the same thing in the running kernel's BTF and
+//! writes the kernel's value into the instruction. The rules are libbpf's,
+//! as documented with `enum bpf_core_relo_kind` in the uapi:
+//!
+//! - **Candidates** are the kernel's types of the same kind whose name,
+//!   cut at `___` (the "flavour" suffix: `task_struct___old`), equals the
+//!   local type's.
+//! - **Fields** match by name along the access path, looking through
+//!   anonymous structs and unions; the field types must be compatible
+//!   (composite with composite, int with int, ...). Arrays match by index.
+//! - **Results** of every matching candidate must agree. With no match, an
+//!   "exists" question gets 0 and any other relocation poisons its
+//!   instruction (a call to the non-existent helper `0xbad2310`), so that
+//!   the program still loads if that code is dead — guarded by an
+//!   `exists` check — and fails at verification if not.
+//! - **Patching**: an ALU immediate, a load/store offset (with the access
+//!   size adjusted when an unsigned int or pointer field changed size) or
+//!   an `ld_imm64`. The instruction must hold the object's own value first,
+//!   as libbpf checks.
+//!
+//! Kinds supported: field byte offset/size/exists/signed/lshift/rshift,
+//! type id local/target, type exists/size, enum value exists/value.
+//! `TYPE_MATCHES` is refused with an error naming it.
+
+use std::collections::HashMap;
+
+use rxdp_elf::btf::{Btf, BtfKind, BtfType, BtfTypeData, CoreReloc};
+use rxdp_elf::insn::{Insn, CALL};
+
+/// `BPF_INT_SIGNED` in the INT encoding.
+const BTF_INT_SIGNED: u8 = 1;
+/// The helper id libbpf writes into instructions it cannot relocate.
+pub const POISON_HELPER: i32 = 0x0bad_2310;
+/// How deep an access path may go (libbpf's `BPF_CORE_SPEC_MAX_LEN`).
+const MAX_SPEC_LEN: usize = 64;
+
+/// `enum bpf_core_relo_kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    FieldByteOffset,
+    FieldByteSize,
+    FieldExists,
+    FieldSigned,
+    FieldLshiftU64,
+    FieldRshiftU64,
+    TypeIdLocal,
+    TypeIdTarget,
+    TypeExists,
+    TypeSize,
+    EnumvalExists,
+    EnumvalValue,
+    TypeMatches,
+}
+
+impl Kind {
+    pub fn from_u32(kind: u32) -> Option<Kind> {
+        Some(match kind {
+            0 => Kind::FieldByteOffset,
+            1 => Kind::FieldByteSize,
+            2 => Kind::FieldExists,
+            3 => Kind::FieldSigned,
+            4 => Kind::FieldLshiftU64,
+            5 => Kind::FieldRshiftU64,
+            6 => Kind::TypeIdLocal,
+            7 => Kind::TypeIdTarget,
+            8 => Kind::TypeExists,
+            9 => Kind::TypeSize,
+            10 => Kind::EnumvalExists,
+            11 => Kind::EnumvalValue,
+            12 => Kind::TypeMatches,
+            _ => return None,
+        })
+    }
+
+    /// libbpf's name for the kind.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::FieldByteOffset => "byte_off",
+            Kind::FieldByteSize => "byte_sz",
+            Kind::FieldExists => "field_exists",
+            Kind::FieldSigned => "signed",
+            Kind::FieldLshiftU64 => "lshift_u64",
+            Kind::FieldRshiftU64 => "rshift_u64",
+            Kind::TypeIdLocal => "local_type_id",
+            Kind::TypeIdTarget => "target_type_id",
+            Kind::TypeExists => "type_exists",
+            Kind::TypeSize => "type_size",
+            Kind::EnumvalExists => "enumval_exists",
+            Kind::EnumvalValue => "enumval_value",
+            Kind::TypeMatches => "type_matches",
+        }
+    }
+
+    fn is_field(self) -> bool {
+        matches!(
+            self,
+            Kind::FieldByteOffset
+                | Kind::FieldByteSize
+                | Kind::FieldExists
+                | Kind::FieldSigned
+                | Kind::FieldLshiftU64
+                | Kind::FieldRshiftU64
+        )
+    }
+
+    fn is_enum(self) -> bool {
+        matches!(self, Kind::EnumvalExists | Kind::EnumvalValue)
+    }
+
+    fn is_exists(self) -> bool {
+        matches!(
+            self,
+            Kind::FieldExists | Kind::TypeExists | Kind::EnumvalExists
+        )
+    }
+}
+
+/// The kernel's BTF, indexed by essential name for candidate lookups.
+#[derive(Debug)]
+pub struct CoreTarget<'b> {
+    btf: &'b Btf,
+    by_name: HashMap<&'b str, Vec<u32>>,
+}
+
+impl<'b> CoreTarget<'b> {
+    pub fn new(btf: &'b Btf) -> CoreTarget<'b> {
+        let mut by_name: HashMap<&'b str, Vec<u32>> = HashMap::new();
+        for (id, t) in (1u32..).zip(btf.types()) {
+            if let Ok(name) = btf.string(t.name_off) {
+                if !name.is_empty() {
+                    by_name.entry(essential(name)).or_default().push(id);
+                }
+            }
+        }
+        CoreTarget { btf, by_name }
+    }
+}
+
+/// A name without its `___flavour` suffix.
+fn essential(name: &str) -> &str {
+    name.find("___").map_or(name, |at| &name[..at])
+}
+
+/// What a relocation did: the kind and the value written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CoreOutcome {
+    pub kind: Kind,
+    /// `None` when the instruction was poisoned.
+    pub value: Option<u64>,
+}
+
+/// One step of an access path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Accessor {
+    /// The struct, union, array or enum the index applies to.
+    type_id: u32,
+    idx: u32,
+    /// Member or enumerator name; `None` for array indexes.
+    name: Option<String>,
+}
+
+/// An access path resolved in one BTF.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Spec {
+    root: u32,
+    accessors: Vec<Accessor>,
+    bit_offset: u64,
+}
+
+/// A computed value, with what patching needs to know about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Value {
+    value: u64,
+    /// Whether the instruction must hold exactly the local value (not for
+    /// bitfields, whose layout the compiler may choose differently).
+    validate: bool,
+    /// The field's size and type, for load/store size adjustment.
+    field: Option<(u32, u32)>,
+}
+
+impl Value {
+    fn plain(value: u64) -> Value {
+        Value {
+            value,
+            validate: true,
+            field: None,
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, String>;
+
+fn type_of(btf: &Btf, id: u32) -> Result<&BtfType> {
+    btf.type_by_id(id).map_err(|e| e.to_string())
+}
+
+/// Follows typedefs and modifiers: the id and the type.
+fn skip(btf: &Btf, id: u32) -> Result<(u32, &BtfType)> {
+    let id = btf.resolve(id).map_err(|e| e.to_string())?;
+    Ok((id, type_of(btf, id)?))
+}
+
+fn size(btf: &Btf, id: u32) -> Result<u64> {
+    btf.size_of(id).map(u64::from).map_err(|e| e.to_string())
+}
+
+fn name(btf: &Btf, off: u32) -> Result<&str> {
+    btf.string(off).map_err(|e| e.to_string())
+}
+
+fn is_composite(t: &BtfType) -> bool {
+    matches!(t.kind, BtfKind::Struct | BtfKind::Union)
+}
+
+fn is_enum(t: &BtfType) -> bool {
+    matches!(t.kind, BtfKind::Enum | BtfKind::Enum64)
+}
+
+/// Enumerators of an ENUM or ENUM64: name offset and value.
+fn enumerators(t: &BtfType) -> Vec<(u32, u64)> {
+    match &t.data {
+        // A 32-bit enumerator's value is an `__s32`, sign-extended.
+        BtfTypeData::Enum(e) => e
+            .iter()
+            .map(|e| (e.name_off, i64::from(e.val) as u64))
+            .collect(),
+        BtfTypeData::Enum64(e) => e.iter().map(|e| (e.name_off, e.value())).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Kinds compare equal for candidates, ENUM and ENUM64 being one.
+fn same_kind(a: BtfKind, b: BtfKind) -> bool {
+    a == b
+        || (matches!(a, BtfKind::Enum | BtfKind::Enum64)
+            && matches!(b, BtfKind::Enum | BtfKind::Enum64))
+}
+
+/// Parses the access string against the object's BTF.
+fn parse_spec(btf: &Btf, type_id: u32, access: &str, kind: Kind) -> Result<Spec> {
+    let indexes = access
+        .split(':')
+        .map(|part| {
+            part.parse::<u32>()
+                .map_err(|_| format!("bad access string {access:?}"))
+        })
+        .collect::<Result<Vec<u32>>>()?;
+    let (&first, rest) = indexes.split_first().ok_or("empty access string")?;
+    if indexes.len() > MAX_SPEC_LEN {
+        return Err(format!("access string {access:?} is too deep"));
+    }
+    let mut spec = Spec {
+        root: type_id,
+        accessors: Vec::new(),
+        bit_offset: 0,
+    };
+    if !kind.is_field() && !kind.is_enum() {
+        if indexes != [0] {
+            return Err(format!(
+                "a type relocation's access string must be \"0\", not {access:?}"
+            ));
+        }
+        return Ok(spec);
+    }
+    if kind.is_enum() {
+        let (id, t) = skip(btf, type_id)?;
+        let values = enumerators(t);
+        let &(name_off, _) = values
+            .get(first as usize)
+            .ok_or_else(|| format!("enumerator {first} out of range"))?;
+        spec.accessors.push(Accessor {
+            type_id: id,
+            idx: first,
+            name: Some(name(btf, name_off)?.to_string()),
+        });
+        return Ok(spec);
+    }
+    let (mut id, _) = skip(btf, type_id)?;
+    spec.bit_offset = u64::from(first) * size(btf, id)? * 8;
+    spec.accessors.push(Accessor {
+        type_id: id,
+        idx: first,
+        name: None,
+    });
+    for &idx in rest {
+        let (current, t) = skip(btf, id)?;
+        if is_composite(t) {
+            let member = t
+                .members()
+                .get(idx as usize)
+                .ok_or_else(|| format!("member {idx} out of range"))?;
+            spec.bit_offset += u64::from(member.bit_offset(t.kind_flag));
+            let member_name = name(btf, member.name_off)?;
+            if !member_name.is_empty() {
+                spec.accessors.push(Accessor {
+                    type_id: current,
+                    idx,
+                    name: Some(member_name.to_string()),
+                });
+            }
+            id = member.type_id;
+        } else if let Some(array) = t.array() {
+            let element = size(btf, array.type_id)?;
+            spec.accessors.push(Accessor {
+                type_id: current,
+                idx,
+                name: None,
+            });
+            spec.bit_offset += u64::from(idx) * element * 8;
+            id = array.type_id;
+        } else {
+            return Err(format!(
+                "index {idx} into a {} (neither struct nor array)",
+                t.kind
+            ));
+        }
+    }
+    Ok(spec)
+}
+
+/// Whether a local field's type and a kernel field's type can stand for
+/// each other (libbpf's `bpf_core_fields_are_compat`).
+fn fields_compatible(local: &Btf, local_id: u32, target: &Btf, target_id: u32) -> Result<bool> {
+    let (mut local_id, mut target_id) = (local_id, target_id);
+    for _ in 0..MAX_SPEC_LEN {
+        let (_, l) = skip(local, local_id)?;
+        let (_, t) = skip(target, target_id)?;
+        if is_composite(l) && is_composite(t) {
+            return Ok(true);
+        }
+        if !same_kind(l.kind, t.kind) {
+            return Ok(false);
+        }
+        return Ok(match (&l.data, &t.data) {
+            (BtfTypeData::Int(a), BtfTypeData::Int(b)) => a.offset() == 0 && b.offset() == 0,
+            (BtfTypeData::Array(a), BtfTypeData::Array(b)) => {
+                local_id = a.type_id;
+                target_id = b.type_id;
+                continue;
+            }
+            _ if matches!(l.kind, BtfKind::Ptr | BtfKind::Float) => true,
+            _ if is_enum(l) || l.kind == BtfKind::Fwd => {
+                let (a, b) = (name(local, l.name_off)?, name(target, t.name_off)?);
+                a.is_empty() || b.is_empty() || essential(a) == essential(b)
+            }
+            _ => false,
+        });
+    }
+    Ok(false)
+}
+
+/// Whether two types are compatible for type relocations (libbpf's
+/// `bpf_core_types_are_compat`).
+fn types_compatible(local: &Btf, local_id: u32, target: &Btf, target_id: u32) -> Result<bool> {
+    let (mut local_id, mut target_id) = (local_id, target_id);
+    for _ in 0..MAX_SPEC_LEN {
+        let (_, l) = skip(local, local_id)?;
+        let (_, t) = skip(target, target_id)?;
+        if !same_kind(l.kind, t.kind) {
+            return Ok(false);
+        }
+        match (&l.data, &t.data) {
+            (BtfTypeData::Int(a), BtfTypeData::Int(b)) => {
+                return Ok(a.offset() == 0 && b.offset() == 0)
+            }
+            (BtfTypeData::Array(a), BtfTypeData::Array(b)) => {
+                local_id = a.type_id;
+                target_id = b.type_id;
+            }
+            (BtfTypeData::Params(a), BtfTypeData::Params(b)) => {
+                if a.len() != b.len() {
+                    return Ok(false);
+                }
+                for (pa, pb) in a.iter().zip(b) {
+                    if !types_compatible(local, pa.type_id, target, pb.type_id)? {
+                        return Ok(false);
+                    }
+                }
+                local_id = l.size_or_type;
+                target_id = t.size_or_type;
+            }
+            _ if l.kind == BtfKind::Ptr => {
+                local_id = l.size_or_type;
+                target_id = t.size_or_type;
+            }
+            _ => return Ok(true),
+        }
+        if local_id == 0 || target_id == 0 {
+            return Ok(local_id == target_id);
+        }
+    }
+    Ok(false)
+}
+
+/// Finds the member the local accessor names inside kernel type
+/// `target_id`, looking through anonymous members. Pushes the accessor and
+/// adds the offset to `spec`; returns the member's type.
+fn match_member(
+    local: &Btf,
+    accessor: &Accessor,
+    target: &Btf,
+    target_id: u32,
+    spec: &mut Spec,
+    depth: usize,
+) -> Result<Option<u32>> {
+    if depth > MAX_SPEC_LEN {
+        return Err("anonymous members nest too deep".to_string());
+    }
+    let local_type = type_of(local, accessor.type_id)?;
+    let local_member = local_type
+        .members()
+        .get(accessor.idx as usize)
+        .ok_or("local member out of range")?;
+    let wanted = accessor.name.as_deref().unwrap_or_default();
+    let (target_id, t) = skip(target, target_id)?;
+    if !is_composite(t) {
+        return Ok(None);
+    }
+    for (i, member) in t.members().iter().enumerate() {
+        let bit_offset = u64::from(member.bit_offset(t.kind_flag));
+        let member_name = name(target, member.name_off)?;
+        if member_name.is_empty() {
+            spec.bit_offset += bit_offset;
+            if let Some(found) =
+                match_member(local, accessor, target, member.type_id, spec, depth + 1)?
+            {
+                return Ok(Some(found));
+            }
+            spec.bit_offset -= bit_offset;
+        } else if member_name == wanted {
+            if !fields_compatible(local, local_member.type_id, target, member.type_id)? {
+                return Ok(None);
+            }
+            spec.bit_offset += bit_offset;
+            spec.accessors.push(Accessor {
+                type_id: target_id,
+                idx: i as u32,
+                name: Some(member_name.to_string()),
+            });
+            return Ok(Some(member.type_id));
+        }
+    }
+    Ok(None)
+}
+
+/// The local spec matched against kernel candidate `candidate`, or `None`.
+fn match_spec(
+    local: &Btf,
+    local_spec: &Spec,
+    kind: Kind,
+    target: &Btf,
+    candidate: u32,
+) -> Result<Option<Spec>> {
+    let mut spec = Spec {
+        root: candidate,
+        accessors: Vec::new(),
+        bit_offset: 0,
+    };
+    if !kind.is_field() && !kind.is_enum() {
+        return Ok(types_compatible(local, local_spec.root, target, candidate)?.then_some(spec));
+    }
+    if kind.is_enum() {
+        let (id, t) = skip(target, candidate)?;
+        let Some(accessor) = local_spec.accessors.first() else {
+            return Ok(None);
+        };
+        let wanted = essential(accessor.name.as_deref().unwrap_or_default());
+        for (i, (name_off, _)) in enumerators(t).into_iter().enumerate() {
+            let enumerator = name(target, name_off)?;
+            if essential(enumerator) == wanted {
+                spec.accessors.push(Accessor {
+                    type_id: id,
+                    idx: i as u32,
+                    name: Some(enumerator.to_string()),
+                });
+                return Ok(Some(spec));
+            }
+        }
+        return Ok(None);
+    }
+    let Some((root, rest)) = local_spec.accessors.split_first() else {
+        return Ok(None);
+    };
+    let (mut target_id, _) = skip(target, candidate)?;
+    spec.bit_offset = u64::from(root.idx) * size(target, target_id)? * 8;
+    spec.accessors.push(Accessor {
+        type_id: target_id,
+        idx: root.idx,
+        name: None,
+    });
+    for accessor in rest {
+        if accessor.name.is_some() {
+            match match_member(local, accessor, target, target_id, &mut spec, 0)? {
+                Some(next) => target_id = next,
+                None => return Ok(None),
+            }
+        } else {
+            let (current, t) = skip(target, target_id)?;
+            let Some(array) = t.array() else {
+                return Ok(None);
+            };
+            // An index past the end is allowed in a flexible array only.
+            if accessor.idx >= array.nelems && array.nelems != 0 {
+                return Ok(None);
+            }
+            spec.accessors.push(Accessor {
+                type_id: current,
+                idx: accessor.idx,
+                name: None,
+            });
+            spec.bit_offset += u64::from(accessor.idx) * size(target, array.type_id)? * 8;
+            target_id = array.type_id;
+        }
+    }
+    Ok(Some(spec))
+}
+
+/// The value a relocation asks for, in the BTF a spec was resolved in.
+fn field_value(btf: &Btf, spec: &Spec, kind: Kind) -> Result<Value> {
+    let last = spec.accessors.last().ok_or("empty access path")?;
+    if kind == Kind::FieldExists {
+        return Ok(Value::plain(1));
+    }
+    let t = type_of(btf, last.type_id)?;
+    if last.name.is_none() {
+        // An array element (or the root): only offset and size make sense.
+        let element = match t.array() {
+            Some(array) if spec.accessors.len() > 1 => array.type_id,
+            _ => last.type_id,
+        };
+        let size = size(btf, element)?;
+        return match kind {
+            Kind::FieldByteOffset => Ok(Value {
+                value: spec.bit_offset / 8,
+                validate: true,
+                field: Some((size as u32, element)),
+            }),
+            Kind::FieldByteSize => Ok(Value::plain(size)),
+            _ => Err(format!(
+                "{} of an array element is not supported",
+                kind.name()
+            )),
+        };
+    }
+    let member = t
+        .members()
+        .get(last.idx as usize)
+        .ok_or("member out of range")?;
+    let (field_id, field_type) = skip(btf, member.type_id)?;
+    let bit_off = spec.bit_offset;
+    let mut bit_size = u64::from(member.bitfield_size(t.kind_flag));
+    let bitfield = bit_size > 0;
+    let (byte_off, byte_size) = if bitfield {
+        let mut byte_size = u64::from(field_type.size().unwrap_or(0)).max(1);
+        let mut byte_off = bit_off / 8 / byte_size * byte_size;
+        while bit_off + bit_size - byte_off * 8 > byte_size * 8 {
+            if byte_size >= 8 {
+                return Err("a bitfield that no 64-bit load can read".to_string());
+            }
+            byte_size *= 2;
+            byte_off = bit_off / 8 / byte_size * byte_size;
+        }
+        (byte_off, byte_size)
+    } else {
+        let byte_size = size(btf, field_id)?;
+        bit_size = byte_size * 8;
+        (bit_off / 8, byte_size)
+    };
+    let value = match kind {
+        Kind::FieldByteOffset => byte_off,
+        Kind::FieldByteSize => byte_size,
+        Kind::FieldSigned => {
+            let signed = match &field_type.data {
+                BtfTypeData::Int(int) => int.encoding() & BTF_INT_SIGNED != 0,
+                _ => is_enum(field_type) && field_type.kind_flag,
+            };
+            u64::from(signed)
+        }
+        // Little-endian, as every BPF target rxdp loads for.
+        Kind::FieldLshiftU64 => 64 - (bit_off + bit_size - byte_off * 8),
+        Kind::FieldRshiftU64 => 64 - bit_size,
+        _ => return Err(format!("{} is not a field relocation", kind.name())),
+    };
+    Ok(Value {
+        value,
+        // Bitfield layout is the compiler's choice, except for these two.
+        validate: !bitfield || matches!(kind, Kind::FieldSigned | Kind::FieldRshiftU64),
+        field: (kind == Kind::FieldByteOffset && !bitfield).then_some((byte_size as u32, field_id)),
+    })
+}
+
+fn value(btf: &Btf, spec: &Spec, kind: Kind, local_root: u32) -> Result<Value> {
+    match kind {
+        k if k.is_field() => field_value(btf, spec, k),
+        Kind::TypeIdLocal => Ok(Value::plain(u64::from(local_root))),
+        Kind::TypeIdTarget => Ok(Value::plain(u64::from(spec.root))),
+        Kind::TypeExists | Kind::EnumvalExists => Ok(Value::plain(1)),
+        Kind::TypeSize => Ok(Value::plain(size(btf, spec.root)?)),
+        Kind::EnumvalValue => {
+            let accessor = spec.accessors.first().ok_or("no enumerator")?;
+            let t = type_of(btf, accessor.type_id)?;
+            let (_, value) = *enumerators(t)
+                .get(accessor.idx as usize)
+                .ok_or("enumerator out of range")?;
+            Ok(Value::plain(value))
+        }
+        _ => Err(format!("{} is not supported", kind.name())),
+    }
+}
+
+/// Whether a field may change size under a load or store: unsigned ints
+/// and pointers (libbpf's rule).
+fn size_change_allowed(local: &Btf, local_type: u32, target: &Btf, target_type: u32) -> bool {
+    let (Ok(l), Ok(t)) = (type_of(local, local_type), type_of(target, target_type)) else {
+        return false;
+    };
+    match (&l.data, &t.data) {
+        (BtfTypeData::Int(a), BtfTypeData::Int(b)) => {
+            a.encoding() & BTF_INT_SIGNED == 0 && b.encoding() & BTF_INT_SIGNED == 0
+        }
+        _ => l.kind == BtfKind::Ptr && t.kind == BtfKind::Ptr,
+    }
+}
+
+/// `BPF_SIZE` bits for a load/store of `bytes`.
+fn size_bits(bytes: u32) -> Option<u8> {
+    Some(match bytes {
+        4 => 0x00,
+        2 => 0x08,
+        1 => 0x10,
+        8 => 0x18,
+        _ => return None,
+    })
+}
+
+fn size_bytes(code: u8) -> u32 {
+    match code & 0x18 {
+        0x00 => 4,
+        0x08 => 2,
+        0x10 => 1,
+        _ => 8,
+    }
+}
+
+/// Replaces an instruction (both halves of an `ld_imm64`) with a call to
+/// the non-existent helper [`POISON_HELPER`].
+fn poison(insns: &mut [Insn]) {
+    let halves = if insns.first().is_some_and(|i| i.is_ld_imm64()) {
+        2
+    } else {
+        1
+    };
+    for insn in insns.iter_mut().take(halves) {
+        *insn = Insn {
+            code: CALL,
+            regs: 0,
+            off: 0,
+            imm: POISON_HELPER,
+        };
+    }
+}
+
+/// Writes `new` where the instruction holds `local`.
+fn patch(insns: &mut [Insn], local: Value, new: Value, resize: Option<u32>) -> Result<()> {
+    let Some(insn) = insns.first().copied() else {
+        return Err("the instruction is outside the function".to_string());
+    };
+    let class = insn.code & 0x07;
+    match class {
+        // BPF_ALU, BPF_ALU64: the immediate of a BPF_K instruction.
+        0x04 | 0x07 => {
+            if insn.code & 0x08 != 0 {
+                return Err("an ALU instruction with a register source".to_string());
+            }
+            if local.validate
+                && i64::from(insn.imm) as u64 != local.value
+                && insn.imm as u32 as u64 != local.value
+            {
+                return Err(format!(
+                    "the instruction holds {}, the object's value is {}",
+                    insn.imm, local.value
+                ));
+            }
+            let imm = i32::try_from(new.value)
+                .or_else(|_| u32::try_from(new.value).map(|v| v as i32))
+                .map_err(|_| format!("value {} does not fit an immediate", new.value))?;
+            insns[0].imm = imm;
+        }
+        // BPF_LDX, BPF_ST, BPF_STX: the offset, maybe the access size.
+        0x01..=0x03 => {
+            if local.validate && i64::from(insn.off) as u64 != local.value {
+                return Err(format!(
+                    "the instruction's offset is {}, the object's value is {}",
+                    insn.off, local.value
+                ));
+            }
+            insns[0].off = i16::try_from(new.value)
+                .map_err(|_| format!("offset {} does not fit an instruction", new.value))?;
+            if let Some(bytes) = resize {
+                let bits =
+                    size_bits(bytes).ok_or_else(|| format!("no load or store of {bytes} bytes"))?;
+                insns[0].code = (insn.code & !0x18) | bits;
+            }
+        }
+        // BPF_LD: an ld_imm64 of the value.
+        0x00 if insn.is_ld_imm64() => {
+            let second = insns
+                .get(1)
+                .copied()
+                .ok_or("an ld_imm64 without its second half")?;
+            if insn.src_reg() != 0 || second.code != 0 {
+                return Err("an ld_imm64 that already refers to something".to_string());
+            }
+            let current = u64::from(insn.imm as u32) | (u64::from(second.imm as u32) << 32);
+            if local.validate && current != local.value {
+                return Err(format!(
+                    "the instruction holds {current}, the object's value is {}",
+                    local.value
+                ));
+            }
+            insns[0].imm = new.value as u32 as i32;
+            insns[1].imm = (new.value >> 32) as u32 as i32;
+        }
+        _ => return Err(format!("opcode {:#04x} cannot be relocated", insn.code)),
+    }
+    Ok(())
+}
+
+/// Applies one CO-RE relocation to `insns` (starting at its instruction):
+/// `local` is the object's BTF, `target` the kernel's.
+pub fn apply(
+    local: &Btf,
+    target: &CoreTarget<'_>,
+    reloc: &CoreReloc,
+    insns: &mut [Insn],
+) -> Result<CoreOutcome> {
+    let kind = Kind::from_u32(reloc.kind)
+        .ok_or_else(|| format!("unknown relocation kind {}", reloc.kind))?;
+    if kind == Kind::TypeMatches {
+        return Err("type_matches relocations are not supported by rxdp".to_string());
+    }
+    let access = name(local, reloc.access_str_off)?;
+    let local_spec = parse_spec(local, reloc.type_id, access, kind)?;
+    let local_value = value(local, &local_spec, kind, reloc.type_id)?;
+    if kind == Kind::TypeIdLocal {
+        patch(insns, local_value, local_value, None)?;
+        return Ok(CoreOutcome {
+            kind,
+            value: Some(local_value.value),
+        });
+    }
+    let local_type = type_of(local, reloc.type_id)?;
+    let local_name = name(local, local_type.name_off)?;
+    if local_name.is_empty() {
+        return Err("a relocation against an anonymous type".to_string());
+    }
+    let mut found: Option<(Value, Spec)> = None;
+    for &candidate in target
+        .by_name
+        .get(essential(local_name))
+        .into_iter()
+        .flatten()
+    {
+        let Ok(t) = type_of(target.btf, candidate) else {
+            continue;
+        };
+        if !same_kind(t.kind, local_type.kind) {
+            continue;
+        }
+        let Some(spec) = match_spec(local, &local_spec, kind, target.btf, candidate)? else {
+            continue;
+        };
+        let new = value(target.btf, &spec, kind, reloc.type_id)?;
+        match &found {
+            Some((earlier, _)) if earlier.value != new.value => {
+                return Err(format!(
+                    "kernel types disagree: {} in one candidate, {} in another",
+                    earlier.value, new.value
+                ))
+            }
+            Some(_) => {}
+            None => found = Some((new, spec)),
+        }
+    }
+    let Some((new, _)) = found else {
+        if kind.is_exists() {
+            patch(insns, local_value, Value::plain(0), None)?;
+            return Ok(CoreOutcome {
+                kind,
+                value: Some(0),
+            });
+        }
+        poison(insns);
+        return Ok(CoreOutcome { kind, value: None });
+    };
+    let resize = match (local_value.field, new.field) {
+        (Some((local_size, local_id)), Some((new_size, new_id))) if local_size != new_size => {
+            let class = insns.first().map_or(0, |i| i.code & 0x07);
+            if (0x01..=0x03).contains(&class) {
+                if !size_change_allowed(local, local_id, target.btf, new_id) {
+                    return Err(format!("the field is {local_size} bytes here and {new_size} in the kernel, and is not an unsigned int or a pointer"));
+                }
+                let current = insns.first().map_or(0, |i| size_bytes(i.code));
+                if current != local_size {
+                    return Err(format!(
+                        "a {current}-byte access to a {local_size}-byte field"
+                    ));
+                }
+                Some(new_size)
+            } else {
+                None
+            }
+        }
+        _ => None,
+    };
+    patch(insns, local_value, new, resize)?;
+    Ok(CoreOutcome {
+        kind,
+        value: Some(new.value),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rxdp_elf::btf::{BtfEnum, BtfInt, BtfMember};
+
+    /// A small BTF builder.
+    struct Builder(Btf);
+
+    impl Builder {
+        fn new() -> Builder {
+            Builder(Btf::default())
+        }
+
+        fn add(
+            &mut self,
+            name: &str,
+            kind: BtfKind,
+            kind_flag: bool,
+            size_or_type: u32,
+            data: BtfTypeData,
+        ) -> u32 {
+            let name_off = if name.is_empty() {
+                0
+            } else {
+                self.0.add_string(name)
+            };
+            self.0.add_type(BtfType {
+                name_off,
+                kind,
+                kind_flag,
+                size_or_type,
+                data,
+            })
+        }
+
+        fn int(&mut self, name: &str, bytes: u32, signed: bool) -> u32 {
+            let encoding = if signed { 1 << 24 } else { 0 };
+            self.add(
+                name,
+                BtfKind::Int,
+                false,
+                bytes,
+                BtfTypeData::Int(BtfInt(encoding | (bytes * 8))),
+            )
+        }
+
+        fn structure(&mut self, name: &str, size: u32, members: &[(&str, u32, u32)]) -> u32 {
+            let members = members
+                .iter()
+                .map(|&(member, type_id, bit_offset)| BtfMember {
+                    name_off: if member.is_empty() {
+                        0
+                    } else {
+                        self.0.add_string(member)
+                    },
+                    type_id,
+                    offset: bit_offset,
+                })
+                .collect();
+            self.add(
+                name,
+                BtfKind::Struct,
+                false,
+                size,
+                BtfTypeData::Members(members),
+            )
+        }
+    }
+
+    fn ldx(off: i16, size: u8) -> Insn {
+        // BPF_LDX | BPF_MEM | size: r0 = *(r1 + off)
+        Insn {
+            code: 0x61 | size,
+            regs: 0x10,
+            off,
+            imm: 0,
+        }
+    }
+
+    fn mov(imm: i32) -> Insn {
+        Insn {
+            code: 0xb7,
+            regs: 0,
+            off: 0,
+            imm,
+        }
+    }
+
+    /// The object: `struct task___rxdp { u32 flags; u32 pid; u32 gone; }`,
+    /// `enum mode___rxdp { A = 0, B = 1 }`. The kernel: `struct task {
+    /// u64 state; struct { u64 flags; }; u32 pid; }` and `enum mode { A = 4, B = 9 }`.
+    fn btfs() -> (Btf, Btf) {
+        let mut local = Builder::new();
+        let u32_id = local.int("unsigned int", 4, false);
+        local.structure(
+            "task___rxdp",
+            12,
+            &[
+                ("flags", u32_id, 0),
+                ("pid", u32_id, 32),
+                ("gone", u32_id, 64),
+            ],
+        );
+        let a = local.0.add_string("A");
+        let b = local.0.add_string("B");
+        local.add(
+            "mode___rxdp",
+            BtfKind::Enum,
+            false,
+            4,
+            BtfTypeData::Enum(vec![
+                BtfEnum {
+                    name_off: a,
+                    val: 0,
+                },
+                BtfEnum {
+                    name_off: b,
+                    val: 1,
+                },
+            ]),
+        );
+        let mut kernel = Builder::new();
+        let u64_id = kernel.int("long unsigned int", 8, false);
+        let u32_id = kernel.int("unsigned int", 4, false);
+        let inner = kernel.structure("", 8, &[("flags", u64_id, 0)]);
+        kernel.structure(
+            "task",
+            24,
+            &[("state", u64_id, 0), ("", inner, 64), ("pid", u32_id, 128)],
+        );
+        let a = kernel.0.add_string("A");
+        let b = kernel.0.add_string("B");
+        kernel.add(
+            "mode",
+            BtfKind::Enum,
+            false,
+            4,
+            BtfTypeData::Enum(vec![
+                BtfEnum {
+                    name_off: a,
+                    val: 4,
+                },
+                BtfEnum {
+                    name_off: b,
+                    val: 9,
+                },
+            ]),
+        );
+        (local.0, kernel.0)
+    }
+
+    fn reloc(local: &mut Btf, type_id: u32, access: &str, kind: u32) -> CoreReloc {
+        let access_str_off = local.add_string(access);
+        CoreReloc {
+            insn_off: 0,
+            type_id,
+            access_str_off,
+            kind,
+        }
+    }
+
+    #[test]
+    fn field_offsets_follow_the_kernel_through_anonymous_members() {
+        let (mut local, kernel) = btfs();
+        let target = CoreTarget::new(&kernel);
+        // task___rxdp.pid: offset 4 here, 16 in the kernel.
+        let r = reloc(&mut local, 2, "0:1", 0);
+        let mut insns = [ldx(4, 0x00)];
+        let outcome = apply(&local, &target, &r, &mut insns).unwrap();
+        assert_eq!(outcome.value, Some(16));
+        assert_eq!(insns[0].off, 16);
+        // flags: a u32 here, a u64 inside an anonymous struct there: offset
+        // 8, and the 4-byte load becomes an 8-byte one.
+        let r = reloc(&mut local, 2, "0:0", 0);
+        let mut insns = [ldx(0, 0x00)];
+        apply(&local, &target, &r, &mut insns).unwrap();
+        assert_eq!((insns[0].off, insns[0].code), (8, 0x79));
+        // Its size, in a mov.
+        let r = reloc(&mut local, 2, "0:0", 1);
+        let mut insns = [mov(4)];
+        apply(&local, &target, &r, &mut insns).unwrap();
+        assert_eq!(insns[0].imm, 8);
+    }
+
+    #[test]
+    fn missing_fields_exist_not_and_poison_their_accesses() {
+        let (mut local, kernel) = btfs();
+        let target = CoreTarget::new(&kernel);
+        let r = reloc(&mut local, 2, "0:2", 2);
+        let mut insns = [mov(1)];
+        let outcome = apply(&local, &target, &r, &mut insns).unwrap();
+        assert_eq!(outcome.value, Some(0));
+        assert_eq!(insns[0].imm, 0);
+        let r = reloc(&mut local, 2, "0:2", 0);
+        let mut insns = [ldx(8, 0x00)];
+        let outcome = apply(&local, &target, &r, &mut insns).unwrap();
+        assert_eq!(outcome.value, None);
+        assert_eq!((insns[0].code, insns[0].imm), (CALL, POISON_HELPER));
+    }
+
+    #[test]
+    fn enums_types_and_validation() {
+        let (mut local, kernel) = btfs();
+        let target = CoreTarget::new(&kernel);
+        // enum mode___rxdp B: 1 here, 9 in the kernel, as an ld_imm64.
+        let r = reloc(&mut local, 3, "1", 11);
+        let mut insns = [
+            Insn {
+                code: 0x18,
+                regs: 0,
+                off: 0,
+                imm: 1,
+            },
+            Insn::default(),
+        ];
+        apply(&local, &target, &r, &mut insns).unwrap();
+        assert_eq!((insns[0].imm, insns[1].imm), (9, 0));
+        // Type size and the kernel's type id of task.
+        let r = reloc(&mut local, 2, "0", 9);
+        let mut insns = [mov(12)];
+        apply(&local, &target, &r, &mut insns).unwrap();
+        assert_eq!(insns[0].imm, 24);
+        let r = reloc(&mut local, 2, "0", 7);
+        let mut insns = [mov(2)];
+        apply(&local, &target, &r, &mut insns).unwrap();
+        assert_eq!(insns[0].imm, 4);
+        // An instruction that does not hold the object's value is refused.
+        let r = reloc(&mut local, 2, "0:1", 0);
+        let mut insns = [ldx(8, 0x00)];
+        let error = apply(&local, &target, &r, &mut insns).unwrap_err();
+        assert!(
+            error.contains("offset is 8, the object's value is 4"),
+            "{error}"
+        );
+        let r = reloc(&mut local, 2, "0", 12);
+        assert!(apply(&local, &target, &r, &mut [mov(0)])
+            .unwrap_err()
+            .contains("type_matches"));
+    }
+
+    #[test]
+    fn essential_names() {
+        assert_eq!(essential("task_struct___old"), "task_struct");
+        assert_eq!(essential("task_struct"), "task_struct");
+    }
+}

@@ -1,0 +1,442 @@
+//! Stage 3: `BPF_MAP_CREATE` for every map, giving `map_fd[]`.
+//!
+//! - **Order.** Maps are created in `map_fd[]` order, except that the inner
+//!   map of a map-in-map (`inner_map_idx`, iproute2 `inner_id`) is created
+//!   before its outer map: the kernel takes it as the template
+//!   (`inner_map_fd`). An inner definition given inline (BTF
+//!   `__array(values, struct {...})`) becomes a template map of its own,
+//!   closed once the outer map exists.
+//! - **BTF.** Key and value type ids are passed with the object's BTF. The
+//!   kernel refuses them on some map types (`map_check_no_btf`: prog
+//!   arrays, map-in-map, perf-event arrays...) with EINVAL or ENOTSUPP;
+//!   rather than keep a list of types, such a map is created once more
+//!   without them, as libbpf does, and `--explain` says so.
+//! - **Shared maps.** A map pinned by iproute2 `pinning` or
+//!   `LIBBPF_PIN_BY_NAME` is looked up at its path first: if a compatible
+//!   map (type, key size, value size, max entries, flags) is pinned there it
+//!   is used as it is — not created, not filled — and an incompatible one is
+//!   an error naming the field. Otherwise it is created and pinned there,
+//!   and a failed load unpins it.
+//! - **Contents.** Global data (`.data`, `.rodata`) is written at key 0 and
+//!   `.rodata*` maps are frozen (`BPF_MAP_FREEZE`): user space can no longer
+//!   change them, and the verifier may treat their values as constants.
+//!   Map-in-map initialisers store their inner maps once every map exists.
+//! - **Offload.** In hw mode every map but perf-event arrays is created on
+//!   the device (`map_ifindex`).
+
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::path::PathBuf;
+
+use rxdp_elf::{InnerMap, Map, MapDef, MapType};
+use rxdp_syscalls::bpf::{map_create, map_info, MapCreate, MapHandle, MapInfo, BPF_ANY};
+use rxdp_syscalls::fs::bpffs;
+use rxdp_syscalls::{Error as SysError, ENOTSUPP};
+
+use crate::error::LoadError;
+use crate::observe::{Event, Observer, Stage};
+use crate::pin;
+use crate::pipeline::{Context, LoadedMap};
+use crate::rollback::Rollback;
+
+/// Errnos with which the kernel refuses something a device cannot offload.
+pub(crate) fn is_offload_refusal(error: &SysError) -> bool {
+    matches!(error.errno, libc::EINVAL | libc::EOPNOTSUPP | ENOTSUPP) && error.log.is_none()
+}
+
+/// Creates (or reuses) every map of the object, in `map_fd[]` order.
+pub fn create_maps(
+    ctx: &Context<'_>,
+    btf: Option<BorrowedFd<'_>>,
+    rollback: &mut Rollback,
+    observer: &mut dyn Observer,
+) -> Result<Vec<LoadedMap>, LoadError> {
+    let maps = &ctx.object.maps;
+    let mut made: Vec<Option<LoadedMap>> = maps.iter().map(|_| None).collect();
+    for index in creation_order(ctx, maps)? {
+        let map = create_one(ctx, index, btf, &made, rollback, observer)?;
+        made[index] = Some(map);
+    }
+    let made: Vec<LoadedMap> = made.into_iter().flatten().collect();
+    fill_slots(ctx, &made, observer)?;
+    Ok(made)
+}
+
+/// `map_fd[]` order, each inner map moved before its first outer map.
+fn creation_order(ctx: &Context<'_>, maps: &[Map]) -> Result<Vec<usize>, LoadError> {
+    let mut order = Vec::with_capacity(maps.len());
+    for index in 0..maps.len() {
+        // Follow the inner-map chain; at most maps.len() links without a loop.
+        let mut chain = vec![index];
+        let mut current = index;
+        while let Some(InnerMap::Index(inner)) = maps.get(current).and_then(|m| m.inner.as_ref()) {
+            if chain.contains(inner) || *inner >= maps.len() {
+                return Err(LoadError::Map {
+                    file: ctx.file.to_string(),
+                    index,
+                    map: maps[index].name.clone(),
+                    what: format!(
+                        "its inner map chain {chain:?} -> {inner} loops or leaves the object"
+                    ),
+                    source: SysError::new("BPF_MAP_CREATE", libc::EINVAL),
+                });
+            }
+            chain.push(*inner);
+            current = *inner;
+        }
+        for &map in chain.iter().rev() {
+            if !order.contains(&map) {
+                order.push(map);
+            }
+        }
+    }
+    Ok(order)
+}
+
+fn map_error(
+    ctx: &Context<'_>,
+    index: usize,
+    what: impl Into<String>,
+    source: SysError,
+) -> LoadError {
+    let map = &ctx.object.maps[index];
+    if ctx.offload != 0 && is_offload_refusal(&source) && source.op == "BPF_MAP_CREATE" {
+        return LoadError::Offload {
+            file: ctx.file.to_string(),
+            stage: Stage::CreateMaps,
+            dev: ctx.device_name().to_string(),
+            what: format!("map_fd[{index}] {}", map.name),
+            source,
+        };
+    }
+    LoadError::Map {
+        file: ctx.file.to_string(),
+        index,
+        map: map.name.clone(),
+        what: what.into(),
+        source,
+    }
+}
+
+fn create_one(
+    ctx: &Context<'_>,
+    index: usize,
+    btf: Option<BorrowedFd<'_>>,
+    made: &[Option<LoadedMap>],
+    rollback: &mut Rollback,
+    observer: &mut dyn Observer,
+) -> Result<LoadedMap, LoadError> {
+    let map = &ctx.object.maps[index];
+    let shared = pin::shared_path(
+        map,
+        &ctx.bpffs_root,
+        &ctx.object_sha1,
+        ctx.pin_target.as_ref(),
+    );
+    if let Some((path, _)) = &shared {
+        match bpffs::get(path) {
+            Ok(fd) => {
+                let in_load_dir = shared.as_ref().is_some_and(|(_, inside)| *inside);
+                return reuse(ctx, index, fd, path.clone(), in_load_dir, observer);
+            }
+            Err(error) if error.errno == libc::ENOENT => {}
+            Err(error) => {
+                return Err(map_error(
+                    ctx,
+                    index,
+                    format!("open the shared pin {}", path.display()),
+                    error,
+                ))
+            }
+        }
+    }
+
+    // The inner map's template: another map of the object, or one made here.
+    let template = match &map.inner {
+        Some(InnerMap::Def(def)) => {
+            let name = format!("{}_inner", map.name);
+            let fd = create(ctx, &name, def, None, None)
+                .map(|(fd, _)| fd)
+                .map_err(|error| map_error(ctx, index, "create its inner-map template", error))?;
+            observer.event(&Event::InnerTemplate {
+                outer: index,
+                fd: fd.as_raw_fd(),
+            });
+            Some(fd)
+        }
+        _ => None,
+    };
+    let inner_fd = match (&map.inner, &template) {
+        (_, Some(template)) => Some(template.as_fd()),
+        (Some(InnerMap::Index(inner)), None) => made
+            .get(*inner)
+            .and_then(Option::as_ref)
+            .map(|m| m.fd.as_fd()),
+        _ => None,
+    };
+    let btf = btf
+        .filter(|_| map.btf_key_type_id != 0 || map.btf_value_type_id != 0)
+        .map(|fd| (fd, map.btf_key_type_id, map.btf_value_type_id));
+    let (fd, without_btf) = create(ctx, &map.name, &map.def, inner_fd, btf)
+        .map_err(|error| map_error(ctx, index, "create", error))?;
+    // The kernel copied what it needs of the template.
+    drop(template);
+    observer.event(&Event::MapCreated {
+        index,
+        name: &map.name,
+        map_type: map.def.map_type,
+        fd: fd.as_raw_fd(),
+        without_btf,
+        ifindex: map_ifindex(ctx, &map.def),
+    });
+
+    if let Some(data) = &map.data {
+        let handle = MapHandle::new(fd.as_fd())
+            .map_err(|error| map_error(ctx, index, "read its sizes", error))?;
+        handle
+            .update(&0u32.to_ne_bytes(), data, BPF_ANY)
+            .map_err(|error| {
+                map_error(
+                    ctx,
+                    index,
+                    format!("write its {} bytes of initial data", data.len()),
+                    error,
+                )
+            })?;
+        observer.event(&Event::MapFilled {
+            index,
+            bytes: data.len(),
+        });
+    }
+    if map.section.starts_with(".rodata") {
+        rxdp_syscalls::bpf::map_freeze(fd.as_fd())
+            .map_err(|error| map_error(ctx, index, "freeze", error))?;
+        observer.event(&Event::MapFrozen { index });
+    }
+    let info = map_info(fd.as_fd()).map_err(|error| map_error(ctx, index, "read its id", error))?;
+
+    let mut loaded = LoadedMap {
+        name: map.name.clone(),
+        map_type: map.def.map_type,
+        fd,
+        id: info.id,
+        pin: None,
+        reused: false,
+        shared: shared.is_some(),
+        in_load_dir: false,
+    };
+    if let Some((path, inside)) = shared {
+        if inside {
+            // Pinned with the load's maps, in the staging directory.
+            loaded.in_load_dir = true;
+        } else {
+            pin_shared(ctx, index, &loaded, &path, rollback)?;
+            observer.event(&Event::SharedPinCreated { index, path: &path });
+            loaded.pin = Some(path);
+        }
+    }
+    Ok(loaded)
+}
+
+/// `map_ifindex`: the device in hw mode, except for perf-event arrays,
+/// which stay on the host.
+fn map_ifindex(ctx: &Context<'_>, def: &MapDef) -> u32 {
+    if def.map_type == MapType::PERF_EVENT_ARRAY {
+        0
+    } else {
+        ctx.offload
+    }
+}
+
+/// `BPF_MAP_CREATE` (with the BTF fd and key/value type ids in `btf`),
+/// once more without BTF when the kernel refuses the ids. Returns the fd
+/// and whether the ids were dropped.
+fn create(
+    ctx: &Context<'_>,
+    name: &str,
+    def: &MapDef,
+    inner_map_fd: Option<BorrowedFd<'_>>,
+    btf: Option<(BorrowedFd<'_>, u32, u32)>,
+) -> Result<(OwnedFd, bool), SysError> {
+    let request = MapCreate {
+        map_type: def.map_type.0,
+        key_size: def.key_size,
+        value_size: def.value_size,
+        max_entries: def.max_entries,
+        flags: def.flags,
+        name,
+        inner_map_fd,
+        numa_node: def.numa_node,
+        ifindex: map_ifindex(ctx, def),
+        btf_fd: btf.map(|(fd, _, _)| fd),
+        btf_key_type_id: btf.map_or(0, |(_, key, _)| key),
+        btf_value_type_id: btf.map_or(0, |(_, _, value)| value),
+        map_extra: def.map_extra,
+        ..MapCreate::default()
+    };
+    match map_create(&request) {
+        Ok(fd) => Ok((fd, false)),
+        Err(error)
+            if btf.is_some()
+                && matches!(error.errno, libc::EINVAL | ENOTSUPP)
+                && !error.is_injected() =>
+        {
+            let plain = MapCreate {
+                btf_fd: None,
+                btf_key_type_id: 0,
+                btf_value_type_id: 0,
+                ..request
+            };
+            map_create(&plain).map(|fd| (fd, true))
+        }
+        Err(error) => Err(error),
+    }
+}
+
+fn pin_shared(
+    ctx: &Context<'_>,
+    index: usize,
+    map: &LoadedMap,
+    path: &std::path::Path,
+    rollback: &mut Rollback,
+) -> Result<(), LoadError> {
+    if let Some(dir) = path.parent() {
+        rollback
+            .create_dirs(dir)
+            .map_err(|error| map_error(ctx, index, format!("create {}", dir.display()), error))?;
+    }
+    bpffs::pin(map.fd.as_fd(), path)
+        .map_err(|error| map_error(ctx, index, format!("pin at {}", path.display()), error))?;
+    rollback.pinned(path.to_path_buf());
+    Ok(())
+}
+
+/// A pinned map found at a shared path: used if compatible.
+fn reuse(
+    ctx: &Context<'_>,
+    index: usize,
+    fd: OwnedFd,
+    path: PathBuf,
+    in_load_dir: bool,
+    observer: &mut dyn Observer,
+) -> Result<LoadedMap, LoadError> {
+    let map = &ctx.object.maps[index];
+    let info = map_info(fd.as_fd()).map_err(|error| {
+        map_error(
+            ctx,
+            index,
+            format!("read the map pinned at {}", path.display()),
+            error,
+        )
+    })?;
+    if let Some((field, pinned, ours)) = mismatch(&info, &map.def) {
+        return Err(LoadError::PinMismatch {
+            file: ctx.file.to_string(),
+            index,
+            map: map.name.clone(),
+            path,
+            field,
+            pinned,
+            ours,
+        });
+    }
+    observer.event(&Event::MapReused {
+        index,
+        name: &map.name,
+        path: &path,
+        fd: fd.as_raw_fd(),
+    });
+    Ok(LoadedMap {
+        name: map.name.clone(),
+        map_type: map.def.map_type,
+        fd,
+        id: info.id,
+        pin: (!in_load_dir).then_some(path),
+        reused: true,
+        shared: true,
+        in_load_dir,
+    })
+}
+
+/// The first field in which a pinned map differs from the definition.
+pub(crate) fn mismatch(info: &MapInfo, def: &MapDef) -> Option<(&'static str, u64, u64)> {
+    [
+        ("type", info.map_type, def.map_type.0),
+        ("key size", info.key_size, def.key_size),
+        ("value size", info.value_size, def.value_size),
+        ("max entries", info.max_entries, def.max_entries),
+        ("flags", info.flags, def.flags),
+    ]
+    .into_iter()
+    .find(|(_, pinned, ours)| pinned != ours)
+    .map(|(field, pinned, ours)| (field, u64::from(pinned), u64::from(ours)))
+}
+
+/// Stores the inner maps of map-in-map initialisers (`init_maps`), in
+/// object order, skipping maps that were reused as they are.
+fn fill_slots(
+    ctx: &Context<'_>,
+    made: &[LoadedMap],
+    observer: &mut dyn Observer,
+) -> Result<(), LoadError> {
+    for (outer, map) in ctx.object.maps.iter().enumerate() {
+        if map.init_maps.is_empty() || made[outer].reused {
+            continue;
+        }
+        let handle = MapHandle::new(made[outer].fd.as_fd())
+            .map_err(|error| map_error(ctx, outer, "read its sizes", error))?;
+        for slot in &map.init_maps {
+            let Some(inner) = made.get(slot.map) else {
+                continue;
+            };
+            let value = (inner.fd.as_raw_fd() as u32).to_ne_bytes();
+            handle
+                .update(&slot.key.to_ne_bytes(), &value, BPF_ANY)
+                .map_err(|error| {
+                    map_error(
+                        ctx,
+                        outer,
+                        format!(
+                            "store map_fd[{}] {} at key {}",
+                            slot.map, inner.name, slot.key
+                        ),
+                        error,
+                    )
+                })?;
+            observer.event(&Event::MapSlotFilled {
+                outer,
+                key: slot.key,
+                inner: slot.map,
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::tests::map;
+
+    #[test]
+    fn pinned_maps_are_compared_field_by_field() {
+        let def = map("m", MapType::ARRAY, 4).def;
+        let info = MapInfo {
+            map_type: 2,
+            key_size: 4,
+            value_size: 4,
+            max_entries: 4,
+            ..MapInfo::default()
+        };
+        assert_eq!(mismatch(&info, &def), None);
+        let bigger = MapInfo {
+            max_entries: 8,
+            ..info.clone()
+        };
+        assert_eq!(mismatch(&bigger, &def), Some(("max entries", 8, 4)));
+        let hash = MapInfo {
+            map_type: 1,
+            ..info
+        };
+        assert_eq!(mismatch(&hash, &def), Some(("type", 1, 2)));
+    }
+}

@@ -1,0 +1,232 @@
+//! Stage 5: `BPF_PROG_LOAD` of every program, giving `prog_fd[]`.
+//!
+//! Each program goes to the kernel relocated (see `relocate`), with its type
+//! (from the section name, else `--type`), licence, kernel version, name
+//! (the function name, cut to the kernel's 15 bytes), and — when the
+//! object's BTF is loaded — func_info and line_info, so that the verifier
+//! log names source lines. The first load is made without a log (faster);
+//! only a refused program is loaded again with one (`rxdp_syscalls`), and
+//! its rejection is reported with the failing instruction, its source line
+//! and the end of the log. `-v` asks for the log on success too.
+
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+
+use rxdp_elf::btf::Btf;
+use rxdp_elf::insn::encode;
+use rxdp_elf::Object;
+use rxdp_syscalls::bpf::{prog_info, prog_load, ProgLoad, BPF_LOG_LEVEL1};
+use rxdp_syscalls::Error as SysError;
+
+use crate::create_maps::is_offload_refusal;
+use crate::error::{LoadError, VerifierReport};
+use crate::observe::{Event, Observer, Stage};
+use crate::pipeline::{Context, LoadedProgram};
+use crate::relocate::{LinkedProgram, FUNC_INFO_REC_SIZE, LINE_INFO_REC_SIZE};
+
+/// Log lines a rejection shows.
+const TAIL_LINES: usize = 20;
+
+/// Loads the relocated programs, in `prog_fd[]` order.
+pub fn load_programs(
+    ctx: &Context<'_>,
+    linked: &[LinkedProgram],
+    btf: Option<BorrowedFd<'_>>,
+    observer: &mut dyn Observer,
+) -> Result<Vec<LoadedProgram>, LoadError> {
+    let mut loaded = Vec::with_capacity(linked.len());
+    for (index, linked) in linked.iter().enumerate() {
+        loaded.push(load_one(ctx, index, linked, btf, observer)?);
+    }
+    Ok(loaded)
+}
+
+fn load_one(
+    ctx: &Context<'_>,
+    index: usize,
+    linked: &LinkedProgram,
+    btf: Option<BorrowedFd<'_>>,
+    observer: &mut dyn Observer,
+) -> Result<LoadedProgram, LoadError> {
+    let program = &ctx.object.programs[index];
+    let prog_type = program.prog_type.unwrap_or(ctx.options.default_type);
+    let insns = encode(&linked.insns);
+    // func_info/line_info refer to the object's BTF: only with it.
+    let (func_info, line_info) = match btf {
+        Some(_) => (linked.func_info_bytes(), linked.line_info_bytes()),
+        None => (Vec::new(), Vec::new()),
+    };
+    let request = ProgLoad {
+        prog_type: prog_type.0,
+        expected_attach_type: program.expected_attach_type,
+        insns: &insns,
+        license: &ctx.object.license,
+        kern_version: ctx.object.kernel_version,
+        prog_flags: program.prog_flags,
+        name: program.name(),
+        ifindex: ctx.offload,
+        btf_fd: btf,
+        func_info: &func_info,
+        func_info_rec_size: FUNC_INFO_REC_SIZE,
+        line_info: &line_info,
+        line_info_rec_size: LINE_INFO_REC_SIZE,
+        log_level: if ctx.options.verifier_log {
+            BPF_LOG_LEVEL1
+        } else {
+            0
+        },
+        ..ProgLoad::default()
+    };
+    let done = prog_load(&request).map_err(|source| refused(ctx, index, linked, source))?;
+    let info = prog_info(done.fd.as_fd()).map_err(|source| LoadError::Program {
+        file: ctx.file.to_string(),
+        index,
+        program: program.name().to_string(),
+        section: program.section.clone(),
+        source,
+    })?;
+    observer.event(&Event::ProgramLoaded {
+        index,
+        name: program.name(),
+        prog_type,
+        fd: done.fd.as_raw_fd(),
+        id: info.id,
+        insns: linked.insns.len(),
+        verified_insns: info.verified_insns,
+        took: done.load_time,
+    });
+    Ok(LoadedProgram {
+        name: program.name().to_string(),
+        section: program.section.clone(),
+        prog_type,
+        fd: done.fd,
+        id: info.id,
+        tag: info.tag_hex(),
+        verified_insns: info.verified_insns,
+        log: done.log,
+    })
+}
+
+/// The error for a program the kernel refused.
+fn refused(ctx: &Context<'_>, index: usize, linked: &LinkedProgram, source: SysError) -> LoadError {
+    let program = &ctx.object.programs[index];
+    let file = ctx.file.to_string();
+    let name = program.name().to_string();
+    let section = program.section.clone();
+    if ctx.offload != 0 && is_offload_refusal(&source) {
+        return LoadError::Offload {
+            file,
+            stage: Stage::LoadPrograms,
+            dev: ctx.device_name().to_string(),
+            what: format!("prog_fd[{index}] {name}"),
+            source,
+        };
+    }
+    match source.log.as_deref() {
+        Some(log) => {
+            let report = report(log, linked, ctx.object);
+            LoadError::Verifier {
+                file,
+                index,
+                program: name,
+                section,
+                source,
+                report,
+            }
+        }
+        None => LoadError::Program {
+            file,
+            index,
+            program: name,
+            section,
+            source,
+        },
+    }
+}
+
+/// `12: (69) r1 = *(u16 *)(r1 +12)` → 12.
+fn insn_index(line: &str) -> Option<usize> {
+    let (index, rest) = line.split_once(": (")?;
+    rest.get(2..3).filter(|close| *close == ")")?;
+    index.parse().ok()
+}
+
+/// What to show of a verifier log: the last instruction it walked, that
+/// instruction's source line (from the program's line_info and the
+/// object's BTF strings), and the last lines.
+pub(crate) fn report(log: &str, linked: &LinkedProgram, object: &Object) -> VerifierReport {
+    let lines: Vec<&str> = log
+        .lines()
+        .map(str::trim_end)
+        .filter(|line| !line.is_empty())
+        .collect();
+    let last_insn = lines
+        .iter()
+        .rev()
+        .find_map(|line| insn_index(line).map(|index| (index, *line)));
+    let record = last_insn.and_then(|(index, _)| linked.line_of(index));
+    let (location, source_line) = match (record, object.btf.as_ref()) {
+        (Some(record), Some(btf)) => source_of(btf, record),
+        _ => (None, None),
+    };
+    let tail = lines[lines.len().saturating_sub(TAIL_LINES)..]
+        .iter()
+        .map(|line| line.to_string())
+        .collect();
+    VerifierReport {
+        insn: last_insn.map(|(_, line)| line.to_string()),
+        location,
+        source_line,
+        tail,
+    }
+}
+
+/// `file.c:22` (the file's base name, as the kernel prints it) and the
+/// source text of a line_info record.
+fn source_of(btf: &Btf, record: &rxdp_elf::btf::LineInfo) -> (Option<String>, Option<String>) {
+    let file = btf.string(record.file_name_off).ok().map(|path| {
+        let base = path.rsplit('/').next().unwrap_or(path);
+        format!("{base}:{}", record.line())
+    });
+    let text = btf
+        .string(record.line_off)
+        .ok()
+        .filter(|text| !text.is_empty())
+        .map(str::to_string);
+    (file, text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::tests::{object, program};
+
+    #[test]
+    fn instruction_lines_of_the_log() {
+        assert_eq!(insn_index("12: (69) r1 = *(u16 *)(r1 +12)"), Some(12));
+        assert_eq!(insn_index("0: (b7) r0 = 2"), Some(0));
+        assert_eq!(insn_index("12: R1=ctx()"), None);
+        assert_eq!(insn_index("invalid access to packet, off=12 size=2"), None);
+        assert_eq!(insn_index("from 4 to 6: (95) exit"), None);
+    }
+
+    #[test]
+    fn a_report_names_the_last_instruction_and_keeps_the_tail() {
+        let log = "func#0 @0\n0: R1=ctx() R10=fp0\n; int x @ a.c:3\n0: (61) r2 = *(u32 *)(r1 +0)\n\
+                   1: (69) r1 = *(u16 *)(r2 +12)\ninvalid access to packet, off=12 size=2\n\
+                   processed 2 insns (limit 1000000) max_states_per_insn 0\n";
+        let linked = LinkedProgram {
+            insns: Vec::new(),
+            functions: Vec::new(),
+            func_info: Vec::new(),
+            line_info: Vec::new(),
+        };
+        let report = report(log, &linked, &object(Vec::new(), vec![program("p", "xdp")]));
+        assert_eq!(
+            report.insn.as_deref(),
+            Some("1: (69) r1 = *(u16 *)(r2 +12)")
+        );
+        assert_eq!(report.location, None, "no line info, no location");
+        assert_eq!(report.tail.len(), 7);
+        assert_eq!(report.tail[5], "invalid access to packet, off=12 size=2");
+    }
+}

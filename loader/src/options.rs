@@ -1,0 +1,593 @@
+//! What a load is asked to do ([`LoadOptions`]) and how the names in it are
+//! found in the object.
+//!
+//! Maps and programs can be named three ways, as `load_bpf_file()` users
+//! and newer tools do: by index into `map_fd[]`/`prog_fd[]` (`0`), by
+//! symbol name (`jmp_table1`, `xdp_prog1`), or, for programs, by section
+//! name (`xdp1`, which means the first program of that section). Section
+//! and function names differ in some objects (`xdp_entry` holds
+//! `xdp_entry_prog`), so both are accepted; a name that means two different
+//! programs is refused with the candidates listed.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use rxdp_elf::{JumpEntry, JumpOrigin, MapType, Object, ProgramType};
+use rxdp_syscalls::netlink::XdpFlags;
+
+/// The XDP attach mode (`XDP_FLAGS_*_MODE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Mode {
+    /// No mode flag: the kernel picks native when the driver has it, else generic.
+    #[default]
+    Auto,
+    /// `XDP_FLAGS_SKB_MODE`: generic XDP, after the skb is built.
+    Skb,
+    /// `XDP_FLAGS_DRV_MODE`: native XDP, in the driver.
+    Drv,
+    /// `XDP_FLAGS_HW_MODE`: offloaded to the NIC.
+    Hw,
+}
+
+impl Mode {
+    /// The modes a device has slots for, in the order status lists them.
+    pub const SLOTS: [Mode; 3] = [Mode::Skb, Mode::Drv, Mode::Hw];
+
+    pub fn parse(text: &str) -> Option<Mode> {
+        Some(match text {
+            "auto" => Mode::Auto,
+            "skb" | "generic" => Mode::Skb,
+            "drv" | "native" => Mode::Drv,
+            "hw" | "offload" => Mode::Hw,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Auto => "auto",
+            Mode::Skb => "skb",
+            Mode::Drv => "drv",
+            Mode::Hw => "hw",
+        }
+    }
+
+    /// The mode flag of `RTM_SETLINK` (none for auto).
+    pub fn flags(self) -> XdpFlags {
+        match self {
+            Mode::Auto => XdpFlags::empty(),
+            Mode::Skb => XdpFlags::SKB_MODE,
+            Mode::Drv => XdpFlags::DRV_MODE,
+            Mode::Hw => XdpFlags::HW_MODE,
+        }
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A map or program named on the command line: an index or a name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Ref {
+    Index(usize),
+    Name(String),
+}
+
+/// A map: index into `map_fd[]` or map name.
+pub type MapRef = Ref;
+/// A program: index into `prog_fd[]`, function name or section name.
+pub type ProgRef = Ref;
+
+impl Ref {
+    /// Digits are an index, anything else a name.
+    pub fn parse(text: &str) -> Ref {
+        match text.parse::<usize>() {
+            Ok(index) if text.bytes().all(|b| b.is_ascii_digit()) => Ref::Index(index),
+            _ => Ref::Name(text.to_string()),
+        }
+    }
+}
+
+impl Default for Ref {
+    fn default() -> Ref {
+        Ref::Index(0)
+    }
+}
+
+impl fmt::Display for Ref {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Ref::Index(index) => write!(f, "{index}"),
+            Ref::Name(name) => f.write_str(name),
+        }
+    }
+}
+
+/// `--map M --key K --prog P`: `prog_fd[P]` at key K of `map_fd[M]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JumpRequest {
+    pub map: MapRef,
+    pub key: u32,
+    pub prog: ProgRef,
+}
+
+/// Where maps are pinned.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum PinPolicy {
+    /// With a device, `/sys/fs/bpf/IF/MODE/`; without one, nowhere.
+    #[default]
+    Default,
+    /// This directory (`--pin-dir`), with or without a device.
+    Dir(PathBuf),
+    /// Nowhere (`--no-pin`): prog arrays empty when the loader exits.
+    Never,
+}
+
+/// Where and how to attach the entry program.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachOptions {
+    /// Interface name.
+    pub dev: String,
+    pub mode: Mode,
+    /// Replace what is attached in that mode, atomically.
+    pub force: bool,
+    /// The program to attach (default `prog_fd[0]`).
+    pub entry: ProgRef,
+}
+
+impl AttachOptions {
+    pub fn new(dev: impl Into<String>) -> AttachOptions {
+        AttachOptions {
+            dev: dev.into(),
+            mode: Mode::Auto,
+            force: false,
+            entry: Ref::Index(0),
+        }
+    }
+}
+
+/// Everything a load needs to know besides the object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadOptions {
+    pub path: PathBuf,
+    /// Attach the entry program; without it, load, fill jump tables, and stop.
+    pub attach: Option<AttachOptions>,
+    /// Explicit jump-table entries, on top of those the object implies.
+    pub jumps: Vec<JumpRequest>,
+    /// The type of programs whose section name says none (`prog/0`, `1/7`).
+    pub default_type: ProgramType,
+    pub pins: PinPolicy,
+    /// Load with a verifier log and keep it, even on success (`-v`).
+    pub verifier_log: bool,
+}
+
+impl LoadOptions {
+    /// Load `path`: no attach, no explicit entries, type xdp, default pins.
+    pub fn new(path: impl Into<PathBuf>) -> LoadOptions {
+        LoadOptions {
+            path: path.into(),
+            attach: None,
+            jumps: Vec::new(),
+            default_type: ProgramType::XDP,
+            pins: PinPolicy::Default,
+            verifier_log: false,
+        }
+    }
+}
+
+/// Why a name on the command line does not fit the object.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OptionError {
+    #[error("there is no {what}[{index}]: the object has {count} ({list})")]
+    IndexOutOfRange {
+        what: &'static str,
+        index: usize,
+        count: usize,
+        list: String,
+    },
+    #[error("no {kind} is named {name:?}; the object has: {list}")]
+    NotFound {
+        kind: &'static str,
+        name: String,
+        list: String,
+    },
+    #[error("{name:?} names more than one program: {candidates}; use an index")]
+    Ambiguous { name: String, candidates: String },
+    #[error("--map {map} --key {key}: {problem}")]
+    BadJump {
+        map: String,
+        key: u32,
+        problem: String,
+    },
+    #[error(
+        "--map {map} --key {key} is given twice (prog_fd[{first}] and prog_fd[{second}]); keep one"
+    )]
+    DuplicateJump {
+        map: String,
+        key: u32,
+        first: usize,
+        second: usize,
+    },
+}
+
+/// `0 jmp_table1, 1 jmp_table2` or `none`.
+fn list(names: impl Iterator<Item = String>) -> String {
+    let items: Vec<String> = names.collect();
+    if items.is_empty() {
+        "none".to_string()
+    } else {
+        items.join(", ")
+    }
+}
+
+fn map_list(object: &Object) -> String {
+    list(
+        object
+            .maps
+            .iter()
+            .enumerate()
+            .map(|(i, map)| format!("{i} {}", map.name)),
+    )
+}
+
+fn program_list(object: &Object) -> String {
+    list(
+        object
+            .programs
+            .iter()
+            .enumerate()
+            .map(|(i, prog)| format!("{i} {} (section {})", prog.name(), prog.section)),
+    )
+}
+
+/// The index of the map `reference` names.
+pub fn resolve_map(object: &Object, reference: &MapRef) -> Result<usize, OptionError> {
+    match reference {
+        Ref::Index(index) if *index < object.maps.len() => Ok(*index),
+        Ref::Index(index) => Err(OptionError::IndexOutOfRange {
+            what: "map_fd",
+            index: *index,
+            count: object.maps.len(),
+            list: map_list(object),
+        }),
+        Ref::Name(name) => object
+            .maps
+            .iter()
+            .position(|map| map.name == *name)
+            .ok_or_else(|| OptionError::NotFound {
+                kind: "map",
+                name: name.clone(),
+                list: map_list(object),
+            }),
+    }
+}
+
+/// The index of the program `reference` names: an index, a function name,
+/// or a section name (its first program). A function name and a section
+/// name that mean different programs are ambiguous.
+pub fn resolve_program(object: &Object, reference: &ProgRef) -> Result<usize, OptionError> {
+    let name = match reference {
+        Ref::Index(index) if *index < object.programs.len() => return Ok(*index),
+        Ref::Index(index) => {
+            return Err(OptionError::IndexOutOfRange {
+                what: "prog_fd",
+                index: *index,
+                count: object.programs.len(),
+                list: program_list(object),
+            })
+        }
+        Ref::Name(name) => name,
+    };
+    let by_function = object.programs.iter().position(|p| p.name() == name);
+    let by_section = object.programs.iter().position(|p| p.section == *name);
+    match (by_function, by_section) {
+        (Some(f), Some(s)) if f != s => Err(OptionError::Ambiguous {
+            name: name.clone(),
+            candidates: format!(
+                "prog_fd[{f}] (function {name}) and prog_fd[{s}] ({}, first in section {name})",
+                object.programs[s].name()
+            ),
+        }),
+        (Some(index), _) | (None, Some(index)) => Ok(index),
+        (None, None) => Err(OptionError::NotFound {
+            kind: "program (function or section)",
+            name: name.clone(),
+            list: program_list(object),
+        }),
+    }
+}
+
+/// The jump entries to make: those the object implies, then the explicit
+/// ones. An explicit entry replaces an implied one for the same map and
+/// key. Every entry is checked here, before any syscall: the map must be a
+/// prog array and the key below its `max_entries`.
+pub fn jump_plan(object: &Object, requests: &[JumpRequest]) -> Result<Vec<JumpEntry>, OptionError> {
+    let mut explicit: Vec<JumpEntry> = Vec::with_capacity(requests.len());
+    for request in requests {
+        let map = resolve_map(object, &request.map)?;
+        let program = resolve_program(object, &request.prog)?;
+        if let Some(earlier) = explicit
+            .iter()
+            .find(|e| e.map == map && e.key == request.key)
+        {
+            return Err(OptionError::DuplicateJump {
+                map: request.map.to_string(),
+                key: request.key,
+                first: earlier.program,
+                second: program,
+            });
+        }
+        explicit.push(JumpEntry {
+            map,
+            key: request.key,
+            program,
+            origin: JumpOrigin::Explicit,
+        });
+    }
+    let mut plan: Vec<JumpEntry> = object
+        .jump_entries
+        .iter()
+        .filter(|auto| {
+            !explicit
+                .iter()
+                .any(|e| e.map == auto.map && e.key == auto.key)
+        })
+        .copied()
+        .collect();
+    plan.extend(explicit);
+    for entry in &plan {
+        check_jump(object, entry)?;
+    }
+    Ok(plan)
+}
+
+fn check_jump(object: &Object, entry: &JumpEntry) -> Result<(), OptionError> {
+    let bad = |problem: String| OptionError::BadJump {
+        map: object
+            .maps
+            .get(entry.map)
+            .map_or_else(|| entry.map.to_string(), |m| m.name.clone()),
+        key: entry.key,
+        problem,
+    };
+    let map = object
+        .maps
+        .get(entry.map)
+        .ok_or_else(|| bad(format!("the object has no map_fd[{}]", entry.map)))?;
+    if object.programs.get(entry.program).is_none() {
+        return Err(bad(format!("the object has no prog_fd[{}]", entry.program)));
+    }
+    if map.def.map_type != MapType::PROG_ARRAY {
+        return Err(bad(format!(
+            "map_fd[{}] {} is a {} map, not a prog_array; name a prog_array map",
+            entry.map, map.name, map.def.map_type
+        )));
+    }
+    if entry.key >= map.def.max_entries {
+        return Err(bad(format!(
+            "key {} is out of range: {} has max_entries {}",
+            entry.key, map.name, map.def.max_entries
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use rxdp_elf::{Dialect, Function, Map, MapDef, Pinning, Program};
+
+    pub(crate) fn function(name: &str, section: &str) -> Function {
+        Function {
+            name: name.to_string(),
+            section_index: 3,
+            section: section.to_string(),
+            offset: 0,
+            insns: Vec::new(),
+            relocs: Vec::new(),
+            btf_func_type_id: 0,
+            line_info: Vec::new(),
+            core_relocs: Vec::new(),
+        }
+    }
+
+    pub(crate) fn map(name: &str, map_type: MapType, max_entries: u32) -> Map {
+        Map {
+            name: name.to_string(),
+            section: "maps".to_string(),
+            dialect: Dialect::Legacy20,
+            def: MapDef {
+                map_type,
+                key_size: 4,
+                value_size: 4,
+                max_entries,
+                flags: 0,
+                numa_node: 0,
+                map_extra: 0,
+            },
+            inner: None,
+            pinning: Pinning::None,
+            iproute2_id: None,
+            data: None,
+            init_maps: Vec::new(),
+            btf_key_type_id: 0,
+            btf_value_type_id: 0,
+        }
+    }
+
+    pub(crate) fn program(name: &str, section: &str) -> Program {
+        Program {
+            section: section.to_string(),
+            prog_type: Some(ProgramType::XDP),
+            expected_attach_type: 0,
+            prog_flags: 0,
+            function: function(name, section),
+        }
+    }
+
+    pub(crate) fn object(maps: Vec<Map>, programs: Vec<Program>) -> Object {
+        Object {
+            license: "GPL".to_string(),
+            kernel_version: 0,
+            maps,
+            programs,
+            subprograms: Vec::new(),
+            jump_entries: Vec::new(),
+            btf: None,
+        }
+    }
+
+    /// Like xdp_prog_kern.o plus a program whose function is named like
+    /// another program's section.
+    fn tutorial() -> Object {
+        let mut object = object(
+            vec![
+                map("jmp_table", MapType::PROG_ARRAY, 8),
+                map("stats", MapType::ARRAY, 5),
+            ],
+            vec![
+                program("xdp_entry_prog", "xdp_entry"),
+                program("xdp_prog0", "prog/0"),
+                program("first", "xdp"),
+                program("second", "xdp"),
+                program("xdp", "other"),
+            ],
+        );
+        object.jump_entries = vec![JumpEntry {
+            map: 0,
+            key: 0,
+            program: 1,
+            origin: JumpOrigin::ProgN,
+        }];
+        object
+    }
+
+    #[test]
+    fn refs_parse_digits_as_indexes() {
+        assert_eq!(Ref::parse("0"), Ref::Index(0));
+        assert_eq!(Ref::parse("78"), Ref::Index(78));
+        assert_eq!(Ref::parse("jmp_table1"), Ref::Name("jmp_table1".into()));
+        assert_eq!(Ref::parse("+1"), Ref::Name("+1".into()));
+        assert_eq!(Ref::parse("prog/0"), Ref::Name("prog/0".into()));
+    }
+
+    #[test]
+    fn maps_by_index_and_name() {
+        let object = tutorial();
+        assert_eq!(resolve_map(&object, &Ref::Index(1)), Ok(1));
+        assert_eq!(resolve_map(&object, &Ref::parse("stats")), Ok(1));
+        let error = resolve_map(&object, &Ref::Index(2)).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "there is no map_fd[2]: the object has 2 (0 jmp_table, 1 stats)"
+        );
+        let error = resolve_map(&object, &Ref::parse("nope")).unwrap_err();
+        assert!(
+            error.to_string().contains("0 jmp_table, 1 stats"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn programs_by_index_function_and_section() {
+        let object = tutorial();
+        assert_eq!(resolve_program(&object, &Ref::Index(1)), Ok(1));
+        assert_eq!(resolve_program(&object, &Ref::parse("xdp_prog0")), Ok(1));
+        assert_eq!(resolve_program(&object, &Ref::parse("prog/0")), Ok(1));
+        assert_eq!(resolve_program(&object, &Ref::parse("xdp_entry")), Ok(0));
+        assert_eq!(
+            resolve_program(&object, &Ref::parse("xdp_entry_prog")),
+            Ok(0)
+        );
+        // A section name means its first program.
+        assert_eq!(resolve_program(&object, &Ref::parse("second")), Ok(3));
+        assert!(matches!(
+            resolve_program(&object, &Ref::Index(5)),
+            Err(OptionError::IndexOutOfRange { count: 5, .. })
+        ));
+        let error = resolve_program(&object, &Ref::parse("missing")).unwrap_err();
+        assert!(
+            error.to_string().contains("1 xdp_prog0 (section prog/0)"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_name_meaning_two_programs_is_ambiguous() {
+        let object = tutorial();
+        // Function `xdp` is prog_fd[4]; section `xdp` starts with prog_fd[2].
+        let error = resolve_program(&object, &Ref::parse("xdp")).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "\"xdp\" names more than one program: prog_fd[4] (function xdp) and prog_fd[2] \
+             (first, first in section xdp); use an index"
+        );
+    }
+
+    #[test]
+    fn explicit_jump_entries_win_over_implied_ones() {
+        let object = tutorial();
+        // No request: the implied prog/0 entry.
+        let plan = jump_plan(&object, &[]).unwrap();
+        assert_eq!(plan, object.jump_entries);
+        // Same map and key: the explicit one replaces it.
+        let request = JumpRequest {
+            map: Ref::parse("jmp_table"),
+            key: 0,
+            prog: Ref::parse("first"),
+        };
+        let plan = jump_plan(&object, &[request]).unwrap();
+        assert_eq!(
+            plan,
+            [JumpEntry {
+                map: 0,
+                key: 0,
+                program: 2,
+                origin: JumpOrigin::Explicit
+            }]
+        );
+        // Another key: both, implied first.
+        let request = JumpRequest {
+            map: Ref::Index(0),
+            key: 7,
+            prog: Ref::Index(3),
+        };
+        let plan = jump_plan(&object, &[request]).unwrap();
+        assert_eq!(plan.len(), 2);
+        assert_eq!(plan[0].origin, JumpOrigin::ProgN);
+        assert_eq!((plan[1].key, plan[1].program), (7, 3));
+    }
+
+    #[test]
+    fn jump_entries_are_checked_before_any_syscall() {
+        let object = tutorial();
+        let jump = |map: &str, key: u32| JumpRequest {
+            map: Ref::parse(map),
+            key,
+            prog: Ref::Index(1),
+        };
+        let error = jump_plan(&object, &[jump("stats", 0)]).unwrap_err();
+        assert!(error.to_string().contains("not a prog_array"), "{error}");
+        let error = jump_plan(&object, &[jump("jmp_table", 8)]).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "--map jmp_table --key 8: key 8 is out of range: jmp_table has max_entries 8"
+        );
+        let error = jump_plan(&object, &[jump("0", 3), jump("jmp_table", 3)]).unwrap_err();
+        assert!(matches!(error, OptionError::DuplicateJump { key: 3, .. }));
+    }
+
+    #[test]
+    fn modes() {
+        for mode in [Mode::Auto, Mode::Skb, Mode::Drv, Mode::Hw] {
+            assert_eq!(Mode::parse(mode.name()), Some(mode));
+        }
+        assert_eq!(Mode::Auto.flags(), XdpFlags::empty());
+        assert_eq!(Mode::Drv.flags(), XdpFlags::DRV_MODE);
+        assert_eq!(Mode::parse("native"), Some(Mode::Drv));
+        assert_eq!(Mode::parse("fast"), None);
+    }
+}

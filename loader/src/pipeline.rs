@@ -1,0 +1,517 @@
+//! The load, stage by stage: what `load_bpf_file()` did, plus jump tables,
+//! pins and the attach — and the undoing of all of it when a stage fails.
+//!
+//! ```text
+//! open → resolve options → load BTF → create maps → relocate → load programs
+//!      → fill jump tables → pin (staging) → attach → publish pins
+//! ```
+//!
+//! The BTF is loaded before the maps (the issue lists it after): maps are
+//! created with their BTF key/value type ids, and those need the BTF's fd.
+//! libbpf orders it the same way.
+//!
+//! Every stage records in a [`Rollback`] what it changed outside the
+//! process (pins, directories, the attach). If a later stage fails, the
+//! record is undone newest first and the file descriptors close as their
+//! owners drop: nothing stays attached, pinned or open. On success the
+//! record is dropped and [`Loaded`] owns the fds.
+
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use rxdp_elf::{JumpEntry, JumpOrigin, MapType, Object, Pinning, ProgramType};
+use rxdp_syscalls::fs::bpffs;
+use rxdp_syscalls::netlink;
+use rxdp_syscalls::seam;
+
+use crate::attach::attach;
+use crate::core::CoreTarget;
+use crate::create_maps::create_maps;
+use crate::error::LoadError;
+use crate::fill_jump_tables::fill_jump_tables;
+use crate::kfunc::{needs_kernel_btf, read_kernel_btf, KfuncIds, VMLINUX_BTF};
+use crate::load_btf::load_btf;
+use crate::load_programs::load_programs;
+use crate::observe::{Event, Observer, Stage};
+use crate::open;
+use crate::options::{jump_plan, resolve_program, LoadOptions, Mode, PinPolicy};
+use crate::pin::{self, PinTarget};
+use crate::relocate::{relocate_against, LinkedProgram};
+use crate::rollback::Rollback;
+use crate::sha1;
+
+/// A map of the loaded object: `map_fd[i]`.
+#[derive(Debug)]
+pub struct LoadedMap {
+    /// The object's name for it (`jmp_table1`, `.rodata`).
+    pub name: String,
+    pub map_type: MapType,
+    pub fd: OwnedFd,
+    /// The kernel's id (`bpftool map show id N`).
+    pub id: u32,
+    /// Where it is pinned, if it is.
+    pub pin: Option<PathBuf>,
+    /// An existing pinned map, used instead of creating one.
+    pub reused: bool,
+    /// Shared through a pin of its own (iproute2 pinning, pin by name).
+    pub shared: bool,
+    /// A shared map whose pin lies in the load's own directory.
+    pub(crate) in_load_dir: bool,
+}
+
+/// A program of the loaded object: `prog_fd[i]`.
+#[derive(Debug)]
+pub struct LoadedProgram {
+    /// The function name (`xdp_prog0`).
+    pub name: String,
+    /// The ELF section (`xdp0`, `prog/0`).
+    pub section: String,
+    pub prog_type: ProgramType,
+    pub fd: OwnedFd,
+    /// The kernel's id (`bpftool prog show id N`).
+    pub id: u32,
+    /// The kernel's tag, in hex.
+    pub tag: String,
+    /// Instructions the verifier processed.
+    pub verified_insns: u32,
+    /// The verifier log, when one was asked for (`-v`).
+    pub log: String,
+}
+
+/// A jump-table entry the load made: `prog_fd[program]` at `key` of `map_fd[map]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MadeJumpEntry {
+    pub map: usize,
+    pub key: u32,
+    pub program: usize,
+    pub origin: JumpOrigin,
+}
+
+/// Where the entry program went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attached {
+    pub ifname: String,
+    pub ifindex: u32,
+    /// The mode the program runs in (never `Auto`, unless the kernel did
+    /// not report it).
+    pub mode: Mode,
+    /// The id of the program `--force` replaced.
+    pub replaced: Option<u32>,
+    /// The index of the attached program in `prog_fd[]`.
+    pub program: usize,
+}
+
+/// How long a stage took, and how much of it was spent in syscalls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StageTiming {
+    pub stage: Stage,
+    pub wall: Duration,
+    pub kernel: Duration,
+}
+
+/// A loaded object: what `load_bpf_file()` left in its globals, owned.
+/// Dropping it closes the fds; what is attached and pinned stays.
+#[derive(Debug)]
+pub struct Loaded {
+    pub file: PathBuf,
+    pub maps: Vec<LoadedMap>,
+    pub programs: Vec<LoadedProgram>,
+    pub jump_entries: Vec<MadeJumpEntry>,
+    pub attach: Option<Attached>,
+    /// The directory the load's maps are pinned in.
+    pub pin_dir: Option<PathBuf>,
+    pub timings: Vec<StageTiming>,
+    /// Things the user should know that did not stop the load.
+    pub warnings: Vec<String>,
+    /// Kept so that the object's BTF id stays valid while `Loaded` lives.
+    btf: Option<OwnedFd>,
+}
+
+impl Loaded {
+    /// `map_fd[index]`.
+    pub fn map_fd(&self, index: usize) -> Option<BorrowedFd<'_>> {
+        self.maps.get(index).map(|m| m.fd.as_fd())
+    }
+
+    /// `prog_fd[index]`.
+    pub fn prog_fd(&self, index: usize) -> Option<BorrowedFd<'_>> {
+        self.programs.get(index).map(|p| p.fd.as_fd())
+    }
+
+    /// The map named `name`.
+    pub fn map(&self, name: &str) -> Option<&LoadedMap> {
+        self.maps.iter().find(|m| m.name == name)
+    }
+
+    /// The program whose function is `name`, else the first of section `name`.
+    pub fn program(&self, name: &str) -> Option<&LoadedProgram> {
+        self.programs
+            .iter()
+            .find(|p| p.name == name)
+            .or_else(|| self.programs.iter().find(|p| p.section == name))
+    }
+
+    /// The object's BTF in the kernel, if it had one.
+    pub fn btf_fd(&self) -> Option<BorrowedFd<'_>> {
+        self.btf.as_ref().map(AsFd::as_fd)
+    }
+
+    /// Sum of the stage timings: wall time and time in syscalls.
+    pub fn total_time(&self) -> (Duration, Duration) {
+        self.timings
+            .iter()
+            .fold((Duration::ZERO, Duration::ZERO), |(wall, kernel), t| {
+                (wall + t.wall, kernel + t.kernel)
+            })
+    }
+}
+
+/// What the stages share: the object and what the options resolved to.
+#[derive(Debug)]
+pub(crate) struct Context<'a> {
+    /// The file as the user named it, for messages.
+    pub file: &'a str,
+    pub object: &'a Object,
+    pub options: &'a LoadOptions,
+    /// The ifindex every map and program is bound to in hw mode, else 0.
+    pub offload: u32,
+    /// Where bpffs is mounted.
+    pub bpffs_root: PathBuf,
+    /// Hex SHA-1 of the file, for iproute2 `PIN_OBJECT_NS` (empty when no
+    /// map uses it).
+    pub object_sha1: String,
+    pub pin_target: Option<PinTarget>,
+}
+
+impl Context<'_> {
+    /// The device named by the options, for messages.
+    pub fn device_name(&self) -> &str {
+        self.options
+            .attach
+            .as_ref()
+            .map_or("the device", |a| a.dev.as_str())
+    }
+}
+
+/// Stage timings: each lap ends a stage.
+struct Clock {
+    wall: Instant,
+    kernel: Duration,
+    timings: Vec<StageTiming>,
+}
+
+impl Clock {
+    fn start() -> Clock {
+        Clock {
+            wall: Instant::now(),
+            kernel: seam::kernel_time(),
+            timings: Vec::new(),
+        }
+    }
+
+    fn lap(&mut self, stage: Stage, observer: &mut dyn Observer) {
+        let (now, kernel) = (Instant::now(), seam::kernel_time());
+        let timing = StageTiming {
+            stage,
+            wall: now - self.wall,
+            kernel: kernel.saturating_sub(self.kernel),
+        };
+        self.wall = now;
+        self.kernel = kernel;
+        observer.event(&Event::StageFinished {
+            stage,
+            wall: timing.wall,
+            kernel: timing.kernel,
+        });
+        self.timings.push(timing);
+    }
+}
+
+/// What the stages have made so far, owned here so that a failure closes it.
+#[derive(Default)]
+struct Made {
+    btf: Option<OwnedFd>,
+    maps: Vec<LoadedMap>,
+    programs: Vec<LoadedProgram>,
+    /// `prog_fd[]` index of the program being attached.
+    entry: Option<usize>,
+}
+
+/// What a device and the options resolved to before anything is made.
+struct Resolved {
+    entry: Option<usize>,
+    ifindex: Option<u32>,
+    plan: Vec<JumpEntry>,
+}
+
+/// Loads `options.path` as the options say: the whole pipeline. On error
+/// everything the load made has been undone (or the error lists what could
+/// not be: [`LoadError::Rollback`]).
+pub fn load(options: &LoadOptions, observer: &mut dyn Observer) -> Result<Loaded, LoadError> {
+    let file = options.path.display().to_string();
+    let mut clock = Clock::start();
+    let bytes = open::read(&options.path)?;
+    let object = open::parse(&options.path, &bytes)?;
+    clock.lap(Stage::Open, observer);
+
+    let resolved = resolve(&file, &object, options)?;
+    let ctx = context(&file, &object, options, &bytes, resolved.ifindex)?;
+    let mut warnings = Vec::new();
+    if options.pins == PinPolicy::Never && options.attach.is_some() {
+        for map in object
+            .maps
+            .iter()
+            .filter(|m| m.def.map_type == MapType::PROG_ARRAY)
+        {
+            warnings.push(format!(
+                "--no-pin: the kernel empties prog array {} when rxdp exits (its last reference \
+                 goes), and tail calls through it will fall through; drop --no-pin to keep it",
+                map.name
+            ));
+        }
+    }
+    clock.lap(Stage::Resolve, observer);
+
+    let mut made = Made {
+        entry: resolved.entry,
+        ..Made::default()
+    };
+    let mut rollback = Rollback::default();
+    match run(
+        &ctx,
+        &resolved,
+        &mut made,
+        &mut rollback,
+        &mut clock,
+        observer,
+    ) {
+        Ok(Finished {
+            attach,
+            pin_dir,
+            warning,
+        }) => {
+            warnings.extend(warning);
+            Ok(Loaded {
+                file: options.path.clone(),
+                jump_entries: resolved
+                    .plan
+                    .iter()
+                    .map(|e| MadeJumpEntry {
+                        map: e.map,
+                        key: e.key,
+                        program: e.program,
+                        origin: e.origin,
+                    })
+                    .collect(),
+                maps: made.maps,
+                programs: made.programs,
+                attach,
+                pin_dir,
+                timings: clock.timings,
+                warnings,
+                btf: made.btf,
+            })
+        }
+        Err(error) => {
+            let ours = made
+                .entry
+                .and_then(|entry| made.programs.get(entry))
+                .map(|p| p.fd.as_fd());
+            let left = rollback.undo(ours, observer);
+            // `made` drops after this: every fd closes.
+            if left.is_empty() {
+                Err(error)
+            } else {
+                Err(LoadError::Rollback {
+                    error: Box::new(error),
+                    left,
+                })
+            }
+        }
+    }
+}
+
+/// Resolves the entry program, the jump plan and the device, before
+/// anything is made: a typo costs no syscall but the device lookup.
+fn resolve(file: &str, object: &Object, options: &LoadOptions) -> Result<Resolved, LoadError> {
+    let option_error = |source| LoadError::Option {
+        file: file.to_string(),
+        source,
+    };
+    let plan = jump_plan(object, &options.jumps).map_err(option_error)?;
+    let (entry, ifindex) = match &options.attach {
+        Some(attach) => {
+            let entry = resolve_program(object, &attach.entry).map_err(option_error)?;
+            let ifindex = netlink::ifindex(&attach.dev).map_err(|source| LoadError::Device {
+                file: file.to_string(),
+                dev: attach.dev.clone(),
+                source,
+            })?;
+            (Some(entry), Some(ifindex))
+        }
+        None => (None, None),
+    };
+    Ok(Resolved {
+        entry,
+        ifindex,
+        plan,
+    })
+}
+
+fn context<'a>(
+    file: &'a str,
+    object: &'a Object,
+    options: &'a LoadOptions,
+    bytes: &[u8],
+    ifindex: Option<u32>,
+) -> Result<Context<'a>, LoadError> {
+    let shares = object.maps.iter().any(|m| m.pinning != Pinning::None);
+    let pins = !matches!(
+        (&options.pins, &options.attach),
+        (PinPolicy::Never, _) | (PinPolicy::Default, None)
+    );
+    // bpffs is looked up (and mounted if missing) only when something is pinned.
+    let bpffs_root = if shares || pins {
+        bpffs::ensure_mounted().map_err(|source| LoadError::Pin {
+            file: file.to_string(),
+            stage: Stage::Resolve,
+            path: PathBuf::from(bpffs::DEFAULT_MOUNT),
+            source,
+        })?
+    } else {
+        PathBuf::from(bpffs::DEFAULT_MOUNT)
+    };
+    let pin_target = match (&options.pins, &options.attach) {
+        (PinPolicy::Dir(dir), _) => Some(PinTarget::Dir(dir.clone())),
+        (PinPolicy::Default, Some(attach)) => Some(PinTarget::Device(bpffs_root.join(&attach.dev))),
+        _ => None,
+    };
+    let object_sha1 = if object.maps.iter().any(|m| m.pinning == Pinning::ObjectNs) {
+        sha1::hex(bytes)
+    } else {
+        String::new()
+    };
+    let offload = match (&options.attach, ifindex) {
+        (Some(attach), Some(ifindex)) if attach.mode == Mode::Hw => ifindex,
+        _ => 0,
+    };
+    Ok(Context {
+        file,
+        object,
+        options,
+        offload,
+        bpffs_root,
+        object_sha1,
+        pin_target,
+    })
+}
+
+/// What the stages after resolution end with, besides `Made`.
+struct Finished {
+    attach: Option<Attached>,
+    pin_dir: Option<PathBuf>,
+    /// From publishing the pins, when the old ones could not be removed.
+    warning: Option<String>,
+}
+
+/// The stages after resolution.
+fn run(
+    ctx: &Context<'_>,
+    resolved: &Resolved,
+    made: &mut Made,
+    rollback: &mut Rollback,
+    clock: &mut Clock,
+    observer: &mut dyn Observer,
+) -> Result<Finished, LoadError> {
+    let file = ctx.file;
+    made.btf = load_btf(file, ctx.object, observer)?;
+    clock.lap(Stage::LoadBtf, observer);
+
+    let btf = made.btf.as_ref().map(AsFd::as_fd);
+    made.maps = create_maps(ctx, btf, rollback, observer)?;
+    clock.lap(Stage::CreateMaps, observer);
+
+    // The kernel's BTF, only for objects with kfuncs or CO-RE relocations.
+    let kernel_btf = if needs_kernel_btf(ctx.object) {
+        let path = Path::new(VMLINUX_BTF);
+        let kfunc_error = |source| LoadError::Kfunc {
+            file: file.to_string(),
+            source,
+        };
+        let btf = read_kernel_btf(path, observer).map_err(kfunc_error)?;
+        let kfuncs = KfuncIds::resolve(ctx.object, &btf, path).map_err(kfunc_error)?;
+        Some((btf, kfuncs))
+    } else {
+        None
+    };
+    let core_target = kernel_btf.as_ref().map(|(btf, _)| CoreTarget::new(btf));
+    let no_kfuncs = KfuncIds::default();
+    let kfuncs = kernel_btf.as_ref().map_or(&no_kfuncs, |(_, kfuncs)| kfuncs);
+    let map_fds: Vec<RawFd> = made.maps.iter().map(|m| m.fd.as_raw_fd()).collect();
+    let linked = (0..ctx.object.programs.len())
+        .map(|index| {
+            relocate_against(
+                ctx.object,
+                index,
+                &map_fds,
+                kfuncs,
+                core_target.as_ref(),
+                observer,
+            )
+        })
+        .collect::<Result<Vec<LinkedProgram>, _>>()
+        .map_err(|source| LoadError::Relocate {
+            file: file.to_string(),
+            source,
+        })?;
+    clock.lap(Stage::Relocate, observer);
+
+    drop(core_target);
+    drop(kernel_btf);
+    made.programs = load_programs(ctx, &linked, btf, observer)?;
+    drop(linked);
+    clock.lap(Stage::LoadPrograms, observer);
+
+    fill_jump_tables(ctx, &resolved.plan, &made.maps, &made.programs, observer)?;
+    clock.lap(Stage::FillJumpTables, observer);
+
+    let staged = match &ctx.pin_target {
+        Some(target) => {
+            let plan = pin::plan(file, &made.maps)?;
+            let staging = pin::stage(file, target, &made.maps, &plan, rollback, observer)?;
+            clock.lap(Stage::Pin, observer);
+            Some((target, staging, plan))
+        }
+        None => None,
+    };
+
+    let attached = match (&ctx.options.attach, made.entry, resolved.ifindex) {
+        (Some(options), Some(entry), Some(ifindex)) => {
+            let program = (entry, &made.programs[entry]);
+            let attached = attach(ctx, options, ifindex, program, rollback, observer)?;
+            clock.lap(Stage::Attach, observer);
+            Some(attached)
+        }
+        _ => None,
+    };
+
+    let mut warning = None;
+    let pin_dir = match staged {
+        Some((target, staging, plan)) => {
+            let final_dir = target.final_dir(attached.as_ref().map(|a| a.mode));
+            warning = pin::publish(file, &staging, &final_dir, rollback, observer)?;
+            for (index, name) in plan {
+                made.maps[index].pin = Some(final_dir.join(name));
+            }
+            clock.lap(Stage::PublishPins, observer);
+            Some(final_dir)
+        }
+        None => None,
+    };
+    Ok(Finished {
+        attach: attached,
+        pin_dir,
+        warning,
+    })
+}

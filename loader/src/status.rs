@@ -1,0 +1,140 @@
+//! `rxdp status`: for each interface, what runs in each XDP slot (program
+//! id, name and tag, from `BPF_PROG_GET_FD_BY_ID` and its info) and which
+//! pin directories rxdp keeps for it under `/sys/fs/bpf/IF/`.
+
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+
+use rxdp_syscalls::bpf::{prog_get_fd_by_id, prog_info};
+use rxdp_syscalls::fs::bpffs;
+use rxdp_syscalls::netlink::{self, Link};
+use rxdp_syscalls::Error as SysError;
+
+use crate::error::{hint, syscall};
+use crate::options::Mode;
+
+/// One attached program.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlotStatus {
+    pub mode: Mode,
+    pub id: u32,
+    /// Empty when the program went away between the query and the lookup.
+    pub name: String,
+    pub tag: String,
+}
+
+/// One pin directory and its entries, sorted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PinDir {
+    pub dir: PathBuf,
+    /// The mode the directory is for (`skb`, `drv`, `hw`), if it is one.
+    pub mode: Option<Mode>,
+    pub pins: Vec<String>,
+}
+
+/// An interface with XDP programs or rxdp pins.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceStatus {
+    pub ifname: String,
+    pub ifindex: u32,
+    pub programs: Vec<SlotStatus>,
+    pub pins: Vec<PinDir>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StatusError {
+    #[error("{what}: {}{}", syscall(source), hint(source))]
+    Kernel { what: String, source: SysError },
+}
+
+/// The status of `dev`, or of every interface with XDP programs or pins.
+pub fn status(dev: Option<&str>) -> Result<Vec<DeviceStatus>, StatusError> {
+    let kernel = |what: &str| {
+        let what = what.to_string();
+        move |source| StatusError::Kernel { what, source }
+    };
+    let links = match dev {
+        Some(dev) => vec![netlink::link_by_name(dev).map_err(kernel(dev))?],
+        None => netlink::links().map_err(kernel("interfaces"))?,
+    };
+    let root = bpffs::find_mount().map_err(kernel("bpffs"))?;
+    let mut devices = Vec::new();
+    for link in links {
+        let status = device(&link, root.as_deref());
+        if dev.is_some() || !status.programs.is_empty() || !status.pins.is_empty() {
+            devices.push(status);
+        }
+    }
+    Ok(devices)
+}
+
+fn device(link: &Link, root: Option<&Path>) -> DeviceStatus {
+    let state = &link.xdp;
+    let programs = [
+        (Mode::Skb, state.skb_prog_id),
+        (Mode::Drv, state.drv_prog_id),
+        (Mode::Hw, state.hw_prog_id),
+    ]
+    .into_iter()
+    .filter_map(|(mode, id)| id.map(|id| slot(mode, id)))
+    .collect();
+    let pins = root
+        .map(|root| pin_dirs(&root.join(&link.name)))
+        .unwrap_or_default();
+    DeviceStatus {
+        ifname: link.name.clone(),
+        ifindex: link.ifindex,
+        programs,
+        pins,
+    }
+}
+
+fn slot(mode: Mode, id: u32) -> SlotStatus {
+    let info = prog_get_fd_by_id(id).and_then(|fd| prog_info(fd.as_fd()));
+    let (name, tag) = match info {
+        Ok(info) => (info.name.clone(), info.tag_hex()),
+        Err(_) => (String::new(), String::new()),
+    };
+    SlotStatus {
+        mode,
+        id,
+        name,
+        tag,
+    }
+}
+
+fn sorted_entries(dir: &Path) -> Vec<(String, bool)> {
+    let mut entries: Vec<(String, bool)> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|entry| {
+                    let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+                    (entry.file_name().to_string_lossy().into_owned(), is_dir)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    entries.sort();
+    entries
+}
+
+/// The directories under `/sys/fs/bpf/IF/` with their pins.
+fn pin_dirs(device_dir: &Path) -> Vec<PinDir> {
+    sorted_entries(device_dir)
+        .into_iter()
+        .filter(|(_, is_dir)| *is_dir)
+        .map(|(name, _)| {
+            let dir = device_dir.join(&name);
+            let pins = sorted_entries(&dir)
+                .into_iter()
+                .map(|(pin, _)| pin)
+                .collect();
+            PinDir {
+                mode: Mode::SLOTS.into_iter().find(|mode| mode.name() == name),
+                dir,
+                pins,
+            }
+        })
+        .collect()
+}
