@@ -1,0 +1,450 @@
+//! `rxdp load OBJ` ≡ `rxdp-load OBJ`: the options of issue 4, the table of
+//! what was made, `--explain` (every step as it happens) and `--timings`
+//! (per stage, wall time and the kernel's share).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use rxdp_elf::ProgramType;
+
+use super::json::Json;
+use super::CliError;
+use crate::observe::{Event, Observer, Patch};
+use crate::options::{AttachOptions, JumpRequest, LoadOptions, Mode, PinPolicy, Ref};
+use crate::pipeline::{load, Loaded};
+
+/// Load a BPF object like samples/bpf's load_bpf_file(), fill its jump
+/// tables, pin its maps and attach its entry program to a device.
+#[derive(Debug, Clone, Args)]
+pub struct LoadArgs {
+    /// The BPF object file (clang -target bpf).
+    #[arg(value_name = "OBJ")]
+    pub object: PathBuf,
+    /// Attach to this interface; without it, load, fill jump tables and print the table.
+    #[arg(short = 'd', long = "dev", value_name = "IFNAME")]
+    pub dev: Option<String>,
+    /// auto (the kernel picks native, else generic), skb, drv or hw.
+    #[arg(short = 'm', long, value_name = "MODE", default_value = "auto", value_parser = parse_mode)]
+    pub mode: Mode,
+    /// Replace what is attached in that mode, atomically.
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    /// The program to attach: index into prog_fd[], function or section name.
+    #[arg(long, value_name = "PROG", default_value = "0")]
+    pub entry: String,
+    /// Jump-table entry: map_fd[M] (index or name); repeat with --key and --prog.
+    #[arg(long = "map", value_name = "M")]
+    pub maps: Vec<String>,
+    /// Jump-table entry: the key in map_fd[M].
+    #[arg(long = "key", value_name = "K")]
+    pub keys: Vec<u32>,
+    /// Jump-table entry: prog_fd[P] (index, function or section name).
+    #[arg(long = "prog", value_name = "P")]
+    pub progs: Vec<String>,
+    /// Program type of sections whose name says none (prog/0, 1/7).
+    #[arg(long = "type", value_name = "TYPE", default_value = "xdp", value_parser = parse_type)]
+    pub prog_type: ProgramType,
+    /// Pin the maps in DIR (default with --dev: /sys/fs/bpf/IFNAME/MODE/).
+    #[arg(long, value_name = "DIR", conflicts_with = "no_pin")]
+    pub pin_dir: Option<PathBuf>,
+    /// Pin nothing (prog arrays empty when rxdp exits).
+    #[arg(long)]
+    pub no_pin: bool,
+    /// Print the verifier log, also on success.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+    /// Print the result as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// Print every step of the load as it happens.
+    #[arg(long)]
+    pub explain: bool,
+    /// Print how long each stage took, and how much of it in the kernel.
+    #[arg(long)]
+    pub timings: bool,
+}
+
+fn parse_mode(text: &str) -> Result<Mode, String> {
+    Mode::parse(text).ok_or_else(|| format!("{text:?} is not a mode: auto, skb, drv or hw"))
+}
+
+fn parse_type(text: &str) -> Result<ProgramType, String> {
+    ProgramType::from_name(text).ok_or_else(|| {
+        format!("{text:?} is not a program type (xdp, socket_filter, sched_cls, ...)")
+    })
+}
+
+impl LoadArgs {
+    /// The library's options.
+    pub fn options(&self) -> Result<LoadOptions, String> {
+        if self.maps.len() != self.keys.len() || self.maps.len() != self.progs.len() {
+            return Err(format!(
+                "each jump entry needs --map, --key and --prog ({} --map, {} --key, {} --prog given)",
+                self.maps.len(),
+                self.keys.len(),
+                self.progs.len()
+            ));
+        }
+        let mut options = LoadOptions::new(&self.object);
+        options.jumps = self
+            .maps
+            .iter()
+            .zip(&self.keys)
+            .zip(&self.progs)
+            .map(|((map, key), prog)| JumpRequest {
+                map: Ref::parse(map),
+                key: *key,
+                prog: Ref::parse(prog),
+            })
+            .collect();
+        options.attach = self.dev.as_ref().map(|dev| AttachOptions {
+            dev: dev.clone(),
+            mode: self.mode,
+            force: self.force,
+            entry: Ref::parse(&self.entry),
+        });
+        options.default_type = self.prog_type;
+        options.pins = match (&self.pin_dir, self.no_pin) {
+            (_, true) => PinPolicy::Never,
+            (Some(dir), false) => PinPolicy::Dir(dir.clone()),
+            (None, false) => PinPolicy::Default,
+        };
+        options.verifier_log = self.verbose;
+        Ok(options)
+    }
+}
+
+/// Runs the load and writes the table (or JSON) to `out`; `--explain`
+/// lines go to `out` too, or to stderr with `--json`. Warnings go to stderr.
+pub fn run(args: &LoadArgs, out: &mut dyn Write) -> Result<(), CliError> {
+    let options = args.options().map_err(CliError::Usage)?;
+    let mut stderr = std::io::stderr();
+    let result = {
+        let mut explain = Explain {
+            // With --json, `out` carries only the JSON object.
+            out: if args.json { &mut stderr } else { &mut *out },
+            on: args.explain,
+        };
+        load(&options, &mut explain)
+    };
+    let loaded = match result {
+        Ok(loaded) => loaded,
+        Err(error) => {
+            if let (true, Some(log)) = (args.verbose, error.verifier_log()) {
+                let _ = writeln!(stderr, "the whole verifier log:\n{log}");
+            }
+            return Err(CliError::Load(error));
+        }
+    };
+    for warning in &loaded.warnings {
+        let _ = writeln!(stderr, "warning: {warning}");
+    }
+    let text = if args.json {
+        format!("{}\n", json(&loaded, args))
+    } else {
+        text(&loaded, args)
+    };
+    out.write_all(text.as_bytes()).map_err(CliError::Output)
+}
+
+fn ms(duration: Duration) -> String {
+    format!("{:.3}", duration.as_secs_f64() * 1000.0)
+}
+
+/// The human-readable table.
+fn text(loaded: &Loaded, args: &LoadArgs) -> String {
+    let mut out = String::new();
+    for (i, map) in loaded.maps.iter().enumerate() {
+        let reused = match (&map.pin, map.reused, map.shared) {
+            (Some(pin), true, _) => format!(", reused {}", pin.display()),
+            (Some(pin), false, true) => format!(", shared at {}", pin.display()),
+            _ => String::new(),
+        };
+        out.push_str(&format!(
+            "map_fd[{i}] = {} ({}, id {}{reused})\n",
+            map.name, map.map_type, map.id
+        ));
+    }
+    for (i, prog) in loaded.programs.iter().enumerate() {
+        out.push_str(&format!(
+            "prog_fd[{i}] = {} ({}, id {}, section {})\n",
+            prog.name, prog.prog_type, prog.id, prog.section
+        ));
+    }
+    for entry in &loaded.jump_entries {
+        out.push_str(&format!(
+            "jump: map_fd[{}][{}] = prog_fd[{}] ({})\n",
+            entry.map,
+            entry.key,
+            entry.program,
+            entry.origin.name().replace('_', " ")
+        ));
+    }
+    if let Some(attach) = &loaded.attach {
+        out.push_str(&format!(
+            "attached prog_fd[{}] to {} (ifindex {}) in {} mode",
+            attach.program, attach.ifname, attach.ifindex, attach.mode
+        ));
+        if let Some(id) = attach.replaced {
+            out.push_str(&format!(", replacing program id {id}"));
+        }
+        out.push('\n');
+    }
+    if let Some(dir) = &loaded.pin_dir {
+        out.push_str(&format!("pinned maps in {}/\n", dir.display()));
+    }
+    if args.verbose {
+        for (i, prog) in loaded.programs.iter().enumerate() {
+            out.push_str(&format!("verifier log of prog_fd[{i}] {}:\n", prog.name));
+            for line in prog.log.lines() {
+                out.push_str(&format!("  {line}\n"));
+            }
+        }
+    }
+    if args.timings {
+        out.push_str(&timings_table(loaded));
+    }
+    out
+}
+
+fn timings_table(loaded: &Loaded) -> String {
+    let mut out = format!("{:<18} {:>10} {:>10}\n", "stage", "wall ms", "kernel ms");
+    for timing in &loaded.timings {
+        out.push_str(&format!(
+            "{:<18} {:>10} {:>10}\n",
+            timing.stage.name(),
+            ms(timing.wall),
+            ms(timing.kernel)
+        ));
+    }
+    let (wall, kernel) = loaded.total_time();
+    out.push_str(&format!(
+        "{:<18} {:>10} {:>10}\n",
+        "total",
+        ms(wall),
+        ms(kernel)
+    ));
+    out
+}
+
+fn micros(duration: Duration) -> Json {
+    Json::from(u64::try_from(duration.as_micros()).unwrap_or(u64::MAX))
+}
+
+/// The `--json` object.
+fn json(loaded: &Loaded, args: &LoadArgs) -> Json {
+    let path = |p: &PathBuf| Json::from(p.display().to_string());
+    let maps = loaded.maps.iter().enumerate().map(|(i, map)| {
+        Json::object([
+            ("index", Json::from(i)),
+            ("name", Json::from(map.name.as_str())),
+            ("type", Json::from(map.map_type.name())),
+            ("id", Json::from(map.id)),
+            ("pin", map.pin.as_ref().map_or(Json::Null, path)),
+            ("reused", Json::from(map.reused)),
+            ("shared", Json::from(map.shared)),
+        ])
+    });
+    let programs = loaded.programs.iter().enumerate().map(|(i, prog)| {
+        let mut object = Json::object([
+            ("index", Json::from(i)),
+            ("name", Json::from(prog.name.as_str())),
+            ("section", Json::from(prog.section.as_str())),
+            ("type", Json::from(prog.prog_type.name())),
+            ("id", Json::from(prog.id)),
+            ("tag", Json::from(prog.tag.as_str())),
+            ("verified_insns", Json::from(prog.verified_insns)),
+        ]);
+        if args.verbose {
+            object.push("verifier_log", prog.log.as_str());
+        }
+        object
+    });
+    let jumps = loaded.jump_entries.iter().map(|entry| {
+        Json::object([
+            ("map", Json::from(entry.map)),
+            ("key", Json::from(entry.key)),
+            ("prog", Json::from(entry.program)),
+            ("origin", Json::from(entry.origin.name())),
+        ])
+    });
+    let attach = loaded.attach.as_ref().map_or(Json::Null, |attach| {
+        Json::object([
+            ("dev", Json::from(attach.ifname.as_str())),
+            ("ifindex", Json::from(attach.ifindex)),
+            ("mode", Json::from(attach.mode.name())),
+            ("prog", Json::from(attach.program)),
+            ("replaced", Json::from(attach.replaced)),
+        ])
+    });
+    let mut object = Json::object([
+        ("file", Json::from(loaded.file.display().to_string())),
+        ("maps", Json::Array(maps.collect())),
+        ("programs", Json::Array(programs.collect())),
+        ("jump_entries", Json::Array(jumps.collect())),
+        ("attach", attach),
+        ("pin_dir", loaded.pin_dir.as_ref().map_or(Json::Null, path)),
+        (
+            "warnings",
+            Json::array(loaded.warnings.iter().map(String::as_str)),
+        ),
+    ]);
+    if args.timings {
+        let stages = loaded.timings.iter().map(|t| {
+            Json::object([
+                ("stage", Json::from(t.stage.name())),
+                ("wall_us", micros(t.wall)),
+                ("kernel_us", micros(t.kernel)),
+            ])
+        });
+        object.push("timings", Json::Array(stages.collect()));
+    }
+    object
+}
+
+/// `--explain`: one line per event, as it happens.
+struct Explain<'w> {
+    out: &'w mut dyn Write,
+    on: bool,
+}
+
+impl Observer for Explain<'_> {
+    fn event(&mut self, event: &Event<'_>) {
+        if self.on {
+            // A closed output only loses the explanation, not the load.
+            let _ = writeln!(self.out, "{}", describe(event));
+        }
+    }
+}
+
+/// What `--explain` prints for one event.
+pub(crate) fn describe(event: &Event<'_>) -> String {
+    match *event {
+        Event::BtfLoaded { bytes, fd } => {
+            format!("  BPF_BTF_LOAD: the object's BTF, {bytes} bytes -> fd {fd}")
+        }
+        Event::MapCreated {
+            index,
+            name,
+            map_type,
+            fd,
+            without_btf,
+            ifindex,
+        } => {
+            let mut line = format!("  BPF_MAP_CREATE map_fd[{index}] {name} ({map_type}) -> fd {fd}");
+            if without_btf {
+                line.push_str(", without BTF key/value ids (the kernel refused them for this map type)");
+            }
+            if ifindex != 0 {
+                line.push_str(&format!(", bound to ifindex {ifindex}"));
+            }
+            line
+        }
+        Event::InnerTemplate { outer, fd } => {
+            format!("  BPF_MAP_CREATE inner-map template of map_fd[{outer}] -> fd {fd} (closed once the outer map exists)")
+        }
+        Event::MapReused { index, name, path, fd } => format!(
+            "  BPF_OBJ_GET map_fd[{index}] {name}: compatible map pinned at {} -> fd {fd}, used as it is",
+            path.display()
+        ),
+        Event::SharedPinCreated { index, path } => {
+            format!("  BPF_OBJ_PIN map_fd[{index}] at {} (shared)", path.display())
+        }
+        Event::MapFilled { index, bytes } => {
+            format!("  BPF_MAP_UPDATE_ELEM map_fd[{index}][0]: {bytes} bytes of initial data")
+        }
+        Event::MapFrozen { index } => format!("  BPF_MAP_FREEZE map_fd[{index}]: read-only from now on"),
+        Event::MapSlotFilled { outer, key, inner } => {
+            format!("  BPF_MAP_UPDATE_ELEM map_fd[{outer}][{key}] = map_fd[{inner}]")
+        }
+        Event::KernelBtfRead { bytes } => {
+            format!("  read the kernel's BTF ({bytes} bytes) to resolve kfuncs")
+        }
+        Event::Relocated {
+            program,
+            insn,
+            symbol,
+            patch,
+        } => {
+            let what = match patch {
+                Patch::MapFd { map, fd } => format!("ld_imm64 map_fd[{map}] (fd {fd})"),
+                Patch::MapValue { map, fd, offset } => {
+                    format!("ld_imm64 map_fd[{map}] (fd {fd}) value + {offset}")
+                }
+                Patch::Call { function, at } => format!("call {function} at insn {at}"),
+                Patch::FuncAddr { function, at } => format!("address of {function} at insn {at}"),
+                Patch::Kfunc { btf_id } => format!("kfunc call, kernel BTF id {btf_id}"),
+                Patch::Core {
+                    kind,
+                    value: Some(value),
+                } => format!("CO-RE {kind} = {value}"),
+                Patch::Core { kind, value: None } => {
+                    format!("CO-RE {kind}: no kernel type matches; poisoned")
+                }
+            };
+            format!("  {program} insn {insn}: {symbol}: {what}")
+        }
+        Event::ProgramLoaded {
+            index,
+            name,
+            prog_type,
+            fd,
+            id,
+            insns,
+            verified_insns,
+            took,
+        } => format!(
+            "  BPF_PROG_LOAD prog_fd[{index}] {name} ({prog_type}, {insns} insns) -> fd {fd}, id {id}; the verifier processed {verified_insns} insns in {} ms",
+            ms(took)
+        ),
+        Event::JumpEntry {
+            map,
+            key,
+            program,
+            origin,
+        } => format!(
+            "  BPF_MAP_UPDATE_ELEM map_fd[{map}][{key}] = prog_fd[{program}] ({})",
+            origin.name().replace('_', " ")
+        ),
+        Event::Pinned { index, path } => {
+            format!("  BPF_OBJ_PIN map_fd[{index}] at {}", path.display())
+        }
+        Event::NetlinkRequest {
+            ifindex,
+            fd,
+            flags,
+            expected_fd,
+        } => {
+            let mut line = format!("  RTM_SETLINK ifindex {ifindex}: IFLA_XDP_FD {fd}, IFLA_XDP_FLAGS {:#x}", flags.bits());
+            if let Some(expected) = expected_fd {
+                line.push_str(&format!(", IFLA_XDP_EXPECTED_FD {expected}"));
+            }
+            line
+        }
+        Event::Attached {
+            ifindex,
+            mode,
+            replaced,
+        } => {
+            let mut line = format!("  attached to ifindex {ifindex} in {mode} mode");
+            if let Some(id) = replaced {
+                line.push_str(&format!(", replacing program id {id}"));
+            }
+            line
+        }
+        Event::PinsPublished { dir } => format!("  renameat2: the pins are now in {}", dir.display()),
+        Event::StageFinished {
+            stage,
+            wall,
+            kernel,
+        } => format!(
+            "{} done: {} ms, {} ms of it in syscalls",
+            stage.name(),
+            ms(wall),
+            ms(kernel)
+        ),
+        Event::RolledBack { what } => format!("  undone: {what}"),
+    }
+}

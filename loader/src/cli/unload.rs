@@ -1,0 +1,67 @@
+//! `rxdp unload --dev IF [--mode M]`: detach, and remove the pins rxdp made.
+
+use std::io::Write;
+
+use clap::Args;
+
+use super::json::Json;
+use super::CliError;
+use crate::options::Mode;
+use crate::unload::unload;
+
+/// Detach the XDP programs of a device and remove the pins rxdp made for them.
+#[derive(Debug, Clone, Args)]
+pub struct UnloadArgs {
+    /// The interface.
+    #[arg(short = 'd', long = "dev", value_name = "IFNAME")]
+    pub dev: String,
+    /// Only this slot: skb, drv or hw (default: all).
+    #[arg(short = 'm', long, value_name = "MODE", value_parser = parse_slot)]
+    pub mode: Option<Mode>,
+    /// Print the result as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_slot(text: &str) -> Result<Mode, String> {
+    Mode::parse(text)
+        .filter(|mode| *mode != Mode::Auto)
+        .ok_or_else(|| format!("{text:?} is not a mode: skb, drv or hw"))
+}
+
+/// Runs the unload and writes what it did to `out`.
+pub fn run(args: &UnloadArgs, out: &mut dyn Write) -> Result<(), CliError> {
+    let done = unload(&args.dev, args.mode).map_err(CliError::Unload)?;
+    let text = if args.json {
+        let detached = done.detached.iter().map(|(mode, id)| {
+            Json::object([("mode", Json::from(mode.name())), ("id", Json::from(*id))])
+        });
+        let removed = done.removed.iter().map(|dir| dir.display().to_string());
+        let object = Json::object([
+            ("dev", Json::from(done.ifname.as_str())),
+            ("ifindex", Json::from(done.ifindex)),
+            ("detached", Json::Array(detached.collect())),
+            ("removed", Json::array(removed)),
+        ]);
+        format!("{object}\n")
+    } else {
+        let mut text = String::new();
+        for (mode, id) in &done.detached {
+            text.push_str(&format!(
+                "detached program id {id} from {} ({mode} mode)\n",
+                done.ifname
+            ));
+        }
+        for dir in &done.removed {
+            text.push_str(&format!("removed {}\n", dir.display()));
+        }
+        if text.is_empty() {
+            text = format!(
+                "nothing attached to {} and no pins to remove\n",
+                done.ifname
+            );
+        }
+        text
+    };
+    out.write_all(text.as_bytes()).map_err(CliError::Output)
+}
