@@ -1,0 +1,185 @@
+//! What the loader's kernel tests share: running `rxdp-load`/`rxdp` as a
+//! separate process (so that every check happens after the loader exited,
+//! as a user sees it), reading maps through their pins, and cleaning up
+//! the pins a test made. Included by the `load_*.rs` tests with `#[path]`;
+//! each uses part of it.
+#![allow(dead_code)]
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use rxdp_kernel_tests::bin;
+use rxdp_syscalls::bpf::{map_get_fd_by_id, map_info, prog_get_fd_by_id, prog_info, MapHandle};
+use rxdp_syscalls::fs::bpffs;
+use rxdp_syscalls::netlink::{self, XdpState};
+
+/// `progs/obj/NAME.o`.
+pub fn obj(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../progs/obj")
+        .join(format!("{name}.o"))
+        .display()
+        .to_string()
+}
+
+/// The result of one run of a binary.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Panics with the whole output unless the run succeeded.
+    pub fn ok(self) -> Run {
+        assert_eq!(self.code, 0, "expected success:\n{self:#?}");
+        self
+    }
+
+    /// Panics with the whole output unless the run failed with exit code 1.
+    pub fn failed(self) -> Run {
+        assert_eq!(self.code, 1, "expected exit code 1:\n{self:#?}");
+        assert!(
+            !self.stderr.contains("panicked"),
+            "a panic is not an error message:\n{}",
+            self.stderr
+        );
+        self
+    }
+}
+
+fn run_binary(name: &str, args: &[&str]) -> Run {
+    let output: Output = Command::new(bin(name))
+        .args(args)
+        .output()
+        .unwrap_or_else(|error| panic!("cannot run {name}: {error}"));
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// `rxdp-load ARGS...`, run to completion.
+pub fn rxdp_load(args: &[&str]) -> Run {
+    run_binary("rxdp-load", args)
+}
+
+/// `rxdp ARGS...`, run to completion.
+pub fn rxdp(args: &[&str]) -> Run {
+    run_binary("rxdp", args)
+}
+
+/// The XDP programs of `ifindex` now.
+pub fn xdp(ifindex: u32) -> XdpState {
+    netlink::query(ifindex).unwrap_or_else(|error| panic!("query ifindex {ifindex}: {error}"))
+}
+
+/// `/sys/fs/bpf/DEV`: the pins rxdp makes for a device.
+pub fn device_pins(dev: &str) -> PathBuf {
+    Path::new(bpffs::DEFAULT_MOUNT).join(dev)
+}
+
+/// Removes a pin path (file or directory tree) when dropped, also when the
+/// test panics.
+#[derive(Debug)]
+pub struct RemovePins(pub PathBuf);
+
+impl Drop for RemovePins {
+    fn drop(&mut self) {
+        if self.0.symlink_metadata().is_ok() {
+            if let Err(error) = bpffs::remove_dir_all(&self.0) {
+                eprintln!("cleanup: {}: {error}", self.0.display());
+            }
+        }
+    }
+}
+
+/// Opens the map pinned at `path`.
+pub fn pinned(path: &Path) -> OwnedFd {
+    bpffs::get(path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+}
+
+/// `map[key]` of a map with u32 keys and u64 values (0 when absent).
+pub fn read_u64(map: &OwnedFd, key: u32) -> u64 {
+    let handle = MapHandle::new(map.as_fd()).unwrap_or_else(|error| panic!("map: {error}"));
+    let mut value = [0u8; 8];
+    let found = handle
+        .lookup(&key.to_ne_bytes(), &mut value)
+        .unwrap_or_else(|error| panic!("lookup {key}: {error}"));
+    if found {
+        u64::from_ne_bytes(value)
+    } else {
+        0
+    }
+}
+
+/// `map[key]` of a map with u32 keys and u32 values (prog arrays and
+/// map-in-maps give ids), `None` when absent.
+pub fn read_u32(map: &OwnedFd, key: u32) -> Option<u32> {
+    let handle = MapHandle::new(map.as_fd()).unwrap_or_else(|error| panic!("map: {error}"));
+    let mut value = [0u8; 4];
+    handle
+        .lookup(&key.to_ne_bytes(), &mut value)
+        .unwrap_or_else(|error| panic!("lookup {key}: {error}"))
+        .then(|| u32::from_ne_bytes(value))
+}
+
+/// Waits up to two seconds for `condition` (native XDP on veth runs from
+/// NAPI, after the sender returned).
+pub fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// The id rxdp-load printed for `map_fd[index]` (`map_fd[2] = counters (array, id 42)`).
+pub fn printed_map_id(stdout: &str, index: usize) -> u32 {
+    printed_id(stdout, &format!("map_fd[{index}] = "))
+}
+
+/// The id rxdp-load printed for `prog_fd[index]`.
+pub fn printed_prog_id(stdout: &str, index: usize) -> u32 {
+    printed_id(stdout, &format!("prog_fd[{index}] = "))
+}
+
+fn printed_id(stdout: &str, prefix: &str) -> u32 {
+    let line = stdout
+        .lines()
+        .find(|line| line.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no line {prefix:?} in:\n{stdout}"));
+    let (_, rest) = line
+        .split_once(", id ")
+        .unwrap_or_else(|| panic!("no id in {line:?}"));
+    rest.split(|c: char| !c.is_ascii_digit())
+        .next()
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("no id in {line:?}"))
+}
+
+/// The map named `name` that program `prog_id` uses, opened by id: how to
+/// reach a map that is pinned nowhere.
+pub fn map_of_program(prog_id: u32, name: &str) -> OwnedFd {
+    let prog = prog_get_fd_by_id(prog_id).unwrap_or_else(|error| panic!("{error}"));
+    let info = prog_info(prog.as_fd()).unwrap_or_else(|error| panic!("{error}"));
+    for id in info.map_ids {
+        let map = map_get_fd_by_id(id).unwrap_or_else(|error| panic!("{error}"));
+        if map_info(map.as_fd()).is_ok_and(|info| info.name == name) {
+            return map;
+        }
+    }
+    panic!("program id {prog_id} uses no map named {name}")
+}
+
+/// The name of program `id`.
+pub fn prog_name(id: u32) -> String {
+    let prog = prog_get_fd_by_id(id).unwrap_or_else(|error| panic!("{error}"));
+    prog_info(prog.as_fd())
+        .unwrap_or_else(|error| panic!("{error}"))
+        .name
+}
