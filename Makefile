@@ -18,7 +18,7 @@ BPF_CFLAGS   := -O2 -g -target bpf -Wall -Werror -Iprogs/include -I$(ARCH_INCLUD
 PROG_SRCS := $(wildcard progs/*.c)
 PROG_OBJS := $(patsubst progs/%.c,progs/obj/%.o,$(PROG_SRCS))
 
-.PHONY: all deps mounts progs build test unit kernel-test lint clean static bench
+.PHONY: all deps mounts progs build test unit kernel-test lint clean static bench demo
 
 all: progs build
 
@@ -53,6 +53,10 @@ kernel-test: progs mounts
 	$(CARGO) test -p rxdp-kernel-tests
 
 test: unit kernel-test
+
+# The article's command on a veth pair it creates; see scripts/demo.sh.
+demo: progs build mounts
+	scripts/demo.sh
 
 lint:
 	$(CARGO) fmt --all -- --check
