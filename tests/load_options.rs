@@ -271,11 +271,14 @@ struct SharedPinsOf {
 
 impl Drop for SharedPinsOf {
     fn drop(&mut self) {
+        let root = Path::new(bpffs::DEFAULT_MOUNT);
         for path in &self.paths {
             let _ = bpffs::unpin(path);
-            if let Some(dir) = path.parent() {
-                if dir.file_name().is_some_and(|n| n != "globals") {
-                    let _ = bpffs::unpin(dir);
+            // The directories the load made (tc/<sha1>, tc/globals, tc),
+            // as far as they are empty: rmdir fails on the others.
+            for dir in path.ancestors().skip(1).take_while(|dir| *dir != root) {
+                if bpffs::unpin(dir).is_err() {
+                    break;
                 }
             }
         }
