@@ -237,7 +237,7 @@ pub struct SourceLine {
     pub file: String,
     pub line: u32,
     pub column: u32,
-    /// The line's text, as the BTF string table holds it (may be empty).
+    /// The line's text, as the BTF string table holds it.
     pub text: String,
 }
 
@@ -258,19 +258,27 @@ impl std::fmt::Display for SourceLine {
 }
 
 /// The source line instruction `index` of `function` came from: the last
-/// line-info record at or before it. `None` without line info.
+/// line-info record at or before it that names a line (clang's line-0
+/// records without text, for code it made up, are passed over, as in a
+/// listing). `None` without line info.
 pub fn source_line(function: &Function, index: usize, btf: &Btf) -> Option<SourceLine> {
-    let record = function
+    function
         .line_info
         .iter()
         .take_while(|r| r.insn_off as usize <= index)
-        .last()?;
-    Some(SourceLine {
-        file: btf.string(record.file_name_off).ok()?.to_owned(),
-        line: record.line(),
-        column: record.column(),
-        text: btf.string(record.line_off).unwrap_or_default().to_owned(),
-    })
+        .filter_map(|record| {
+            let text = btf.string(record.line_off).ok()?;
+            (!text.trim().is_empty()).then(|| SourceLine {
+                file: btf
+                    .string(record.file_name_off)
+                    .unwrap_or_default()
+                    .to_owned(),
+                line: record.line(),
+                column: record.column(),
+                text: text.to_owned(),
+            })
+        })
+        .last()
 }
 
 /// The listing of one function: each instruction as `  12: text`, numbered
@@ -292,6 +300,12 @@ pub fn function_listing(object: &Object, function: &Function) -> String {
         while let Some(record) = lines.next_if(|r| r.insn_off as usize <= index) {
             if let Some(btf) = &object.btf {
                 let text = btf.string(record.line_off).unwrap_or_default();
+                // clang's "no source line" records (line 0, no text), for
+                // code it made up, such as spills: llvm-objdump -S shows
+                // nothing for them either.
+                if text.trim().is_empty() {
+                    continue;
+                }
                 let file = btf.string(record.file_name_off).unwrap_or_default();
                 let base = file.rsplit('/').next().unwrap_or(file);
                 let _ = writeln!(out, "; {} @ {base}:{}", text.trim(), record.line());

@@ -1,6 +1,9 @@
 //! `rxdp inspect OBJ [--json]`: what an object holds, numbered as a load
 //! would number it (`map_fd[]`, `prog_fd[]`), without loading anything.
 //! It only reads the file, so it needs no privileges.
+//!
+//! `rxdp inspect OBJ --disasm [--section S]`: each program's instructions
+//! instead, with the subprograms it calls ([`crate::disasm`]).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -9,6 +12,7 @@ use rxdp_elf::{InnerMap, Map, Object, Program, RelocTarget};
 
 use super::json::Json;
 use super::CliError;
+use crate::disasm;
 
 /// Arguments of `rxdp inspect`.
 #[derive(Debug, clap::Args)]
@@ -16,8 +20,15 @@ pub struct InspectArgs {
     /// The BPF object to read (built with `clang -target bpf`).
     pub object: PathBuf,
     /// Print one JSON object instead of tables.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "disasm")]
     pub json: bool,
+    /// Print every program's instructions (and its subprograms') in the
+    /// kernel's BPF assembly syntax, with source lines from .BTF.ext.
+    #[arg(long)]
+    pub disasm: bool,
+    /// With --disasm: only the programs of this ELF section.
+    #[arg(long, value_name = "S", requires = "disasm")]
+    pub section: Option<String>,
 }
 
 /// Reads and parses the object, then prints it to `out`.
@@ -31,12 +42,35 @@ pub fn run(args: &InspectArgs, out: &mut dyn Write) -> Result<(), CliError> {
         path: path.clone(),
         source,
     })?;
-    let text = if args.json {
+    let text = if args.disasm {
+        disassembly(&path, &object, args.section.as_deref())?
+    } else if args.json {
         format!("{}\n", to_json(&object))
     } else {
         to_text(&path, &object)
     };
     out.write_all(text.as_bytes()).map_err(CliError::Output)
+}
+
+/// Every program (of `section`, when given) as [`disasm::program_listing`]
+/// prints it, separated by blank lines.
+pub fn disassembly(path: &str, object: &Object, section: Option<&str>) -> Result<String, CliError> {
+    let chosen: Vec<usize> = (0..object.programs.len())
+        .filter(|&i| section.is_none_or(|s| object.programs[i].section == s))
+        .collect();
+    if let (Some(section), true) = (section, chosen.is_empty()) {
+        let mut sections: Vec<&str> = object.programs.iter().map(|p| p.section.as_str()).collect();
+        sections.dedup();
+        return Err(CliError::Usage(format!(
+            "{path}: no program in section {section}; the program sections are: {}",
+            sections.join(", ")
+        )));
+    }
+    let listings: Vec<String> = chosen
+        .into_iter()
+        .map(|i| disasm::program_listing(object, i))
+        .collect();
+    Ok(listings.join("\n"))
 }
 
 // ------------------------------------------------------------------- JSON
@@ -412,5 +446,26 @@ mod tests {
             "{maps:?}"
         );
         assert!(text.contains("\njump entries: 0\n"));
+    }
+
+    #[test]
+    fn disassembly_by_section() {
+        let object = tail_kern();
+        let text = disassembly("tail_kern.o", &object, Some("xdp1")).unwrap();
+        assert!(
+            text.starts_with("prog_fd[1] xdp_prog1 (section xdp1, 24 insns):\n"),
+            "{text}"
+        );
+        assert!(text.contains("\n   4: r1 = map[counters]\n"), "{text}");
+        assert!(text.contains("\n  21: call bpf_trace_printk#6\n"), "{text}");
+        assert!(!text.contains("xdp_prog0"), "{text}");
+        let all = disassembly("tail_kern.o", &object, None).unwrap();
+        assert!(all.contains("  29: r2 = map[jmp_table1]\n"), "{all}");
+        assert!(all.contains("  32: call bpf_tail_call#12\n"), "{all}");
+        let error = disassembly("tail_kern.o", &object, Some("xdp2")).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "tail_kern.o: no program in section xdp2; the program sections are: xdp0, xdp1"
+        );
     }
 }
