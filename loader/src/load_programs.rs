@@ -11,13 +11,13 @@
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 
-use rxdp_elf::btf::Btf;
 use rxdp_elf::insn::encode;
-use rxdp_elf::Object;
+use rxdp_elf::{Function, Object};
 use rxdp_syscalls::bpf::{prog_info, prog_load, ProgLoad, BPF_LOG_LEVEL1};
 use rxdp_syscalls::Error as SysError;
 
 use crate::create_maps::is_offload_refusal;
+use crate::disasm;
 use crate::error::{LoadError, VerifierReport};
 use crate::observe::{Event, Observer, Stage};
 use crate::pipeline::{Context, LoadedProgram};
@@ -150,9 +150,10 @@ fn insn_index(line: &str) -> Option<usize> {
     index.parse().ok()
 }
 
-/// What to show of a verifier log: the last instruction it walked, that
-/// instruction's source line (from the program's line_info and the
-/// object's BTF strings), and the last lines.
+/// What to show of a verifier log: the last instruction it walked,
+/// rendered from the object with its symbols (`disasm`), that
+/// instruction's source line (the function's line info and the object's
+/// BTF strings), and the last lines.
 pub(crate) fn report(log: &str, linked: &LinkedProgram, object: &Object) -> VerifierReport {
     let lines: Vec<&str> = log
         .lines()
@@ -163,36 +164,58 @@ pub(crate) fn report(log: &str, linked: &LinkedProgram, object: &Object) -> Veri
         .iter()
         .rev()
         .find_map(|line| insn_index(line).map(|index| (index, *line)));
-    let record = last_insn.and_then(|(index, _)| linked.line_of(index));
-    let (location, source_line) = match (record, object.btf.as_ref()) {
-        (Some(record), Some(btf)) => source_of(btf, record),
-        _ => (None, None),
+    let found = last_insn.and_then(|(index, _)| function_at(linked, object, index));
+    let insn = match (found, last_insn) {
+        (Some((function, local, own)), Some((index, _))) => {
+            let text = disasm::render_insn(object, function, local);
+            Some(if own {
+                format!("{index}: {text}")
+            } else {
+                format!("{index}: {text}, insn {local} of {}", function.name)
+            })
+        }
+        (_, last) => last.map(|(_, line)| line.to_string()),
+    };
+    let source = match (found, object.btf.as_ref()) {
+        (Some((function, local, _)), Some(btf)) => disasm::source_line(function, local, btf),
+        _ => None,
     };
     let tail = lines[lines.len().saturating_sub(TAIL_LINES)..]
         .iter()
         .map(|line| line.to_string())
         .collect();
     VerifierReport {
-        insn: last_insn.map(|(_, line)| line.to_string()),
-        location,
-        source_line,
+        insn,
+        location: source.as_ref().map(disasm::SourceLine::location),
+        source_line: source.map(|s| s.text),
         tail,
     }
 }
 
-/// `file.c:22` (the file's base name, as the kernel prints it) and the
-/// source text of a line_info record.
-fn source_of(btf: &Btf, record: &rxdp_elf::btf::LineInfo) -> (Option<String>, Option<String>) {
-    let file = btf.string(record.file_name_off).ok().map(|path| {
-        let base = path.rsplit('/').next().unwrap_or(path);
-        format!("{base}:{}", record.line())
-    });
-    let text = btf
-        .string(record.line_off)
-        .ok()
-        .filter(|text| !text.is_empty())
-        .map(str::to_string);
-    (file, text)
+/// The object's function that instruction `index` of the linked program
+/// comes from, the index within it, and whether it is the program's own
+/// body (the first function) rather than an appended subprogram.
+fn function_at<'a>(
+    linked: &LinkedProgram,
+    object: &'a Object,
+    index: usize,
+) -> Option<(&'a Function, usize, bool)> {
+    let position = linked
+        .functions
+        .iter()
+        .rposition(|(_, start)| *start <= index)?;
+    let (name, start) = &linked.functions[position];
+    let own = position == 0;
+    let function = if own {
+        object
+            .programs
+            .iter()
+            .map(|p| &p.function)
+            .find(|f| f.name == *name)
+    } else {
+        object.subprograms.iter().find(|f| f.name == *name)
+    }?;
+    Some((function, index - start, own))
 }
 
 #[cfg(test)]
@@ -228,5 +251,38 @@ mod tests {
         assert_eq!(report.location, None, "no line info, no location");
         assert_eq!(report.tail.len(), 7);
         assert_eq!(report.tail[5], "invalid access to packet, off=12 size=2");
+    }
+
+    #[test]
+    fn a_report_renders_the_instruction_from_the_object() {
+        let data = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../progs/obj/multi_prog.o"
+        ))
+        .expect("progs/obj/multi_prog.o (make progs)");
+        let object = Object::parse(&data).unwrap();
+        // xdp_first (4 insns) with count_hit appended, as relocate links it.
+        let linked = LinkedProgram {
+            insns: Vec::new(),
+            functions: vec![("xdp_first".into(), 0), ("count_hit".into(), 4)],
+            func_info: Vec::new(),
+            line_info: Vec::new(),
+        };
+        let log = "0: R1=ctx() R10=fp0\n7: (18) r1 = map[id:12]\nsome complaint\n";
+        let sub = report(log, &linked, &object);
+        assert_eq!(
+            sub.insn.as_deref(),
+            Some("7: r1 = map[hits], insn 3 of count_hit")
+        );
+        assert_eq!(sub.location.as_deref(), Some("multi_prog.c:31"));
+        assert!(
+            sub.source_line
+                .as_deref()
+                .is_some_and(|l| l.contains("bpf_map_lookup_elem(&hits, &slot)")),
+            "{sub:?}"
+        );
+        let own = report("1: (85) call pc+2\nR1 !read_ok\n", &linked, &object);
+        assert_eq!(own.insn.as_deref(), Some("1: call count_hit"));
+        assert_eq!(own.location.as_deref(), Some("multi_prog.c:42"));
     }
 }
