@@ -41,6 +41,13 @@
 //! - [`unload`] and [`status`]: detach and list, for `rxdp unload` and
 //!   `rxdp status`.
 //! - [`error`]: [`LoadError`], one variant per stage with its context.
+//!
+//! Beside the pipeline, for looking inside:
+//!
+//! - [`disasm`]: instructions in the kernel's BPF syntax, relocations by
+//!   symbol, source lines (`rxdp inspect --disasm`, verifier errors).
+//! - [`test_run`]: `BPF_PROG_TEST_RUN` of a loaded XDP program on a frame
+//!   built by [`test_run::packet`] (`rxdp run`).
 
 // A `LoadError` carries what a user needs to act (the kernel's words, the
 // verifier's report, names): a few hundred bytes, returned once per
@@ -68,6 +75,7 @@ pub mod relocate;
 mod rollback;
 mod sha1;
 pub mod status;
+pub mod test_run;
 pub mod unload;
 
 pub use error::{LoadError, VerifierReport};

@@ -9,6 +9,7 @@
 pub mod inspect;
 pub mod json;
 pub mod load;
+pub mod run;
 pub mod status;
 pub mod unload;
 
@@ -38,6 +39,9 @@ pub enum Command {
     Unload(unload::UnloadArgs),
     /// Show what runs in each XDP slot of each interface, and rxdp's pins.
     Status(status::StatusArgs),
+    /// Run an XDP program on a frame with BPF_PROG_TEST_RUN (no device):
+    /// verdict, frame after, time per run.
+    Run(run::RunArgs),
 }
 
 impl Command {
@@ -48,6 +52,7 @@ impl Command {
             Command::Load(args) => load::run(args, out),
             Command::Unload(args) => unload::run(args, out),
             Command::Status(args) => status::run(args, out),
+            Command::Run(args) => run::run(args, out),
         }
     }
 }
@@ -84,6 +89,12 @@ pub enum CliError {
     /// Options that do not fit together.
     #[error("{0}")]
     Usage(String),
+    /// A syscall of `rxdp run` failed.
+    #[error("{what}: {source}")]
+    Kernel {
+        what: String,
+        source: rxdp_syscalls::Error,
+    },
     #[error("writing the output: {0}")]
     Output(io::Error),
 }
