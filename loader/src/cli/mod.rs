@@ -11,6 +11,7 @@ pub mod json;
 pub mod load;
 pub mod run;
 pub mod status;
+pub mod trace;
 pub mod unload;
 
 use std::io::{self, Write};
@@ -42,6 +43,8 @@ pub enum Command {
     /// Run an XDP program on a frame with BPF_PROG_TEST_RUN (no device):
     /// verdict, frame after, time per run.
     Run(run::RunArgs),
+    /// Stream bpf_trace_printk output from the trace pipe.
+    Trace(trace::TraceArgs),
 }
 
 impl Command {
@@ -53,6 +56,7 @@ impl Command {
             Command::Unload(args) => unload::run(args, out),
             Command::Status(args) => status::run(args, out),
             Command::Run(args) => run::run(args, out),
+            Command::Trace(args) => trace::run(args, out),
         }
     }
 }
@@ -89,7 +93,7 @@ pub enum CliError {
     /// Options that do not fit together.
     #[error("{0}")]
     Usage(String),
-    /// A syscall of `rxdp run` failed.
+    /// A syscall of `rxdp run` or `rxdp trace` failed.
     #[error("{what}: {source}")]
     Kernel {
         what: String,
