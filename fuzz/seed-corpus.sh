@@ -1,21 +1,42 @@
 #!/bin/sh
-# Seeds the fuzz corpora from the committed objects:
-#   corpus/parse_object/  every progs/obj/*.o and elf/tests/data/*.o as is;
-#   corpus/parse_btf/     each object's .BTF and .BTF.ext, as the target reads
-#                         them: u16 length of .BTF (LE), .BTF, then .BTF.ext.
+# Seeds the fuzz corpora from the committed objects (progs/obj, tests/data,
+# elf/tests/data, elf/src/btf/testdata):
+#   corpus/parse_object/   every object as is;
+#   corpus/relocate/       the same: the relocate target parses its input too;
+#   corpus/parse_btf/      each object's .BTF and .BTF.ext, as the target reads
+#                          them: u16 length of .BTF (LE), .BTF, then .BTF.ext;
+#   corpus/parse_btf_ext/  a byte naming one of the objects parse_btf_ext.rs
+#                          embeds (its OBJECTS order), then that object's .BTF.ext.
 set -eu
 cd "$(dirname "$0")"
-mkdir -p corpus/parse_object corpus/parse_btf
+mkdir -p corpus/parse_object corpus/relocate corpus/parse_btf corpus/parse_btf_ext
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-for obj in ../progs/obj/*.o ../elf/tests/data/*.o; do
+
+# The bytes of .BTF.ext of $1 into $tmp/ext (empty when it has none).
+dump_ext() {
+	llvm-objcopy --dump-section ".BTF.ext=$tmp/ext" "$1" "$tmp/copy" 2>/dev/null || : >"$tmp/ext"
+}
+
+for obj in ../progs/obj/*.o ../tests/data/*.o ../elf/tests/data/*.o ../elf/src/btf/testdata/*.o; do
 	name=$(basename "$obj" .o)
 	cp "$obj" "corpus/parse_object/$name.o"
+	cp "$obj" "corpus/relocate/$name.o"
 	llvm-objcopy --dump-section ".BTF=$tmp/btf" "$obj" "$tmp/copy" 2>/dev/null || continue
-	llvm-objcopy --dump-section ".BTF.ext=$tmp/ext" "$obj" "$tmp/copy" 2>/dev/null || : >"$tmp/ext"
+	dump_ext "$obj"
 	size=$(stat -c %s "$tmp/btf")
 	[ "$size" -lt 65536 ] || continue
 	printf "$(printf '\\%03o\\%03o' $((size & 255)) $((size >> 8)))" >"$tmp/len"
 	cat "$tmp/len" "$tmp/btf" "$tmp/ext" >"corpus/parse_btf/$name.bin"
 done
-echo "seeded $(ls corpus/parse_object | wc -l) objects and $(ls corpus/parse_btf | wc -l) BTF pairs"
+
+index=0
+for obj in ../progs/obj/xdp_prog_kern.o ../progs/obj/btf_maps.o ../progs/obj/global_data.o \
+	../progs/obj/multi_prog.o ../elf/tests/data/calls.o ../tests/data/core_kern.o; do
+	dump_ext "$obj"
+	printf "$(printf '\\%03o' "$index")" | cat - "$tmp/ext" >"corpus/parse_btf_ext/$(basename "$obj" .o).bin"
+	index=$((index + 1))
+done
+for target in parse_object relocate parse_btf parse_btf_ext; do
+	echo "corpus/$target: $(ls corpus/$target | wc -l) inputs"
+done
