@@ -206,6 +206,12 @@ pub enum LoadError {
         path: PathBuf,
         source: SysError,
     },
+    #[error("{file}: attach: lock {} against concurrent loads: {}", path.display(), kernel(source))]
+    Lock {
+        file: String,
+        path: PathBuf,
+        source: SysError,
+    },
     #[error("{file}: attach: {dev} already runs XDP program {name} (id {id}, tag {tag}) in {mode} mode ({}{}); use --force to replace it, or `rxdp unload --dev {dev}` first", source.errno_name(), source.kernel_message.as_ref().map(|m| format!(": kernel says \"{m}\"")).unwrap_or_default())]
     Busy {
         file: String,
@@ -251,9 +257,10 @@ impl LoadError {
             LoadError::Verifier { .. } | LoadError::Program { .. } => Stage::LoadPrograms,
             LoadError::Jump { .. } => Stage::FillJumpTables,
             LoadError::PinName { .. } => Stage::Pin,
-            LoadError::Busy { .. } | LoadError::Raced { .. } | LoadError::Attach { .. } => {
-                Stage::Attach
-            }
+            LoadError::Lock { .. }
+            | LoadError::Busy { .. }
+            | LoadError::Raced { .. }
+            | LoadError::Attach { .. } => Stage::Attach,
             LoadError::Rollback { error, .. } => error.stage(),
         }
     }
@@ -269,6 +276,7 @@ impl LoadError {
             | LoadError::Program { source, .. }
             | LoadError::Jump { source, .. }
             | LoadError::Pin { source, .. }
+            | LoadError::Lock { source, .. }
             | LoadError::Busy { source, .. }
             | LoadError::Raced { source, .. }
             | LoadError::Attach { source, .. } => Some(source),

@@ -9,7 +9,8 @@
 //! /sys/fs/bpf/IF/MODE/NAME        the maps of the program attached to IF in
 //!                                 MODE (skb, drv or hw: the mode the kernel
 //!                                 reports, also under --mode auto)
-//! /sys/fs/bpf/IF/staging-PID/     where a load pins first
+//! /sys/fs/bpf/IF/staging-PID-N/   where a load pins first (N counts the
+//!                                 loads of the process)
 //! /sys/fs/bpf/tc/globals/NAME     iproute2 PIN_GLOBAL_NS maps (shared with ip/tc)
 //! /sys/fs/bpf/tc/<sha1>/NAME      iproute2 PIN_OBJECT_NS maps; <sha1> of the object file
 //! /sys/fs/bpf/NAME                LIBBPF_PIN_BY_NAME maps (DIR/NAME with --pin-dir DIR)
@@ -32,6 +33,7 @@
 
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use rxdp_elf::{Map, Pinning};
 use rxdp_syscalls::fs::bpffs;
@@ -89,10 +91,14 @@ impl PinTarget {
         }
     }
 
-    /// The staging directory of this process.
+    /// A staging directory of this process, a new one each call: two
+    /// loads of one process (threads of a program embedding rxdp) must not
+    /// stage into one directory.
     pub fn staging(&self) -> PathBuf {
+        static LOADS: AtomicU32 = AtomicU32::new(0);
+        let load = LOADS.fetch_add(1, Ordering::Relaxed);
         self.parent()
-            .join(format!("staging-{}", std::process::id()))
+            .join(format!("staging-{}-{load}", std::process::id()))
     }
 }
 
@@ -243,10 +249,12 @@ mod tests {
         );
         let staging = target.staging();
         assert_eq!(staging.parent(), Some(Path::new("/sys/fs/bpf/veth0")));
-        assert_eq!(
-            staging.file_name().and_then(|n| n.to_str()),
-            Some(format!("staging-{}", std::process::id()).as_str())
+        let name = staging.file_name().and_then(|n| n.to_str()).unwrap();
+        assert!(
+            name.starts_with(&format!("staging-{}-", std::process::id())),
+            "{name}"
         );
+        assert_ne!(target.staging(), staging, "one staging directory per load");
         let target = PinTarget::Dir(PathBuf::from("/sys/fs/bpf/mine"));
         assert_eq!(
             target.final_dir(Some(Mode::Drv)),

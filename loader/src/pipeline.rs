@@ -236,6 +236,9 @@ struct Made {
     programs: Vec<LoadedProgram>,
     /// `prog_fd[]` index of the program being attached.
     entry: Option<usize>,
+    /// The bpffs lock, held from before the attach until the pins are
+    /// published — or, on failure, until the rollback is done.
+    publish_lock: Option<bpffs::Lock>,
 }
 
 /// What a device and the options resolved to before anything is made.
@@ -488,6 +491,20 @@ fn run(
 
     let attached = match (&ctx.options.attach, made.entry, resolved.ifindex) {
         (Some(options), Some(entry), Some(ifindex)) => {
+            // Two loads on one device attach in some order and must
+            // publish their pins in the same one, or the pins of the
+            // program attached first would replace those of the one
+            // attached last. Loads take turns from here to the
+            // publication (every rxdp load on the machine: it is short).
+            if staged.is_some() {
+                let root = &ctx.bpffs_root;
+                let lock = bpffs::lock(root).map_err(|source| LoadError::Lock {
+                    file: file.to_string(),
+                    path: root.clone(),
+                    source,
+                })?;
+                made.publish_lock = Some(lock);
+            }
             let program = (entry, &made.programs[entry]);
             let attached = attach(ctx, options, ifindex, program, rollback, observer)?;
             clock.lap(Stage::Attach, observer);

@@ -9,14 +9,14 @@
 //! one by [`rename_exchange`]: readers see the old set or the new, never a
 //! mix.
 
-use std::fs::DirBuilder;
-use std::os::fd::{BorrowedFd, OwnedFd};
+use std::fs::{DirBuilder, File};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 use super::io;
 use super::mountinfo::{choose, mount_points};
-use super::sys::{fs_magic, mount, renameat2, RENAME_EXCHANGE};
+use super::sys::{flock_exclusive, fs_magic, mount, renameat2, RENAME_EXCHANGE};
 use crate::bpf::{obj_get, obj_pin};
 use crate::error::{Error, Result};
 
@@ -97,6 +97,22 @@ pub fn rename(from: &Path, to: &Path) -> Result<()> {
 /// exist on the same bpffs.
 pub fn rename_exchange(a: &Path, b: &Path) -> Result<()> {
     renameat2(a, b, RENAME_EXCHANGE)
+}
+
+/// An exclusive `flock` on a bpffs directory, released when dropped (the
+/// lock goes with the open file). Loaders that take it before attaching
+/// and keep it until their pins are in place publish their pins in the
+/// order they attached: the pins of the last attached program win.
+#[derive(Debug)]
+pub struct Lock {
+    _dir: File,
+}
+
+/// Waits for, then takes, the exclusive lock of the directory `path`.
+pub fn lock(path: &Path) -> Result<Lock> {
+    let dir = io("open", path, || File::open(path))?;
+    flock_exclusive(dir.as_fd(), path)?;
+    Ok(Lock { _dir: dir })
 }
 
 /// Removes `path` and everything under it, which must be on a bpffs

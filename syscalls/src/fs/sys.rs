@@ -1,5 +1,6 @@
 //! The filesystem syscalls std does not offer: statfs(2), mount(2),
-//! renameat2(2) and poll(2). Each goes through the seam and names its path.
+//! renameat2(2), flock(2) and poll(2). Each goes through the seam and names
+//! its path.
 
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, BorrowedFd};
@@ -86,6 +87,23 @@ pub(crate) fn renameat2(from: &Path, to: &Path, flags: libc::c_uint) -> Result<(
             )));
         }
         Ok(())
+    })
+}
+
+/// flock(2) `LOCK_EX` on `fd`, waiting while another open file holds it;
+/// a signal interrupting the wait retries it.
+pub(crate) fn flock_exclusive(fd: BorrowedFd<'_>, path: &Path) -> Result<()> {
+    let op = "flock";
+    seam::enter(op, || loop {
+        // SAFETY: `fd` is an open descriptor borrowed for the call; flock
+        // touches no memory of this process.
+        if unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_EX) } == 0 {
+            return Ok(());
+        }
+        let error = Error::last(op);
+        if error.errno != libc::EINTR {
+            return Err(error.with_subject(path.display().to_string()));
+        }
     })
 }
 
