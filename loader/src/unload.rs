@@ -23,27 +23,94 @@ pub struct Unloaded {
     pub removed: Vec<PathBuf>,
 }
 
+/// What an unload had done when it stopped, for its error message: a
+/// failed unload says what it changed and what it left, so that the user
+/// knows the state of the device without looking.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Progress {
+    /// The programs detached before the failure, by slot.
+    pub detached: Vec<(Mode, u32)>,
+    /// The pin directories removed before the failure.
+    pub removed: Vec<PathBuf>,
+}
+
+impl Progress {
+    /// `done: ...` for what was changed, or that nothing was.
+    fn done(&self) -> String {
+        let mut done: Vec<String> = self
+            .detached
+            .iter()
+            .map(|(mode, id)| format!("detached the {mode} program (id {id})"))
+            .collect();
+        done.extend(
+            self.removed
+                .iter()
+                .map(|dir| format!("removed {}", dir.display())),
+        );
+        if done.is_empty() {
+            "nothing was changed".to_string()
+        } else {
+            format!("done before the failure: {}", done.join(", "))
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum UnloadError {
-    #[error("{dev}: {}{}", syscall(source), hint(source))]
+    #[error("{dev}: {}{}; nothing was changed", syscall(source), hint(source))]
     Device { dev: String, source: SysError },
     #[error(
-        "{dev}: detach the {mode} program (id {id}): {}{}",
+        "{dev}: detach the {mode} program (id {id}): {}{}; {}; program id {id} is still \
+         attached and no pins were removed",
         syscall(source),
-        hint(source)
+        hint(source),
+        done.done()
     )]
     Detach {
         dev: String,
         mode: Mode,
         id: u32,
         source: SysError,
+        done: Progress,
     },
-    #[error("{dev}: remove {}: {}{}", path.display(), syscall(source), hint(source))]
+    #[error(
+        "{dev}: find bpffs to remove the pins: {}{}; {}; the pins are left in place",
+        syscall(source),
+        hint(source),
+        done.done()
+    )]
+    Bpffs {
+        dev: String,
+        source: SysError,
+        done: Progress,
+    },
+    #[error(
+        "{dev}: remove {}: {}{}; {}; {} is left (what of it could not be removed): \
+         remove it by hand",
+        path.display(),
+        syscall(source),
+        hint(source),
+        done.done(),
+        path.display()
+    )]
     Pins {
         dev: String,
         path: PathBuf,
         source: SysError,
+        done: Progress,
     },
+}
+
+impl UnloadError {
+    /// What the unload changed before it failed.
+    pub fn progress(&self) -> Option<&Progress> {
+        match self {
+            UnloadError::Device { .. } => None,
+            UnloadError::Detach { done, .. }
+            | UnloadError::Bpffs { done, .. }
+            | UnloadError::Pins { done, .. } => Some(done),
+        }
+    }
 }
 
 /// The slots `mode` names: all three for `None` or auto.
@@ -55,14 +122,17 @@ fn slots(mode: Option<Mode>) -> Vec<Mode> {
 }
 
 /// Detaches the programs of `dev` in `mode` (every mode when `None`) and
-/// removes the pin directories rxdp made for those modes.
+/// removes the pin directories rxdp made for those modes. It stops at the
+/// first failure — pins are removed only once their program is detached,
+/// a program whose jump tables went would fall through — and the error
+/// says what had been done by then ([`Progress`]).
 pub fn unload(dev: &str, mode: Option<Mode>) -> Result<Unloaded, UnloadError> {
     let link = netlink::link_by_name(dev).map_err(|source| UnloadError::Device {
         dev: dev.to_string(),
         source,
     })?;
     let state = link.xdp;
-    let mut detached = Vec::new();
+    let mut done = Progress::default();
     for slot in slots(mode) {
         let id = match slot {
             Mode::Skb => state.skb_prog_id,
@@ -71,51 +141,78 @@ pub fn unload(dev: &str, mode: Option<Mode>) -> Result<Unloaded, UnloadError> {
             Mode::Auto => None,
         };
         if let Some(id) = id {
-            netlink::detach(link.ifindex, slot.flags()).map_err(|source| UnloadError::Detach {
-                dev: dev.to_string(),
-                mode: slot,
-                id,
-                source,
-            })?;
-            detached.push((slot, id));
+            if let Err(source) = netlink::detach(link.ifindex, slot.flags()) {
+                return Err(UnloadError::Detach {
+                    dev: dev.to_string(),
+                    mode: slot,
+                    id,
+                    source,
+                    done,
+                });
+            }
+            done.detached.push((slot, id));
         }
     }
-    let removed = remove_pins(dev, &slots(mode))?;
+    remove_pins(dev, &slots(mode), &mut done)?;
     Ok(Unloaded {
         ifname: link.name,
         ifindex: link.ifindex,
-        detached,
-        removed,
+        detached: done.detached,
+        removed: done.removed,
     })
 }
 
-fn remove_pins(dev: &str, modes: &[Mode]) -> Result<Vec<PathBuf>, UnloadError> {
-    let failed = |path: &Path, source| UnloadError::Pins {
+fn remove_pins(dev: &str, modes: &[Mode], done: &mut Progress) -> Result<(), UnloadError> {
+    let failed = |path: &Path, source, done: &mut Progress| UnloadError::Pins {
         dev: dev.to_string(),
         path: path.to_path_buf(),
         source,
+        done: std::mem::take(done),
     };
-    let root =
-        bpffs::find_mount().map_err(|source| failed(Path::new(bpffs::DEFAULT_MOUNT), source))?;
-    let Some(root) = root else {
-        return Ok(Vec::new());
+    let root = match bpffs::find_mount() {
+        Ok(Some(root)) => root,
+        Ok(None) => return Ok(()),
+        Err(source) => {
+            return Err(UnloadError::Bpffs {
+                dev: dev.to_string(),
+                source,
+                done: std::mem::take(done),
+            })
+        }
     };
     let device_dir = root.join(dev);
-    let mut removed = Vec::new();
+    // Whether the device directory is there: "cannot look" (EACCES for a
+    // user who may not read bpffs) is an error, not "nothing to remove".
+    let exists = |path: &Path| match path.symlink_metadata() {
+        Ok(_) => Ok(true),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(error) => Err(
+            SysError::new("lstat", error.raw_os_error().unwrap_or(libc::EIO))
+                .with_subject(path.display().to_string()),
+        ),
+    };
     for mode in modes {
         let dir = device_dir.join(mode.name());
-        if dir.symlink_metadata().is_ok() {
-            bpffs::remove_dir_all(&dir).map_err(|source| failed(&dir, source))?;
-            removed.push(dir);
+        match exists(&dir) {
+            Ok(false) => {}
+            Ok(true) => {
+                if let Err(source) = bpffs::remove_dir_all(&dir) {
+                    return Err(failed(&dir, source, done));
+                }
+                done.removed.push(dir);
+            }
+            Err(source) => return Err(failed(&dir, source, done)),
         }
     }
     // The device directory goes when nothing else is left in it.
-    if device_dir.symlink_metadata().is_ok() {
-        match bpffs::unpin(&device_dir) {
-            Ok(()) => removed.push(device_dir),
+    match exists(&device_dir) {
+        Ok(false) => {}
+        Ok(true) => match bpffs::unpin(&device_dir) {
+            Ok(()) => done.removed.push(device_dir),
             Err(error) if error.errno == libc::ENOTEMPTY => {}
-            Err(error) => return Err(failed(&device_dir, error)),
-        }
+            Err(error) => return Err(failed(&device_dir, error, done)),
+        },
+        Err(source) => return Err(failed(&device_dir, source, done)),
     }
-    Ok(removed)
+    Ok(())
 }
