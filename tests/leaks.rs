@@ -1,0 +1,229 @@
+//! Nothing leaks in the kernel: 500 load/attach/unload cycles of the seed
+//! objects through the command-line programs — the article (tail_kern.o,
+//! skb mode), the tutorial (xdp_prog_kern.o, drv mode) and the offload
+//! seed's native half (xdp_prog_kern_off_tail.o, drv mode), in turn —
+//! leave the kernel's program and map id lists as they were.
+//!
+//! Every program and map id `rxdp-load` reported must be gone once the
+//! cycles are over; the kernel frees them asynchronously (RCU, and the
+//! deferred work that empties prog arrays), so the check polls for a few
+//! seconds. The programs and maps that carry these objects' names are
+//! counted by walking `BPF_PROG_GET_NEXT_ID`/`BPF_MAP_GET_NEXT_ID` before
+//! and after: the counts must match, and no id that appeared meanwhile
+//! may carry one of those names.
+
+#[path = "load_common.rs"]
+mod common;
+
+use std::collections::BTreeSet;
+use std::os::fd::AsFd;
+use std::time::{Duration, Instant};
+
+use common::*;
+use rxdp_elf::Object;
+use rxdp_kernel_tests::{require_kernel, VethPair};
+use rxdp_syscalls::bpf::{
+    map_get_fd_by_id, map_get_next_id, map_info, prog_get_fd_by_id, prog_get_next_id, prog_info,
+};
+
+const CYCLES: usize = 500;
+/// How long the kernel may take to free what the last cycles released.
+const FREE_WAIT: Duration = Duration::from_secs(5);
+
+/// The seed loads, as `rxdp-load` arguments after the object and device.
+fn seeds() -> [(String, Vec<&'static str>); 3] {
+    [
+        (
+            obj("tail_kern"),
+            vec!["--mode", "skb", "--map", "0", "--key", "78", "--prog", "1"],
+        ),
+        (obj("xdp_prog_kern"), vec!["--mode", "drv"]),
+        (obj("xdp_prog_kern_off_tail"), vec!["--mode", "drv"]),
+    ]
+}
+
+/// Every id of one kind the kernel has now.
+fn all_ids(next: fn(u32) -> rxdp_syscalls::Result<Option<u32>>) -> BTreeSet<u32> {
+    let mut ids = BTreeSet::new();
+    let mut id = 0;
+    while let Some(found) = next(id).unwrap_or_else(|error| panic!("get next id: {error}")) {
+        ids.insert(found);
+        id = found;
+    }
+    ids
+}
+
+/// The name of program `id`, `None` once it is gone.
+fn prog_name_of(id: u32) -> Option<String> {
+    let fd = prog_get_fd_by_id(id).ok()?;
+    prog_info(fd.as_fd()).ok().map(|info| info.name)
+}
+
+/// The name of map `id`, `None` once it is gone.
+fn map_name_of(id: u32) -> Option<String> {
+    let fd = map_get_fd_by_id(id).ok()?;
+    map_info(fd.as_fd()).ok().map(|info| info.name)
+}
+
+/// The names the kernel gives the programs and maps of the seeds: the
+/// object's names, cut to `BPF_OBJ_NAME_LEN - 1` bytes.
+fn kernel_names(seeds: &[(String, Vec<&str>)]) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for (path, _) in seeds {
+        let bytes = std::fs::read(path).unwrap_or_else(|error| panic!("{path}: {error}"));
+        let object = Object::parse(&bytes).unwrap_or_else(|error| panic!("{path}: {error}"));
+        let programs = object.programs.iter().map(|p| p.function.name.as_str());
+        for name in object.maps.iter().map(|m| m.name.as_str()).chain(programs) {
+            names.insert(name.chars().take(15).collect());
+        }
+    }
+    names
+}
+
+/// How many programs and maps the kernel has whose names are in `names`.
+fn count_named(names: &BTreeSet<String>) -> (usize, usize) {
+    let progs = all_ids(prog_get_next_id)
+        .into_iter()
+        .filter_map(prog_name_of)
+        .filter(|name| names.contains(name))
+        .count();
+    let maps = all_ids(map_get_next_id)
+        .into_iter()
+        .filter_map(map_name_of)
+        .filter(|name| names.contains(name))
+        .count();
+    (progs, maps)
+}
+
+/// The ids in `rxdp-load`'s report: `map_fd[i] = NAME (TYPE, id N...` or
+/// `prog_fd[i] = NAME (TYPE, id N...` for every `i`.
+fn reported(stdout: &str, prefix: &str) -> Vec<u32> {
+    let count = stdout
+        .lines()
+        .filter(|line| line.starts_with(prefix))
+        .count();
+    (0..count)
+        .map(|index| match prefix {
+            "map_fd[" => printed_map_id(stdout, index),
+            _ => printed_prog_id(stdout, index),
+        })
+        .collect()
+}
+
+#[test]
+fn five_hundred_cycles_leave_no_program_or_map_behind() {
+    if !require_kernel() {
+        return;
+    }
+    let pair = VethPair::new();
+    let dev = pair.root_name().to_string();
+    let ifindex = pair.root_ifindex();
+    let _pins = RemovePins(device_pins(&dev));
+    let seeds = seeds();
+
+    let names = kernel_names(&seeds);
+    let counted = count_named(&names);
+    let before_progs = all_ids(prog_get_next_id);
+    let before_maps = all_ids(map_get_next_id);
+    let mut created_progs = BTreeSet::new();
+    let mut created_maps = BTreeSet::new();
+    let started = Instant::now();
+    for cycle in 0..CYCLES {
+        let (object, extra) = &seeds[cycle % seeds.len()];
+        let mut args = vec![object.as_str(), "--dev", dev.as_str()];
+        args.extend(extra);
+        let run = rxdp_load(&args).ok();
+        let progs = reported(&run.stdout, "prog_fd[");
+        let maps = reported(&run.stdout, "map_fd[");
+        assert!(!progs.is_empty() && !maps.is_empty(), "{}", run.stdout);
+        let state = xdp(ifindex);
+        assert_eq!(
+            state.skb_prog_id.or(state.drv_prog_id),
+            Some(progs[0]),
+            "cycle {cycle}: prog_fd[0] is not attached"
+        );
+        // The kernel knows them by the names counted.
+        if cycle < seeds.len() {
+            for &id in &progs {
+                let name = prog_name_of(id).unwrap_or_default();
+                assert!(
+                    names.contains(&name),
+                    "program {id} is named {name:?}: {names:?}"
+                );
+            }
+            for &id in &maps {
+                let name = map_name_of(id).unwrap_or_default();
+                assert!(
+                    names.contains(&name),
+                    "map {id} is named {name:?}: {names:?}"
+                );
+            }
+        }
+        created_progs.extend(progs);
+        created_maps.extend(maps);
+        rxdp(&["unload", "--dev", &dev]).ok();
+        let state = xdp(ifindex);
+        assert_eq!(
+            (state.skb_prog_id, state.drv_prog_id),
+            (None, None),
+            "cycle {cycle}: still attached after unload"
+        );
+    }
+    let cycles_took = started.elapsed();
+    assert!(!device_pins(&dev).exists(), "pins left");
+
+    // No id created during the cycles survives, once the kernel has freed them.
+    let deadline = Instant::now() + FREE_WAIT;
+    let (alive_progs, alive_maps) = loop {
+        let progs: Vec<u32> = created_progs
+            .iter()
+            .copied()
+            .filter(|&id| prog_get_fd_by_id(id).is_ok())
+            .collect();
+        let maps: Vec<u32> = created_maps
+            .iter()
+            .copied()
+            .filter(|&id| map_get_fd_by_id(id).is_ok())
+            .collect();
+        if (progs.is_empty() && maps.is_empty()) || Instant::now() > deadline {
+            break (progs, maps);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let freed_after = started.elapsed() - cycles_took;
+    assert!(
+        alive_progs.is_empty() && alive_maps.is_empty(),
+        "still alive {FREE_WAIT:?} after the last unload: programs {alive_progs:?}, maps \
+         {alive_maps:?}"
+    );
+    // The id lists: what was there before is there (or went: others'),
+    // and nothing new with these objects' names is.
+    let after_progs = all_ids(prog_get_next_id);
+    let after_maps = all_ids(map_get_next_id);
+    let new_progs: Vec<(u32, String)> = after_progs
+        .difference(&before_progs)
+        .filter_map(|&id| prog_name_of(id).map(|name| (id, name)))
+        .filter(|(_, name)| names.contains(name))
+        .collect();
+    let new_maps: Vec<(u32, String)> = after_maps
+        .difference(&before_maps)
+        .filter_map(|&id| map_name_of(id).map(|name| (id, name)))
+        .filter(|(_, name)| names.contains(name))
+        .collect();
+    assert!(
+        new_progs.is_empty() && new_maps.is_empty(),
+        "new programs {new_progs:?} and maps {new_maps:?} with these objects' names"
+    );
+    assert_eq!(
+        count_named(&names),
+        counted,
+        "(programs, maps) named like these objects' ones"
+    );
+    println!(
+        "{CYCLES} cycles in {cycles_took:?} ({:?} each); {} programs and {} maps created, \
+         all freed {freed_after:?} after the last unload",
+        cycles_took / CYCLES as u32,
+        created_progs.len(),
+        created_maps.len()
+    );
+}
