@@ -51,6 +51,17 @@ fn io(error: &std::io::Error) -> String {
     }
 }
 
+/// For a `.BTF` the kernel refused as such (not for missing privileges or
+/// memory): what to do about the object.
+fn btf_advice(error: &SysError) -> &'static str {
+    match error.errno {
+        libc::EINVAL | libc::E2BIG | libc::EOPNOTSUPP | rxdp_syscalls::ENOTSUPP => {
+            "; rebuild the object with a clang that matches this kernel, or strip .BTF"
+        }
+        _ => "",
+    }
+}
+
 fn lines(tail: &[String]) -> String {
     if tail.is_empty() {
         return String::new();
@@ -127,7 +138,11 @@ pub enum LoadError {
         file: String,
         source: rxdp_elf::btf::BtfError,
     },
-    #[error("{file}: load BTF: the object's .BTF: {}; rebuild the object with a clang that matches this kernel, or strip .BTF", kernel(source))]
+    #[error(
+        "{file}: load BTF: the object's .BTF: {}{}",
+        kernel(source),
+        btf_advice(source)
+    )]
     Btf { file: String, source: SysError },
     #[error(
         "{file}: create maps: map_fd[{index}] {map}: {what}: {}",
@@ -327,6 +342,21 @@ mod tests {
             "x.o: create maps: map_fd[0] jmp_table1: create: BPF_MAP_CREATE failed: Operation \
              not permitted (EPERM); run as root or grant CAP_BPF and CAP_NET_ADMIN"
         );
+        let btf = |errno| {
+            LoadError::Btf {
+                file: "x.o".into(),
+                source: SysError::new("BPF_BTF_LOAD", errno),
+            }
+            .to_string()
+        };
+        assert_eq!(
+            btf(libc::EPERM),
+            "x.o: load BTF: the object's .BTF: BPF_BTF_LOAD failed: Operation not permitted \
+             (EPERM); run as root or grant CAP_BPF and CAP_NET_ADMIN"
+        );
+        assert!(btf(libc::EINVAL).ends_with(
+            "; rebuild the object with a clang that matches this kernel, or strip .BTF"
+        ));
         let wrapped = LoadError::Rollback {
             error: Box::new(error),
             left: vec!["pin /sys/fs/bpf/x".into()],

@@ -60,7 +60,7 @@ pub fn status(dev: Option<&str>) -> Result<Vec<DeviceStatus>, StatusError> {
     let root = bpffs::find_mount().map_err(kernel("bpffs"))?;
     let mut devices = Vec::new();
     for link in links {
-        let status = device(&link, root.as_deref());
+        let status = device(&link, root.as_deref())?;
         if dev.is_some() || !status.programs.is_empty() || !status.pins.is_empty() {
             devices.push(status);
         }
@@ -68,7 +68,10 @@ pub fn status(dev: Option<&str>) -> Result<Vec<DeviceStatus>, StatusError> {
     Ok(devices)
 }
 
-fn device(link: &Link, root: Option<&Path>) -> DeviceStatus {
+/// The status of one interface. What cannot be read — a program's name
+/// without `CAP_SYS_ADMIN`, a pin directory without the right to read it —
+/// is an error, not an empty answer.
+fn device(link: &Link, root: Option<&Path>) -> Result<DeviceStatus, StatusError> {
     let state = &link.xdp;
     let programs = [
         (Mode::Skb, state.skb_prog_id),
@@ -76,65 +79,81 @@ fn device(link: &Link, root: Option<&Path>) -> DeviceStatus {
         (Mode::Hw, state.hw_prog_id),
     ]
     .into_iter()
-    .filter_map(|(mode, id)| id.map(|id| slot(mode, id)))
-    .collect();
-    let pins = root
-        .map(|root| pin_dirs(&root.join(&link.name)))
-        .unwrap_or_default();
-    DeviceStatus {
+    .filter_map(|(mode, id)| id.map(|id| slot(&link.name, mode, id)))
+    .collect::<Result<Vec<_>, _>>()?;
+    let pins = match root {
+        Some(root) => pin_dirs(&root.join(&link.name))?,
+        None => Vec::new(),
+    };
+    Ok(DeviceStatus {
         ifname: link.name.clone(),
         ifindex: link.ifindex,
         programs,
         pins,
-    }
+    })
 }
 
-fn slot(mode: Mode, id: u32) -> SlotStatus {
+fn slot(ifname: &str, mode: Mode, id: u32) -> Result<SlotStatus, StatusError> {
     let info = prog_get_fd_by_id(id).and_then(|fd| prog_info(fd.as_fd()));
     let (name, tag) = match info {
         Ok(info) => (info.name.clone(), info.tag_hex()),
-        Err(_) => (String::new(), String::new()),
+        // Detached and freed between the query and the lookup.
+        Err(error) if error.errno == libc::ENOENT => (String::new(), String::new()),
+        Err(source) => {
+            return Err(StatusError::Kernel {
+                what: format!("{ifname}: the {mode} program (id {id})"),
+                source,
+            })
+        }
     };
-    SlotStatus {
+    Ok(SlotStatus {
         mode,
         id,
         name,
         tag,
-    }
+    })
 }
 
-fn sorted_entries(dir: &Path) -> Vec<(String, bool)> {
-    let mut entries: Vec<(String, bool)> = std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .flatten()
-                .map(|entry| {
-                    let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
-                    (entry.file_name().to_string_lossy().into_owned(), is_dir)
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    entries.sort();
-    entries
+/// The entries of `dir`, sorted, with whether each is a directory; none
+/// when `dir` does not exist.
+fn sorted_entries(dir: &Path) -> Result<Vec<(String, bool)>, StatusError> {
+    let unreadable = |error: std::io::Error| StatusError::Kernel {
+        what: dir.display().to_string(),
+        source: SysError::new("readdir", error.raw_os_error().unwrap_or(libc::EIO))
+            .with_subject(dir.display().to_string()),
+    };
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(error) => return Err(unreadable(error)),
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(unreadable)?;
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        out.push((entry.file_name().to_string_lossy().into_owned(), is_dir));
+    }
+    out.sort();
+    Ok(out)
 }
 
 /// The directories under `/sys/fs/bpf/IF/` with their pins.
-fn pin_dirs(device_dir: &Path) -> Vec<PinDir> {
-    sorted_entries(device_dir)
-        .into_iter()
-        .filter(|(_, is_dir)| *is_dir)
-        .map(|(name, _)| {
-            let dir = device_dir.join(&name);
-            let pins = sorted_entries(&dir)
-                .into_iter()
-                .map(|(pin, _)| pin)
-                .collect();
-            PinDir {
-                mode: Mode::SLOTS.into_iter().find(|mode| mode.name() == name),
-                dir,
-                pins,
-            }
-        })
-        .collect()
+fn pin_dirs(device_dir: &Path) -> Result<Vec<PinDir>, StatusError> {
+    let mut dirs = Vec::new();
+    for (name, is_dir) in sorted_entries(device_dir)? {
+        if !is_dir {
+            continue;
+        }
+        let dir = device_dir.join(&name);
+        let pins = sorted_entries(&dir)?
+            .into_iter()
+            .map(|(pin, _)| pin)
+            .collect();
+        dirs.push(PinDir {
+            mode: Mode::SLOTS.into_iter().find(|mode| mode.name() == name),
+            dir,
+            pins,
+        });
+    }
+    Ok(dirs)
 }

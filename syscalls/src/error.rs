@@ -22,6 +22,11 @@ pub struct Error {
 
 pub type Result<T> = std::result::Result<T, Error>;
 
+/// The hint for a path whose permissions refuse the operation.
+const FILE_PERMISSIONS: &str = "the path's permissions do not allow it (bpffs and tracefs \
+                                are root's; rxdp makes its pin directories with mode 0700): run \
+                                as root";
+
 /// The `kernel_message` of a failure the test seam injected
 /// ([`crate::seam`], feature `fault-injection`).
 pub(crate) const INJECTED: &str = "injected fault";
@@ -94,13 +99,47 @@ impl Error {
     }
 
     /// What to do next, from the operation and the errno.
+    ///
+    /// A missing capability is named for what needs it: `CAP_NET_ADMIN`
+    /// for netlink changes, `CAP_SYS_ADMIN` for opening objects by id
+    /// (`BPF_*_GET_FD_BY_ID`, `BPF_*_GET_NEXT_ID`) and for mounting,
+    /// `CAP_BPF` with `CAP_NET_ADMIN` for loading. On a path (bpffs,
+    /// tracefs) EACCES — and EPERM when removing or renaming, which the
+    /// sticky bit of `/sys/fs/bpf` refuses — is the file's permissions, not
+    /// a capability.
     pub fn hint(&self) -> Option<&'static str> {
         let netlink = self.op.starts_with("RTM_");
+        let by_id = self.op.ends_with("_GET_FD_BY_ID") || self.op.ends_with("_GET_NEXT_ID");
+        let path_op = matches!(
+            self.op,
+            "mkdir"
+                | "lstat"
+                | "readdir"
+                | "unlink"
+                | "rmdir"
+                | "open"
+                | "renameat2"
+                | "statfs"
+                | "flock"
+                | "BPF_OBJ_PIN"
+                | "BPF_OBJ_GET"
+        );
+        let removes = matches!(self.op, "unlink" | "rmdir" | "renameat2");
         match self.errno {
             libc::EPERM if netlink => Some("run as root or grant CAP_NET_ADMIN"),
             libc::EPERM if self.names_dotted_path() => Some(
                 "bpffs refuses names containing '.' (if the path is on bpffs; else run as root)",
             ),
+            libc::EPERM if by_id => Some(
+                "run as root or grant CAP_SYS_ADMIN (the kernel opens programs and maps by id \
+                 only for it)",
+            ),
+            libc::EPERM if self.op == "mount bpffs" => Some(
+                "mounting bpffs needs CAP_SYS_ADMIN: run as root, or mount it first \
+                 (mount -t bpf bpf /sys/fs/bpf)",
+            ),
+            libc::EACCES if path_op => Some(FILE_PERMISSIONS),
+            libc::EPERM if removes => Some(FILE_PERMISSIONS),
             libc::EPERM => Some("run as root or grant CAP_BPF and CAP_NET_ADMIN"),
             libc::EACCES if self.op == "BPF_PROG_LOAD" => {
                 Some("the verifier rejected the program; its log says why (-v shows all of it)")
@@ -235,6 +274,31 @@ mod tests {
         assert!(plain.hint().unwrap().starts_with("run as root"));
         let full = Error::new("BPF_PROG_LOAD", libc::ENOSPC);
         assert!(full.hint().unwrap().contains("16 MiB"));
+    }
+
+    #[test]
+    fn hints_name_the_capability_or_the_permissions_that_are_missing() {
+        let hint = |op, errno| Error::new(op, errno).hint().unwrap();
+        assert_eq!(
+            hint("RTM_SETLINK", libc::EPERM),
+            "run as root or grant CAP_NET_ADMIN"
+        );
+        assert!(hint("BPF_PROG_GET_FD_BY_ID", libc::EPERM).contains("CAP_SYS_ADMIN"));
+        assert!(hint("BPF_MAP_GET_NEXT_ID", libc::EPERM).contains("CAP_SYS_ADMIN"));
+        assert!(hint("mount bpffs", libc::EPERM).contains("CAP_SYS_ADMIN"));
+        assert!(hint("BPF_BTF_LOAD", libc::EPERM).contains("CAP_BPF and CAP_NET_ADMIN"));
+        for (op, errno) in [
+            ("lstat", libc::EACCES),
+            ("readdir", libc::EACCES),
+            ("BPF_OBJ_GET", libc::EACCES),
+            ("unlink", libc::EPERM),
+            ("rmdir", libc::EPERM),
+        ] {
+            assert!(
+                hint(op, errno).starts_with("the path's permissions do not allow it"),
+                "{op} {errno}"
+            );
+        }
     }
 
     #[test]
