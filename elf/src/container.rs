@@ -144,6 +144,7 @@ impl<'a> Elf<'a> {
             .shstrndx(endian, data)
             .map_err(|e| malformed(&e.to_string()))?;
         let sections = read_sections(&table, data, shstrndx as usize)?;
+        check_overlaps(&sections)?;
         let symtab = find_symbol_table(&table, data)?;
         let symbols = read_symbols(&symtab, &sections)?;
         let relocations = read_relocations(&table, data, &sections, &symtab, symbols.len())?;
@@ -238,6 +239,56 @@ fn read_sections<'a>(
         });
     }
     Ok(sections)
+}
+
+/// Whether the parser reads structure from this section: the symbol and
+/// string tables, relocations, code, loaded data and the sections named
+/// for maps, BTF, license and version. Debug sections are not among them,
+/// so that damaged debug information never stops a load.
+fn is_structural(section: &Section<'_>) -> bool {
+    let typed = [
+        elf::SHT_SYMTAB,
+        elf::SHT_STRTAB,
+        elf::SHT_REL,
+        elf::SHT_RELA,
+    ]
+    .iter()
+    .any(|t| t.0 == section.sh_type);
+    let loaded = section.sh_type == elf::SHT_PROGBITS.0
+        && section.flags & (elf::SHF_ALLOC.0 | elf::SHF_EXECINSTR.0) != 0;
+    let named = matches!(
+        section.name.as_str(),
+        "maps" | ".maps" | ".BTF" | ".BTF.ext" | "license" | "version"
+    );
+    typed || loaded || named
+}
+
+/// Refuses structural sections whose file bytes overlap: a compiler never
+/// writes that, and one section's bytes read as another's (code as map
+/// definitions) would load something nobody wrote.
+fn check_overlaps(sections: &[Section<'_>]) -> Result<(), ParseError> {
+    let mut ranges: Vec<(u64, u64, &str)> = sections
+        .iter()
+        .filter(|s| is_structural(s) && !s.is_nobits())
+        .filter_map(|s| {
+            let len = s.data.map(|d| d.len() as u64)?;
+            (len > 0).then(|| (s.file_offset, s.file_offset + len, s.name.as_str()))
+        })
+        .collect();
+    ranges.sort_unstable();
+    for pair in ranges.windows(2) {
+        if let [(start, end, first), (next_start, next_end, second)] = pair {
+            if next_start < end {
+                return Err(ParseError::Malformed {
+                    detail: format!(
+                        "sections `{first}` (file bytes {start:#x}..{end:#x}) and `{second}` \
+                         ({next_start:#x}..{next_end:#x}) overlap"
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Longest section or symbol name accepted: the kernel's `KSYM_NAME_LEN`.

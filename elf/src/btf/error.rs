@@ -24,6 +24,10 @@ pub enum BtfError {
     #[error("{what}: unsupported version {version} (only version 1 exists)")]
     BadVersion { what: &'static str, version: u8 },
     #[error(
+        "BTF: header flags {flags:#04x} are not 0: no flag is defined, and the kernel refuses any"
+    )]
+    BadFlags { flags: u8 },
+    #[error(
         "{what}: header length {hdr_len} is invalid (at least {min}, and within the {len} bytes present)"
     )]
     HeaderLength {

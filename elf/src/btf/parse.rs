@@ -127,13 +127,17 @@ pub(super) fn section<'a>(
 impl Btf {
     /// Parses a `.BTF` section or `/sys/kernel/btf/vmlinux`.
     ///
-    /// Checks what the kernel checks about the layout: the header, that both
+    /// Checks what the kernel checks about the layout: the header (its
+    /// flags must be 0), that both
     /// sections lie within the data without overlapping, that the string
     /// table starts with the empty string and ends with a NUL, that every
     /// record is complete and of a known kind, and that every name offset and
     /// type reference is in range.
     pub fn parse(data: &[u8]) -> Result<Btf, BtfError> {
         let hdr = common_header(data, "BTF", BTF_HEADER_LEN, BTF_HEADER_LEN)?;
+        if hdr.flags != 0 {
+            return Err(BtfError::BadFlags { flags: hdr.flags });
+        }
         let field = |i: usize| u32_at(hdr.header, 8 + 4 * i).unwrap_or(0);
         let (type_off, type_len, str_off, str_len) = (field(0), field(1), field(2), field(3));
         let type_bytes = section(hdr.body, "BTF", "type section", type_off, type_len)?;
