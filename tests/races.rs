@@ -17,7 +17,10 @@
 //! - Deterministically: a loader paused between its attach and the
 //!   publication of its pins while another `rxdp-load --force` runs; and
 //!   two threads of one process loading with `--force` at once. The pins
-//!   must still end up those of the program attached.
+//!   must still end up those of the program attached. And a program
+//!   replaced by another tool between a `--force` load's query and its
+//!   attach: the load fails with EEXIST, saying so, and leaves the other
+//!   tool's program attached.
 //!
 //! One test function at a time (a mutex): the rounds are timing-sensitive.
 
@@ -34,6 +37,7 @@ use common::*;
 use rxdp::{load, AttachOptions, Event, JumpRequest, LoadOptions, Mode, NoObserver, Observer, Ref};
 use rxdp_kernel_tests::{bin, require_kernel, VethPair};
 use rxdp_syscalls::bpf::{map_info, prog_get_fd_by_id, prog_info};
+use rxdp_syscalls::netlink::{self, XdpFlags};
 
 const ROUNDS: usize = 20;
 /// Longest a loader may take, racing or not.
@@ -438,4 +442,70 @@ fn two_threads_loading_at_once_do_not_mix_pins() {
             device_pins(dev).display()
         );
     }
+}
+
+/// Runs `intrude` once, just before the load's `RTM_SETLINK`.
+struct BeforeAttach<F: FnMut()>(Option<F>);
+
+impl<F: FnMut()> Observer for BeforeAttach<F> {
+    fn event(&mut self, event: &Event<'_>) {
+        if let (Event::NetlinkRequest { .. }, Some(intrude)) = (event, &mut self.0) {
+            intrude();
+            self.0 = None;
+        }
+    }
+}
+
+#[test]
+fn a_program_replaced_under_a_forced_load_is_reported() {
+    if !require_kernel() {
+        return;
+    }
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let pair = VethPair::new();
+    let dev = pair.root_name();
+    let ifindex = pair.root_ifindex();
+    let _pins = RemovePins(device_pins(dev));
+    let original = finish(start_article(dev, &[])).ok();
+    let original_id = printed_prog_id(&original.stdout, 0);
+    // Another tool's program: loaded here, attached without rxdp's lock.
+    let mut other = forced_article(dev);
+    other.attach = None;
+    let other = load(&other, &mut NoObserver).unwrap_or_else(|error| panic!("{error}"));
+    let other_id = other.programs[0].id;
+    let mut observer = BeforeAttach(Some(|| {
+        netlink::attach(
+            ifindex,
+            other.programs[0].fd.as_fd(),
+            XdpFlags::SKB_MODE,
+            None,
+        )
+        .unwrap_or_else(|error| panic!("the other tool's attach: {error}"));
+    }));
+    let error = load(&forced_article(dev), &mut observer)
+        .map(|loaded| loaded.programs[0].id)
+        .expect_err("the load replaced a program it did not expect");
+    let message = error.to_string();
+    assert!(
+        message.ends_with(&format!(
+            "attach: {dev} in skb mode: program id {original_id}, which --force was replacing, \
+             was replaced by someone else meanwhile (EEXIST); run again to replace the new one"
+        )),
+        "{message}"
+    );
+    assert_eq!(xdp(ifindex).skb_prog_id, Some(other_id), "{message}");
+    // The failed load removed what it staged; the pins are the original's.
+    let table = pinned(&device_pins(dev).join("skb/jmp_table1"));
+    assert_eq!(
+        read_u32(&table, 78),
+        Some(printed_prog_id(&original.stdout, 1))
+    );
+    let left: Vec<String> = std::fs::read_dir(device_pins(dev))
+        .map(|dir| {
+            dir.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(left, ["skb"]);
 }
