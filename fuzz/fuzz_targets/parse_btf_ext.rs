@@ -46,30 +46,35 @@ fuzz_target!(|data: &[u8]| {
     let Ok(parsed) = BtfExt::parse(ext, btf) else {
         return;
     };
-    // Every record read lies inside the input: nothing is made up.
-    let records = parsed
-        .func_info
-        .iter()
-        .map(|s| s.records.len())
-        .sum::<usize>()
-        * parsed.func_info_rec_size as usize
-        + parsed
-            .line_info
-            .iter()
-            .map(|s| s.records.len())
-            .sum::<usize>()
-            * parsed.line_info_rec_size as usize
-        + parsed
-            .core_relocs
-            .iter()
-            .map(|s| s.records.len())
-            .sum::<usize>()
-            * parsed.core_relo_rec_size as usize;
-    assert!(
-        records <= ext.len(),
-        "{records} bytes of records from {} bytes",
-        ext.len()
-    );
+    // Every record read lies inside the input: nothing is made up. (Per
+    // part: the header may point two parts at the same bytes.)
+    let bytes = |sections: usize, records: usize, rec_size: u32| {
+        records * rec_size as usize + sections * 8 + usize::from(sections > 0) * 4
+    };
+    for (sections, records, rec_size) in [
+        (
+            parsed.func_info.len(),
+            parsed.func_info.iter().map(|s| s.records.len()).sum(),
+            parsed.func_info_rec_size,
+        ),
+        (
+            parsed.line_info.len(),
+            parsed.line_info.iter().map(|s| s.records.len()).sum(),
+            parsed.line_info_rec_size,
+        ),
+        (
+            parsed.core_relocs.len(),
+            parsed.core_relocs.iter().map(|s| s.records.len()).sum(),
+            parsed.core_relo_rec_size,
+        ),
+    ] {
+        let read = bytes(sections, records, rec_size);
+        assert!(
+            read <= ext.len(),
+            "{read} bytes of one part from {} bytes",
+            ext.len()
+        );
+    }
     for line in parsed.line_info.iter().flat_map(|s| &s.records) {
         let _ = btf.string(line.file_name_off);
         let _ = btf.string(line.line_off);

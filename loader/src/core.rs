@@ -211,6 +211,25 @@ fn size(btf: &Btf, id: u32) -> Result<u64> {
     btf.size_of(id).map(u64::from).map_err(|e| e.to_string())
 }
 
+/// What a crafted access path gets instead of an overflow.
+const BEYOND_64_BITS: &str = "the access reaches beyond 2^64 bits";
+
+/// The bit offset of element `index` of elements of `size` bytes.
+fn element_bits(index: u32, size: u64) -> Result<u64> {
+    u64::from(index)
+        .checked_mul(size)
+        .and_then(|bytes| bytes.checked_mul(8))
+        .ok_or_else(|| BEYOND_64_BITS.to_string())
+}
+
+/// `offset += bits`, refusing to overflow.
+fn add_bits(offset: &mut u64, bits: u64) -> Result<()> {
+    *offset = offset
+        .checked_add(bits)
+        .ok_or_else(|| BEYOND_64_BITS.to_string())?;
+    Ok(())
+}
+
 fn name(btf: &Btf, off: u32) -> Result<&str> {
     btf.string(off).map_err(|e| e.to_string())
 }
@@ -283,7 +302,7 @@ fn parse_spec(btf: &Btf, type_id: u32, access: &str, kind: Kind) -> Result<Spec>
         return Ok(spec);
     }
     let (mut id, _) = skip(btf, type_id)?;
-    spec.bit_offset = u64::from(first) * size(btf, id)? * 8;
+    spec.bit_offset = element_bits(first, size(btf, id)?)?;
     spec.accessors.push(Accessor {
         type_id: id,
         idx: first,
@@ -296,7 +315,10 @@ fn parse_spec(btf: &Btf, type_id: u32, access: &str, kind: Kind) -> Result<Spec>
                 .members()
                 .get(idx as usize)
                 .ok_or_else(|| format!("member {idx} out of range"))?;
-            spec.bit_offset += u64::from(member.bit_offset(t.kind_flag));
+            add_bits(
+                &mut spec.bit_offset,
+                u64::from(member.bit_offset(t.kind_flag)),
+            )?;
             let member_name = name(btf, member.name_off)?;
             if !member_name.is_empty() {
                 spec.accessors.push(Accessor {
@@ -313,7 +335,7 @@ fn parse_spec(btf: &Btf, type_id: u32, access: &str, kind: Kind) -> Result<Spec>
                 idx,
                 name: None,
             });
-            spec.bit_offset += u64::from(idx) * element * 8;
+            add_bits(&mut spec.bit_offset, element_bits(idx, element)?)?;
             id = array.type_id;
         } else {
             return Err(format!(
@@ -427,7 +449,7 @@ fn match_member(
         let bit_offset = u64::from(member.bit_offset(t.kind_flag));
         let member_name = name(target, member.name_off)?;
         if member_name.is_empty() {
-            spec.bit_offset += bit_offset;
+            add_bits(&mut spec.bit_offset, bit_offset)?;
             if let Some(found) =
                 match_member(local, accessor, target, member.type_id, spec, depth + 1)?
             {
@@ -438,7 +460,7 @@ fn match_member(
             if !fields_compatible(local, local_member.type_id, target, member.type_id)? {
                 return Ok(None);
             }
-            spec.bit_offset += bit_offset;
+            add_bits(&mut spec.bit_offset, bit_offset)?;
             spec.accessors.push(Accessor {
                 type_id: target_id,
                 idx: i as u32,
@@ -489,7 +511,7 @@ fn match_spec(
         return Ok(None);
     };
     let (mut target_id, _) = skip(target, candidate)?;
-    spec.bit_offset = u64::from(root.idx) * size(target, target_id)? * 8;
+    spec.bit_offset = element_bits(root.idx, size(target, target_id)?)?;
     spec.accessors.push(Accessor {
         type_id: target_id,
         idx: root.idx,
@@ -515,7 +537,8 @@ fn match_spec(
                 idx: accessor.idx,
                 name: None,
             });
-            spec.bit_offset += u64::from(accessor.idx) * size(target, array.type_id)? * 8;
+            let element = element_bits(accessor.idx, size(target, array.type_id)?)?;
+            add_bits(&mut spec.bit_offset, element)?;
             target_id = array.type_id;
         }
     }
@@ -558,9 +581,13 @@ fn field_value(btf: &Btf, spec: &Spec, kind: Kind) -> Result<Value> {
     let mut bit_size = u64::from(member.bitfield_size(t.kind_flag));
     let bitfield = bit_size > 0;
     let (byte_off, byte_size) = if bitfield {
+        let end = bit_off
+            .checked_add(bit_size)
+            .ok_or_else(|| BEYOND_64_BITS.to_string())?;
         let mut byte_size = u64::from(field_type.size().unwrap_or(0)).max(1);
         let mut byte_off = bit_off / 8 / byte_size * byte_size;
-        while bit_off + bit_size - byte_off * 8 > byte_size * 8 {
+        // `byte_off * 8 <= bit_off <= end`: no underflow.
+        while end - byte_off * 8 > byte_size * 8 {
             if byte_size >= 8 {
                 return Err("a bitfield that no 64-bit load can read".to_string());
             }
@@ -570,8 +597,21 @@ fn field_value(btf: &Btf, spec: &Spec, kind: Kind) -> Result<Value> {
         (byte_off, byte_size)
     } else {
         let byte_size = size(btf, field_id)?;
-        bit_size = byte_size * 8;
+        bit_size = byte_size
+            .checked_mul(8)
+            .ok_or_else(|| BEYOND_64_BITS.to_string())?;
         (bit_off / 8, byte_size)
+    };
+    // The shifts that extract the field from a 64-bit load: a field that
+    // ends more than 64 bits past its load (a struct, not a bitfield)
+    // cannot be extracted, and clang asks only for bitfields.
+    let shift = |bits: u64| {
+        64u64.checked_sub(bits).ok_or_else(|| {
+            format!(
+                "{} of a {byte_size}-byte field: more than one 64-bit load holds",
+                kind.name()
+            )
+        })
     };
     let value = match kind {
         Kind::FieldByteOffset => byte_off,
@@ -583,9 +623,10 @@ fn field_value(btf: &Btf, spec: &Spec, kind: Kind) -> Result<Value> {
             };
             u64::from(signed)
         }
-        // Little-endian, as every BPF target rxdp loads for.
-        Kind::FieldLshiftU64 => 64 - (bit_off + bit_size - byte_off * 8),
-        Kind::FieldRshiftU64 => 64 - bit_size,
+        // Little-endian, as every BPF target rxdp loads for; `byte_off * 8
+        // <= bit_off`, so the subtraction inside cannot underflow.
+        Kind::FieldLshiftU64 => shift(bit_off + bit_size - byte_off * 8)?,
+        Kind::FieldRshiftU64 => shift(bit_size)?,
         _ => return Err(format!("{} is not a field relocation", kind.name())),
     };
     Ok(Value {
@@ -1065,6 +1106,60 @@ mod tests {
         assert!(apply(&local, &target, &r, &mut [mov(0)])
             .unwrap_err()
             .contains("type_matches"));
+    }
+
+    /// Found by the `relocate` fuzz target: a shift relocation of a field
+    /// wider than 64 bits underflowed `64 - bit_size` (a panic in debug
+    /// builds, a garbage shift in release ones).
+    #[test]
+    fn shifts_of_fields_wider_than_a_load_are_refused() {
+        let mut local = Builder::new();
+        let u64_id = local.int("long unsigned int", 8, false);
+        let pair = local.structure("pair", 16, &[("a", u64_id, 0), ("b", u64_id, 64)]);
+        let outer = local.structure("outer___rxdp", 24, &[("x", u64_id, 0), ("p", pair, 64)]);
+        let mut local = local.0;
+        let target_btf = local.clone();
+        let target = CoreTarget::new(&target_btf);
+        for kind in [4, 5] {
+            let r = reloc(&mut local, outer, "0:1", kind);
+            let error = apply(&local, &target, &r, &mut [mov(0)]).unwrap_err();
+            assert!(
+                error.contains("of a 16-byte field: more than one 64-bit load holds"),
+                "{error}"
+            );
+        }
+        // A u64 field is fine: shifts of 0.
+        let r = reloc(&mut local, outer, "0:0", 5);
+        let mut insns = [mov(0)];
+        assert_eq!(
+            apply(&local, &target, &r, &mut insns).unwrap().value,
+            Some(0)
+        );
+    }
+
+    /// Offsets along a crafted access path must not overflow 64 bits.
+    #[test]
+    fn access_paths_beyond_64_bits_are_refused() {
+        let mut local = Builder::new();
+        let u64_id = local.int("long unsigned int", 8, false);
+        let array = local.add(
+            "",
+            BtfKind::Array,
+            false,
+            0,
+            BtfTypeData::Array(rxdp_elf::btf::BtfArray {
+                type_id: u64_id,
+                index_type: u64_id,
+                nelems: 0x1000_0000,
+            }),
+        );
+        let big = local.structure("big___rxdp", 0x8000_0000, &[("a", array, 0)]);
+        let mut local = local.0;
+        let target_btf = local.clone();
+        let target = CoreTarget::new(&target_btf);
+        let r = reloc(&mut local, big, "4294967295:0:4294967295", 0);
+        let error = apply(&local, &target, &r, &mut [ldx(0, 0x18)]).unwrap_err();
+        assert!(error.contains("beyond 2^64 bits"), "{error}");
     }
 
     #[test]
