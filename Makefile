@@ -63,8 +63,8 @@ lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 # Static musl binaries of at most 512 KiB each. Stable Rust cannot get there:
-# its prebuilt std, clap and object come to ~578 KiB even with opt-level z, LTO
-# and panic=abort. Nightly rebuilds std for size (-Z build-std), and:
+# with its prebuilt std, rxdp-load is ~860 KiB even with opt-level z, LTO and
+# panic=abort. Nightly rebuilds std for size (-Z build-std), and:
 #   -Cpanic=immediate-abort   no panic machinery: a panic is an abort
 #   -Cforce-unwind-tables=no  no .eh_frame (~75 KiB): nothing unwinds
 #   -Crelocation-model=static a plain static executable, not a static PIE

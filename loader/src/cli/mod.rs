@@ -1,11 +1,14 @@
 //! The `rxdp` and `rxdp-load` command lines.
 //!
-//! Each subcommand is a module with its clap `Args` struct and a `run`
-//! function; adding one means a variant of [`Command`] and an arm in
-//! [`Command::run`]. Errors come back as [`CliError`] and [`main`] prints
-//! them as `rxdp: <file>: <what is wrong>` with exit code 1.
+//! Each subcommand is a module with its argument struct, the table the
+//! parser reads its options from ([`args::Spec`]) and a `run` function;
+//! adding one means a variant of [`Command`], a row of [`COMMANDS`] and an
+//! arm in [`Command::parse`] and [`Command::run`]. Usage mistakes end with
+//! exit code 2 ([`args`]); errors of a run come back as [`CliError`] and
+//! [`main`] prints them as `rxdp: <file>: <what is wrong>` with exit code 1.
 //! `rxdp-load OBJ ...` is `rxdp load OBJ ...` ([`main_load`]).
 
+pub mod args;
 pub mod inspect;
 pub mod json;
 pub mod load;
@@ -14,40 +17,60 @@ pub mod status;
 pub mod trace;
 pub mod unload;
 
+use std::ffi::OsString;
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use args::Stop;
 
-/// `rxdp`: load, inspect and manage clang-built BPF objects.
-#[derive(Debug, Parser)]
-#[command(name = "rxdp", version, about)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Command,
-}
+/// What `rxdp --help` says first.
+const ABOUT: &str = "Loads clang-built BPF objects the way load_bpf_file() did, fills jump tables and attaches XDP through rtnetlink";
 
-#[derive(Debug, Subcommand)]
+/// The subcommands of `rxdp`, in the order of its help.
+pub const COMMANDS: &[(&str, &args::Spec)] = &[
+    ("inspect", &inspect::SPEC),
+    ("load", &load::SPEC),
+    ("unload", &unload::SPEC),
+    ("status", &status::SPEC),
+    ("run", &run::SPEC),
+    ("trace", &trace::SPEC),
+];
+
+/// A subcommand of `rxdp` with its arguments.
+#[derive(Debug, PartialEq, Eq)]
 pub enum Command {
-    /// Show an object's maps, programs, jump entries and subprograms in
-    /// load order (map_fd[], prog_fd[]); reads the file only, needs no
-    /// privileges.
     Inspect(inspect::InspectArgs),
-    /// Load an object like load_bpf_file(): map_fd[] and prog_fd[] in
-    /// object order; fill jump tables; pin; attach with --dev.
     Load(load::LoadArgs),
-    /// Detach the XDP programs of a device and remove the pins rxdp made.
     Unload(unload::UnloadArgs),
-    /// Show what runs in each XDP slot of each interface, and rxdp's pins.
     Status(status::StatusArgs),
-    /// Run an XDP program on a frame with BPF_PROG_TEST_RUN (no device):
-    /// verdict, frame after, time per run.
     Run(run::RunArgs),
-    /// Stream bpf_trace_printk output from the trace pipe.
     Trace(trace::TraceArgs),
 }
 
 impl Command {
+    /// The subcommand `rxdp ARGS...` names (`args` without the program
+    /// name), or what to print instead: the help, the version, a mistake.
+    pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, Stop> {
+        let mut args = args.into_iter();
+        let Some(first) = args.next() else {
+            // Like clap: the help, on stderr, as a usage error.
+            return Err(Stop::Error(help()));
+        };
+        let name = first.to_string_lossy();
+        Ok(match &*name {
+            "-h" | "--help" => return Err(Stop::Print(help())),
+            "-V" | "--version" => return Err(Stop::Print(args::version("rxdp"))),
+            "help" => return Err(help_of(args.next())),
+            "inspect" => Command::Inspect(args::parse(&inspect::SPEC, args)?),
+            "load" => Command::Load(args::parse(&load::SPEC, args)?),
+            "unload" => Command::Unload(args::parse(&unload::SPEC, args)?),
+            "status" => Command::Status(args::parse(&status::SPEC, args)?),
+            "run" => Command::Run(args::parse(&run::SPEC, args)?),
+            "trace" => Command::Trace(args::parse(&trace::SPEC, args)?),
+            other => return Err(unknown_command(other)),
+        })
+    }
+
     /// Runs the subcommand, writing its normal output to `out`.
     pub fn run(&self, out: &mut dyn Write) -> Result<(), CliError> {
         match self {
@@ -61,16 +84,61 @@ impl Command {
     }
 }
 
-/// `rxdp-load OBJ [options]`: the same as `rxdp load`.
-#[derive(Debug, Parser)]
-#[command(
-    name = "rxdp-load",
-    version,
-    about = "Load a BPF object like samples/bpf's load_bpf_file(), fill its jump tables, pin its maps and attach its entry program"
-)]
-pub struct LoadCli {
-    #[command(flatten)]
-    pub args: load::LoadArgs,
+/// `rxdp --help`: the subcommands, one line each.
+fn help() -> String {
+    let mut rows: Vec<(String, String)> = COMMANDS
+        .iter()
+        .map(|(name, spec)| ((*name).to_owned(), spec.about.to_owned()))
+        .collect();
+    rows.push((
+        "help".into(),
+        "Print this message or the help of the given subcommand(s)".into(),
+    ));
+    let mut text = format!("{ABOUT}\n\nUsage: rxdp <COMMAND>\n\nCommands:\n");
+    args::table(&mut text, &rows);
+    text.push_str("\nOptions:\n");
+    args::table(
+        &mut text,
+        &[
+            ("-h, --help".into(), "Print help".into()),
+            ("-V, --version".into(), "Print version".into()),
+        ],
+    );
+    text
+}
+
+/// `rxdp help [COMMAND]`.
+fn help_of(command: Option<OsString>) -> Stop {
+    let Some(command) = command else {
+        return Stop::Print(help());
+    };
+    let name = command.to_string_lossy();
+    match COMMANDS.iter().find(|(n, _)| *n == name) {
+        Some((_, spec)) => Stop::Print(args::help(spec)),
+        None if name == "help" => Stop::Print(help()),
+        None => unknown_command(&name),
+    }
+}
+
+/// Neither a subcommand nor `--help`/`--version`.
+fn unknown_command(name: &str) -> Stop {
+    let usage = "rxdp <COMMAND>";
+    if name.starts_with('-') {
+        return Stop::Error(args::error_text(
+            usage,
+            &format!("unexpected argument '{name}' found"),
+            Some(format!("to pass '{name}' as a value, use '-- {name}'")),
+        ));
+    }
+    let mut names: Vec<&str> = COMMANDS.iter().map(|(n, _)| *n).collect();
+    names.push("help");
+    let tip = args::closest(name.as_bytes(), &names)
+        .map(|similar| format!("a similar subcommand exists: '{similar}'"));
+    Stop::Error(args::error_text(
+        usage,
+        &format!("unrecognized subcommand '{name}'"),
+        tip,
+    ))
 }
 
 /// Why a subcommand failed.
@@ -105,17 +173,23 @@ pub enum CliError {
 
 /// The `rxdp` binary: parse the arguments, run, report.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let command = match Command::parse(std::env::args_os().skip(1)) {
+        Ok(command) => command,
+        Err(stop) => return stop.exit(),
+    };
     let stdout = io::stdout();
-    let result = cli.command.run(&mut stdout.lock());
+    let result = command.run(&mut stdout.lock());
     report("rxdp", result)
 }
 
 /// The `rxdp-load` binary.
 pub fn main_load() -> ExitCode {
-    let cli = LoadCli::parse();
+    let args = match args::parse(&load::SPEC_LOAD, std::env::args_os().skip(1)) {
+        Ok(args) => args,
+        Err(stop) => return stop.exit(),
+    };
     let stdout = io::stdout();
-    let result = load::run(&cli.args, &mut stdout.lock());
+    let result = load::run(&args, &mut stdout.lock());
     report("rxdp-load", result)
 }
 
@@ -132,3 +206,6 @@ fn report(program: &str, result: Result<(), CliError>) -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

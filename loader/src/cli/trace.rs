@@ -7,32 +7,85 @@
 //! what is read: run one reader at a time. Lines printed before the
 //! reader started are still in the kernel's buffer and come first.
 
+use std::ffi::{OsStr, OsString};
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use clap::Args;
 use rxdp_syscalls::fs::tracefs::{self, TracePipe};
 
+use super::args::{self, Args, Opt, Spec};
 use super::CliError;
 
+/// `rxdp trace`.
+pub const SPEC: Spec = Spec {
+    name: "rxdp trace",
+    about: "Stream bpf_trace_printk output from the trace pipe",
+    version: false,
+    positionals: &[],
+    options: &[
+        Opt::value(
+            "timeout",
+            "S",
+            "Stop after S seconds (fractions allowed); default: until interrupted",
+        ),
+        Opt::value(
+            "count",
+            "N",
+            "Stop after N lines. The kernel hands lines over in batches and forgets what it handed: lines of the last batch beyond N are dropped, as with `head -n N` on the pipe",
+        ),
+    ],
+    rules: &[],
+};
+
 /// Stream bpf_trace_printk output.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TraceArgs {
     /// Stop after S seconds (fractions allowed); default: until interrupted.
-    #[arg(long, value_name = "S", value_parser = parse_seconds)]
     pub timeout: Option<Duration>,
     /// Stop after N lines. The kernel hands lines over in batches and
     /// forgets what it handed: lines of the last batch beyond N are
     /// dropped, as with `head -n N` on the pipe.
-    #[arg(long, value_name = "N")]
     pub count: Option<usize>,
 }
 
+impl Args for TraceArgs {
+    fn set(&mut self, long: &str, value: &OsStr) -> Result<(), String> {
+        match long {
+            "timeout" => self.timeout = Some(parse_seconds(args::text(value)?)?),
+            "count" => self.count = Some(args::number_usize(value)?),
+            _ => return Err(args::unhandled(long)),
+        }
+        Ok(())
+    }
+
+    fn positional(&mut self, _index: usize, _value: OsString) {}
+}
+
+/// A decimal number of seconds (`2`, `0.5`, `1.25`, `.5`): whole seconds
+/// and up to nine decimals, to the nanosecond, read with integers alone.
 fn parse_seconds(text: &str) -> Result<Duration, String> {
-    text.parse::<f64>()
-        .ok()
-        .and_then(|s| Duration::try_from_secs_f64(s).ok())
-        .ok_or_else(|| format!("{text:?} is not a number of seconds"))
+    let invalid = || format!("{text:?} is not a number of seconds (like 2, 0.5 or 1.25)");
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
+    if (whole.is_empty() && fraction.is_empty()) || !digits(whole) || !digits(fraction) {
+        return Err(invalid());
+    }
+    if fraction.len() > 9 {
+        return Err(format!(
+            "{text:?}: at most nine decimals (a nanosecond) are meaningful"
+        ));
+    }
+    let seconds = match whole {
+        "" => 0,
+        whole => whole.parse::<u64>().map_err(|_| invalid())?,
+    };
+    // "25" of "1.25" is 250_000_000 ns: pad to nine digits.
+    let nanos = fraction
+        .bytes()
+        .chain(std::iter::repeat(b'0'))
+        .take(9)
+        .fold(0u32, |n, digit| n * 10 + u32::from(digit - b'0'));
+    Ok(Duration::new(seconds, nanos))
 }
 
 /// How long one wait for lines may last when there is no deadline: the
@@ -91,8 +144,44 @@ mod tests {
     #[test]
     fn seconds() {
         assert_eq!(parse_seconds("2"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_seconds("0.5"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_seconds("0.25"), Ok(Duration::from_millis(250)));
-        assert!(parse_seconds("-1").is_err());
-        assert!(parse_seconds("soon").is_err());
+        assert_eq!(parse_seconds("1.25"), Ok(Duration::from_millis(1250)));
+        assert_eq!(parse_seconds(".5"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_seconds("3."), Ok(Duration::from_secs(3)));
+        assert_eq!(parse_seconds("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_seconds("0.000000001"), Ok(Duration::from_nanos(1)));
+        assert_eq!(
+            parse_seconds("18446744073709551615.999999999"),
+            Ok(Duration::new(u64::MAX, 999_999_999))
+        );
+        for junk in [
+            "",
+            ".",
+            "-1",
+            "+1",
+            "soon",
+            "1e3",
+            "1.2.3",
+            " 1",
+            "1 ",
+            "0x10",
+            "inf",
+            "NaN",
+            "1,5",
+            "18446744073709551616",
+        ] {
+            assert_eq!(
+                parse_seconds(junk),
+                Err(format!(
+                    "{junk:?} is not a number of seconds (like 2, 0.5 or 1.25)"
+                )),
+                "{junk:?}"
+            );
+        }
+        assert_eq!(
+            parse_seconds("0.0000000001"),
+            Err("\"0.0000000001\": at most nine decimals (a nanosecond) are meaningful".into())
+        );
     }
 }

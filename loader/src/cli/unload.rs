@@ -1,26 +1,56 @@
 //! `rxdp unload --dev IF [--mode M]`: detach, and remove the pins rxdp made.
 
+use std::ffi::{OsStr, OsString};
 use std::io::Write;
 
-use clap::Args;
-
+use super::args::{self, Args, Opt, Rule, Spec};
 use super::json::Json;
 use super::CliError;
 use crate::options::Mode;
 use crate::unload::unload;
 
+/// `rxdp unload`.
+pub const SPEC: Spec = Spec {
+    name: "rxdp unload",
+    about: "Detach the XDP programs of a device and remove the pins rxdp made",
+    version: false,
+    positionals: &[],
+    options: &[
+        Opt::value("dev", "IFNAME", "The interface").short('d'),
+        Opt::value(
+            "mode",
+            "MODE",
+            "Only this slot: skb, drv or hw (default: all)",
+        )
+        .short('m'),
+        Opt::flag("json", "Print the result as one JSON object"),
+    ],
+    rules: &[Rule::Required("dev")],
+};
+
 /// Detach the XDP programs of a device and remove the pins rxdp made for them.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UnloadArgs {
     /// The interface.
-    #[arg(short = 'd', long = "dev", value_name = "IFNAME")]
     pub dev: String,
     /// Only this slot: skb, drv or hw (default: all).
-    #[arg(short = 'm', long, value_name = "MODE", value_parser = parse_slot)]
     pub mode: Option<Mode>,
     /// Print the result as one JSON object.
-    #[arg(long)]
     pub json: bool,
+}
+
+impl Args for UnloadArgs {
+    fn set(&mut self, long: &str, value: &OsStr) -> Result<(), String> {
+        match long {
+            "dev" => self.dev = args::text(value)?.to_owned(),
+            "mode" => self.mode = Some(parse_slot(args::text(value)?)?),
+            "json" => self.json = true,
+            _ => return Err(args::unhandled(long)),
+        }
+        Ok(())
+    }
+
+    fn positional(&mut self, _index: usize, _value: OsString) {}
 }
 
 fn parse_slot(text: &str) -> Result<Mode, String> {
