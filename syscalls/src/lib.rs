@@ -7,11 +7,13 @@
 //! - [`bpf`]: every `bpf(2)` command rxdp issues (maps, programs and their
 //!   verifier logs, BTF, pins, info, test runs, XDP links);
 //! - [`netlink`]: rtnetlink, to attach XDP programs to devices and query them;
-//! - [`fs`]: bpffs (pins) and tracefs (`trace_pipe`).
+//! - [`fs`]: bpffs (pins) and tracefs (`trace_pipe`);
+//! - [`alloc`]: the memory allocator of rxdp's programs (`mmap`).
 //!
 //! This is the only crate of rxdp with `unsafe`; each block says why it is
 //! sound in a `// SAFETY:` comment.
 
+pub mod alloc;
 pub mod bpf;
 mod error;
 pub mod fs;

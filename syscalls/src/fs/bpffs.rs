@@ -27,7 +27,15 @@ pub const DEFAULT_MOUNT: &str = "/sys/fs/bpf";
 
 /// Where bpffs is mounted in this mount namespace: `/sys/fs/bpf` if it is
 /// there, else the first bpffs mounted; `None` when there is none.
+///
+/// The usual case costs one statfs(2): when `/sys/fs/bpf` is on a bpffs it
+/// is the answer, and `/proc/self/mountinfo` (which the kernel writes out
+/// line by line for every mount) is only read when it is not.
 pub fn find_mount() -> Result<Option<PathBuf>> {
+    let default = Path::new(DEFAULT_MOUNT);
+    if fs_magic(default).is_ok_and(|magic| magic == BPF_FS_MAGIC) {
+        return Ok(Some(default.to_path_buf()));
+    }
     Ok(choose(&mount_points("bpf")?, &[DEFAULT_MOUNT]))
 }
 

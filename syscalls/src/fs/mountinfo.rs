@@ -9,6 +9,8 @@
 //!
 //! Paths escape space, tab, newline and backslash as `\040`-style octal.
 
+use std::fs::File;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::io;
@@ -17,8 +19,12 @@ use crate::error::Result;
 /// Mount points of filesystems of type `fs_type`, in mount order.
 pub(crate) fn mount_points(fs_type: &str) -> Result<Vec<PathBuf>> {
     const PATH: &str = "/proc/self/mountinfo";
+    // procfs reports a size of 0, so a plain read_to_string starts with a
+    // 32-byte read and doubles from there; a page at once is one read.
     let text = io("read mountinfo", Path::new(PATH), || {
-        std::fs::read_to_string(PATH)
+        let mut text = String::with_capacity(4096);
+        File::open(PATH)?.read_to_string(&mut text)?;
+        Ok(text)
     })?;
     Ok(parse(&text, fs_type))
 }

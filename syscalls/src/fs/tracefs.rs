@@ -24,17 +24,20 @@ pub const DEBUGFS_MOUNT: &str = "/sys/kernel/debug/tracing";
 /// Where tracefs is: a mounted tracefs (`/sys/kernel/tracing` first), else
 /// either usual place if it holds a tracefs (debugfs mounts its `tracing`
 /// directory on first access); `None` when there is none.
+///
+/// The usual case costs one statfs(2) on `/sys/kernel/tracing`;
+/// `/proc/self/mountinfo` is read only when that is not a tracefs.
 pub fn find_mount() -> Result<Option<PathBuf>> {
+    let is_tracefs = |path: &Path| fs_magic(path).is_ok_and(|magic| magic == TRACEFS_MAGIC);
+    let default = Path::new(DEFAULT_MOUNT);
+    if is_tracefs(default) {
+        return Ok(Some(default.to_path_buf()));
+    }
     if let Some(path) = choose(&mount_points("tracefs")?, &[DEFAULT_MOUNT, DEBUGFS_MOUNT]) {
         return Ok(Some(path));
     }
-    for place in [DEFAULT_MOUNT, DEBUGFS_MOUNT] {
-        let path = Path::new(place);
-        if fs_magic(path).is_ok_and(|magic| magic == TRACEFS_MAGIC) {
-            return Ok(Some(path.to_path_buf()));
-        }
-    }
-    Ok(None)
+    let debugfs = Path::new(DEBUGFS_MOUNT);
+    Ok(is_tracefs(debugfs).then(|| debugfs.to_path_buf()))
 }
 
 /// The tracefs directory, mounting tracefs at `/sys/kernel/tracing` when
