@@ -160,6 +160,13 @@ fn native_and_generic_exclude_each_other() {
             libc::EEXIST,
             message,
         );
+        // The advice is for this conflict: --force would not resolve it.
+        let error = attach(index, prog.as_fd(), refused, None).unwrap_err();
+        let hint = error.hint().unwrap_or_default();
+        assert!(
+            hint.contains("other of skb and drv") && !hint.contains("--force"),
+            "{error}"
+        );
         assert_eq!(query(index).unwrap(), before);
         // The other slot is empty; detaching it changes nothing.
         detach(index, refused).unwrap();

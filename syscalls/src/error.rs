@@ -107,6 +107,13 @@ impl Error {
     /// tracefs) EACCES — and EPERM when removing or renaming, which the
     /// sticky bit of `/sys/fs/bpf` refuses — is the file's permissions, not
     /// a capability.
+    /// Whether the kernel's extack message contains `words`.
+    fn kernel_says(&self, words: &str) -> bool {
+        self.kernel_message
+            .as_deref()
+            .is_some_and(|message| message.contains(words))
+    }
+
     pub fn hint(&self) -> Option<&'static str> {
         let netlink = self.op.starts_with("RTM_");
         let by_id = self.op.ends_with("_GET_FD_BY_ID") || self.op.ends_with("_GET_NEXT_ID");
@@ -155,6 +162,16 @@ impl Error {
             libc::EBUSY if netlink => {
                 Some("another XDP program is attached in this mode; use --force to replace it")
             }
+            // dev_xdp_attach() answers EEXIST for two more conflicts than
+            // the one --force settles; its extack text tells them apart.
+            libc::EEXIST if netlink && self.kernel_says("Native and generic") => Some(
+                "a program is attached in the other of skb and drv mode; detach it first \
+                 (rxdp unload --dev IF --mode M) or load in that mode",
+            ),
+            libc::EEXIST if netlink && self.kernel_says("does not match expected") => Some(
+                "the attached program changed while rxdp was loading (another loader?); \
+                 check with rxdp status and run again",
+            ),
             libc::EEXIST if netlink => {
                 Some("an XDP program is already attached; use --force to replace it")
             }
@@ -274,6 +291,22 @@ mod tests {
         assert!(plain.hint().unwrap().starts_with("run as root"));
         let full = Error::new("BPF_PROG_LOAD", libc::ENOSPC);
         assert!(full.hint().unwrap().contains("16 MiB"));
+    }
+
+    #[test]
+    fn attach_conflicts_are_told_apart_by_the_kernels_words() {
+        let conflict = |message: Option<&str>| {
+            let mut error = Error::new("RTM_SETLINK", libc::EEXIST);
+            error.kernel_message = message.map(str::to_owned);
+            error.hint().unwrap()
+        };
+        let modes = conflict(Some(
+            "Native and generic XDP can't be active at the same time",
+        ));
+        assert!(modes.contains("other of skb and drv") && !modes.contains("--force"));
+        let raced = conflict(Some("Active program does not match expected"));
+        assert!(raced.contains("changed while rxdp was loading"));
+        assert!(conflict(None).contains("--force"));
     }
 
     #[test]
