@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use super::io;
 use super::mountinfo::{choose, mount_points};
-use super::sys::{flock_exclusive, fs_magic, mount, renameat2, RENAME_EXCHANGE};
+use super::sys::{flock_exclusive, fs_magic, has_fs_magic, mount, renameat2, RENAME_EXCHANGE};
 use crate::bpf::{obj_get, obj_pin};
 use crate::error::{Error, Result};
 
@@ -33,7 +33,7 @@ pub const DEFAULT_MOUNT: &str = "/sys/fs/bpf";
 /// line by line for every mount) is only read when it is not.
 pub fn find_mount() -> Result<Option<PathBuf>> {
     let default = Path::new(DEFAULT_MOUNT);
-    if fs_magic(default).is_ok_and(|magic| magic == BPF_FS_MAGIC) {
+    if has_fs_magic(default, BPF_FS_MAGIC)? {
         return Ok(Some(default.to_path_buf()));
     }
     Ok(choose(&mount_points("bpf")?, &[DEFAULT_MOUNT]))

@@ -18,6 +18,17 @@ fn c_path(op: &'static str, path: &Path) -> Result<CString> {
 
 /// The filesystem magic (`f_type` of statfs(2)) of the filesystem holding
 /// `path`; the magics rxdp checks fit in 32 bits.
+/// Whether `path` is on a filesystem with this magic: `false` when it is
+/// on another or does not exist; other failures are errors (a probe that
+/// swallowed them would hide what went wrong behind a fallback).
+pub(crate) fn has_fs_magic(path: &Path, magic: u32) -> Result<bool> {
+    match fs_magic(path) {
+        Ok(found) => Ok(found == magic),
+        Err(error) if error.errno == libc::ENOENT => Ok(false),
+        Err(error) => Err(error),
+    }
+}
+
 pub(crate) fn fs_magic(path: &Path) -> Result<u32> {
     let op = "statfs";
     let name = c_path(op, path)?;

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use super::io;
 use super::mountinfo::{choose, mount_points};
-use super::sys::{fs_magic, mount, poll_readable};
+use super::sys::{fs_magic, has_fs_magic, mount, poll_readable};
 use crate::error::Result;
 
 /// `TRACEFS_MAGIC`: statfs(2)'s `f_type` on a tracefs.
@@ -28,16 +28,18 @@ pub const DEBUGFS_MOUNT: &str = "/sys/kernel/debug/tracing";
 /// The usual case costs one statfs(2) on `/sys/kernel/tracing`;
 /// `/proc/self/mountinfo` is read only when that is not a tracefs.
 pub fn find_mount() -> Result<Option<PathBuf>> {
-    let is_tracefs = |path: &Path| fs_magic(path).is_ok_and(|magic| magic == TRACEFS_MAGIC);
     let default = Path::new(DEFAULT_MOUNT);
-    if is_tracefs(default) {
+    if has_fs_magic(default, TRACEFS_MAGIC)? {
         return Ok(Some(default.to_path_buf()));
     }
     if let Some(path) = choose(&mount_points("tracefs")?, &[DEFAULT_MOUNT, DEBUGFS_MOUNT]) {
         return Ok(Some(path));
     }
+    // The last resort: debugfs may be closed to this user (EACCES), which
+    // only means tracefs is not found there.
     let debugfs = Path::new(DEBUGFS_MOUNT);
-    Ok(is_tracefs(debugfs).then(|| debugfs.to_path_buf()))
+    let found = fs_magic(debugfs).is_ok_and(|magic| magic == TRACEFS_MAGIC);
+    Ok(found.then(|| debugfs.to_path_buf()))
 }
 
 /// The tracefs directory, mounting tracefs at `/sys/kernel/tracing` when
