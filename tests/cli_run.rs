@@ -18,7 +18,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{obj, pinned, read_u64, rxdp};
+use common::{obj, pinned, read_u64, rxdp, with_article_jump};
 use rxdp::test_run::packet::{self, PacketKind};
 use rxdp_kernel_tests::{require_kernel, TraceLock};
 
@@ -129,30 +129,16 @@ fn tail_kern_falls_through_without_the_entry_and_jumps_with_it() {
     );
     let json = run_json(
         &object,
-        &[
-            "--entry",
-            "0",
-            "--map",
-            "0",
-            "--key",
-            "78",
-            "--prog",
-            "1",
-            "--packet",
-            "udp",
-            "--show-map",
-            "counters",
-        ],
+        &with_article_jump(&["--entry", "0", "--packet", "udp", "--show-map", "counters"]),
     );
     assert_eq!(field(&json, "verdict"), "XDP_PASS", "{json}");
     assert!(
         json.contains(r#""counters":[{"key":0,"value":1},{"key":1,"value":1},{"key":2,"value":0},{"key":3,"value":0}]"#),
         "the tail call reached xdp1: {json}"
     );
-    let run = rxdp(&[
-        "run", &object, "--entry", "0", "--map", "0", "--key", "78", "--prog", "1", "--packet",
-        "udp",
-    ])
+    let run = rxdp(&with_article_jump(&[
+        "run", &object, "--entry", "0", "--packet", "udp",
+    ]))
     .ok();
     assert!(
         run.stdout

@@ -14,7 +14,7 @@ use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{obj, rxdp};
+use common::{obj, rxdp, with_article_jump};
 use rxdp_kernel_tests::{bin, require_kernel, TraceLock};
 use rxdp_syscalls::fs::tracefs;
 
@@ -44,20 +44,14 @@ fn trace_streams_the_lines_of_a_run_as_they_come() {
         .expect("start rxdp trace");
     // Let it reach its read loop: the lines must arrive while it streams.
     std::thread::sleep(Duration::from_millis(500));
-    rxdp(&[
+    rxdp(&with_article_jump(&[
         "run",
         &obj("tail_kern"),
         "--entry",
         "xdp0",
-        "--map",
-        "0",
-        "--key",
-        "78",
-        "--prog",
-        "1",
         "--packet",
         "udp",
-    ])
+    ]))
     .ok();
     let status = trace.wait().expect("wait for rxdp trace");
     let elapsed = started.elapsed();

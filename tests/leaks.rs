@@ -33,10 +33,7 @@ const FREE_WAIT: Duration = Duration::from_secs(5);
 /// The seed loads, as `rxdp-load` arguments after the object and device.
 fn seeds() -> [(String, Vec<&'static str>); 3] {
     [
-        (
-            obj("tail_kern"),
-            vec!["--mode", "skb", "--map", "0", "--key", "78", "--prog", "1"],
-        ),
+        (obj("tail_kern"), with_article_jump(&["--mode", "skb"])),
         (obj("xdp_prog_kern"), vec!["--mode", "drv"]),
         (obj("xdp_prog_kern_off_tail"), vec!["--mode", "drv"]),
     ]

@@ -24,17 +24,7 @@ fn article(mode: Option<&str>, expected: &str) {
     let dev = pair.root_name();
     let _pins = RemovePins(device_pins(dev));
     let object = obj("tail_kern");
-    let mut args = vec![
-        object.as_str(),
-        "--map",
-        "0",
-        "--key",
-        "78",
-        "--prog",
-        "1",
-        "--dev",
-        dev,
-    ];
+    let mut args = with_article_jump(&[&object, "--dev", dev]);
     if let Some(mode) = mode {
         args.extend(["--mode", mode]);
     }
@@ -113,9 +103,9 @@ fn without_pins_the_tail_call_falls_through_after_exit() {
     let dev = pair.root_name();
     let _pins = RemovePins(device_pins(dev));
     let object = obj("tail_kern");
-    let run = rxdp_load(&[
-        &object, "--map", "0", "--key", "78", "--prog", "1", "-d", dev, "-m", "skb", "--no-pin",
-    ])
+    let run = rxdp_load(&with_article_jump(&[
+        &object, "-d", dev, "-m", "skb", "--no-pin",
+    ]))
     .ok();
     assert!(
         run.stderr

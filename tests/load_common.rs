@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use rxdp::{AttachOptions, JumpRequest, LoadOptions, Mode, Ref};
 use rxdp_kernel_tests::bin;
 use rxdp_syscalls::bpf::{map_get_fd_by_id, map_info, prog_get_fd_by_id, prog_info, MapHandle};
 use rxdp_syscalls::fs::bpffs;
@@ -22,6 +23,35 @@ pub fn obj(name: &str) -> String {
         .join(format!("{name}.o"))
         .display()
         .to_string()
+}
+
+/// The article's jump entry as command-line options: `prog_fd[1]` (xdp1)
+/// at key 78 of `map_fd[0]` (jmp_table1), the key xdp0 tail-calls. The
+/// article's user program wrote this entry itself before attaching
+/// `prog_fd[0]`; `rxdp-load`, `rxdp load` and `rxdp run` take it as options.
+pub const ARTICLE_JUMP: [&str; 6] = ["--map", "0", "--key", "78", "--prog", "1"];
+
+/// `ARGS... --map 0 --key 78 --prog 1`: a command line on tail_kern.o
+/// with the article's jump entry ([`ARTICLE_JUMP`]) at its end.
+pub fn with_article_jump<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    args.iter().copied().chain(ARTICLE_JUMP).collect()
+}
+
+/// The article as `rxdp::load` options, for loads in the test's own
+/// process: what `rxdp-load tail_kern.o --dev DEV --mode skb --map 0
+/// --key 78 --prog 1` asks for.
+pub fn article_options(dev: &str) -> LoadOptions {
+    let mut options = LoadOptions::new(obj("tail_kern"));
+    options.jumps.push(JumpRequest {
+        map: Ref::Index(0),
+        key: 78,
+        prog: Ref::Index(1),
+    });
+    options.attach = Some(AttachOptions {
+        mode: Mode::Skb,
+        ..AttachOptions::new(dev)
+    });
+    options
 }
 
 /// The result of one run of a binary.
@@ -51,16 +81,25 @@ impl Run {
     }
 }
 
+/// What a finished process left: its exit code (-1 when a signal ended
+/// it) and its output as text. Every way the tests run a binary (to
+/// completion, as another user, raced against another) ends here.
+impl From<Output> for Run {
+    fn from(output: Output) -> Run {
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
 fn run_binary(name: &str, args: &[&str]) -> Run {
-    let output: Output = Command::new(bin(name))
+    Command::new(bin(name))
         .args(args)
         .output()
-        .unwrap_or_else(|error| panic!("cannot run {name}: {error}"));
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+        .unwrap_or_else(|error| panic!("cannot run {name}: {error}"))
+        .into()
 }
 
 /// `rxdp-load ARGS...`, run to completion.
@@ -96,6 +135,21 @@ impl Drop for RemovePins {
             }
         }
     }
+}
+
+/// The names in directory `dir` (a device's or a slot's pins), sorted;
+/// none when it cannot be read, as when it does not exist.
+pub fn entry_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|entry| entry.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
 }
 
 /// Opens the map pinned at `path`.

@@ -8,7 +8,7 @@ use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::AsFd;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use common::*;
@@ -21,10 +21,20 @@ use rxdp_syscalls::fs::bpffs;
 /// `/sys/fs/bpf/pinned_counter`) take turns.
 static SHARED_PINS: Mutex<()> = Mutex::new(());
 
-fn shared_pins() -> std::sync::MutexGuard<'static, ()> {
-    SHARED_PINS
+/// This test's turn at the machine-wide shared pins, once it has checked
+/// that the shared pin at `path` is not there yet: the test makes it and
+/// removes it, and one that something else made is not the test's to
+/// replace or remove.
+fn turn_at_shared_pin(path: &Path) -> MutexGuard<'static, ()> {
+    let turn = SHARED_PINS
         .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    assert!(
+        !path.exists(),
+        "{} exists already: not ours to replace or remove",
+        path.display()
+    );
+    turn
 }
 
 /// Sends `count` UDP datagrams from the peer to a socket on the root end
@@ -106,9 +116,7 @@ fn force_replaces_atomically_and_refusal_names_the_program() {
     let ifindex = pair.root_ifindex();
     let _pins = RemovePins(device_pins(dev));
     let object = obj("tail_kern");
-    let jump = ["--map", "0", "--key", "78", "--prog", "1"];
-    let mut args = vec![object.as_str(), "-d", dev, "-m", "skb"];
-    args.extend(jump);
+    let args = with_article_jump(&[&object, "-d", dev, "-m", "skb"]);
     let first = rxdp_load(&args).ok();
     let first_id = printed_prog_id(&first.stdout, 0);
     assert_eq!(xdp(ifindex).skb_prog_id, Some(first_id));
@@ -179,16 +187,14 @@ fn force_replaces_atomically_and_refusal_names_the_program() {
         read_u32(&jmp_table1, 78),
         Some(printed_prog_id(&forced.stdout, 1))
     );
-    let entries: Vec<_> = std::fs::read_dir(device_pins(dev))
-        .map(|dir| dir.flatten().map(|e| e.file_name()).collect())
-        .unwrap_or_default();
-    assert_eq!(entries, ["skb"], "no staging directory is left");
+    assert_eq!(
+        entry_names(&device_pins(dev)),
+        ["skb"],
+        "no staging directory is left"
+    );
 
     // Auto mode with --force replaces in the slot the program is in.
-    let auto = rxdp_load(&[
-        &object, "-d", dev, "-f", "--map", "0", "--key", "78", "--prog", "1",
-    ])
-    .ok();
+    let auto = rxdp_load(&with_article_jump(&[&object, "-d", dev, "-f"])).ok();
     assert!(
         auto.stdout
             .contains(&format!("in skb mode, replacing program id {second_id}")),
@@ -212,9 +218,9 @@ fn unload_and_status() {
     let _pins = RemovePins(device_pins(dev));
     let object = obj("tail_kern");
     // `rxdp load` is `rxdp-load`.
-    let run = rxdp(&[
-        "load", &object, "--map", "0", "--key", "78", "--prog", "1", "--dev", dev, "--mode", "skb",
-    ])
+    let run = rxdp(&with_article_jump(&[
+        "load", &object, "--dev", dev, "--mode", "skb",
+    ]))
     .ok();
     let id = printed_prog_id(&run.stdout, 0);
 
@@ -318,13 +324,8 @@ fn iproute2_pins_are_reused_and_id_key_sections_fill_the_jump_table() {
     if !require_kernel() {
         return;
     }
-    let _turn = shared_pins();
     let globals = Path::new("/sys/fs/bpf/tc/globals/glob_counter");
-    assert!(
-        !globals.exists(),
-        "{} exists already: not ours to remove",
-        globals.display()
-    );
+    let _turn = turn_at_shared_pin(globals);
     let pair = VethPair::new();
     let dev = pair.root_name();
     let _pins = RemovePins(device_pins(dev));
@@ -406,13 +407,8 @@ fn an_incompatible_pin_is_refused() {
     if !require_kernel() {
         return;
     }
-    let _turn = shared_pins();
     let globals = Path::new("/sys/fs/bpf/tc/globals/glob_counter");
-    assert!(
-        !globals.exists(),
-        "{} exists already: not ours to replace",
-        globals.display()
-    );
+    let _turn = turn_at_shared_pin(globals);
     // glob_counter is ARRAY u32 -> u64 x 2; pin one with 5 entries there.
     let intruder = map_create(&MapCreate {
         map_type: MapType::ARRAY.0,
@@ -484,13 +480,8 @@ fn btf_array_values_fill_prog_and_map_arrays() {
     if !require_kernel() {
         return;
     }
-    let _turn = shared_pins();
     let by_name = Path::new("/sys/fs/bpf/pinned_counter");
-    assert!(
-        !by_name.exists(),
-        "{} exists already: not ours to remove",
-        by_name.display()
-    );
+    let _turn = turn_at_shared_pin(by_name);
     let _by_name = SharedPinsOf {
         paths: vec![by_name.to_path_buf()],
     };

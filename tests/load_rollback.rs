@@ -37,8 +37,7 @@ use std::path::{Path, PathBuf};
 use common::*;
 use rxdp::unload::UnloadError;
 use rxdp::{
-    load, unload, AttachOptions, JumpRequest, LoadError, LoadOptions, Loaded, Mode, NoObserver,
-    Ref, Stage,
+    load, unload, AttachOptions, LoadError, LoadOptions, Loaded, Mode, NoObserver, Ref, Stage,
 };
 use rxdp_kernel_tests::{require_kernel, VethPair};
 use rxdp_syscalls::bpf::{map_info, prog_info};
@@ -226,18 +225,6 @@ fn attach(dev: &str, mode: Mode) -> Option<AttachOptions> {
     })
 }
 
-/// The article: `rxdp-load tail_kern.o --map 0 --key 78 --prog 1 --dev DEV --mode skb`.
-fn article(dev: &str) -> LoadOptions {
-    let mut options = LoadOptions::new(obj("tail_kern"));
-    options.jumps.push(JumpRequest {
-        map: Ref::Index(0),
-        key: 78,
-        prog: Ref::Index(1),
-    });
-    options.attach = attach(dev, Mode::Skb);
-    options
-}
-
 /// The tutorial: `rxdp-load xdp_prog_kern.o --dev DEV --mode drv`.
 fn tutorial(dev: &str) -> LoadOptions {
     let mut options = LoadOptions::new(obj("xdp_prog_kern"));
@@ -384,7 +371,7 @@ struct Original {
 }
 
 fn load_original(dev: &str, ifindex: u32) -> Original {
-    let loaded = load(&article(dev), &mut NoObserver)
+    let loaded = load(&article_options(dev), &mut NoObserver)
         .unwrap_or_else(|error| panic!("the original load: {error}"));
     let original = Original {
         prog_id: loaded.programs[0].id,
@@ -520,7 +507,7 @@ fn failing_unload(pair: &VethPair) {
         let name = rxdp_syscalls::errno_name(errno);
         let mut failures = 0;
         for nth in 1..MAX_SYSCALLS {
-            let loaded = load(&article(dev), &mut NoObserver)
+            let loaded = load(&article_options(dev), &mut NoObserver)
                 .unwrap_or_else(|error| panic!("load: {error}"));
             let id = loaded.programs[0].id;
             drop(loaded);
@@ -622,7 +609,13 @@ fn a_failure_at_any_syscall_leaves_nothing_behind() {
     let _pins = RemovePins(device_pins(&dev));
     let started = std::time::Instant::now();
 
-    from_scratch("article", &article(&dev), &pair, &ALL_STAGES, |_| {});
+    from_scratch(
+        "article",
+        &article_options(&dev),
+        &pair,
+        &ALL_STAGES,
+        |_| {},
+    );
     from_scratch("tutorial", &tutorial(&dev), &pair, &ALL_STAGES, |loaded| {
         assert_eq!(loaded.attach.as_ref().map(|a| a.mode), Some(Mode::Drv));
     });

@@ -19,17 +19,13 @@ const NOBODY: u32 = 65534;
 /// `NAME ARGS...` as nobody. std drops the supplementary groups when root
 /// sets the uid, and the capabilities go with the uid.
 fn as_nobody(name: &str, args: &[&str]) -> Run {
-    let output = Command::new(bin(name))
+    Command::new(bin(name))
         .args(args)
         .uid(NOBODY)
         .gid(NOBODY)
         .output()
-        .unwrap_or_else(|error| panic!("cannot run {name} as nobody: {error}"));
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+        .unwrap_or_else(|error| panic!("cannot run {name} as nobody: {error}"))
+        .into()
 }
 
 /// Fails with exit code 1, one line on stderr starting `PREFIX: `, holding
@@ -58,19 +54,7 @@ fn unprivileged_operations_name_what_is_missing_and_inspect_works() {
     let ifindex = pair.root_ifindex();
     let _pins = RemovePins(device_pins(dev));
     let object = obj("tail_kern");
-    let article = [
-        object.as_str(),
-        "--dev",
-        dev,
-        "--mode",
-        "skb",
-        "--map",
-        "0",
-        "--key",
-        "78",
-        "--prog",
-        "1",
-    ];
+    let article = with_article_jump(&[&object, "--dev", dev, "--mode", "skb"]);
     // Root's program, which nobody must not be able to touch.
     let run = rxdp_load(&article).ok();
     let id = printed_prog_id(&run.stdout, 0);
@@ -84,11 +68,11 @@ fn unprivileged_operations_name_what_is_missing_and_inspect_works() {
         "not the object's fault: {message}"
     );
     refused(as_nobody("rxdp-load", &article), "rxdp-load", &[&load]);
-    let mut forced = article.to_vec();
+    let mut forced = article.clone();
     forced.push("--force");
     refused(as_nobody("rxdp-load", &forced), "rxdp-load", &[&load]);
     let mut load_args = vec!["load"];
-    load_args.extend(article);
+    load_args.extend(&article);
     refused(as_nobody("rxdp", &load_args), "rxdp", &[&load]);
 
     // Unloading: the detach needs CAP_NET_ADMIN, and nothing is changed.

@@ -28,13 +28,14 @@
 mod common;
 
 use std::os::fd::AsFd;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use common::*;
-use rxdp::{load, AttachOptions, Event, JumpRequest, LoadOptions, Mode, NoObserver, Observer, Ref};
+use rxdp::{load, Event, LoadOptions, NoObserver, Observer};
 use rxdp_kernel_tests::{bin, require_kernel, VethPair};
 use rxdp_syscalls::bpf::{map_info, prog_get_fd_by_id, prog_info};
 use rxdp_syscalls::netlink::{self, XdpFlags};
@@ -45,14 +46,20 @@ const LOADER_LIMIT: Duration = Duration::from_secs(20);
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
+/// This test function's turn: the others wait (a failed one does not stop them).
+fn one_at_a_time() -> MutexGuard<'static, ()> {
+    ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// `rxdp-load tail_kern.o --dev DEV --mode skb --map 0 --key 78 --prog 1 [EXTRA]`,
 /// started, not waited for.
 fn start_article(dev: &str, extra: &[&str]) -> Child {
     Command::new(bin("rxdp-load"))
         .arg(obj("tail_kern"))
-        .args([
-            "--dev", dev, "--mode", "skb", "--map", "0", "--key", "78", "--prog", "1",
-        ])
+        .args(["--dev", dev, "--mode", "skb"])
+        .args(ARTICLE_JUMP)
         .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -75,14 +82,10 @@ fn finish(mut child: Child) -> Run {
             Err(error) => panic!("wait: {error}"),
         }
     }
-    let output = child
+    child
         .wait_with_output()
-        .unwrap_or_else(|error| panic!("output: {error}"));
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+        .unwrap_or_else(|error| panic!("output: {error}"))
+        .into()
 }
 
 /// Runs two loaders started together while a thread queries the device's
@@ -126,47 +129,68 @@ fn replaced_id(stdout: &str) -> Option<u32> {
         .ok()
 }
 
+/// The id of the map pinned at `dir/name`.
+fn pinned_map_id(dir: &Path, name: &str, what: &str) -> u32 {
+    let map = pinned(&dir.join(name));
+    map_info(map.as_fd())
+        .unwrap_or_else(|error| panic!("{what}: {name}: {error}"))
+        .id
+}
+
+/// The maps program `prog_id` uses (`counters`, `jmp_table1`) are the ones
+/// pinned in the device's skb slot: never the pins of one load beside the
+/// program of another.
+fn assert_pins_are_maps_of(dev: &str, prog_id: u32, what: &str) {
+    let prog = prog_get_fd_by_id(prog_id).unwrap_or_else(|error| panic!("{what}: {error}"));
+    let info = prog_info(prog.as_fd()).unwrap_or_else(|error| panic!("{what}: {error}"));
+    let dir = device_pins(dev).join("skb");
+    for name in ["counters", "jmp_table1"] {
+        let map_id = pinned_map_id(&dir, name, what);
+        assert!(
+            info.map_ids.contains(&map_id),
+            "{what}: the pinned {name} (map id {map_id}) is not a map of the attached program \
+             {prog_id} ({:?}): the pins of one load, the program of another",
+            info.map_ids
+        );
+    }
+}
+
+/// No other directory (a staging one) is left beside the skb slot's.
+fn assert_only_the_slot_is_left(dev: &str, what: &str) {
+    assert_eq!(
+        entry_names(&device_pins(dev)),
+        ["skb"],
+        "{what}: left in {}",
+        device_pins(dev).display()
+    );
+}
+
 /// The pins of the skb slot belong to the load that attached program
 /// `id`, whose report is `won`: every pinned map is one of its `map_fd[]`,
 /// the ones program `id` uses (`counters`, `jmp_table1`) are among the
 /// attached program's `map_ids`, and the jump table sends key 78 to the
 /// load's `prog_fd[1]`.
 fn pins_match(dev: &str, id: u32, won: &Run, what: &str) {
-    let prog = prog_get_fd_by_id(id).unwrap_or_else(|error| panic!("{what}: {error}"));
-    let info = prog_info(prog.as_fd()).unwrap_or_else(|error| panic!("{what}: {error}"));
     let dir = device_pins(dev).join("skb");
-    let pinned_id = |name: &str| {
-        let map = pinned(&dir.join(name));
-        map_info(map.as_fd())
-            .unwrap_or_else(|error| panic!("{what}: {name}: {error}"))
-            .id
-    };
     let loaded: Vec<u32> = (0..3)
         .map(|index| printed_map_id(&won.stdout, index))
         .collect();
-    let mut entries: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|error| panic!("{what}: {}: {error}", dir.display()))
-        .flatten()
-        .map(|entry| entry.file_name().to_string_lossy().into_owned())
-        .collect();
-    entries.sort();
-    assert_eq!(entries, ["counters", "jmp_table1", "jmp_table2"], "{what}");
+    let entries = entry_names(&dir);
+    assert_eq!(
+        entries,
+        ["counters", "jmp_table1", "jmp_table2"],
+        "{what}: in {}",
+        dir.display()
+    );
     for name in &entries {
-        let map_id = pinned_id(name);
+        let map_id = pinned_map_id(&dir, name, what);
         assert!(
             loaded.contains(&map_id),
             "{what}: {name} (map id {map_id}) is not a map of the load that attached program \
              {id} ({loaded:?})"
         );
     }
-    for name in ["counters", "jmp_table1"] {
-        let map_id = pinned_id(name);
-        assert!(
-            info.map_ids.contains(&map_id),
-            "{what}: {name} (map id {map_id}) is not a map of the attached program {id} ({:?})",
-            info.map_ids
-        );
-    }
+    assert_pins_are_maps_of(dev, id, what);
     let tail_id = printed_prog_id(&won.stdout, 1);
     let table = pinned(&dir.join("jmp_table1"));
     assert_eq!(
@@ -174,20 +198,7 @@ fn pins_match(dev: &str, id: u32, won: &Run, what: &str) {
         Some(tail_id),
         "{what}: the jump table is not the attached program's"
     );
-    // No other directory (a staging one) is left beside the slot's.
-    let left: Vec<String> = std::fs::read_dir(device_pins(dev))
-        .map(|dir| {
-            dir.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    assert_eq!(
-        left,
-        ["skb"],
-        "{what}: left in {}",
-        device_pins(dev).display()
-    );
+    assert_only_the_slot_is_left(dev, what);
 }
 
 #[test]
@@ -195,7 +206,7 @@ fn two_forced_loads_at_once_end_with_one_program_truthfully_reported() {
     if !require_kernel() {
         return;
     }
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let _turn = one_at_a_time();
     let pair = VethPair::new();
     let dev = pair.root_name();
     let ifindex = pair.root_ifindex();
@@ -264,7 +275,7 @@ fn two_plain_loads_at_once_one_wins_the_other_is_refused() {
     if !require_kernel() {
         return;
     }
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let _turn = one_at_a_time();
     let pair = VethPair::new();
     let dev = pair.root_name();
     let ifindex = pair.root_ifindex();
@@ -298,17 +309,10 @@ fn two_plain_loads_at_once_one_wins_the_other_is_refused() {
 
 /// The article with `--force` in skb mode, for loads in this process.
 fn forced_article(dev: &str) -> LoadOptions {
-    let mut options = LoadOptions::new(obj("tail_kern"));
-    options.jumps.push(JumpRequest {
-        map: Ref::Index(0),
-        key: 78,
-        prog: Ref::Index(1),
-    });
-    options.attach = Some(AttachOptions {
-        mode: Mode::Skb,
-        force: true,
-        ..AttachOptions::new(dev)
-    });
+    let mut options = article_options(dev);
+    if let Some(attach) = &mut options.attach {
+        attach.force = true;
+    }
     options
 }
 
@@ -324,26 +328,12 @@ impl<F: FnMut()> Observer for AfterAttach<F> {
     }
 }
 
-/// The pins a test reads back: `prog_fd[1]` of the load that attached.
+/// Something is attached in skb mode, and the slot's pins are its maps.
 fn check_consistent(dev: &str, ifindex: u32, what: &str) {
     let attached = xdp(ifindex)
         .skb_prog_id
         .unwrap_or_else(|| panic!("{what}: nothing attached"));
-    let prog = prog_get_fd_by_id(attached).unwrap_or_else(|error| panic!("{what}: {error}"));
-    let info = prog_info(prog.as_fd()).unwrap_or_else(|error| panic!("{what}: {error}"));
-    let dir = device_pins(dev).join("skb");
-    for name in ["counters", "jmp_table1"] {
-        let map = pinned(&dir.join(name));
-        let id = map_info(map.as_fd())
-            .unwrap_or_else(|error| panic!("{what}: {error}"))
-            .id;
-        assert!(
-            info.map_ids.contains(&id),
-            "{what}: the pinned {name} (map id {id}) is not a map of the attached program \
-             {attached} ({:?}): the pins of one load, the program of another",
-            info.map_ids
-        );
-    }
+    assert_pins_are_maps_of(dev, attached, what);
 }
 
 #[test]
@@ -351,7 +341,7 @@ fn a_replace_between_attach_and_publish_does_not_mix_pins() {
     if !require_kernel() {
         return;
     }
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let _turn = one_at_a_time();
     let pair = VethPair::new();
     let dev = pair.root_name();
     let ifindex = pair.root_ifindex();
@@ -385,7 +375,7 @@ fn two_threads_loading_at_once_do_not_mix_pins() {
     if !require_kernel() {
         return;
     }
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let _turn = one_at_a_time();
     let pair = VethPair::new();
     let dev = pair.root_name();
     let ifindex = pair.root_ifindex();
@@ -428,19 +418,7 @@ fn two_threads_loading_at_once_do_not_mix_pins() {
             "{what}: attached {attached:?}, loads {results:?}"
         );
         check_consistent(dev, ifindex, &what);
-        let left: Vec<String> = std::fs::read_dir(device_pins(dev))
-            .map(|dir| {
-                dir.flatten()
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .collect()
-            })
-            .unwrap_or_default();
-        assert_eq!(
-            left,
-            ["skb"],
-            "{what}: left in {}",
-            device_pins(dev).display()
-        );
+        assert_only_the_slot_is_left(dev, &what);
     }
 }
 
@@ -461,7 +439,7 @@ fn a_program_replaced_under_a_forced_load_is_reported() {
     if !require_kernel() {
         return;
     }
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let _turn = one_at_a_time();
     let pair = VethPair::new();
     let dev = pair.root_name();
     let ifindex = pair.root_ifindex();
@@ -500,12 +478,5 @@ fn a_program_replaced_under_a_forced_load_is_reported() {
         read_u32(&table, 78),
         Some(printed_prog_id(&original.stdout, 1))
     );
-    let left: Vec<String> = std::fs::read_dir(device_pins(dev))
-        .map(|dir| {
-            dir.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    assert_eq!(left, ["skb"]);
+    assert_only_the_slot_is_left(dev, "after the failed load");
 }
