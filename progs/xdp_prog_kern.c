@@ -27,22 +27,10 @@ struct bpf_map_def SEC("maps") jmp_table = {
 	.max_entries = 8,
 };
 
-/* Packets per verdict: key is the XDP action (XDP_ABORTED 0 .. XDP_REDIRECT 4). */
-struct bpf_map_def SEC("maps") stats = {
-	.type = BPF_MAP_TYPE_ARRAY,
-	.key_size = sizeof(__u32),
-	.value_size = sizeof(__u64),
-	.max_entries = XDP_REDIRECT + 1,
-};
-
-/* What prog/0 received, per (ethertype, L4 protocol): lets a test check
- * the metadata's fields without parsing the trace pipe. */
-struct bpf_map_def SEC("maps") seen = {
-	.type = BPF_MAP_TYPE_HASH,
-	.key_size = sizeof(struct seen_key),
-	.value_size = sizeof(struct seen_val),
-	.max_entries = 64,
-};
+/* The `stats` and `seen` maps (map_fd[1] and map_fd[2], after jmp_table)
+ * and count_action() and remember(), with which prog/0 fills them; shared
+ * with xdp_prog_kern_off_tail.c. */
+#include "report.h"
 
 /*
  * The function is not called xdp_entry like its section: clang 14's
@@ -56,10 +44,9 @@ int xdp_entry_prog(struct xdp_md *ctx)
 	void *data_end = (void *)(long)ctx->data_end;
 	struct meta_info found = {};
 	struct meta_info *meta;
-	__be16 proto;
 
 	/* Not IPv4/IPv6, or truncated: nothing to tell prog/0. */
-	if (parse_meta(data, data_end, &found, &proto) < 0)
+	if (parse_meta(data, data_end, &found) < 0)
 		return XDP_PASS;
 
 	/* Reserve room for the metadata in front of the frame. The helper
@@ -79,40 +66,6 @@ int xdp_entry_prog(struct xdp_md *ctx)
 
 	/* jmp_table[0] is empty: let the packet through untouched. */
 	return XDP_PASS;
-}
-
-static __always_inline void count_action(__u32 action)
-{
-	__u64 *packets = bpf_map_lookup_elem(&stats, &action);
-
-	if (packets)
-		__sync_fetch_and_add(packets, 1);
-}
-
-static __always_inline void remember(void *data, void *data_end,
-				     struct meta_info *meta)
-{
-	struct seen_key key = {};
-	struct seen_val fresh = {};
-	struct seen_val *val;
-	__be16 proto;
-
-	if (parse_ethernet(data, data_end, &proto) < 0)
-		return;
-	key.h_proto = proto;
-	key.l4_protocol = meta->l4_protocol;
-
-	val = bpf_map_lookup_elem(&seen, &key);
-	if (val) {
-		val->meta = *meta;
-		__sync_fetch_and_add(&val->count, 1);
-		return;
-	}
-	fresh.meta = *meta;
-	fresh.count = 1;
-	/* Another CPU may have inserted the key meanwhile; NOEXIST keeps its
-	 * entry, and losing one count in that race is acceptable here. */
-	bpf_map_update_elem(&seen, &key, &fresh, BPF_NOEXIST);
 }
 
 SEC("prog/0")

@@ -32,9 +32,8 @@ int xdp_entry_off_prog(struct xdp_md *ctx)
 	void *data_end = (void *)(long)ctx->data_end;
 	struct meta_info found = {};
 	struct meta_info *meta;
-	__be16 proto;
 
-	if (parse_meta(data, data_end, &found, &proto) < 0)
+	if (parse_meta(data, data_end, &found) < 0)
 		found = (struct meta_info){ 0 };	/* not IP: all zero */
 
 	/* Grow the frame at the front by sizeof(meta): the new bytes become

@@ -18,54 +18,9 @@
 #include "meta.h"
 #include "parse.h"
 
-/* Packets per verdict, every frame this program returns (IP or not): key
- * is the XDP action (XDP_ABORTED 0 .. XDP_REDIRECT 4). */
-struct bpf_map_def SEC("maps") stats = {
-	.type = BPF_MAP_TYPE_ARRAY,
-	.key_size = sizeof(__u32),
-	.value_size = sizeof(__u64),
-	.max_entries = XDP_REDIRECT + 1,
-};
-
-/* What arrived, per (ethertype, L4 protocol), as in xdp_prog_kern.c. */
-struct bpf_map_def SEC("maps") seen = {
-	.type = BPF_MAP_TYPE_HASH,
-	.key_size = sizeof(struct seen_key),
-	.value_size = sizeof(struct seen_val),
-	.max_entries = 64,
-};
-
-static __always_inline void count_action(__u32 action)
-{
-	__u64 *packets = bpf_map_lookup_elem(&stats, &action);
-
-	if (packets)
-		__sync_fetch_and_add(packets, 1);
-}
-
-static __always_inline void remember(void *frame, void *data_end,
-				     struct meta_info *meta)
-{
-	struct seen_key key = {};
-	struct seen_val fresh = {};
-	struct seen_val *val;
-	__be16 proto;
-
-	if (parse_ethernet(frame, data_end, &proto) < 0)
-		return;
-	key.h_proto = proto;
-	key.l4_protocol = meta->l4_protocol;
-
-	val = bpf_map_lookup_elem(&seen, &key);
-	if (val) {
-		val->meta = *meta;
-		__sync_fetch_and_add(&val->count, 1);
-		return;
-	}
-	fresh.meta = *meta;
-	fresh.count = 1;
-	bpf_map_update_elem(&seen, &key, &fresh, BPF_NOEXIST);
-}
+/* The `stats` and `seen` maps (map_fd[0] and map_fd[1]) and count_action()
+ * and remember(), which fill them; shared with prog/0 of xdp_prog_kern.c. */
+#include "report.h"
 
 /* Named unlike its section: clang 14 cannot emit a function symbol with
  * the same name as the section holding it. */

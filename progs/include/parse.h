@@ -49,9 +49,9 @@ static __always_inline int parse_ethernet(void *data, void *data_end,
 }
 
 /*
- * Fills *meta for an IPv4 or IPv6 frame starting at `data` and stores its
- * L3 ethertype in *proto. Returns 0, or -1 when the frame is not IP or its
- * L3 header is truncated or inconsistent.
+ * Fills *meta for an IPv4 or IPv6 frame starting at `data`. Returns 0, or
+ * -1 when the frame is not IP or its L3 header is truncated or
+ * inconsistent.
  *
  * IPv4 honours the header length (ihl), so options are skipped. IPv6 takes
  * the fixed 40-byte header only: extension headers are not walked, so for
@@ -61,14 +61,15 @@ static __always_inline int parse_ethernet(void *data, void *data_end,
  * need, and it is what the tutorial's program did.
  */
 static __always_inline int parse_meta(void *data, void *data_end,
-				      struct meta_info *meta, __be16 *proto)
+				      struct meta_info *meta)
 {
-	int l3_off = parse_ethernet(data, data_end, proto);
+	__be16 proto;
+	int l3_off = parse_ethernet(data, data_end, &proto);
 
 	if (l3_off < 0)
 		return -1;
 
-	if (*proto == bpf_htons(ETH_P_IP)) {
+	if (proto == bpf_htons(ETH_P_IP)) {
 		struct iphdr *iph = data + l3_off;
 		__u32 hdr_len, tot_len;
 
@@ -88,7 +89,7 @@ static __always_inline int parse_meta(void *data, void *data_end,
 		return 0;
 	}
 
-	if (*proto == bpf_htons(ETH_P_IPV6)) {
+	if (proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6h = data + l3_off;
 
 		if ((void *)(ip6h + 1) > data_end)

@@ -409,3 +409,50 @@ pub fn section_range(data: &[u8], name: &str) -> (usize, usize) {
     let h = section_header_offset(data, index);
     (u64_at(data, h + 24) as usize, u64_at(data, h + 32) as usize)
 }
+
+/// Map types (uapi `enum bpf_map_type`) the hand-built objects use.
+pub const ARRAY: u32 = 2;
+pub const PROG_ARRAY: u32 = 3;
+pub const ARRAY_OF_MAPS: u32 = 12;
+
+/// A valid object: two legacy maps and one program loading `counters`.
+/// The error tests and the table of malformed inputs damage copies of it.
+pub fn base() -> Elf {
+    Elf::default()
+        .code_section("xdp", code(&[ld_imm64(1, 0), mov(0, 2), exit()]))
+        .data_section(
+            "maps",
+            [
+                words(&[PROG_ARRAY, 4, 4, 8, 0]),
+                words(&[ARRAY, 4, 8, 4, 0]),
+            ]
+            .concat(),
+        )
+        .data_section("license", b"GPL\0".to_vec())
+        .func("xdp", "prog", 0, 32)
+        .object("maps", "jmp", 0, 20)
+        .object("maps", "counters", 20, 20)
+        .rel("xdp", 0, R_BPF_64_64, "counters")
+}
+
+/// `base` with its `maps` section and map symbols replaced.
+pub fn with_maps(maps: Vec<u8>, symbols: &[(&str, u64, u64)]) -> Elf {
+    let mut elf = base();
+    elf.sections[1].data = maps;
+    elf.symbols.retain(|s| s.section.as_deref() != Some("maps"));
+    elf.relocs.clear();
+    for &(name, value, size) in symbols {
+        elf = elf.object("maps", name, value, size);
+    }
+    elf
+}
+
+/// `base` with one program section of this name and content.
+pub fn with_code(section: &str, insns: Vec<u8>) -> Elf {
+    let mut elf = base();
+    elf.sections[0].name = section.into();
+    elf.sections[0].data = insns.clone();
+    elf.symbols.retain(|s| s.name != "prog");
+    elf.relocs.clear();
+    elf.func(section, "prog", 0, insns.len() as u64)
+}

@@ -76,14 +76,7 @@ impl Args for InspectArgs {
 /// Reads and parses the object, then prints it to `out`.
 pub fn run(args: &InspectArgs, out: &mut dyn Write) -> Result<(), CliError> {
     let path = args.object.display().to_string();
-    let data = std::fs::read(&args.object).map_err(|source| CliError::Read {
-        path: path.clone(),
-        source,
-    })?;
-    let object = Object::parse(&data).map_err(|source| CliError::Parse {
-        path: path.clone(),
-        source,
-    })?;
+    let object = super::read_object(&args.object)?;
     let text = if args.disasm {
         disassembly(&path, &object, args.section.as_deref())?
     } else if args.json {

@@ -19,6 +19,7 @@ pub mod unload;
 
 use std::ffi::OsString;
 use std::io::{self, Write};
+use std::path::Path;
 use std::process::ExitCode;
 
 use args::Stop;
@@ -169,6 +170,20 @@ pub enum CliError {
     },
     #[error("writing the output: {0}")]
     Output(io::Error),
+}
+
+/// Reads and parses the object file of `rxdp inspect` and `rxdp run`;
+/// either error names the file as given.
+fn read_object(file: &Path) -> Result<rxdp_elf::Object, CliError> {
+    let path = || file.display().to_string();
+    let data = std::fs::read(file).map_err(|source| CliError::Read {
+        path: path(),
+        source,
+    })?;
+    rxdp_elf::Object::parse(&data).map_err(|source| CliError::Parse {
+        path: path(),
+        source,
+    })
 }
 
 /// The `rxdp` binary: parse the arguments, run, report.

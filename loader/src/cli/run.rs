@@ -14,7 +14,7 @@ use std::io::Write;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::path::PathBuf;
 
-use rxdp_elf::{Object, ProgramType};
+use rxdp_elf::ProgramType;
 use rxdp_syscalls::bpf::MapHandle;
 use rxdp_syscalls::fs::bpffs;
 
@@ -191,14 +191,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<(), CliError> {
     let path = args.object.display().to_string();
     let usage = |e: crate::OptionError| CliError::Usage(format!("{path}: {e}"));
     // Parsed here as well as by the load, to resolve the names first.
-    let data = std::fs::read(&args.object).map_err(|source| CliError::Read {
-        path: path.clone(),
-        source,
-    })?;
-    let object = Object::parse(&data).map_err(|source| CliError::Parse {
-        path: path.clone(),
-        source,
-    })?;
+    let object = super::read_object(&args.object)?;
     let entry = resolve_program(&object, &Ref::parse(&args.entry)).map_err(usage)?;
     let shown: Vec<usize> = args
         .show_maps
