@@ -59,6 +59,8 @@ demo: progs build mounts
 	scripts/demo.sh
 
 lint:
+	@for c in clippy rustfmt; do rustup component list --installed 2>/dev/null | grep -q "^$$c" || \
+		rustup component add $$c; done
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
