@@ -67,16 +67,23 @@ impl ProgInfo {
     }
 }
 
-/// The most map ids rxdp asks for (the kernel allows 64 per program).
+/// How many map ids the first request makes room for: the kernel's limit
+/// per program (`MAX_USED_MAPS`), so that one call is enough.
+const MAP_IDS_AT_ONCE: u32 = 64;
+/// The most map ids rxdp asks for, should a kernel allow more.
 const MAX_MAP_IDS: u32 = 4096;
 
-/// The info of a program: one `BPF_OBJ_GET_INFO_BY_FD`, and a second one to
-/// fetch the map ids when the first says there are any.
+/// The info of a program: one `BPF_OBJ_GET_INFO_BY_FD` with room for the
+/// map ids, and a second one only if the program uses more maps than that.
 pub fn prog_info(prog: BorrowedFd<'_>) -> Result<ProgInfo> {
-    let mut raw = BpfProgInfo::default();
+    let mut map_ids = vec![0u32; MAP_IDS_AT_ONCE as usize];
+    let mut raw = BpfProgInfo {
+        nr_map_ids: MAP_IDS_AT_ONCE,
+        map_ids: ptr_mut(&mut map_ids),
+        ..BpfProgInfo::default()
+    };
     obj_info(prog, &mut raw)?;
-    let mut map_ids = Vec::new();
-    if raw.nr_map_ids > 0 {
+    if raw.nr_map_ids > MAP_IDS_AT_ONCE {
         map_ids = vec![0u32; raw.nr_map_ids.min(MAX_MAP_IDS) as usize];
         raw = BpfProgInfo {
             nr_map_ids: map_ids.len() as u32,
@@ -84,9 +91,9 @@ pub fn prog_info(prog: BorrowedFd<'_>) -> Result<ProgInfo> {
             ..BpfProgInfo::default()
         };
         obj_info(prog, &mut raw)?;
-        // The kernel wrote min(ours, its count) ids and set its count.
-        map_ids.truncate(raw.nr_map_ids as usize);
     }
+    // The kernel wrote min(ours, its count) ids and set its count.
+    map_ids.truncate(raw.nr_map_ids.min(map_ids.len() as u32) as usize);
     Ok(ProgInfo {
         id: raw.id,
         prog_type: raw.prog_type,
