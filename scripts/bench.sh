@@ -18,7 +18,7 @@
 # - peak memory: /usr/bin/time -v, maximum resident set size.
 # - binary size: the executable plus every shared library ldd lists.
 # - scale: objects with 1..1000 programs and maps made by scripts/bench-gen.sh;
-#   parse + relocate time without the kernel (loader/examples/parse_bench.rs)
+#   parse + relocate time without the kernel (elf/examples/parse_bench.rs)
 #   and rxdp-load's full load time without attaching.
 #
 # - a diagnostic second set of rounds with expedited RCU grace periods
@@ -88,7 +88,7 @@ install_tools() {
 	cargo build -q --release --locked --manifest-path bench/aya-loader/Cargo.toml --target-dir "$BT"
 	cargo build -q --profile small --locked --manifest-path bench/aya-loader/Cargo.toml --target-dir "$BT" \
 		--target "$TRIPLE"
-	cargo build -q --release -p rxdp --example parse_bench
+	cargo build -q --release -p rxdp-elf --example parse_bench
 }
 
 # ---------------------------------------------------------------- veth
@@ -613,7 +613,7 @@ report() {
 	echo "### Scale: generated objects (ms)"
 	echo
 	echo "\`pP_mM.o\`: P programs, M one-slot ARRAY maps (BTF), each program in its own section, one map reference and one subprogram call each (scripts/bench-gen.sh)."
-	echo "parse + relocate: \`Object::parse\` and the loader's relocate stage for every program, no kernel (loader/examples/parse_bench.rs, median). load: \`rxdp-load OBJ\` (maps, BTF, programs; no attach), median of $SCALE_ROUNDS."
+	echo "parse + relocate: \`Object::parse\` and the loader's relocate stage for every program, no kernel (elf/examples/parse_bench.rs, median). load: \`rxdp-load OBJ\` (maps, BTF, programs; no attach), median of $SCALE_ROUNDS."
 	echo
 	echo "| object | programs | maps | parse | relocate | parse + relocate | load |"
 	echo "|---|---|---|---|---|---|---|"

@@ -21,22 +21,40 @@
 //!   section name implies for the type.
 //! - `jump_entries`: the prog-array entries section names imply.
 //! - [`ParseError`]: everything that can be wrong, each naming where.
+//!
+//! Then what a loader does with the model before the kernel sees it, still
+//! without a syscall:
+//!
+//! - [`relocate`]: links a program — appends the subprograms it reaches,
+//!   writes map fds, call offsets and kfunc ids into its instructions, and
+//!   applies CO-RE relocations ([`core`]) against the kernel's BTF, given
+//!   as an argument like the fds; [`kfunc`] finds the kfuncs' ids in it.
+//! - [`disasm`]: instructions in the kernel's BPF syntax, relocations by
+//!   symbol, source lines.
+//! - [`sha1`]: the digest iproute2 names `PIN_OBJECT_NS` directories after.
 #![forbid(unsafe_code)]
 
 pub mod btf;
 mod btf_records;
 mod container;
+pub mod core;
+pub mod disasm;
 mod error;
 mod functions;
 pub mod insn;
 mod jump_entries;
+pub mod kfunc;
 pub mod kinds;
 mod maps;
 mod model;
 mod object;
 mod programs;
+pub mod relocate;
 mod relocations;
 pub mod section_types;
+pub mod sha1;
+#[cfg(test)]
+mod testing;
 
 pub use error::ParseError;
 pub use insn::Insn;

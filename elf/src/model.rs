@@ -41,6 +41,22 @@ pub struct Object {
     pub btf: Option<Btf>,
 }
 
+impl Object {
+    /// An object made by hand rather than parsed (tests, generated code):
+    /// these maps and programs, license `GPL`, nothing else.
+    pub fn new(maps: Vec<Map>, programs: Vec<Program>) -> Object {
+        Object {
+            license: "GPL".to_string(),
+            kernel_version: 0,
+            maps,
+            programs,
+            subprograms: Vec::new(),
+            jump_entries: Vec::new(),
+            btf: None,
+        }
+    }
+}
+
 /// A map the object defines.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Map {
@@ -71,6 +87,26 @@ pub struct Map {
     pub btf_value_type_id: u32,
 }
 
+impl Map {
+    /// A map made by hand: `def` as a 20-byte legacy definition in section
+    /// `maps`, no pinning, no BTF, no initial contents.
+    pub fn new(name: impl Into<String>, def: MapDef) -> Map {
+        Map {
+            name: name.into(),
+            section: "maps".to_string(),
+            dialect: Dialect::Legacy20,
+            def,
+            inner: None,
+            pinning: Pinning::None,
+            iproute2_id: None,
+            data: None,
+            init_maps: Vec::new(),
+            btf_key_type_id: 0,
+            btf_value_type_id: 0,
+        }
+    }
+}
+
 /// The numbers `BPF_MAP_CREATE` needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MapDef {
@@ -84,6 +120,21 @@ pub struct MapDef {
     pub numa_node: u32,
     /// `map_extra` (bloom filter hash count, arena address).
     pub map_extra: u64,
+}
+
+impl MapDef {
+    /// The four numbers every map has; no flags.
+    pub fn new(map_type: MapType, key_size: u32, value_size: u32, max_entries: u32) -> MapDef {
+        MapDef {
+            map_type,
+            key_size,
+            value_size,
+            max_entries,
+            flags: 0,
+            numa_node: 0,
+            map_extra: 0,
+        }
+    }
 }
 
 /// Where a map definition came from. Offsets 20 and 24 of a legacy definition
@@ -181,6 +232,23 @@ pub struct Program {
 }
 
 impl Program {
+    /// A program made by hand: `function` as the whole of section
+    /// `section`, of type `prog_type`, no attach type or flags.
+    pub fn new(
+        section: impl Into<String>,
+        prog_type: Option<ProgramType>,
+        function: Function,
+    ) -> Program {
+        Program {
+            section: section.into(),
+            prog_type,
+            expected_attach_type: 0,
+            prog_flags: 0,
+            function,
+        }
+    }
+
+    /// The program's name: its function's.
     pub fn name(&self) -> &str {
         &self.function.name
     }
@@ -207,6 +275,24 @@ pub struct Function {
     /// `.BTF.ext` CO-RE relocation records, `insn_off` counted in
     /// instructions from this function's start.
     pub core_relocs: Vec<crate::btf::CoreReloc>,
+}
+
+impl Function {
+    /// A function made by hand: `insns` at the start of section `section`
+    /// (index 0), without relocations or BTF records.
+    pub fn new(name: impl Into<String>, section: impl Into<String>, insns: Vec<Insn>) -> Function {
+        Function {
+            name: name.into(),
+            section_index: 0,
+            section: section.into(),
+            offset: 0,
+            insns,
+            relocs: Vec::new(),
+            btf_func_type_id: 0,
+            line_info: Vec::new(),
+            core_relocs: Vec::new(),
+        }
+    }
 }
 
 /// A relocation inside a function, resolved to the model.

@@ -1,7 +1,7 @@
 //! Deterministic mutation test of the parser: damages every committed
 //! object thousands of ways (see `mutate/mod.rs`) and requires
 //! `Object::parse` to return, Ok or Err, never panic, and promptly.
-//! `loader/tests/mutation.rs` runs the relocation step on the same damage.
+//! `relocate_mutation.rs` runs the relocation step on the same damage.
 
 mod builder;
 mod mutate;

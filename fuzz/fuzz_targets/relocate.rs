@@ -10,12 +10,14 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use rxdp::core::CoreTarget;
-use rxdp::kfunc::{KfuncIds, VMLINUX_BTF};
-use rxdp::relocate::{relocate_against, LinkedProgram};
-use rxdp::NoObserver;
 use rxdp_elf::btf::Btf;
+use rxdp_elf::core::CoreTarget;
+use rxdp_elf::kfunc::KfuncIds;
+use rxdp_elf::relocate::{relocate_against, LinkedProgram};
 use rxdp_elf::Object;
+
+/// Where the running kernel publishes its BTF (`rxdp::kernel_btf`).
+const VMLINUX_BTF: &str = "/sys/kernel/btf/vmlinux";
 
 /// The first fake map fd: `map_fd[i]` is `FIRST_FD + i`.
 const FIRST_FD: i32 = 100;
@@ -89,7 +91,7 @@ fuzz_target!(|data: &[u8]| {
     for index in 0..object.programs.len() {
         for target in targets {
             if let Ok(linked) =
-                relocate_against(&object, index, &map_fds, &kfuncs, target, &mut NoObserver)
+                relocate_against(&object, index, &map_fds, &kfuncs, target)
             {
                 check(&linked);
             }
@@ -103,7 +105,6 @@ fuzz_target!(|data: &[u8]| {
             &map_fds[..map_fds.len() / 2],
             &kfuncs,
             None,
-            &mut NoObserver,
         );
     }
 });

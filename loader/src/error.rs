@@ -11,10 +11,10 @@ use std::path::PathBuf;
 use rxdp_elf::ParseError;
 use rxdp_syscalls::Error as SysError;
 
-use crate::kfunc::KfuncError;
+use crate::kernel_btf::KfuncError;
 use crate::observe::Stage;
 use crate::options::{Mode, OptionError};
-use crate::relocate::RelocateError;
+use rxdp_elf::relocate::RelocateError;
 
 /// The syscall part of a message: `OP failed: text (ERRNO): kernel says
 /// "..."`, without the subject (the message names the thing itself) and

@@ -26,10 +26,11 @@
 //!   reference its type ids).
 //! - `create_maps`: `BPF_MAP_CREATE` in `map_fd[]` order (inner maps first),
 //!   shared pins reused when compatible, global data written, `.rodata` frozen.
-//! - [`relocate`]: pure — appends subprograms, patches map fds, calls and
-//!   kfunc ids into the instructions, and applies CO-RE relocations
-//!   ([`core`]); [`kfunc`] reads the kernel's BTF only for objects that
-//!   call kernel functions or have CO-RE relocations.
+//! - relocate: [`rxdp_elf::relocate`], pure — appends subprograms,
+//!   patches map fds, calls and kfunc ids into the instructions, and
+//!   applies CO-RE relocations ([`rxdp_elf::core`]); [`kernel_btf`] reads
+//!   the kernel's BTF only for objects that call kernel functions or have
+//!   CO-RE relocations.
 //! - `load_programs`: `BPF_PROG_LOAD` in `prog_fd[]` order; a rejection
 //!   shows the failing instruction, its source line and the verifier log.
 //! - `fill_jump_tables`: prog-array entries, implied and explicit.
@@ -44,8 +45,8 @@
 //!
 //! Beside the pipeline, for looking inside:
 //!
-//! - [`disasm`]: instructions in the kernel's BPF syntax, relocations by
-//!   symbol, source lines (`rxdp inspect --disasm`, verifier errors).
+//! - [`rxdp_elf::disasm`]: instructions in the kernel's BPF syntax,
+//!   relocations by symbol, source lines (verifier errors).
 //! - [`test_run`]: `BPF_PROG_TEST_RUN` of a loaded XDP program on a frame
 //!   built by [`test_run::packet`] (`rxdp run`).
 
@@ -58,12 +59,10 @@
 mod attach;
 #[cfg(feature = "cli")]
 pub mod cli;
-pub mod core;
 mod create_maps;
-pub mod disasm;
 pub mod error;
 mod fill_jump_tables;
-pub mod kfunc;
+pub mod kernel_btf;
 mod load_btf;
 mod load_programs;
 pub mod observe;
@@ -71,9 +70,7 @@ mod open;
 pub mod options;
 pub mod pin;
 pub mod pipeline;
-pub mod relocate;
 mod rollback;
-mod sha1;
 pub mod status;
 pub mod test_run;
 pub mod unload;

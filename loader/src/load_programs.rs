@@ -17,11 +17,11 @@ use rxdp_syscalls::bpf::{prog_info, prog_load, ProgLoad, BPF_LOG_LEVEL1};
 use rxdp_syscalls::Error as SysError;
 
 use crate::create_maps::is_offload_refusal;
-use crate::disasm;
 use crate::error::{LoadError, VerifierReport};
 use crate::observe::{Event, Observer, Stage};
 use crate::pipeline::{Context, LoadedProgram};
-use crate::relocate::{LinkedProgram, FUNC_INFO_REC_SIZE, LINE_INFO_REC_SIZE};
+use rxdp_elf::disasm;
+use rxdp_elf::relocate::{LinkedProgram, FUNC_INFO_REC_SIZE, LINE_INFO_REC_SIZE};
 
 /// Log lines a rejection shows.
 const TAIL_LINES: usize = 20;
@@ -221,7 +221,7 @@ fn function_at<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::options::tests::{object, program};
+    use crate::options::tests::program;
 
     #[test]
     fn instruction_lines_of_the_log() {
@@ -237,13 +237,12 @@ mod tests {
         let log = "func#0 @0\n0: R1=ctx() R10=fp0\n; int x @ a.c:3\n0: (61) r2 = *(u32 *)(r1 +0)\n\
                    1: (69) r1 = *(u16 *)(r2 +12)\ninvalid access to packet, off=12 size=2\n\
                    processed 2 insns (limit 1000000) max_states_per_insn 0\n";
-        let linked = LinkedProgram {
-            insns: Vec::new(),
-            functions: Vec::new(),
-            func_info: Vec::new(),
-            line_info: Vec::new(),
-        };
-        let report = report(log, &linked, &object(Vec::new(), vec![program("p", "xdp")]));
+        let linked = LinkedProgram::default();
+        let report = report(
+            log,
+            &linked,
+            &Object::new(Vec::new(), vec![program("p", "xdp")]),
+        );
         assert_eq!(
             report.insn.as_deref(),
             Some("1: (69) r1 = *(u16 *)(r2 +12)")
@@ -265,8 +264,7 @@ mod tests {
         let linked = LinkedProgram {
             insns: Vec::new(),
             functions: vec![("xdp_first".into(), 0), ("count_hit".into(), 4)],
-            func_info: Vec::new(),
-            line_info: Vec::new(),
+            ..LinkedProgram::default()
         };
         let log = "0: R1=ctx() R10=fp0\n7: (18) r1 = map[id:12]\nsome complaint\n";
         let sub = report(log, &linked, &object);

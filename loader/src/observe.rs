@@ -10,6 +10,7 @@ use std::os::fd::RawFd;
 use std::path::Path;
 use std::time::Duration;
 
+pub use rxdp_elf::relocate::Patch;
 use rxdp_elf::{JumpOrigin, MapType, ProgramType};
 use rxdp_syscalls::netlink::XdpFlags;
 
@@ -65,27 +66,6 @@ impl std::fmt::Display for Stage {
     }
 }
 
-/// What one relocation did to an instruction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Patch<'a> {
-    /// `ld_imm64` → `BPF_PSEUDO_MAP_FD` of `map_fd[map]`.
-    MapFd { map: usize, fd: RawFd },
-    /// `ld_imm64` → `BPF_PSEUDO_MAP_VALUE`: `offset` bytes into the value of `map_fd[map]`.
-    MapValue { map: usize, fd: RawFd, offset: u32 },
-    /// `call` → the subprogram placed at instruction `at`.
-    Call { function: &'a str, at: usize },
-    /// `ld_imm64` → `BPF_PSEUDO_FUNC`, the address of the function at `at`.
-    FuncAddr { function: &'a str, at: usize },
-    /// `call` → `BPF_PSEUDO_KFUNC_CALL` of kernel BTF id `btf_id`.
-    Kfunc { btf_id: u32 },
-    /// A CO-RE relocation of `kind` wrote the kernel's `value` (`None`:
-    /// no kernel type matched, the instruction was poisoned).
-    Core {
-        kind: &'static str,
-        value: Option<u64>,
-    },
-}
-
 /// One thing that happened during a load.
 #[derive(Debug, Clone, Copy)]
 pub enum Event<'a> {
@@ -134,7 +114,7 @@ pub enum Event<'a> {
         program: &'a str,
         insn: usize,
         symbol: &'a str,
-        patch: Patch<'a>,
+        patch: &'a Patch,
     },
     /// `BPF_PROG_LOAD` made `prog_fd[index]`.
     ProgramLoaded {

@@ -378,72 +378,21 @@ fn check_jump(object: &Object, entry: &JumpEntry) -> Result<(), OptionError> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use rxdp_elf::{Dialect, Function, Map, MapDef, Pinning, Program};
-
-    pub(crate) fn function(name: &str, section: &str) -> Function {
-        Function {
-            name: name.to_string(),
-            section_index: 3,
-            section: section.to_string(),
-            offset: 0,
-            insns: Vec::new(),
-            relocs: Vec::new(),
-            btf_func_type_id: 0,
-            line_info: Vec::new(),
-            core_relocs: Vec::new(),
-        }
-    }
+    use rxdp_elf::{Function, Map, MapDef, Program};
 
     pub(crate) fn map(name: &str, map_type: MapType, max_entries: u32) -> Map {
-        Map {
-            name: name.to_string(),
-            section: "maps".to_string(),
-            dialect: Dialect::Legacy20,
-            def: MapDef {
-                map_type,
-                key_size: 4,
-                value_size: 4,
-                max_entries,
-                flags: 0,
-                numa_node: 0,
-                map_extra: 0,
-            },
-            inner: None,
-            pinning: Pinning::None,
-            iproute2_id: None,
-            data: None,
-            init_maps: Vec::new(),
-            btf_key_type_id: 0,
-            btf_value_type_id: 0,
-        }
+        Map::new(name, MapDef::new(map_type, 4, 4, max_entries))
     }
 
     pub(crate) fn program(name: &str, section: &str) -> Program {
-        Program {
-            section: section.to_string(),
-            prog_type: Some(ProgramType::XDP),
-            expected_attach_type: 0,
-            prog_flags: 0,
-            function: function(name, section),
-        }
-    }
-
-    pub(crate) fn object(maps: Vec<Map>, programs: Vec<Program>) -> Object {
-        Object {
-            license: "GPL".to_string(),
-            kernel_version: 0,
-            maps,
-            programs,
-            subprograms: Vec::new(),
-            jump_entries: Vec::new(),
-            btf: None,
-        }
+        let function = Function::new(name, section, Vec::new());
+        Program::new(section, Some(ProgramType::XDP), function)
     }
 
     /// Like xdp_prog_kern.o plus a program whose function is named like
     /// another program's section.
     fn tutorial() -> Object {
-        let mut object = object(
+        let mut object = Object::new(
             vec![
                 map("jmp_table", MapType::PROG_ARRAY, 8),
                 map("stats", MapType::ARRAY, 5),

@@ -20,26 +20,26 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use rxdp_elf::{JumpEntry, JumpOrigin, MapType, Object, Pinning, ProgramType};
+use rxdp_elf::core::CoreTarget;
+use rxdp_elf::kfunc::{needs_kernel_btf, KfuncIds};
+use rxdp_elf::relocate::relocate_against;
+use rxdp_elf::{sha1, JumpEntry, JumpOrigin, MapType, Object, Pinning, ProgramType};
 use rxdp_syscalls::fs::bpffs;
 use rxdp_syscalls::netlink;
 use rxdp_syscalls::seam;
 
 use crate::attach::attach;
-use crate::core::CoreTarget;
 use crate::create_maps::create_maps;
 use crate::error::LoadError;
 use crate::fill_jump_tables::fill_jump_tables;
-use crate::kfunc::{needs_kernel_btf, read_kernel_btf, KfuncIds, VMLINUX_BTF};
+use crate::kernel_btf::{self, VMLINUX_BTF};
 use crate::load_btf::load_btf;
 use crate::load_programs::load_programs;
 use crate::observe::{Event, Observer, Stage};
 use crate::open;
 use crate::options::{jump_plan, resolve_program, LoadOptions, Mode, PinPolicy};
 use crate::pin::{self, PinTarget};
-use crate::relocate::{relocate_against, LinkedProgram};
 use crate::rollback::Rollback;
-use crate::sha1;
 
 /// A map of the loaded object: `map_fd[i]`.
 #[derive(Debug)]
@@ -442,8 +442,8 @@ fn run(
             file: file.to_string(),
             source,
         };
-        let btf = read_kernel_btf(path, observer).map_err(kfunc_error)?;
-        let kfuncs = KfuncIds::resolve(ctx.object, &btf, path).map_err(kfunc_error)?;
+        let btf = kernel_btf::read(path, observer).map_err(kfunc_error)?;
+        let kfuncs = kernel_btf::resolve_kfuncs(ctx.object, &btf, path).map_err(kfunc_error)?;
         Some((btf, kfuncs))
     } else {
         None
@@ -452,22 +452,25 @@ fn run(
     let no_kfuncs = KfuncIds::default();
     let kfuncs = kernel_btf.as_ref().map_or(&no_kfuncs, |(_, kfuncs)| kfuncs);
     let map_fds: Vec<RawFd> = made.maps.iter().map(|m| m.fd.as_raw_fd()).collect();
-    let linked = (0..ctx.object.programs.len())
-        .map(|index| {
-            relocate_against(
-                ctx.object,
-                index,
-                &map_fds,
-                kfuncs,
-                core_target.as_ref(),
-                observer,
-            )
-        })
-        .collect::<Result<Vec<LinkedProgram>, _>>()
-        .map_err(|source| LoadError::Relocate {
-            file: file.to_string(),
-            source,
-        })?;
+    let mut linked = Vec::with_capacity(ctx.object.programs.len());
+    for (index, program) in ctx.object.programs.iter().enumerate() {
+        let program_linked =
+            relocate_against(ctx.object, index, &map_fds, kfuncs, core_target.as_ref()).map_err(
+                |source| LoadError::Relocate {
+                    file: file.to_string(),
+                    source,
+                },
+            )?;
+        for patched in &program_linked.patches {
+            observer.event(&Event::Relocated {
+                program: program.name(),
+                insn: patched.insn,
+                symbol: &patched.symbol,
+                patch: &patched.patch,
+            });
+        }
+        linked.push(program_linked);
+    }
     clock.lap(Stage::Relocate, observer);
 
     drop(core_target);

@@ -3,7 +3,7 @@
 //! It only reads the file, so it needs no privileges.
 //!
 //! `rxdp inspect OBJ --disasm [--section S]`: each program's instructions
-//! instead, with the subprograms it calls ([`crate::disasm`]).
+//! instead, with the subprograms it calls ([`rxdp_elf::disasm`]).
 
 use std::ffi::{OsStr, OsString};
 use std::io::Write;
@@ -14,7 +14,7 @@ use rxdp_elf::{InnerMap, Map, Object, Program, RelocTarget};
 use super::args::{self, Args, Opt, Positional, Rule, Spec};
 use super::json::Json;
 use super::CliError;
-use crate::disasm;
+use rxdp_elf::disasm;
 
 /// `rxdp inspect`.
 pub const SPEC: Spec = Spec {

@@ -12,7 +12,7 @@ use rxdp_elf::ProgramType;
 use super::args::{self, Args, Opt, Positional, Rule, Spec};
 use super::json::Json;
 use super::CliError;
-use crate::observe::{Event, Observer, Patch};
+use crate::observe::{Event, Observer};
 use crate::options::{AttachOptions, JumpRequest, LoadOptions, Mode, PinPolicy, Ref};
 use crate::pipeline::{load, Loaded};
 
@@ -510,25 +510,7 @@ pub(crate) fn describe(event: &Event<'_>) -> String {
             insn,
             symbol,
             patch,
-        } => {
-            let what = match patch {
-                Patch::MapFd { map, fd } => format!("ld_imm64 map_fd[{map}] (fd {fd})"),
-                Patch::MapValue { map, fd, offset } => {
-                    format!("ld_imm64 map_fd[{map}] (fd {fd}) value + {offset}")
-                }
-                Patch::Call { function, at } => format!("call {function} at insn {at}"),
-                Patch::FuncAddr { function, at } => format!("address of {function} at insn {at}"),
-                Patch::Kfunc { btf_id } => format!("kfunc call, kernel BTF id {btf_id}"),
-                Patch::Core {
-                    kind,
-                    value: Some(value),
-                } => format!("CO-RE {kind} = {value}"),
-                Patch::Core { kind, value: None } => {
-                    format!("CO-RE {kind}: no kernel type matches; poisoned")
-                }
-            };
-            format!("  {program} insn {insn}: {symbol}: {what}")
-        }
+        } => format!("  {program} insn {insn}: {symbol}: {patch}"),
         Event::ProgramLoaded {
             index,
             name,

@@ -30,21 +30,110 @@
 //! moved by its start. The kernel wants either records for every function
 //! or none, so when any placed function has none, none are passed.
 
+// A `RelocateError` names the program, section, function, instruction and
+// symbol, and says what is wrong with them (a typed CO-RE error among
+// others): some 200 bytes, returned once, on the failing path only. Boxing
+// it would cost a dereference at every match to save nothing that matters.
+#![allow(clippy::result_large_err)]
+
 use std::os::fd::RawFd;
 
-use rxdp_elf::btf::{FuncInfo, LineInfo};
-use rxdp_elf::insn::{
+use crate::btf::{FuncInfo, LineInfo};
+use crate::core::{self, CoreError, CoreTarget};
+use crate::insn::{
     Insn, BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_FD,
     BPF_PSEUDO_MAP_VALUE, CALL,
 };
-use rxdp_elf::{Function, Object, Program, RelocTarget};
-
-use crate::core::{self, CoreTarget};
 use crate::kfunc::KfuncIds;
-use crate::observe::{Event, Observer, Patch};
+use crate::{Function, Object, Program, RelocTarget};
+
+/// What one relocation did to an instruction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Patch {
+    /// `ld_imm64` → `BPF_PSEUDO_MAP_FD` of `map_fd[map]`.
+    MapFd {
+        /// Index into `map_fd[]`.
+        map: usize,
+        /// The fd written into the instruction.
+        fd: RawFd,
+    },
+    /// `ld_imm64` → `BPF_PSEUDO_MAP_VALUE`: `offset` bytes into the value
+    /// of `map_fd[map]`.
+    MapValue {
+        /// Index into `map_fd[]`.
+        map: usize,
+        /// The fd written into the instruction.
+        fd: RawFd,
+        /// The offset written into the second half.
+        offset: u32,
+    },
+    /// `call` → the subprogram `function`, placed at instruction `at`.
+    Call {
+        /// The callee's name.
+        function: String,
+        /// Where the callee starts in the linked program.
+        at: usize,
+    },
+    /// `ld_imm64` → `BPF_PSEUDO_FUNC`, the address of `function`, placed
+    /// at `at`.
+    FuncAddr {
+        /// The function's name.
+        function: String,
+        /// Where the function starts in the linked program.
+        at: usize,
+    },
+    /// `call` → `BPF_PSEUDO_KFUNC_CALL` of kernel BTF id `btf_id`.
+    Kfunc {
+        /// The function's type id in the kernel's BTF.
+        btf_id: u32,
+    },
+    /// A CO-RE relocation of `kind` wrote the kernel's `value` (`None`:
+    /// no kernel type matched, the instruction was poisoned).
+    Core {
+        /// What the relocation asked for.
+        kind: core::Kind,
+        /// The value written.
+        value: Option<u64>,
+    },
+}
+
+/// As `rxdp load --explain` shows it: `ld_imm64 map_fd[0] (fd 7)`.
+impl std::fmt::Display for Patch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Patch::MapFd { map, fd } => write!(f, "ld_imm64 map_fd[{map}] (fd {fd})"),
+            Patch::MapValue { map, fd, offset } => {
+                write!(f, "ld_imm64 map_fd[{map}] (fd {fd}) value + {offset}")
+            }
+            Patch::Call { function, at } => write!(f, "call {function} at insn {at}"),
+            Patch::FuncAddr { function, at } => write!(f, "address of {function} at insn {at}"),
+            Patch::Kfunc { btf_id } => write!(f, "kfunc call, kernel BTF id {btf_id}"),
+            Patch::Core {
+                kind,
+                value: Some(value),
+            } => write!(f, "CO-RE {kind} = {value}"),
+            Patch::Core { kind, value: None } => {
+                write!(f, "CO-RE {kind}: no kernel type matches; poisoned")
+            }
+        }
+    }
+}
+
+/// One instruction the relocation changed, in the order they were changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Patched {
+    /// The instruction's index in the linked program.
+    pub insn: usize,
+    /// The symbol the relocation names (for CO-RE, the object's type), or
+    /// `-` for a call clang resolved without one.
+    pub symbol: String,
+    /// What was written.
+    pub patch: Patch,
+}
 
 /// A program ready for `BPF_PROG_LOAD`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LinkedProgram {
     pub insns: Vec<Insn>,
     /// Each function in the array, the program's own first: its name and
@@ -56,6 +145,9 @@ pub struct LinkedProgram {
     /// `struct bpf_line_info` records, `insn_off` in instructions; empty
     /// when `func_info` is, or when a function has no record at its start.
     pub line_info: Vec<LineInfo>,
+    /// Every instruction the relocations changed, for whoever wants to
+    /// show them (`rxdp load --explain`).
+    pub patches: Vec<Patched>,
 }
 
 /// Size of `struct bpf_func_info` as passed to the kernel.
@@ -129,11 +221,11 @@ pub enum RelocProblem {
     CoreWithoutKernelBtf { kind: u32 },
     #[error("a CO-RE relocation needs the object's BTF, and the object has none")]
     CoreWithoutObjectBtf,
-    #[error("CO-RE relocation (kind {kind}, access {access:?}): {message}")]
+    #[error("CO-RE relocation (kind {kind}, access {access:?}): {error}")]
     Core {
         kind: &'static str,
         access: String,
-        message: String,
+        error: CoreError,
     },
 }
 
@@ -152,9 +244,9 @@ struct Linker<'o, 'a> {
     map_fds: &'a [RawFd],
     kfuncs: &'a KfuncIds,
     core: Option<&'a CoreTarget<'a>>,
-    observer: &'a mut dyn Observer,
     insns: Vec<Insn>,
     placed: Vec<(Source, usize)>,
+    patches: Vec<Patched>,
 }
 
 /// Relocates `object.programs[index]`: appends the subprograms it reaches
@@ -166,9 +258,8 @@ pub fn relocate(
     index: usize,
     map_fds: &[RawFd],
     kfuncs: &KfuncIds,
-    observer: &mut dyn Observer,
 ) -> Result<LinkedProgram, RelocateError> {
-    relocate_against(object, index, map_fds, kfuncs, None, observer)
+    relocate_against(object, index, map_fds, kfuncs, None)
 }
 
 /// [`relocate`], with CO-RE relocations computed against `core`, the
@@ -179,7 +270,6 @@ pub fn relocate_against(
     map_fds: &[RawFd],
     kfuncs: &KfuncIds,
     core: Option<&CoreTarget<'_>>,
-    observer: &mut dyn Observer,
 ) -> Result<LinkedProgram, RelocateError> {
     let Some(program) = object.programs.get(index) else {
         return Err(RelocateError {
@@ -199,9 +289,9 @@ pub fn relocate_against(
         map_fds,
         kfuncs,
         core,
-        observer,
         insns: program.function.insns.clone(),
         placed: vec![(Source::Body, 0)],
+        patches: Vec::new(),
     };
     // Placing a function can place more; the list grows while it is walked.
     let mut next = 0;
@@ -324,12 +414,12 @@ impl<'o> Linker<'o, '_> {
                     let Some(imm) = Self::relative(at, target) else {
                         return fail(self, RelocProblem::TooFar);
                     };
-                    let name = self.object.subprograms[*index].name.as_str();
+                    let function = self.object.subprograms[*index].name.clone();
                     if is_call {
                         self.insns[at].set_src_reg(BPF_PSEUDO_CALL);
                         self.insns[at].imm = imm;
                         Patch::Call {
-                            function: name,
+                            function,
                             at: target,
                         }
                     } else {
@@ -337,7 +427,7 @@ impl<'o> Linker<'o, '_> {
                         self.insns[at].imm = imm;
                         self.insns[at + 1].imm = 0;
                         Patch::FuncAddr {
-                            function: name,
+                            function,
                             at: target,
                         }
                     }
@@ -357,10 +447,9 @@ impl<'o> Linker<'o, '_> {
                     Patch::Kfunc { btf_id }
                 }
             };
-            self.observer.event(&Event::Relocated {
-                program: self.program.name(),
+            self.patches.push(Patched {
                 insn: at,
-                symbol: &reloc.symbol,
+                symbol: reloc.symbol.clone(),
                 patch,
             });
         }
@@ -395,7 +484,7 @@ impl<'o> Linker<'o, '_> {
             }
             let at = start + insn;
             let outcome =
-                core::apply(local, target, reloc, &mut self.insns[at..]).map_err(|message| {
+                core::apply(local, target, reloc, &mut self.insns[at..]).map_err(|error| {
                     let kind = core::Kind::from_u32(reloc.kind).map_or("unknown", core::Kind::name);
                     let access = local
                         .string(reloc.access_str_off)
@@ -408,16 +497,15 @@ impl<'o> Linker<'o, '_> {
                         RelocProblem::Core {
                             kind,
                             access,
-                            message,
+                            error,
                         },
                     )
                 })?;
-            self.observer.event(&Event::Relocated {
-                program: self.program.name(),
+            self.patches.push(Patched {
                 insn: at,
-                symbol: &symbol,
+                symbol,
                 patch: Patch::Core {
-                    kind: outcome.kind.name(),
+                    kind: outcome.kind,
                     value: outcome.value,
                 },
             });
@@ -457,12 +545,11 @@ impl<'o> Linker<'o, '_> {
                 return Err(self.error(function, i, "-", RelocProblem::TooFar));
             };
             self.insns[at].imm = imm;
-            self.observer.event(&Event::Relocated {
-                program: self.program.name(),
+            self.patches.push(Patched {
                 insn: at,
-                symbol: "-",
+                symbol: "-".to_string(),
                 patch: Patch::Call {
-                    function: &self.object.subprograms[callee].name,
+                    function: self.object.subprograms[callee].name.clone(),
                     at: placed.unwrap_or_default(),
                 },
             });
@@ -513,6 +600,7 @@ impl<'o> Linker<'o, '_> {
             insns: self.insns,
             func_info,
             line_info,
+            patches: self.patches,
         }
     }
 }
@@ -520,10 +608,9 @@ impl<'o> Linker<'o, '_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::observe::NoObserver;
-    use crate::options::tests::{function, object, program};
-    use rxdp_elf::insn::{EXIT, LD_IMM64};
-    use rxdp_elf::{MapType, Reloc};
+    use crate::insn::{EXIT, LD_IMM64};
+    use crate::testing::{function, map, object, program};
+    use crate::{MapType, Reloc};
 
     fn insn(code: u8, src: u8, imm: i32) -> Insn {
         Insn {
@@ -562,10 +649,7 @@ mod tests {
     /// `main` calls `a` and then `b`; `a` calls `b` too; `b` loads a map and
     /// a global. Every function has BTF and line info.
     fn linked_object() -> Object {
-        let maps = vec![
-            crate::options::tests::map("m", MapType::HASH, 4),
-            crate::options::tests::map(".bss", MapType::ARRAY, 1),
-        ];
+        let maps = vec![map("m", MapType::HASH, 4), map(".bss", MapType::ARRAY, 1)];
         let mut main = program("main", "xdp");
         main.function.insns = vec![
             mov(0),
@@ -603,7 +687,7 @@ mod tests {
     #[test]
     fn subprograms_are_appended_once_in_the_order_reached() {
         let object = linked_object();
-        let linked = relocate(&object, 0, &[7, 9], &KfuncIds::default(), &mut NoObserver).unwrap();
+        let linked = relocate(&object, 0, &[7, 9], &KfuncIds::default()).unwrap();
         assert_eq!(
             linked.functions,
             [
@@ -624,14 +708,30 @@ mod tests {
     #[test]
     fn ld_imm64_gets_map_fds_and_value_offsets() {
         let object = linked_object();
-        let linked = relocate(&object, 0, &[7, 9], &KfuncIds::default(), &mut NoObserver).unwrap();
+        let linked = relocate(&object, 0, &[7, 9], &KfuncIds::default()).unwrap();
         let b = 6;
         assert_eq!(linked.insns[b].src_reg(), BPF_PSEUDO_MAP_FD);
         assert_eq!((linked.insns[b].imm, linked.insns[b + 1].imm), (7, 0));
         assert_eq!(linked.insns[b + 2].src_reg(), BPF_PSEUDO_MAP_VALUE);
         assert_eq!((linked.insns[b + 2].imm, linked.insns[b + 3].imm), (9, 8));
+        // What was patched, in order, for `--explain`.
+        let shown: Vec<String> = linked
+            .patches
+            .iter()
+            .map(|p| format!("{} {}: {}", p.insn, p.symbol, p.patch))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "1 a: call a at insn 4",
+                "2 b: call b at insn 6",
+                "4 b: call b at insn 6",
+                "6 m: ld_imm64 map_fd[0] (fd 7)",
+                "8 counter: ld_imm64 map_fd[1] (fd 9) value + 8",
+            ]
+        );
         // Too few fds: the error names the symbol and the instruction.
-        let error = relocate(&object, 0, &[7], &KfuncIds::default(), &mut NoObserver).unwrap_err();
+        let error = relocate(&object, 0, &[7], &KfuncIds::default()).unwrap_err();
         assert_eq!(
             error.to_string(),
             "program main (section xdp): b insn 2 (counter): refers to map 1, but only 1 maps have fds"
@@ -641,7 +741,7 @@ mod tests {
     #[test]
     fn btf_ext_records_follow_their_functions() {
         let object = linked_object();
-        let linked = relocate(&object, 0, &[7, 9], &KfuncIds::default(), &mut NoObserver).unwrap();
+        let linked = relocate(&object, 0, &[7, 9], &KfuncIds::default()).unwrap();
         let funcs: Vec<(u32, u32)> = linked
             .func_info
             .iter()
@@ -662,12 +762,12 @@ mod tests {
         // One function without BTF: no records at all.
         let mut object = linked_object();
         object.subprograms[0].btf_func_type_id = 0;
-        let linked = relocate(&object, 0, &[7, 9], &KfuncIds::default(), &mut NoObserver).unwrap();
+        let linked = relocate(&object, 0, &[7, 9], &KfuncIds::default()).unwrap();
         assert!(linked.func_info.is_empty() && linked.line_info.is_empty());
         // One function without a line at its start: no line_info.
         let mut object = linked_object();
         object.subprograms[1].line_info.remove(0);
-        let linked = relocate(&object, 0, &[7, 9], &KfuncIds::default(), &mut NoObserver).unwrap();
+        let linked = relocate(&object, 0, &[7, 9], &KfuncIds::default()).unwrap();
         assert_eq!(linked.func_info.len(), 3);
         assert!(linked.line_info.is_empty());
     }
@@ -690,7 +790,7 @@ mod tests {
         // reaches section insn 8, where c starts.
         object.subprograms[1].insns[exit] = insn(CALL, 1, 1);
         object.subprograms[1].insns.push(insn(EXIT, 0, 0));
-        let linked = relocate(&object, 0, &[7, 9], &KfuncIds::default(), &mut NoObserver).unwrap();
+        let linked = relocate(&object, 0, &[7, 9], &KfuncIds::default()).unwrap();
         assert_eq!(
             linked.functions,
             [
@@ -703,8 +803,7 @@ mod tests {
         assert_eq!(linked.insns[8].imm, 1);
         // Nothing starts where the call points: an error naming the place.
         object.subprograms[1].insns[exit].imm = 5;
-        let error =
-            relocate(&object, 0, &[7, 9], &KfuncIds::default(), &mut NoObserver).unwrap_err();
+        let error = relocate(&object, 0, &[7, 9], &KfuncIds::default()).unwrap_err();
         assert_eq!(
             error.problem,
             RelocProblem::NoFunctionAt {
@@ -724,10 +823,10 @@ mod tests {
             RelocTarget::Kfunc("bpf_rdonly_cast".into()),
         )];
         let kfuncs = KfuncIds::from_pairs(vec![("bpf_rdonly_cast".to_string(), 12345)]);
-        let linked = relocate(&object, 0, &[], &kfuncs, &mut NoObserver).unwrap();
+        let linked = relocate(&object, 0, &[], &kfuncs).unwrap();
         assert_eq!(linked.insns[0].src_reg(), BPF_PSEUDO_KFUNC_CALL);
         assert_eq!(linked.insns[0].imm, 12345);
-        let error = relocate(&object, 0, &[], &KfuncIds::default(), &mut NoObserver).unwrap_err();
+        let error = relocate(&object, 0, &[], &KfuncIds::default()).unwrap_err();
         assert!(error.to_string().contains("bpf_rdonly_cast"), "{error}");
     }
 
@@ -735,18 +834,15 @@ mod tests {
     fn relocations_on_the_wrong_instruction_are_refused() {
         let mut object = linked_object();
         object.subprograms[1].relocs[0].insn = 4; // the exit
-        let error =
-            relocate(&object, 0, &[7, 9], &KfuncIds::default(), &mut NoObserver).unwrap_err();
+        let error = relocate(&object, 0, &[7, 9], &KfuncIds::default()).unwrap_err();
         assert_eq!(error.problem, RelocProblem::NotLdImm64 { code: EXIT });
         let mut object = linked_object();
         object.programs[0].function.relocs[0].insn = 0; // a mov
-        let error =
-            relocate(&object, 0, &[7, 9], &KfuncIds::default(), &mut NoObserver).unwrap_err();
+        let error = relocate(&object, 0, &[7, 9], &KfuncIds::default()).unwrap_err();
         assert_eq!(error.problem, RelocProblem::NotCall { code: 0xb7 });
         let mut object = linked_object();
         object.programs[0].function.relocs[0].insn = 9;
-        let error =
-            relocate(&object, 0, &[7, 9], &KfuncIds::default(), &mut NoObserver).unwrap_err();
+        let error = relocate(&object, 0, &[7, 9], &KfuncIds::default()).unwrap_err();
         assert_eq!(error.problem, RelocProblem::OutOfRange { len: 4 });
     }
 }

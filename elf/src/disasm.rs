@@ -40,12 +40,12 @@ mod helpers;
 
 use std::fmt::Write as _;
 
-use rxdp_elf::btf::Btf;
-use rxdp_elf::insn::{
+use crate::btf::Btf;
+use crate::insn::{
     BPF_PSEUDO_BTF_ID, BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_FD,
     BPF_PSEUDO_MAP_VALUE,
 };
-use rxdp_elf::{Function, Insn, Object, RelocTarget};
+use crate::{Function, Insn, Object, RelocTarget};
 
 pub use helpers::{helper_name, HELPERS, HELPER_COUNT};
 
@@ -210,7 +210,7 @@ fn points_at(function: &Function, index: usize, callee: &Function) -> bool {
     let Some(insn) = function.insns.get(index) else {
         return false;
     };
-    let insn_size = rxdp_elf::insn::INSN_SIZE as i128;
+    let insn_size = crate::insn::INSN_SIZE as i128;
     let here = i128::from(function.offset) / insn_size + index as i128;
     function.section_index == callee.section_index
         && here + 1 + i128::from(insn.imm) == i128::from(callee.offset) / insn_size
@@ -379,7 +379,7 @@ pub fn program_listing(object: &Object, index: usize) -> String {
 /// `, from insn 4 of the section` for a function that does not start its
 /// section: llvm-objdump numbers from the section's start.
 fn section_start(function: &Function) -> String {
-    let first = function.offset / rxdp_elf::insn::INSN_SIZE as u64;
+    let first = function.offset / crate::insn::INSN_SIZE as u64;
     if first == 0 {
         String::new()
     } else {

@@ -1,5 +1,5 @@
 //! The disassembler against LLVM's: every instruction of every
-//! `progs/obj/*.o` rendered by `rxdp::disasm` must equal what
+//! `progs/obj/*.o` rendered by `rxdp_elf::disasm` must equal what
 //! `llvm-objdump -dr --no-show-raw-insn` prints for it, once LLVM's text is
 //! brought to the kernel's syntax. Needs llvm-objdump (`make deps`);
 //! `LLVM_OBJDUMP` names another binary.
@@ -44,8 +44,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use rxdp::disasm;
-use rxdp_elf::{Function, Object};
+use rxdp_elf::{disasm, Function, Object};
 
 fn objdump() -> String {
     std::env::var("LLVM_OBJDUMP").unwrap_or_else(|_| "llvm-objdump".to_owned())

@@ -3,7 +3,7 @@
 //! usage: cargo run --release --example parse_bench -- OBJ...
 //!
 //! For each object: `Object::parse` of its bytes (read once, beforehand),
-//! then the loader's relocate stage for every program, with made-up map fds
+//! then the relocate step for every program, with made-up map fds
 //! (relocation is pure: it only writes the numbers into instructions).
 //! Each is repeated until 200 ms have passed (at least 5, at most 1000
 //! times) and the median is printed, one TAB-separated line per object:
@@ -13,9 +13,8 @@ use std::os::fd::RawFd;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use rxdp::kfunc::KfuncIds;
-use rxdp::observe::NoObserver;
-use rxdp::relocate::relocate;
+use rxdp_elf::kfunc::KfuncIds;
+use rxdp_elf::relocate::relocate;
 use rxdp_elf::Object;
 
 const BUDGET: Duration = Duration::from_millis(200);
@@ -54,8 +53,7 @@ fn bench(path: &str) -> Result<String, String> {
     let kfuncs = KfuncIds::default();
     let reloc = median_us(|| {
         for index in 0..object.programs.len() {
-            relocate(&object, index, &map_fds, &kfuncs, &mut NoObserver)
-                .map_err(|e| format!("{path}: {e}"))?;
+            relocate(&object, index, &map_fds, &kfuncs).map_err(|e| format!("{path}: {e}"))?;
         }
         Ok(())
     })?;

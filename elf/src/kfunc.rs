@@ -1,19 +1,12 @@
-//! The kernel's BTF, for the two things that need it: kfuncs — kernel
-//! functions a program calls through an `extern` declared `__ksym`, whose
-//! call `imm` must be the function's type id in the kernel's BTF — and
-//! CO-RE relocations (see `core`). `/sys/kernel/btf/vmlinux` is several
-//! MiB: it is read and parsed only for objects that have either
-//! ([`needs_kernel_btf`]); the others never pay for it.
+//! kfuncs — kernel functions a program calls through an `extern` declared
+//! `__ksym` — by name: which ones an object calls, and their type ids in
+//! the kernel's BTF, which a call's `imm` must hold
+//! (`BPF_PSEUDO_KFUNC_CALL`). The kernel's BTF comes in parsed; reading it
+//! from `/sys/kernel/btf/vmlinux` is the loader's business, and only for
+//! objects that need it ([`needs_kernel_btf`]): it is several MiB.
 
-use std::path::{Path, PathBuf};
-
-use rxdp_elf::btf::{Btf, BtfError, BtfKind};
-use rxdp_elf::{Object, RelocTarget};
-
-use crate::observe::{Event, Observer};
-
-/// Where the running kernel publishes its BTF.
-pub const VMLINUX_BTF: &str = "/sys/kernel/btf/vmlinux";
+use crate::btf::{Btf, BtfKind};
+use crate::{Object, RelocTarget};
 
 /// Kernel BTF ids of kfuncs, by name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -21,21 +14,14 @@ pub struct KfuncIds {
     ids: Vec<(String, u32)>,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum KfuncError {
-    #[error("cannot read the kernel's BTF {}: {source}; kfuncs and CO-RE need a kernel built with CONFIG_DEBUG_INFO_BTF", path.display())]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cannot parse the kernel's BTF {}: {source}", path.display())]
-    Parse { path: PathBuf, source: BtfError },
-    #[error("kernel function {name} (called by {caller}) is not in the kernel's BTF {}: this kernel does not have it; check the name against `bpftool btf dump file {}`", path.display(), path.display())]
-    Missing {
-        name: String,
-        caller: String,
-        path: PathBuf,
-    },
+/// A kfunc the object calls that the kernel's BTF does not have.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("kernel function {name} (called by {caller}) is not in the kernel's BTF")]
+pub struct UnknownKfunc {
+    /// The function's name.
+    pub name: String,
+    /// The first function of the object that calls it.
+    pub caller: String,
 }
 
 impl KfuncIds {
@@ -44,6 +30,7 @@ impl KfuncIds {
         KfuncIds { ids }
     }
 
+    /// The kernel BTF id of kfunc `name`.
     pub fn get(&self, name: &str) -> Option<u32> {
         self.ids.iter().find(|(n, _)| n == name).map(|&(_, id)| id)
     }
@@ -70,16 +57,15 @@ impl KfuncIds {
     }
 
     /// Resolves the object's kfuncs against the kernel's BTF.
-    pub fn resolve(object: &Object, kernel: &Btf, path: &Path) -> Result<KfuncIds, KfuncError> {
+    pub fn resolve(object: &Object, kernel: &Btf) -> Result<KfuncIds, UnknownKfunc> {
         let wanted = KfuncIds::wanted(object);
         let mut ids = Vec::with_capacity(wanted.len());
         for (name, caller) in wanted {
             let id = kernel
                 .find(BtfKind::Func, name)
-                .ok_or_else(|| KfuncError::Missing {
+                .ok_or_else(|| UnknownKfunc {
                     name: name.to_string(),
                     caller: caller.to_string(),
-                    path: path.to_path_buf(),
                 })?;
             ids.push((name.to_string(), id));
         }
@@ -87,7 +73,8 @@ impl KfuncIds {
     }
 }
 
-/// Whether the object calls kfuncs or has CO-RE relocations.
+/// Whether the object calls kfuncs or has CO-RE relocations: whether a
+/// load needs the kernel's BTF.
 pub fn needs_kernel_btf(object: &Object) -> bool {
     let mut functions = object
         .programs
@@ -102,25 +89,11 @@ pub fn needs_kernel_btf(object: &Object) -> bool {
     })
 }
 
-/// Reads and parses the kernel's BTF at `path`.
-pub fn read_kernel_btf(path: &Path, observer: &mut dyn Observer) -> Result<Btf, KfuncError> {
-    let bytes = std::fs::read(path).map_err(|source| KfuncError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    observer.event(&Event::KernelBtfRead { bytes: bytes.len() });
-    Btf::parse(&bytes).map_err(|source| KfuncError::Parse {
-        path: path.to_path_buf(),
-        source,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::observe::NoObserver;
-    use crate::options::tests::{object, program};
-    use rxdp_elf::Reloc;
+    use crate::testing::{object, program};
+    use crate::Reloc;
 
     fn calling(kfuncs: &[&str]) -> Object {
         let mut object = object(Vec::new(), vec![program("p", "xdp")]);
@@ -142,25 +115,27 @@ mod tests {
         let object = calling(&["bpf_a", "bpf_b", "bpf_a"]);
         assert!(needs_kernel_btf(&object));
         assert_eq!(KfuncIds::wanted(&object), [("bpf_a", "p"), ("bpf_b", "p")]);
-        let error = read_kernel_btf(Path::new("/nonexistent"), &mut NoObserver).unwrap_err();
-        assert!(matches!(error, KfuncError::Read { .. }), "{error}");
     }
 
     #[test]
-    fn kfuncs_resolve_against_the_running_kernel() {
-        let path = Path::new(VMLINUX_BTF);
-        let kernel = read_kernel_btf(path, &mut NoObserver).unwrap();
-        // bpf_rdonly_cast is a kfunc of every kernel since 6.1.
+    fn kfuncs_resolve_by_name_against_a_btf() {
+        let mut kernel = Btf::default();
+        let name_off = kernel.add_string("bpf_rdonly_cast");
+        kernel.add_type(crate::btf::BtfType {
+            name_off,
+            kind: BtfKind::Func,
+            kind_flag: false,
+            size_or_type: 0,
+            data: crate::btf::BtfTypeData::Func { linkage: 1 },
+        });
         let object = calling(&["bpf_rdonly_cast"]);
-        let ids = KfuncIds::resolve(&object, &kernel, path).unwrap();
-        assert!(ids.get("bpf_rdonly_cast").is_some_and(|id| id > 0));
+        let ids = KfuncIds::resolve(&object, &kernel).unwrap();
+        assert_eq!(ids.get("bpf_rdonly_cast"), Some(1));
         let object = calling(&["rxdp_no_such_kfunc"]);
-        let error = KfuncIds::resolve(&object, &kernel, path).unwrap_err();
-        assert!(
-            error
-                .to_string()
-                .contains("rxdp_no_such_kfunc (called by p)"),
-            "{error}"
+        let error = KfuncIds::resolve(&object, &kernel).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "kernel function rxdp_no_such_kfunc (called by p) is not in the kernel's BTF"
         );
     }
 }

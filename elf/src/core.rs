@@ -31,8 +31,8 @@
 
 use std::collections::HashMap;
 
-use rxdp_elf::btf::{Btf, BtfKind, BtfType, BtfTypeData, CoreReloc};
-use rxdp_elf::insn::{Insn, CALL};
+use crate::btf::{Btf, BtfError, BtfKind, BtfType, BtfTypeData, CoreReloc};
+use crate::insn::{Insn, CALL};
 
 /// `BPF_INT_SIGNED` in the INT encoding.
 const BTF_INT_SIGNED: u8 = 1;
@@ -122,6 +122,12 @@ impl Kind {
     }
 }
 
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// The kernel's BTF, indexed by essential name for candidate lookups.
 #[derive(Debug)]
 pub struct CoreTarget<'b> {
@@ -195,43 +201,188 @@ impl Value {
     }
 }
 
-type Result<T> = std::result::Result<T, String>;
+type Result<T> = std::result::Result<T, CoreError>;
+
+/// Why a CO-RE relocation cannot be applied. The object's BTF, its access
+/// string or its instruction is wrong (or asks for what rxdp does not do);
+/// a kernel without the type is not an error (see the module text).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CoreError {
+    /// The object's or the kernel's BTF does not hold together.
+    #[error("{0}")]
+    Btf(BtfError),
+    /// A kind number `enum bpf_core_relo_kind` does not have.
+    #[error("unknown relocation kind {0}")]
+    UnknownKind(u32),
+    /// `BPF_CORE_TYPE_MATCHES`, which rxdp does not implement.
+    #[error("type_matches relocations are not supported by rxdp")]
+    TypeMatches,
+    /// A kind that has no value for what the access path reaches.
+    #[error("{} is not supported", .0.name())]
+    Unsupported(Kind),
+    /// The access string is not numbers separated by `:`.
+    #[error("bad access string {0:?}")]
+    BadAccess(String),
+    /// The access string is empty.
+    #[error("empty access string")]
+    EmptyAccess,
+    /// More steps than libbpf's `BPF_CORE_SPEC_MAX_LEN`.
+    #[error("access string {0:?} is too deep")]
+    AccessTooDeep(String),
+    /// A type relocation whose access string is not `0`.
+    #[error("a type relocation's access string must be \"0\", not {0:?}")]
+    TypeAccess(String),
+    /// The access path has no step.
+    #[error("empty access path")]
+    EmptyPath,
+    /// An enumerator index past the enum's end.
+    #[error("enumerator {0} out of range")]
+    Enumerator(u32),
+    /// A member index past the struct's end.
+    #[error("member {0} out of range")]
+    Member(u32),
+    /// An index into something that is neither a struct nor an array.
+    #[error("index {index} into a {kind} (neither struct nor array)")]
+    NotIndexable {
+        /// The index of the access string.
+        index: u32,
+        /// What it indexes.
+        kind: BtfKind,
+    },
+    /// Anonymous members inside anonymous members, deeper than any C.
+    #[error("anonymous members nest too deep")]
+    NestedTooDeep,
+    /// An offset that overflows 64 bits (a crafted access path).
+    #[error("the access reaches beyond 2^64 bits")]
+    Overflow,
+    /// A field kind other than offset and size asked of an array element.
+    #[error("{} of an array element is not supported", .0.name())]
+    ArrayElement(Kind),
+    /// A bitfield spread over more than 8 bytes.
+    #[error("a bitfield that no 64-bit load can read")]
+    WideBitfield,
+    /// A shift asked of a field longer than one 64-bit load.
+    #[error("{} of a {size}-byte field: more than one 64-bit load holds", .kind.name())]
+    WideField {
+        /// The shift asked for.
+        kind: Kind,
+        /// The field's size in bytes.
+        size: u64,
+    },
+    /// A relocation against a type without a name: nothing to look up.
+    #[error("a relocation against an anonymous type")]
+    AnonymousType,
+    /// Two kernel types of the name give different values.
+    #[error("kernel types disagree: {first} in one candidate, {second} in another")]
+    Ambiguous {
+        /// The value of the first match.
+        first: u64,
+        /// The different value of a later one.
+        second: u64,
+    },
+    /// A field whose size changed, and which may not be read at another size.
+    #[error("the field is {local} bytes here and {kernel} in the kernel, and is not an unsigned int or a pointer")]
+    FieldSize {
+        /// Its size in the object.
+        local: u32,
+        /// Its size in the kernel.
+        kernel: u32,
+    },
+    /// A load or store whose size is not the field's.
+    #[error("a {access}-byte access to a {field}-byte field")]
+    AccessSize {
+        /// The instruction's access size.
+        access: u32,
+        /// The field's size in the object.
+        field: u32,
+    },
+    /// The relocated instruction lies past the function's end.
+    #[error("the instruction is outside the function")]
+    OutsideFunction,
+    /// An ALU instruction that takes a register, not an immediate.
+    #[error("an ALU instruction with a register source")]
+    RegisterSource,
+    /// The immediate of the instruction is not the object's own value.
+    #[error("the instruction holds {found}, the object's value is {expected}")]
+    Immediate {
+        /// The instruction's immediate.
+        found: i32,
+        /// The value the object's BTF gives.
+        expected: u64,
+    },
+    /// The `ld_imm64` does not load the object's own value.
+    #[error("the instruction holds {found}, the object's value is {expected}")]
+    Constant {
+        /// The 64-bit constant of the instruction.
+        found: u64,
+        /// The value the object's BTF gives.
+        expected: u64,
+    },
+    /// The load or store's offset is not the object's own value.
+    #[error("the instruction's offset is {found}, the object's value is {expected}")]
+    Offset {
+        /// The instruction's offset.
+        found: i16,
+        /// The value the object's BTF gives.
+        expected: u64,
+    },
+    /// The kernel's value does not fit a 32-bit immediate.
+    #[error("value {0} does not fit an immediate")]
+    ImmediateRange(u64),
+    /// The kernel's value does not fit a 16-bit offset.
+    #[error("offset {0} does not fit an instruction")]
+    OffsetRange(u64),
+    /// A field size no load or store has.
+    #[error("no load or store of {0} bytes")]
+    AccessWidth(u32),
+    /// An `ld_imm64` cut off at the function's end.
+    #[error("an ld_imm64 without its second half")]
+    HalfLdImm64,
+    /// An `ld_imm64` that another relocation already points somewhere.
+    #[error("an ld_imm64 that already refers to something")]
+    TakenLdImm64,
+    /// An instruction class CO-RE cannot patch.
+    #[error("opcode {0:#04x} cannot be relocated")]
+    Opcode(u8),
+}
+
+impl From<BtfError> for CoreError {
+    fn from(error: BtfError) -> CoreError {
+        CoreError::Btf(error)
+    }
+}
 
 fn type_of(btf: &Btf, id: u32) -> Result<&BtfType> {
-    btf.type_by_id(id).map_err(|e| e.to_string())
+    Ok(btf.type_by_id(id)?)
 }
 
 /// Follows typedefs and modifiers: the id and the type.
 fn skip(btf: &Btf, id: u32) -> Result<(u32, &BtfType)> {
-    let id = btf.resolve(id).map_err(|e| e.to_string())?;
+    let id = btf.resolve(id)?;
     Ok((id, type_of(btf, id)?))
 }
 
 fn size(btf: &Btf, id: u32) -> Result<u64> {
-    btf.size_of(id).map(u64::from).map_err(|e| e.to_string())
+    Ok(btf.size_of(id).map(u64::from)?)
 }
-
-/// What a crafted access path gets instead of an overflow.
-const BEYOND_64_BITS: &str = "the access reaches beyond 2^64 bits";
 
 /// The bit offset of element `index` of elements of `size` bytes.
 fn element_bits(index: u32, size: u64) -> Result<u64> {
     u64::from(index)
         .checked_mul(size)
         .and_then(|bytes| bytes.checked_mul(8))
-        .ok_or_else(|| BEYOND_64_BITS.to_string())
+        .ok_or(CoreError::Overflow)
 }
 
 /// `offset += bits`, refusing to overflow.
 fn add_bits(offset: &mut u64, bits: u64) -> Result<()> {
-    *offset = offset
-        .checked_add(bits)
-        .ok_or_else(|| BEYOND_64_BITS.to_string())?;
+    *offset = offset.checked_add(bits).ok_or(CoreError::Overflow)?;
     Ok(())
 }
 
 fn name(btf: &Btf, off: u32) -> Result<&str> {
-    btf.string(off).map_err(|e| e.to_string())
+    Ok(btf.string(off)?)
 }
 
 fn is_composite(t: &BtfType) -> bool {
@@ -268,12 +419,12 @@ fn parse_spec(btf: &Btf, type_id: u32, access: &str, kind: Kind) -> Result<Spec>
         .split(':')
         .map(|part| {
             part.parse::<u32>()
-                .map_err(|_| format!("bad access string {access:?}"))
+                .map_err(|_| CoreError::BadAccess(access.to_string()))
         })
         .collect::<Result<Vec<u32>>>()?;
-    let (&first, rest) = indexes.split_first().ok_or("empty access string")?;
+    let (&first, rest) = indexes.split_first().ok_or(CoreError::EmptyAccess)?;
     if indexes.len() > MAX_SPEC_LEN {
-        return Err(format!("access string {access:?} is too deep"));
+        return Err(CoreError::AccessTooDeep(access.to_string()));
     }
     let mut spec = Spec {
         root: type_id,
@@ -282,9 +433,7 @@ fn parse_spec(btf: &Btf, type_id: u32, access: &str, kind: Kind) -> Result<Spec>
     };
     if !kind.is_field() && !kind.is_enum() {
         if indexes != [0] {
-            return Err(format!(
-                "a type relocation's access string must be \"0\", not {access:?}"
-            ));
+            return Err(CoreError::TypeAccess(access.to_string()));
         }
         return Ok(spec);
     }
@@ -293,7 +442,7 @@ fn parse_spec(btf: &Btf, type_id: u32, access: &str, kind: Kind) -> Result<Spec>
         let values = enumerators(t);
         let &(name_off, _) = values
             .get(first as usize)
-            .ok_or_else(|| format!("enumerator {first} out of range"))?;
+            .ok_or(CoreError::Enumerator(first))?;
         spec.accessors.push(Accessor {
             type_id: id,
             idx: first,
@@ -314,7 +463,7 @@ fn parse_spec(btf: &Btf, type_id: u32, access: &str, kind: Kind) -> Result<Spec>
             let member = t
                 .members()
                 .get(idx as usize)
-                .ok_or_else(|| format!("member {idx} out of range"))?;
+                .ok_or(CoreError::Member(idx))?;
             add_bits(
                 &mut spec.bit_offset,
                 u64::from(member.bit_offset(t.kind_flag)),
@@ -338,10 +487,10 @@ fn parse_spec(btf: &Btf, type_id: u32, access: &str, kind: Kind) -> Result<Spec>
             add_bits(&mut spec.bit_offset, element_bits(idx, element)?)?;
             id = array.type_id;
         } else {
-            return Err(format!(
-                "index {idx} into a {} (neither struct nor array)",
-                t.kind
-            ));
+            return Err(CoreError::NotIndexable {
+                index: idx,
+                kind: t.kind,
+            });
         }
     }
     Ok(spec)
@@ -433,13 +582,13 @@ fn match_member(
     depth: usize,
 ) -> Result<Option<u32>> {
     if depth > MAX_SPEC_LEN {
-        return Err("anonymous members nest too deep".to_string());
+        return Err(CoreError::NestedTooDeep);
     }
     let local_type = type_of(local, accessor.type_id)?;
     let local_member = local_type
         .members()
         .get(accessor.idx as usize)
-        .ok_or("local member out of range")?;
+        .ok_or(CoreError::Member(accessor.idx))?;
     let wanted = accessor.name.as_deref().unwrap_or_default();
     let (target_id, t) = skip(target, target_id)?;
     if !is_composite(t) {
@@ -547,7 +696,7 @@ fn match_spec(
 
 /// The value a relocation asks for, in the BTF a spec was resolved in.
 fn field_value(btf: &Btf, spec: &Spec, kind: Kind) -> Result<Value> {
-    let last = spec.accessors.last().ok_or("empty access path")?;
+    let last = spec.accessors.last().ok_or(CoreError::EmptyPath)?;
     if kind == Kind::FieldExists {
         return Ok(Value::plain(1));
     }
@@ -566,30 +715,25 @@ fn field_value(btf: &Btf, spec: &Spec, kind: Kind) -> Result<Value> {
                 field: Some((size as u32, element)),
             }),
             Kind::FieldByteSize => Ok(Value::plain(size)),
-            _ => Err(format!(
-                "{} of an array element is not supported",
-                kind.name()
-            )),
+            _ => Err(CoreError::ArrayElement(kind)),
         };
     }
     let member = t
         .members()
         .get(last.idx as usize)
-        .ok_or("member out of range")?;
+        .ok_or(CoreError::Member(last.idx))?;
     let (field_id, field_type) = skip(btf, member.type_id)?;
     let bit_off = spec.bit_offset;
     let mut bit_size = u64::from(member.bitfield_size(t.kind_flag));
     let bitfield = bit_size > 0;
     let (byte_off, byte_size) = if bitfield {
-        let end = bit_off
-            .checked_add(bit_size)
-            .ok_or_else(|| BEYOND_64_BITS.to_string())?;
+        let end = bit_off.checked_add(bit_size).ok_or(CoreError::Overflow)?;
         let mut byte_size = u64::from(field_type.size().unwrap_or(0)).max(1);
         let mut byte_off = bit_off / 8 / byte_size * byte_size;
         // `byte_off * 8 <= bit_off <= end`: no underflow.
         while end - byte_off * 8 > byte_size * 8 {
             if byte_size >= 8 {
-                return Err("a bitfield that no 64-bit load can read".to_string());
+                return Err(CoreError::WideBitfield);
             }
             byte_size *= 2;
             byte_off = bit_off / 8 / byte_size * byte_size;
@@ -597,20 +741,16 @@ fn field_value(btf: &Btf, spec: &Spec, kind: Kind) -> Result<Value> {
         (byte_off, byte_size)
     } else {
         let byte_size = size(btf, field_id)?;
-        bit_size = byte_size
-            .checked_mul(8)
-            .ok_or_else(|| BEYOND_64_BITS.to_string())?;
+        bit_size = byte_size.checked_mul(8).ok_or(CoreError::Overflow)?;
         (bit_off / 8, byte_size)
     };
     // The shifts that extract the field from a 64-bit load: a field that
     // ends more than 64 bits past its load (a struct, not a bitfield)
     // cannot be extracted, and clang asks only for bitfields.
     let shift = |bits: u64| {
-        64u64.checked_sub(bits).ok_or_else(|| {
-            format!(
-                "{} of a {byte_size}-byte field: more than one 64-bit load holds",
-                kind.name()
-            )
+        64u64.checked_sub(bits).ok_or(CoreError::WideField {
+            kind,
+            size: byte_size,
         })
     };
     let value = match kind {
@@ -627,7 +767,7 @@ fn field_value(btf: &Btf, spec: &Spec, kind: Kind) -> Result<Value> {
         // <= bit_off`, so the subtraction inside cannot underflow.
         Kind::FieldLshiftU64 => shift(bit_off + bit_size - byte_off * 8)?,
         Kind::FieldRshiftU64 => shift(bit_size)?,
-        _ => return Err(format!("{} is not a field relocation", kind.name())),
+        _ => return Err(CoreError::Unsupported(kind)),
     };
     Ok(Value {
         value,
@@ -645,14 +785,14 @@ fn value(btf: &Btf, spec: &Spec, kind: Kind, local_root: u32) -> Result<Value> {
         Kind::TypeExists | Kind::EnumvalExists => Ok(Value::plain(1)),
         Kind::TypeSize => Ok(Value::plain(size(btf, spec.root)?)),
         Kind::EnumvalValue => {
-            let accessor = spec.accessors.first().ok_or("no enumerator")?;
+            let accessor = spec.accessors.first().ok_or(CoreError::EmptyPath)?;
             let t = type_of(btf, accessor.type_id)?;
             let (_, value) = *enumerators(t)
                 .get(accessor.idx as usize)
-                .ok_or("enumerator out of range")?;
+                .ok_or(CoreError::Enumerator(accessor.idx))?;
             Ok(Value::plain(value))
         }
-        _ => Err(format!("{} is not supported", kind.name())),
+        _ => Err(CoreError::Unsupported(kind)),
     }
 }
 
@@ -711,65 +851,61 @@ fn poison(insns: &mut [Insn]) {
 /// Writes `new` where the instruction holds `local`.
 fn patch(insns: &mut [Insn], local: Value, new: Value, resize: Option<u32>) -> Result<()> {
     let Some(insn) = insns.first().copied() else {
-        return Err("the instruction is outside the function".to_string());
+        return Err(CoreError::OutsideFunction);
     };
     let class = insn.code & 0x07;
     match class {
         // BPF_ALU, BPF_ALU64: the immediate of a BPF_K instruction.
         0x04 | 0x07 => {
             if insn.code & 0x08 != 0 {
-                return Err("an ALU instruction with a register source".to_string());
+                return Err(CoreError::RegisterSource);
             }
             if local.validate
                 && i64::from(insn.imm) as u64 != local.value
                 && insn.imm as u32 as u64 != local.value
             {
-                return Err(format!(
-                    "the instruction holds {}, the object's value is {}",
-                    insn.imm, local.value
-                ));
+                return Err(CoreError::Immediate {
+                    found: insn.imm,
+                    expected: local.value,
+                });
             }
             let imm = i32::try_from(new.value)
                 .or_else(|_| u32::try_from(new.value).map(|v| v as i32))
-                .map_err(|_| format!("value {} does not fit an immediate", new.value))?;
+                .map_err(|_| CoreError::ImmediateRange(new.value))?;
             insns[0].imm = imm;
         }
         // BPF_LDX, BPF_ST, BPF_STX: the offset, maybe the access size.
         0x01..=0x03 => {
             if local.validate && i64::from(insn.off) as u64 != local.value {
-                return Err(format!(
-                    "the instruction's offset is {}, the object's value is {}",
-                    insn.off, local.value
-                ));
+                return Err(CoreError::Offset {
+                    found: insn.off,
+                    expected: local.value,
+                });
             }
-            insns[0].off = i16::try_from(new.value)
-                .map_err(|_| format!("offset {} does not fit an instruction", new.value))?;
+            insns[0].off =
+                i16::try_from(new.value).map_err(|_| CoreError::OffsetRange(new.value))?;
             if let Some(bytes) = resize {
-                let bits =
-                    size_bits(bytes).ok_or_else(|| format!("no load or store of {bytes} bytes"))?;
+                let bits = size_bits(bytes).ok_or(CoreError::AccessWidth(bytes))?;
                 insns[0].code = (insn.code & !0x18) | bits;
             }
         }
         // BPF_LD: an ld_imm64 of the value.
         0x00 if insn.is_ld_imm64() => {
-            let second = insns
-                .get(1)
-                .copied()
-                .ok_or("an ld_imm64 without its second half")?;
+            let second = insns.get(1).copied().ok_or(CoreError::HalfLdImm64)?;
             if insn.src_reg() != 0 || second.code != 0 {
-                return Err("an ld_imm64 that already refers to something".to_string());
+                return Err(CoreError::TakenLdImm64);
             }
             let current = u64::from(insn.imm as u32) | (u64::from(second.imm as u32) << 32);
             if local.validate && current != local.value {
-                return Err(format!(
-                    "the instruction holds {current}, the object's value is {}",
-                    local.value
-                ));
+                return Err(CoreError::Constant {
+                    found: current,
+                    expected: local.value,
+                });
             }
             insns[0].imm = new.value as u32 as i32;
             insns[1].imm = (new.value >> 32) as u32 as i32;
         }
-        _ => return Err(format!("opcode {:#04x} cannot be relocated", insn.code)),
+        _ => return Err(CoreError::Opcode(insn.code)),
     }
     Ok(())
 }
@@ -782,10 +918,9 @@ pub fn apply(
     reloc: &CoreReloc,
     insns: &mut [Insn],
 ) -> Result<CoreOutcome> {
-    let kind = Kind::from_u32(reloc.kind)
-        .ok_or_else(|| format!("unknown relocation kind {}", reloc.kind))?;
+    let kind = Kind::from_u32(reloc.kind).ok_or(CoreError::UnknownKind(reloc.kind))?;
     if kind == Kind::TypeMatches {
-        return Err("type_matches relocations are not supported by rxdp".to_string());
+        return Err(CoreError::TypeMatches);
     }
     let access = name(local, reloc.access_str_off)?;
     let local_spec = parse_spec(local, reloc.type_id, access, kind)?;
@@ -800,7 +935,7 @@ pub fn apply(
     let local_type = type_of(local, reloc.type_id)?;
     let local_name = name(local, local_type.name_off)?;
     if local_name.is_empty() {
-        return Err("a relocation against an anonymous type".to_string());
+        return Err(CoreError::AnonymousType);
     }
     let mut found: Option<(Value, Spec)> = None;
     for &candidate in target
@@ -821,10 +956,10 @@ pub fn apply(
         let new = value(target.btf, &spec, kind, reloc.type_id)?;
         match &found {
             Some((earlier, _)) if earlier.value != new.value => {
-                return Err(format!(
-                    "kernel types disagree: {} in one candidate, {} in another",
-                    earlier.value, new.value
-                ))
+                return Err(CoreError::Ambiguous {
+                    first: earlier.value,
+                    second: new.value,
+                })
             }
             Some(_) => {}
             None => found = Some((new, spec)),
@@ -846,13 +981,17 @@ pub fn apply(
             let class = insns.first().map_or(0, |i| i.code & 0x07);
             if (0x01..=0x03).contains(&class) {
                 if !size_change_allowed(local, local_id, target.btf, new_id) {
-                    return Err(format!("the field is {local_size} bytes here and {new_size} in the kernel, and is not an unsigned int or a pointer"));
+                    return Err(CoreError::FieldSize {
+                        local: local_size,
+                        kernel: new_size,
+                    });
                 }
                 let current = insns.first().map_or(0, |i| size_bytes(i.code));
                 if current != local_size {
-                    return Err(format!(
-                        "a {current}-byte access to a {local_size}-byte field"
-                    ));
+                    return Err(CoreError::AccessSize {
+                        access: current,
+                        field: local_size,
+                    });
                 }
                 Some(new_size)
             } else {
@@ -871,7 +1010,7 @@ pub fn apply(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rxdp_elf::btf::{BtfEnum, BtfInt, BtfMember};
+    use crate::btf::{BtfEnum, BtfInt, BtfMember};
 
     /// A small BTF builder.
     struct Builder(Btf);
@@ -1098,14 +1237,22 @@ mod tests {
         let r = reloc(&mut local, 2, "0:1", 0);
         let mut insns = [ldx(8, 0x00)];
         let error = apply(&local, &target, &r, &mut insns).unwrap_err();
-        assert!(
-            error.contains("offset is 8, the object's value is 4"),
-            "{error}"
+        assert_eq!(
+            error,
+            CoreError::Offset {
+                found: 8,
+                expected: 4
+            }
+        );
+        assert_eq!(
+            error.to_string(),
+            "the instruction's offset is 8, the object's value is 4"
         );
         let r = reloc(&mut local, 2, "0", 12);
-        assert!(apply(&local, &target, &r, &mut [mov(0)])
-            .unwrap_err()
-            .contains("type_matches"));
+        assert_eq!(
+            apply(&local, &target, &r, &mut [mov(0)]),
+            Err(CoreError::TypeMatches)
+        );
     }
 
     /// Found by the `relocate` fuzz target: a shift relocation of a field
@@ -1123,8 +1270,17 @@ mod tests {
         for kind in [4, 5] {
             let r = reloc(&mut local, outer, "0:1", kind);
             let error = apply(&local, &target, &r, &mut [mov(0)]).unwrap_err();
+            assert_eq!(
+                error,
+                CoreError::WideField {
+                    kind: Kind::from_u32(kind).unwrap(),
+                    size: 16
+                }
+            );
             assert!(
-                error.contains("of a 16-byte field: more than one 64-bit load holds"),
+                error
+                    .to_string()
+                    .ends_with("of a 16-byte field: more than one 64-bit load holds"),
                 "{error}"
             );
         }
@@ -1147,7 +1303,7 @@ mod tests {
             BtfKind::Array,
             false,
             0,
-            BtfTypeData::Array(rxdp_elf::btf::BtfArray {
+            BtfTypeData::Array(crate::btf::BtfArray {
                 type_id: u64_id,
                 index_type: u64_id,
                 nelems: 0x1000_0000,
@@ -1159,7 +1315,7 @@ mod tests {
         let target = CoreTarget::new(&target_btf);
         let r = reloc(&mut local, big, "4294967295:0:4294967295", 0);
         let error = apply(&local, &target, &r, &mut [ldx(0, 0x18)]).unwrap_err();
-        assert!(error.contains("beyond 2^64 bits"), "{error}");
+        assert_eq!(error, CoreError::Overflow);
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Deterministic mutation test of the relocation step: the damage of the
-//! parser's mutation test (`elf/tests/mutate/mod.rs`, included by path),
+//! parser's mutation test (`mutate/mod.rs`),
 //! and every damaged object that still parses goes through `relocate` —
 //! every program, with fake map fds, fake kfunc ids and the intact
 //! object's own BTF as the CO-RE target. Pure: no kernel. Each must
@@ -7,19 +7,16 @@
 //! together: every BPF-to-BPF call lands on the first instruction of a
 //! placed function, `func_info` records sit at those starts.
 
-#[path = "../../elf/tests/builder/mod.rs"]
 mod builder;
-#[path = "../../elf/tests/mutate/mod.rs"]
 mod mutate;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use rxdp::core::CoreTarget;
-use rxdp::kfunc::KfuncIds;
-use rxdp::relocate::{relocate_against, LinkedProgram};
-use rxdp::NoObserver;
 use rxdp_elf::btf::Btf;
+use rxdp_elf::core::CoreTarget;
+use rxdp_elf::kfunc::KfuncIds;
+use rxdp_elf::relocate::{relocate_against, LinkedProgram};
 use rxdp_elf::Object;
 
 /// Cases per object: with the 24 objects, 48,000 damaged copies.
@@ -96,7 +93,7 @@ fn relocating_damaged_objects_never_panics() {
         );
         for program in 0..object.programs.len() {
             let target = targets[index].as_ref();
-            match relocate_against(&object, program, &map_fds, &kfuncs, target, &mut NoObserver) {
+            match relocate_against(&object, program, &map_fds, &kfuncs, target) {
                 Ok(program) => {
                     check_linked(&program)?;
                     linked.fetch_add(1, Ordering::Relaxed);
