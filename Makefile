@@ -64,7 +64,8 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-# Static musl binaries of at most 512 KiB each. Stable Rust cannot get there:
+# Static musl binaries: rxdp-load at most 512 KiB, rxdp (every subcommand)
+# at most 640 KiB. Stable Rust cannot get there:
 # with its prebuilt std, rxdp-load is ~860 KiB even with opt-level z, LTO and
 # panic=abort. Nightly rebuilds std for size (-Z build-std), and:
 #   -Cpanic=immediate-abort   no panic machinery: a panic is an abort
@@ -76,7 +77,9 @@ lint:
 STATIC_TRIPLE := $(shell uname -m)-unknown-linux-musl
 STATIC_DIR    := target-static
 STATIC_BINS   := rxdp-load rxdp
-STATIC_MAX    := 524288
+# The budget of each binary, in bytes.
+STATIC_MAX_rxdp-load := 524288
+STATIC_MAX_rxdp      := 655360
 STATIC_RUSTFLAGS := -Zunstable-options -Cpanic=immediate-abort -Cforce-unwind-tables=no \
 	-Crelocation-model=static -Clink-self-contained=+linker -Clinker-flavor=gnu-lld-cc \
 	-Clink-arg=-Wl,--icf=all -Clink-arg=-Wl,-z,noseparate-code \
@@ -89,7 +92,7 @@ static:
 	@rustup component list --toolchain nightly --installed | grep -qx 'rust-src' || \
 		rustup component add rust-src --toolchain nightly
 	RUSTFLAGS="$(STATIC_RUSTFLAGS)" \
-		$(CARGO) +nightly build -p rxdp --bins --profile static --target $(STATIC_TRIPLE) \
+		$(CARGO) +nightly build -p rxdp-cli --bins --profile static --target $(STATIC_TRIPLE) \
 		-Z build-std=std,panic_abort -Z build-std-features=optimize_for_size \
 		--target-dir $(STATIC_DIR)
 	@mkdir -p dist
@@ -99,10 +102,11 @@ static:
 	done
 	dist/rxdp-load --help >/dev/null
 	dist/rxdp inspect progs/obj/tail_kern.o >/dev/null
-	$(CARGO) build -q -p rxdp --no-default-features
+	$(CARGO) build -q -p rxdp
 	@over=0; for b in $(STATIC_BINS); do \
+		case $$b in rxdp-load) max=$(STATIC_MAX_rxdp-load);; *) max=$(STATIC_MAX_rxdp);; esac; \
 		size=$$(stat -c %s dist/$$b); \
-		if [ $$size -le $(STATIC_MAX) ]; then verdict=ok; else verdict="OVER the $(STATIC_MAX)-byte budget"; over=1; fi; \
+		if [ $$size -le $$max ]; then verdict="ok (budget $$((max / 1024)) KiB)"; else verdict="OVER the $$max-byte budget"; over=1; fi; \
 		echo "dist/$$b: $$size bytes ($$((size / 1024)) KiB), statically linked, $$verdict"; \
 	done; exit $$over
 

@@ -19,7 +19,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::{obj, pinned, read_u64, rxdp, with_article_jump};
-use rxdp::test_run::packet::{self, PacketKind};
+use rxdp_cli::packet::{self, PacketKind};
 use rxdp_kernel_tests::{require_kernel, TraceLock};
 
 /// The value of `"key":` in a one-line JSON object: a string's contents

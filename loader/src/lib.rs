@@ -48,7 +48,7 @@
 //! - [`rxdp_elf::disasm`]: instructions in the kernel's BPF syntax,
 //!   relocations by symbol, source lines (verifier errors).
 //! - [`test_run`]: `BPF_PROG_TEST_RUN` of a loaded XDP program on a frame
-//!   built by [`test_run::packet`] (`rxdp run`).
+//!   (`rxdp run`, whose frames the CLI crate builds).
 
 // A `LoadError` carries what a user needs to act (the kernel's words, the
 // verifier's report, names): a few hundred bytes, returned once per
@@ -57,8 +57,6 @@
 #![allow(clippy::result_large_err)]
 
 mod attach;
-#[cfg(feature = "cli")]
-pub mod cli;
 mod create_maps;
 pub mod error;
 mod fill_jump_tables;

@@ -20,8 +20,6 @@
 //! every run). So [`run`] takes the verdict and the frame from a single
 //! run, and times the `repeat` runs separately.
 
-pub mod packet;
-
 use std::os::fd::BorrowedFd;
 
 use rxdp_syscalls::bpf::{prog_test_run, xdp_md, TestRun};

@@ -8,10 +8,16 @@
 //! [`main`] prints them as `rxdp: <file>: <what is wrong>` with exit code 1.
 //! `rxdp-load OBJ ...` is `rxdp load OBJ ...` ([`main_load`]).
 
+// A `CliError` may carry a `LoadError` (a few hundred bytes: the kernel's
+// words, the verifier's report), returned once per process on the failing
+// path; boxing it would save nothing that matters.
+#![allow(clippy::result_large_err)]
+
 pub mod args;
 pub mod inspect;
 pub mod json;
 pub mod load;
+pub mod packet;
 pub mod run;
 pub mod status;
 pub mod trace;
@@ -154,11 +160,11 @@ pub enum CliError {
     },
     /// The load failed; the error names the file and the stage.
     #[error("{0}")]
-    Load(crate::LoadError),
+    Load(rxdp::LoadError),
     #[error("unload: {0}")]
-    Unload(crate::unload::UnloadError),
+    Unload(rxdp::unload::UnloadError),
     #[error("status: {0}")]
-    Status(crate::status::StatusError),
+    Status(rxdp::status::StatusError),
     /// Options that do not fit together.
     #[error("{0}")]
     Usage(String),

@@ -11,9 +11,9 @@ use std::path::PathBuf;
 
 use rxdp_elf::{InnerMap, Map, Object, Program, RelocTarget};
 
-use super::args::{self, Args, Opt, Positional, Rule, Spec};
-use super::json::Json;
-use super::CliError;
+use crate::args::{self, Args, Opt, Positional, Rule, Spec};
+use crate::json::Json;
+use crate::CliError;
 use rxdp_elf::disasm;
 
 /// `rxdp inspect`.
@@ -76,7 +76,7 @@ impl Args for InspectArgs {
 /// Reads and parses the object, then prints it to `out`.
 pub fn run(args: &InspectArgs, out: &mut dyn Write) -> Result<(), CliError> {
     let path = args.object.display().to_string();
-    let object = super::read_object(&args.object)?;
+    let object = crate::read_object(&args.object)?;
     let text = if args.disasm {
         disassembly(&path, &object, args.section.as_deref())?
     } else if args.json {

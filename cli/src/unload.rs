@@ -3,11 +3,11 @@
 use std::ffi::{OsStr, OsString};
 use std::io::Write;
 
-use super::args::{self, Args, Opt, Rule, Spec};
-use super::json::Json;
-use super::CliError;
-use crate::options::Mode;
-use crate::unload::unload;
+use crate::args::{self, Args, Opt, Rule, Spec};
+use crate::json::Json;
+use crate::CliError;
+use rxdp::options::Mode;
+use rxdp::unload::unload;
 
 /// `rxdp unload`.
 pub const SPEC: Spec = Spec {

@@ -1,4 +1,4 @@
-//! `rxdp-load OBJ [options]`: see [`rxdp::cli::load`]; the same as `rxdp load`.
+//! `rxdp`: see [`rxdp_cli`].
 
 /// Keeps freed memory for reuse instead of giving it back to the kernel at
 /// once; see [`rxdp_syscalls::alloc`].
@@ -6,5 +6,5 @@
 static POOL: rxdp_syscalls::alloc::Pool = rxdp_syscalls::alloc::Pool::new();
 
 fn main() -> std::process::ExitCode {
-    rxdp::cli::main_load()
+    rxdp_cli::main()
 }

@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use rxdp_elf::ProgramType;
 
-use super::args::{parse, Args, Rule, Spec};
 use super::*;
-use crate::options::Mode;
-use crate::test_run::packet::PacketKind;
+use crate::args::{parse, Args, Rule, Spec};
+use crate::packet::PacketKind;
+use rxdp::options::Mode;
 
 fn rxdp(args: &[&str]) -> Result<Command, Stop> {
     Command::parse(args.iter().map(OsString::from))

@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use rxdp_elf::ProgramType;
 
-use super::args::{self, Args, Opt, Positional, Rule, Spec};
-use super::json::Json;
-use super::CliError;
-use crate::observe::{Event, Observer};
-use crate::options::{AttachOptions, JumpRequest, LoadOptions, Mode, PinPolicy, Ref};
-use crate::pipeline::{load, Loaded};
+use crate::args::{self, Args, Opt, Positional, Rule, Spec};
+use crate::json::Json;
+use crate::CliError;
+use rxdp::observe::{Event, Observer};
+use rxdp::options::{AttachOptions, JumpRequest, LoadOptions, Mode, PinPolicy, Ref};
+use rxdp::pipeline::{load, Loaded};
 
 /// The options of `rxdp load` and `rxdp-load`.
 const OPTIONS: &[Opt] = &[

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use rxdp_syscalls::fs::tracefs::{self, TracePipe};
 
-use super::args::{self, Args, Opt, Spec};
-use super::CliError;
+use crate::args::{self, Args, Opt, Spec};
+use crate::CliError;
 
 /// `rxdp trace`.
 pub const SPEC: Spec = Spec {

@@ -3,10 +3,10 @@
 use std::ffi::{OsStr, OsString};
 use std::io::Write;
 
-use super::args::{self, Args, Opt, Spec};
-use super::json::Json;
-use super::CliError;
-use crate::status::{status, DeviceStatus};
+use crate::args::{self, Args, Opt, Spec};
+use crate::json::Json;
+use crate::CliError;
+use rxdp::status::{status, DeviceStatus};
 
 /// `rxdp status`.
 pub const SPEC: Spec = Spec {

@@ -1,4 +1,4 @@
-//! `rxdp`: see [`rxdp::cli`].
+//! `rxdp-load OBJ [options]`: see [`rxdp_cli::load`]; the same as `rxdp load`.
 
 /// Keeps freed memory for reuse instead of giving it back to the kernel at
 /// once; see [`rxdp_syscalls::alloc`].
@@ -6,5 +6,5 @@
 static POOL: rxdp_syscalls::alloc::Pool = rxdp_syscalls::alloc::Pool::new();
 
 fn main() -> std::process::ExitCode {
-    rxdp::cli::main()
+    rxdp_cli::main_load()
 }

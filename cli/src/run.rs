@@ -1,7 +1,7 @@
 //! `rxdp run OBJ --entry P [--map M --key K --prog P]... (--packet KIND |
 //! --packet-hex HEX) [--repeat N] [--show-map M]... [--json]`: load an
 //! object without a device, fill its jump tables, and run one program on
-//! one frame with `BPF_PROG_TEST_RUN` ([`crate::test_run`]).
+//! one frame with `BPF_PROG_TEST_RUN` ([`rxdp::test_run`]).
 //!
 //! Nothing outlives the command: no device, no pins of the load's own (the
 //! maps go when rxdp exits). Maps the object shares through a pin
@@ -18,15 +18,15 @@ use rxdp_elf::ProgramType;
 use rxdp_syscalls::bpf::MapHandle;
 use rxdp_syscalls::fs::bpffs;
 
-use super::args::{self, Args, Opt, Rule, Spec};
-use super::json::Json;
-use super::load::{parse_type, JUMP_ENTRIES, JUMP_KEY, JUMP_MAP, JUMP_PROG, OBJ, TYPE};
-use super::CliError;
-use crate::options::{resolve_map, resolve_program, JumpRequest, LoadOptions, PinPolicy, Ref};
-use crate::pipeline::{load, Loaded};
-use crate::test_run::packet::{self, PacketKind};
-use crate::test_run::{self, verdict_name, Outcome};
-use crate::NoObserver;
+use crate::args::{self, Args, Opt, Rule, Spec};
+use crate::json::Json;
+use crate::load::{parse_type, JUMP_ENTRIES, JUMP_KEY, JUMP_MAP, JUMP_PROG, OBJ, TYPE};
+use crate::packet::{self, PacketKind};
+use crate::CliError;
+use rxdp::options::{resolve_map, resolve_program, JumpRequest, LoadOptions, PinPolicy, Ref};
+use rxdp::pipeline::{load, Loaded};
+use rxdp::test_run::{self, verdict_name, Outcome};
+use rxdp::NoObserver;
 
 /// `rxdp run`.
 pub const SPEC: Spec = Spec {
@@ -189,9 +189,9 @@ struct MapDump {
 /// Loads, runs, prints; removes the shared pins the load created.
 pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<(), CliError> {
     let path = args.object.display().to_string();
-    let usage = |e: crate::OptionError| CliError::Usage(format!("{path}: {e}"));
+    let usage = |e: rxdp::OptionError| CliError::Usage(format!("{path}: {e}"));
     // Parsed here as well as by the load, to resolve the names first.
-    let object = super::read_object(&args.object)?;
+    let object = crate::read_object(&args.object)?;
     let entry = resolve_program(&object, &Ref::parse(&args.entry)).map_err(usage)?;
     let shown: Vec<usize> = args
         .show_maps
