@@ -4,6 +4,7 @@
 #   make test     everything: unit tests, the mutation test, kernel tests (root)
 #   make demo     the article's tail-call scenario on a veth pair it creates
 #   make static   dist/rxdp-load and dist/rxdp, static musl binaries
+#   make completions  shell completions and manual pages, installed under PREFIX
 #   make bench    rxdp against ip, xdp-loader and Aya, side by side
 #
 # Targets that need a tool install it themselves (apt-get, rustup).
@@ -18,7 +19,7 @@ BPF_CFLAGS   := -O2 -g -target bpf -Wall -Werror -Iprogs/include -I$(ARCH_INCLUD
 PROG_SRCS := $(wildcard progs/*.c)
 PROG_OBJS := $(patsubst progs/%.c,progs/obj/%.o,$(PROG_SRCS))
 
-.PHONY: all deps mounts progs build test unit kernel-test lint clean static bench demo
+.PHONY: all deps mounts progs build test unit kernel-test lint clean static bench demo completions
 
 all: progs build
 
@@ -109,6 +110,26 @@ static:
 		if [ $$size -le $$max ]; then verdict="ok (budget $$((max / 1024)) KiB)"; else verdict="OVER the $$max-byte budget"; over=1; fi; \
 		echo "dist/$$b: $$size bytes ($$((size / 1024)) KiB), statically linked, $$verdict"; \
 	done; exit $$over
+
+# Shell completions (bash, zsh, fish) and manual pages, written from the
+# clap definitions by cli/gen (not part of the programs) into
+# target/completions/ and installed under $(DESTDIR)$(PREFIX).
+PREFIX  ?= /usr/local
+GEN_DIR := target/completions
+
+completions:
+	$(CARGO) run -q -p rxdp-cli-gen -- $(GEN_DIR) >/dev/null
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+		$(DESTDIR)$(PREFIX)/share/zsh/site-functions \
+		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d \
+		$(DESTDIR)$(PREFIX)/share/man/man1
+	@for p in rxdp rxdp-load; do \
+		install -m 644 $(GEN_DIR)/completions/$$p.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$p && \
+		install -m 644 $(GEN_DIR)/completions/_$$p $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_$$p && \
+		install -m 644 $(GEN_DIR)/completions/$$p.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/$$p.fish || exit 1; \
+	done
+	install -m 644 $(GEN_DIR)/man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	@echo "completions and manual pages installed under $(DESTDIR)$(PREFIX)/share"
 
 # rxdp against ip, xdp-loader and a minimal Aya loader (bench/aya-loader), side
 # by side; scripts/bench.sh installs what it needs. Root: it makes a veth pair.

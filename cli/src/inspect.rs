@@ -5,72 +5,30 @@
 //! `rxdp inspect OBJ --disasm [--section S]`: each program's instructions
 //! instead, with the subprograms it calls ([`rxdp_elf::disasm`]).
 
-use std::ffi::{OsStr, OsString};
 use std::io::Write;
 use std::path::PathBuf;
 
-use rxdp_elf::{InnerMap, Map, Object, Program, RelocTarget};
+use clap::Args;
+use rxdp_elf::{disasm, InnerMap, Map, Object, Program, RelocTarget};
 
-use crate::args::{self, Args, Opt, Positional, Rule, Spec};
 use crate::json::Json;
 use crate::CliError;
-use rxdp_elf::disasm;
-
-/// `rxdp inspect`.
-pub const SPEC: Spec = Spec {
-    name: "rxdp inspect",
-    about: "Show an object's maps, programs, jump entries and subprograms in load order (map_fd[], prog_fd[]); reads the file only, needs no privileges",
-    version: false,
-    positionals: &[Positional {
-        name: "OBJ",
-        help: "The BPF object to read (built with `clang -target bpf`)",
-    }],
-    options: &[
-        Opt::flag("json", "Print one JSON object instead of tables"),
-        Opt::flag(
-            "disasm",
-            "Print every program's instructions (and its subprograms') in the kernel's BPF assembly syntax, with source lines from .BTF.ext",
-        ),
-        Opt::value(
-            "section",
-            "S",
-            "With --disasm: only the programs of this ELF section",
-        ),
-    ],
-    rules: &[
-        Rule::Conflicts("json", "disasm"),
-        Rule::Requires("section", "disasm"),
-    ],
-};
 
 /// Arguments of `rxdp inspect`.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Default, PartialEq, Eq, Args)]
 pub struct InspectArgs {
-    /// The BPF object to read (built with `clang -target bpf`).
+    /// The BPF object to read (built with `clang -target bpf`)
+    #[arg(value_name = "OBJ")]
     pub object: PathBuf,
-    /// Print one JSON object instead of tables.
+    /// Print one JSON object instead of tables
+    #[arg(long, conflicts_with = "disasm")]
     pub json: bool,
-    /// Print every program's instructions (and its subprograms') in the
-    /// kernel's BPF assembly syntax, with source lines from .BTF.ext.
+    /// Print every program's instructions (and its subprograms') in the kernel's BPF assembly syntax, with source lines from .BTF.ext
+    #[arg(long)]
     pub disasm: bool,
-    /// With --disasm: only the programs of this ELF section.
+    /// With --disasm: only the programs of this ELF section
+    #[arg(long, value_name = "S", requires = "disasm")]
     pub section: Option<String>,
-}
-
-impl Args for InspectArgs {
-    fn set(&mut self, long: &str, value: &OsStr) -> Result<(), String> {
-        match long {
-            "json" => self.json = true,
-            "disasm" => self.disasm = true,
-            "section" => self.section = Some(args::text(value)?.to_owned()),
-            _ => return Err(args::unhandled(long)),
-        }
-        Ok(())
-    }
-
-    fn positional(&mut self, _index: usize, value: OsString) {
-        self.object = PathBuf::from(value);
-    }
 }
 
 /// Reads and parses the object, then prints it to `out`.

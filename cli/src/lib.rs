@@ -1,19 +1,24 @@
 //! The `rxdp` and `rxdp-load` command lines.
 //!
-//! Each subcommand is a module with its argument struct, the table the
-//! parser reads its options from ([`args::Spec`]) and a `run` function;
-//! adding one means a variant of [`Command`], a row of [`COMMANDS`] and an
-//! arm in [`Command::parse`] and [`Command::run`]. Usage mistakes end with
-//! exit code 2 ([`args`]); errors of a run come back as [`CliError`] and
-//! [`main`] prints them as `rxdp: <file>: <what is wrong>` with exit code 1.
-//! `rxdp-load OBJ ...` is `rxdp load OBJ ...` ([`main_load`]).
+//! Each subcommand is a module with its arguments (a clap `Args` struct,
+//! every option declared once, its help in its doc comment) and a `run`
+//! function; adding one means a variant of [`Command`] and an arm in
+//! [`Command::run`]. What clap cannot say — that `--map`, `--key` and
+//! `--prog` come in threes — is checked right after it ([`parse_rxdp`]),
+//! as a usage error of the same form. Usage mistakes end with exit code 2
+//! and clap's message; errors of a run come back as [`CliError`] and
+//! [`main`] prints them as `rxdp: <file>: <what is wrong>` with exit code
+//! 1. `rxdp-load OBJ ...` is `rxdp load OBJ ...` ([`main_load`]).
+//!
+//! Shell completions and the manual pages are generated from the same
+//! definitions ([`rxdp_command`], [`rxdp_load_command`]) by `cli/gen`,
+//! which is not part of these programs (`make completions`).
 
 // A `CliError` may carry a `LoadError` (a few hundred bytes: the kernel's
 // words, the verifier's report), returned once per process on the failing
 // path; boxing it would save nothing that matters.
 #![allow(clippy::result_large_err)]
 
-pub mod args;
 pub mod inspect;
 pub mod json;
 pub mod load;
@@ -28,56 +33,51 @@ use std::io::{self, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
-use args::Stop;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
-/// What `rxdp --help` says first.
-const ABOUT: &str = "Loads clang-built BPF objects the way load_bpf_file() did, fills jump tables and attaches XDP through rtnetlink";
-
-/// The subcommands of `rxdp`, in the order of its help.
-pub const COMMANDS: &[(&str, &args::Spec)] = &[
-    ("inspect", &inspect::SPEC),
-    ("load", &load::SPEC),
-    ("unload", &unload::SPEC),
-    ("status", &status::SPEC),
-    ("run", &run::SPEC),
-    ("trace", &trace::SPEC),
-];
+/// `rxdp`: every subcommand.
+#[derive(Debug, Parser)]
+#[command(
+    name = "rxdp",
+    version,
+    about = "Loads clang-built BPF objects the way load_bpf_file() did, fills jump tables and attaches XDP through rtnetlink",
+    arg_required_else_help = true
+)]
+struct Rxdp {
+    #[command(subcommand)]
+    command: Command,
+}
 
 /// A subcommand of `rxdp` with its arguments.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq, Subcommand)]
 pub enum Command {
+    /// Show an object's maps, programs, jump entries and subprograms in load order (map_fd[], prog_fd[]); reads the file only, needs no privileges
     Inspect(inspect::InspectArgs),
+    /// Load an object like load_bpf_file(): map_fd[] and prog_fd[] in object order; fill jump tables; pin; attach with --dev
     Load(load::LoadArgs),
+    /// Detach the XDP programs of a device and remove the pins rxdp made
     Unload(unload::UnloadArgs),
+    /// Show what runs in each XDP slot of each interface, and rxdp's pins
     Status(status::StatusArgs),
+    /// Run an XDP program on a frame with BPF_PROG_TEST_RUN (no device): verdict, frame after, time per run
     Run(run::RunArgs),
+    /// Stream bpf_trace_printk output from the trace pipe
     Trace(trace::TraceArgs),
 }
 
-impl Command {
-    /// The subcommand `rxdp ARGS...` names (`args` without the program
-    /// name), or what to print instead: the help, the version, a mistake.
-    pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, Stop> {
-        let mut args = args.into_iter();
-        let Some(first) = args.next() else {
-            // Like clap: the help, on stderr, as a usage error.
-            return Err(Stop::Error(help()));
-        };
-        let name = first.to_string_lossy();
-        Ok(match &*name {
-            "-h" | "--help" => return Err(Stop::Print(help())),
-            "-V" | "--version" => return Err(Stop::Print(args::version("rxdp"))),
-            "help" => return Err(help_of(args.next())),
-            "inspect" => Command::Inspect(args::parse(&inspect::SPEC, args)?),
-            "load" => Command::Load(args::parse(&load::SPEC, args)?),
-            "unload" => Command::Unload(args::parse(&unload::SPEC, args)?),
-            "status" => Command::Status(args::parse(&status::SPEC, args)?),
-            "run" => Command::Run(args::parse(&run::SPEC, args)?),
-            "trace" => Command::Trace(args::parse(&trace::SPEC, args)?),
-            other => return Err(unknown_command(other)),
-        })
-    }
+/// `rxdp-load`: `rxdp load` as a program of its own.
+#[derive(Debug, Parser)]
+#[command(
+    name = "rxdp-load",
+    version,
+    about = "Load a BPF object like samples/bpf's load_bpf_file(), fill its jump tables, pin its maps and attach its entry program"
+)]
+struct RxdpLoad {
+    #[command(flatten)]
+    args: load::LoadArgs,
+}
 
+impl Command {
     /// Runs the subcommand, writing its normal output to `out`.
     pub fn run(&self, out: &mut dyn Write) -> Result<(), CliError> {
         match self {
@@ -89,63 +89,71 @@ impl Command {
             Command::Trace(args) => trace::run(args, out),
         }
     }
+
+    /// What clap cannot check, as a usage error of the subcommand.
+    fn check(&self) -> Result<(), (&'static str, String)> {
+        let jumps = match self {
+            Command::Load(args) => &args.jumps,
+            Command::Run(args) => &args.jumps,
+            _ => return Ok(()),
+        };
+        let name = match self {
+            Command::Load(_) => "load",
+            _ => "run",
+        };
+        jumps.check().map_err(|message| (name, message))
+    }
 }
 
-/// `rxdp --help`: the subcommands, one line each.
-fn help() -> String {
-    let mut rows: Vec<(String, String)> = COMMANDS
-        .iter()
-        .map(|(name, spec)| ((*name).to_owned(), spec.about.to_owned()))
-        .collect();
-    rows.push((
-        "help".into(),
-        "Print this message or the help of the given subcommand(s)".into(),
-    ));
-    let mut text = format!("{ABOUT}\n\nUsage: rxdp <COMMAND>\n\nCommands:\n");
-    args::table(&mut text, &rows);
-    text.push_str("\nOptions:\n");
-    args::table(
-        &mut text,
-        &[
-            ("-h, --help".into(), "Print help".into()),
-            ("-V, --version".into(), "Print version".into()),
-        ],
-    );
-    text
+/// The definition of `rxdp`, for completions and manual pages.
+pub fn rxdp_command() -> clap::Command {
+    Rxdp::command()
 }
 
-/// `rxdp help [COMMAND]`.
-fn help_of(command: Option<OsString>) -> Stop {
-    let Some(command) = command else {
-        return Stop::Print(help());
+/// The definition of `rxdp-load`, for completions and manual pages.
+pub fn rxdp_load_command() -> clap::Command {
+    RxdpLoad::command()
+}
+
+/// A usage error of `command` (or of its subcommand `sub`) that clap did
+/// not find itself: clap's form, its exit code 2.
+fn usage_error(mut command: clap::Command, sub: Option<&str>, message: String) -> clap::Error {
+    command.build();
+    let command = match sub.and_then(|name| command.find_subcommand_mut(name)) {
+        Some(sub) => sub,
+        None => &mut command,
     };
-    let name = command.to_string_lossy();
-    match COMMANDS.iter().find(|(n, _)| *n == name) {
-        Some((_, spec)) => Stop::Print(args::help(spec)),
-        None if name == "help" => Stop::Print(help()),
-        None => unknown_command(&name),
-    }
+    command.error(clap::error::ErrorKind::WrongNumberOfValues, message)
 }
 
-/// Neither a subcommand nor `--help`/`--version`.
-fn unknown_command(name: &str) -> Stop {
-    let usage = "rxdp <COMMAND>";
-    if name.starts_with('-') {
-        return Stop::Error(args::error_text(
-            usage,
-            &format!("unexpected argument '{name}' found"),
-            Some(format!("to pass '{name}' as a value, use '-- {name}'")),
-        ));
-    }
-    let mut names: Vec<&str> = COMMANDS.iter().map(|(n, _)| *n).collect();
-    names.push("help");
-    let tip = args::closest(name.as_bytes(), &names)
-        .map(|similar| format!("a similar subcommand exists: '{similar}'"));
-    Stop::Error(args::error_text(
-        usage,
-        &format!("unrecognized subcommand '{name}'"),
-        tip,
-    ))
+/// `rxdp ARGS...`, `args` starting with the program name: the subcommand
+/// to run, or clap's error (which may be the help or the version).
+pub fn parse_rxdp(args: impl IntoIterator<Item = OsString>) -> Result<Command, clap::Error> {
+    let matches = Rxdp::command().try_get_matches_from(args)?;
+    let command = Rxdp::from_arg_matches(&matches)?.command;
+    command
+        .check()
+        .map_err(|(sub, message)| usage_error(Rxdp::command(), Some(sub), message))?;
+    Ok(command)
+}
+
+/// `rxdp-load ARGS...`, `args` starting with the program name.
+pub fn parse_rxdp_load(
+    args: impl IntoIterator<Item = OsString>,
+) -> Result<load::LoadArgs, clap::Error> {
+    let args = RxdpLoad::try_parse_from(args)?.args;
+    args.jumps
+        .check()
+        .map_err(|message| usage_error(RxdpLoad::command(), None, message))?;
+    Ok(args)
+}
+
+/// Prints clap's text where it belongs (help and version on stdout, the
+/// rest on stderr) and gives its exit code: 0, or 2 for a mistake.
+fn stop(error: &clap::Error) -> ExitCode {
+    // `rxdp --help | head`: a closed stdout is nobody's problem.
+    let _ = error.print();
+    ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2))
 }
 
 /// Why a subcommand failed.
@@ -194,9 +202,9 @@ fn read_object(file: &Path) -> Result<rxdp_elf::Object, CliError> {
 
 /// The `rxdp` binary: parse the arguments, run, report.
 pub fn main() -> ExitCode {
-    let command = match Command::parse(std::env::args_os().skip(1)) {
+    let command = match parse_rxdp(std::env::args_os()) {
         Ok(command) => command,
-        Err(stop) => return stop.exit(),
+        Err(error) => return stop(&error),
     };
     let stdout = io::stdout();
     let result = command.run(&mut stdout.lock());
@@ -205,9 +213,9 @@ pub fn main() -> ExitCode {
 
 /// The `rxdp-load` binary.
 pub fn main_load() -> ExitCode {
-    let args = match args::parse(&load::SPEC_LOAD, std::env::args_os().skip(1)) {
+    let args = match parse_rxdp_load(std::env::args_os()) {
         Ok(args) => args,
-        Err(stop) => return stop.exit(),
+        Err(error) => return stop(&error),
     };
     let stdout = io::stdout();
     let result = load::run(&args, &mut stdout.lock());

@@ -2,231 +2,93 @@
 //! what was made, `--explain` (every step as it happens) and `--timings`
 //! (per stage, wall time and the kernel's share).
 
-use std::ffi::{OsStr, OsString};
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use rxdp_elf::ProgramType;
-
-use crate::args::{self, Args, Opt, Positional, Rule, Spec};
-use crate::json::Json;
-use crate::CliError;
+use clap::Args;
 use rxdp::observe::{Event, Observer};
 use rxdp::options::{AttachOptions, JumpRequest, LoadOptions, Mode, PinPolicy, Ref};
 use rxdp::pipeline::{load, Loaded};
+use rxdp_elf::ProgramType;
 
-/// The options of `rxdp load` and `rxdp-load`.
-const OPTIONS: &[Opt] = &[
-    Opt::value(
-        "dev",
-        "IFNAME",
-        "Attach to this interface; without it, load, fill jump tables and print the table",
-    )
-    .short('d'),
-    Opt::value(
-        "mode",
-        "MODE",
-        "auto (the kernel picks native, else generic), skb, drv or hw",
-    )
-    .short('m')
-    .default("auto"),
-    Opt::flag("force", "Replace what is attached in that mode, atomically").short('f'),
-    Opt::value(
-        "entry",
-        "PROG",
-        "The program to attach: index into prog_fd[], function or section name",
-    )
-    .default("0"),
-    JUMP_MAP,
-    JUMP_KEY,
-    JUMP_PROG,
-    TYPE,
-    Opt::value(
-        "pin-dir",
-        "DIR",
-        "Pin the maps in DIR (default with --dev: /sys/fs/bpf/IFNAME/MODE/)",
-    ),
-    Opt::flag("no-pin", "Pin nothing (prog arrays empty when rxdp exits)"),
-    Opt::flag("verbose", "Print the verifier log, also on success").short('v'),
-    Opt::flag("json", "Print the result as one JSON object"),
-    Opt::flag("explain", "Print every step of the load as it happens"),
-    Opt::flag(
-        "timings",
-        "Print how long each stage took, and how much of it in the kernel",
-    ),
-];
-
-/// The object file, the one positional argument of `load` and `run`.
-pub(crate) const OBJ: Positional = Positional {
-    name: "OBJ",
-    help: "The BPF object file (clang -target bpf)",
-};
-
-const POSITIONALS: &[Positional] = &[OBJ];
-
-/// `--map M`, `--key K`, `--prog P`: one jump-table entry (`load` and `run`).
-pub(crate) const JUMP_MAP: Opt = Opt::value(
-    "map",
-    "M",
-    "Jump-table entry: map_fd[M] (index or name); repeat with --key and --prog",
-)
-.repeated();
-pub(crate) const JUMP_KEY: Opt =
-    Opt::value("key", "K", "Jump-table entry: the key in map_fd[M]").repeated();
-pub(crate) const JUMP_PROG: Opt = Opt::value(
-    "prog",
-    "P",
-    "Jump-table entry: prog_fd[P] (index, function or section name)",
-)
-.repeated();
-
-/// `--type T`, for sections whose name gives no program type.
-pub(crate) const TYPE: Opt = Opt::value(
-    "type",
-    "TYPE",
-    "Program type of sections whose name says none (prog/0, 1/7)",
-)
-.default("xdp");
-
-/// `--map M --key K --prog P`, one of each per entry.
-pub(crate) const JUMP_ENTRIES: Rule = Rule::SameCount {
-    what: "jump entry",
-    options: &["map", "key", "prog"],
-};
-
-const RULES: &[Rule] = &[Rule::Conflicts("pin-dir", "no-pin"), JUMP_ENTRIES];
-
-/// `rxdp load`.
-pub const SPEC: Spec = Spec {
-    name: "rxdp load",
-    about: "Load an object like load_bpf_file(): map_fd[] and prog_fd[] in object order; fill jump tables; pin; attach with --dev",
-    version: false,
-    positionals: POSITIONALS,
-    options: OPTIONS,
-    rules: RULES,
-};
-
-/// `rxdp-load`, the same command as a program of its own.
-pub const SPEC_LOAD: Spec = Spec {
-    name: "rxdp-load",
-    about: "Load a BPF object like samples/bpf's load_bpf_file(), fill its jump tables, pin its maps and attach its entry program",
-    version: true,
-    ..SPEC
-};
+use crate::json::Json;
+use crate::CliError;
 
 /// Load a BPF object like samples/bpf's load_bpf_file(), fill its jump
 /// tables, pin its maps and attach its entry program to a device.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct LoadArgs {
-    /// The BPF object file (clang -target bpf).
+    /// The BPF object file (clang -target bpf)
+    #[arg(value_name = "OBJ")]
     pub object: PathBuf,
-    /// Attach to this interface; without it, load, fill jump tables and print the table.
+    /// Attach to this interface; without it, load, fill jump tables and print the table
+    #[arg(short, long, value_name = "IFNAME")]
     pub dev: Option<String>,
-    /// auto (the kernel picks native, else generic), skb, drv or hw.
+    /// auto (the kernel picks native, else generic), skb, drv or hw
+    #[arg(short, long, value_name = "MODE", default_value = "auto", value_parser = parse_mode)]
     pub mode: Mode,
-    /// Replace what is attached in that mode, atomically.
+    /// Replace what is attached in that mode, atomically
+    #[arg(short, long)]
     pub force: bool,
-    /// The program to attach: index into prog_fd[], function or section name.
+    /// The program to attach: index into prog_fd[], function or section name
+    #[arg(long, value_name = "PROG", default_value = "0")]
     pub entry: String,
-    /// Jump-table entry: map_fd[M] (index or name); repeat with --key and --prog.
-    pub maps: Vec<String>,
-    /// Jump-table entry: the key in map_fd[M].
-    pub keys: Vec<u32>,
-    /// Jump-table entry: prog_fd[P] (index, function or section name).
-    pub progs: Vec<String>,
-    /// Program type of sections whose name says none (prog/0, 1/7).
-    pub prog_type: ProgramType,
-    /// Pin the maps in DIR (default with --dev: /sys/fs/bpf/IFNAME/MODE/).
+    #[command(flatten)]
+    pub jumps: JumpArgs,
+    #[command(flatten)]
+    pub prog_type: TypeArg,
+    /// Pin the maps in DIR (default with --dev: /sys/fs/bpf/IFNAME/MODE/)
+    #[arg(long, value_name = "DIR", conflicts_with = "no_pin")]
     pub pin_dir: Option<PathBuf>,
-    /// Pin nothing (prog arrays empty when rxdp exits).
+    /// Pin nothing (prog arrays empty when rxdp exits)
+    #[arg(long)]
     pub no_pin: bool,
-    /// Print the verifier log, also on success.
+    /// Print the verifier log, also on success
+    #[arg(short, long)]
     pub verbose: bool,
-    /// Print the result as one JSON object.
+    /// Print the result as one JSON object
+    #[arg(long)]
     pub json: bool,
-    /// Print every step of the load as it happens.
+    /// Print every step of the load as it happens
+    #[arg(long)]
     pub explain: bool,
-    /// Print how long each stage took, and how much of it in the kernel.
+    /// Print how long each stage took, and how much of it in the kernel
+    #[arg(long)]
     pub timings: bool,
 }
 
-/// What a load does when no option says otherwise (the defaults of
-/// [`SPEC`], which the parser applies).
-impl Default for LoadArgs {
-    fn default() -> LoadArgs {
-        LoadArgs {
-            object: PathBuf::new(),
-            dev: None,
-            mode: Mode::Auto,
-            force: false,
-            entry: "0".to_owned(),
-            maps: Vec::new(),
-            keys: Vec::new(),
-            progs: Vec::new(),
-            prog_type: ProgramType::XDP,
-            pin_dir: None,
-            no_pin: false,
-            verbose: false,
-            json: false,
-            explain: false,
-            timings: false,
-        }
-    }
+/// `--map M --key K --prog P`, repeated: explicit jump-table entries
+/// (`rxdp load` and `rxdp run`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
+pub struct JumpArgs {
+    /// Jump-table entry: map_fd[M] (index or name); repeat with --key and --prog
+    #[arg(long = "map", value_name = "M")]
+    pub maps: Vec<String>,
+    /// Jump-table entry: the key in map_fd[M]
+    #[arg(long = "key", value_name = "K")]
+    pub keys: Vec<u32>,
+    /// Jump-table entry: prog_fd[P] (index, function or section name)
+    #[arg(long = "prog", value_name = "P")]
+    pub progs: Vec<String>,
 }
 
-impl Args for LoadArgs {
-    fn set(&mut self, long: &str, value: &OsStr) -> Result<(), String> {
-        match long {
-            "dev" => self.dev = Some(args::text(value)?.to_owned()),
-            "mode" => self.mode = parse_mode(args::text(value)?)?,
-            "force" => self.force = true,
-            "entry" => self.entry = args::text(value)?.to_owned(),
-            "map" => self.maps.push(args::text(value)?.to_owned()),
-            "key" => self.keys.push(args::number_u32(value)?),
-            "prog" => self.progs.push(args::text(value)?.to_owned()),
-            "type" => self.prog_type = parse_type(args::text(value)?)?,
-            "pin-dir" => self.pin_dir = Some(PathBuf::from(value)),
-            "no-pin" => self.no_pin = true,
-            "verbose" => self.verbose = true,
-            "json" => self.json = true,
-            "explain" => self.explain = true,
-            "timings" => self.timings = true,
-            _ => return Err(args::unhandled(long)),
+impl JumpArgs {
+    /// One `--map`, one `--key` and one `--prog` per entry: what clap
+    /// cannot say.
+    pub fn check(&self) -> Result<(), String> {
+        let (maps, keys, progs) = (self.maps.len(), self.keys.len(), self.progs.len());
+        if maps == keys && keys == progs {
+            return Ok(());
         }
-        Ok(())
+        Err(format!(
+            "each jump entry needs --map, --key and --prog ({maps} --map, {keys} --key, {progs} --prog given)"
+        ))
     }
 
-    fn positional(&mut self, _index: usize, value: OsString) {
-        self.object = PathBuf::from(value);
-    }
-}
-
-fn parse_mode(text: &str) -> Result<Mode, String> {
-    Mode::parse(text).ok_or_else(|| format!("{text:?} is not a mode: auto, skb, drv or hw"))
-}
-
-/// `--type`: a program type by its kernel name.
-pub(crate) fn parse_type(text: &str) -> Result<ProgramType, String> {
-    ProgramType::from_name(text).ok_or_else(|| {
-        format!("{text:?} is not a program type (xdp, socket_filter, sched_cls, ...)")
-    })
-}
-
-impl LoadArgs {
-    /// The library's options.
-    pub fn options(&self) -> Result<LoadOptions, String> {
-        if self.maps.len() != self.keys.len() || self.maps.len() != self.progs.len() {
-            return Err(format!(
-                "each jump entry needs --map, --key and --prog ({} --map, {} --key, {} --prog given)",
-                self.maps.len(),
-                self.keys.len(),
-                self.progs.len()
-            ));
-        }
-        let mut options = LoadOptions::new(&self.object);
-        options.jumps = self
-            .maps
+    /// The entries, for the library.
+    pub fn requests(&self) -> Vec<JumpRequest> {
+        self.maps
             .iter()
             .zip(&self.keys)
             .zip(&self.progs)
@@ -235,14 +97,51 @@ impl LoadArgs {
                 key: *key,
                 prog: Ref::parse(prog),
             })
-            .collect();
+            .collect()
+    }
+}
+
+/// `--type T`, for sections whose name gives no program type (`rxdp load`
+/// and `rxdp run`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Args)]
+pub struct TypeArg {
+    /// Program type of sections whose name says none (prog/0, 1/7)
+    #[arg(long = "type", value_name = "TYPE", default_value = "xdp", value_parser = parse_type)]
+    pub prog_type: ProgramType,
+}
+
+impl Default for TypeArg {
+    fn default() -> TypeArg {
+        TypeArg {
+            prog_type: ProgramType::XDP,
+        }
+    }
+}
+
+fn parse_mode(text: &str) -> Result<Mode, String> {
+    Mode::parse(text).ok_or_else(|| format!("{text:?} is not a mode: auto, skb, drv or hw"))
+}
+
+/// `--type`: a program type by its kernel name.
+fn parse_type(text: &str) -> Result<ProgramType, String> {
+    ProgramType::from_name(text).ok_or_else(|| {
+        format!("{text:?} is not a program type (xdp, socket_filter, sched_cls, ...)")
+    })
+}
+
+impl LoadArgs {
+    /// The library's options.
+    pub fn options(&self) -> Result<LoadOptions, String> {
+        self.jumps.check()?;
+        let mut options = LoadOptions::new(&self.object);
+        options.jumps = self.jumps.requests();
         options.attach = self.dev.as_ref().map(|dev| AttachOptions {
             dev: dev.clone(),
             mode: self.mode,
             force: self.force,
             entry: Ref::parse(&self.entry),
         });
-        options.default_type = self.prog_type;
+        options.default_type = self.prog_type.prog_type;
         options.pins = match (&self.pin_dir, self.no_pin) {
             (_, true) => PinPolicy::Never,
             (Some(dir), false) => PinPolicy::Dir(dir.clone()),

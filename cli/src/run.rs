@@ -9,156 +9,57 @@
 //! reused when pinned already, as a load would — the run then counts in
 //! them — and are unpinned afterwards when this run created them.
 
-use std::ffi::{OsStr, OsString};
 use std::io::Write;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::path::PathBuf;
 
+use clap::Args;
+use rxdp::options::{resolve_map, resolve_program, LoadOptions, PinPolicy, Ref};
+use rxdp::pipeline::{load, Loaded};
+use rxdp::test_run::{self, verdict_name, Outcome};
+use rxdp::NoObserver;
 use rxdp_elf::ProgramType;
 use rxdp_syscalls::bpf::MapHandle;
 use rxdp_syscalls::fs::bpffs;
 
-use crate::args::{self, Args, Opt, Rule, Spec};
 use crate::json::Json;
-use crate::load::{parse_type, JUMP_ENTRIES, JUMP_KEY, JUMP_MAP, JUMP_PROG, OBJ, TYPE};
+use crate::load::{JumpArgs, TypeArg};
 use crate::packet::{self, PacketKind};
 use crate::CliError;
-use rxdp::options::{resolve_map, resolve_program, JumpRequest, LoadOptions, PinPolicy, Ref};
-use rxdp::pipeline::{load, Loaded};
-use rxdp::test_run::{self, verdict_name, Outcome};
-use rxdp::NoObserver;
-
-/// `rxdp run`.
-pub const SPEC: Spec = Spec {
-    name: "rxdp run",
-    about: "Run an XDP program on a frame with BPF_PROG_TEST_RUN (no device): verdict, frame after, time per run",
-    version: false,
-    positionals: &[OBJ],
-    options: &[
-        Opt::value(
-            "entry",
-            "P",
-            "The program to run: index into prog_fd[], function or section name",
-        ),
-        JUMP_MAP,
-        JUMP_KEY,
-        JUMP_PROG,
-        Opt::value(
-            "packet",
-            "KIND",
-            "A well-formed frame: udp (IPv4, 4 data bytes), tcp (IPv4 SYN with options), icmp (IPv4 echo request, 56 data bytes) or udp6",
-        ),
-        Opt::value(
-            "packet-hex",
-            "HEX",
-            "The frame's bytes in hex, from the Ethernet header on (spaces and colons allowed)",
-        ),
-        Opt::value(
-            "repeat",
-            "N",
-            "Run this many times for the mean time per run (verdict and frame come from one run before those)",
-        )
-        .default("1"),
-        Opt::value(
-            "show-map",
-            "M",
-            "After the runs, print the entries of this map (index or name)",
-        )
-        .repeated(),
-        TYPE,
-        Opt::flag(
-            "verbose",
-            "Print the verifier log of a rejected program in full",
-        )
-        .short('v'),
-        Opt::flag(
-            "json",
-            "Print one JSON object: verdict, retval, data_out (hex), duration_ns, repeat, data_meta_len, maps",
-        ),
-    ],
-    rules: &[
-        Rule::Required("entry"),
-        Rule::OneOf("packet", "packet-hex"),
-        JUMP_ENTRIES,
-    ],
-};
 
 /// Run an XDP program of an object on a frame (BPF_PROG_TEST_RUN), without
 /// a device.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+#[group(id = "frame", required = true, multiple = false, args = ["packet", "packet_hex"])]
 pub struct RunArgs {
-    /// The BPF object file (clang -target bpf).
+    /// The BPF object file (clang -target bpf)
+    #[arg(value_name = "OBJ")]
     pub object: PathBuf,
-    /// The program to run: index into prog_fd[], function or section name.
+    /// The program to run: index into prog_fd[], function or section name
+    #[arg(long, value_name = "P")]
     pub entry: String,
-    /// Jump-table entry: map_fd[M] (index or name); repeat with --key and --prog.
-    pub maps: Vec<String>,
-    /// Jump-table entry: the key in map_fd[M].
-    pub keys: Vec<u32>,
-    /// Jump-table entry: prog_fd[P] (index, function or section name).
-    pub progs: Vec<String>,
-    /// A well-formed frame: udp (IPv4, 4 data bytes), tcp (IPv4 SYN with
-    /// options), icmp (IPv4 echo request, 56 data bytes) or udp6.
+    #[command(flatten)]
+    pub jumps: JumpArgs,
+    /// A well-formed frame: udp (IPv4, 4 data bytes), tcp (IPv4 SYN with options), icmp (IPv4 echo request, 56 data bytes) or udp6
+    #[arg(long, value_name = "KIND", value_parser = parse_kind)]
     pub packet: Option<PacketKind>,
-    /// The frame's bytes in hex, from the Ethernet header on (spaces and
-    /// colons allowed).
+    /// The frame's bytes in hex, from the Ethernet header on (spaces and colons allowed)
+    #[arg(long, value_name = "HEX", value_parser = parse_hex)]
     pub packet_hex: Option<HexBytes>,
-    /// Run this many times for the mean time per run (verdict and frame
-    /// come from one run before those).
+    /// Run this many times for the mean time per run (verdict and frame come from one run before those)
+    #[arg(long, value_name = "N", default_value = "1")]
     pub repeat: u32,
-    /// After the runs, print the entries of this map (index or name).
+    /// After the runs, print the entries of this map (index or name)
+    #[arg(long = "show-map", value_name = "M")]
     pub show_maps: Vec<String>,
-    /// Program type of sections whose name says none (prog/0, 1/7).
-    pub prog_type: ProgramType,
-    /// Print the verifier log of a rejected program in full.
+    #[command(flatten)]
+    pub prog_type: TypeArg,
+    /// Print the verifier log of a rejected program in full
+    #[arg(short, long)]
     pub verbose: bool,
-    /// Print one JSON object: verdict, retval, data_out (hex), duration_ns,
-    /// repeat, data_meta_len, maps.
+    /// Print one JSON object: verdict, retval, data_out (hex), duration_ns, repeat, data_meta_len, maps
+    #[arg(long)]
     pub json: bool,
-}
-
-/// The defaults of [`SPEC`], which the parser applies.
-impl Default for RunArgs {
-    fn default() -> RunArgs {
-        RunArgs {
-            object: PathBuf::new(),
-            entry: String::new(),
-            maps: Vec::new(),
-            keys: Vec::new(),
-            progs: Vec::new(),
-            packet: None,
-            packet_hex: None,
-            repeat: 1,
-            show_maps: Vec::new(),
-            prog_type: ProgramType::XDP,
-            verbose: false,
-            json: false,
-        }
-    }
-}
-
-impl Args for RunArgs {
-    fn set(&mut self, long: &str, value: &OsStr) -> Result<(), String> {
-        match long {
-            "entry" => self.entry = args::text(value)?.to_owned(),
-            "map" => self.maps.push(args::text(value)?.to_owned()),
-            "key" => self.keys.push(args::number_u32(value)?),
-            "prog" => self.progs.push(args::text(value)?.to_owned()),
-            "packet" => self.packet = Some(parse_kind(args::text(value)?)?),
-            "packet-hex" => self.packet_hex = Some(parse_hex(args::text(value)?)?),
-            "repeat" => self.repeat = args::number_u32(value)?,
-            "show-map" => self.show_maps.push(args::text(value)?.to_owned()),
-            "type" => self.prog_type = parse_type(args::text(value)?)?,
-            "verbose" => self.verbose = true,
-            "json" => self.json = true,
-            _ => return Err(args::unhandled(long)),
-        }
-        Ok(())
-    }
-
-    fn positional(&mut self, _index: usize, value: OsString) {
-        self.object = PathBuf::from(value);
-    }
 }
 
 /// The bytes of `--packet-hex`.
@@ -211,7 +112,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<(), CliError> {
         )));
     }
     let program = &object.programs[entry];
-    let prog_type = program.prog_type.unwrap_or(args.prog_type);
+    let prog_type = program.prog_type.unwrap_or(args.prog_type.prog_type);
     if prog_type != ProgramType::XDP {
         return Err(CliError::Usage(format!(
             "{path}: prog_fd[{entry}] {} (section {}) is a {prog_type} program; rxdp run runs XDP \
@@ -251,27 +152,10 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<(), CliError> {
 }
 
 fn options(args: &RunArgs) -> Result<LoadOptions, CliError> {
-    if args.maps.len() != args.keys.len() || args.maps.len() != args.progs.len() {
-        return Err(CliError::Usage(format!(
-            "each jump entry needs --map, --key and --prog ({} --map, {} --key, {} --prog given)",
-            args.maps.len(),
-            args.keys.len(),
-            args.progs.len()
-        )));
-    }
+    args.jumps.check().map_err(CliError::Usage)?;
     let mut options = LoadOptions::new(&args.object);
-    options.jumps = args
-        .maps
-        .iter()
-        .zip(&args.keys)
-        .zip(&args.progs)
-        .map(|((map, key), prog)| JumpRequest {
-            map: Ref::parse(map),
-            key: *key,
-            prog: Ref::parse(prog),
-        })
-        .collect();
-    options.default_type = args.prog_type;
+    options.jumps = args.jumps.requests();
+    options.default_type = args.prog_type.prog_type;
     options.pins = PinPolicy::Never;
     Ok(options)
 }

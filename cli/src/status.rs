@@ -1,46 +1,22 @@
 //! `rxdp status [--dev IF] [--json]`: what runs in each XDP slot, and rxdp's pins.
 
-use std::ffi::{OsStr, OsString};
 use std::io::Write;
 
-use crate::args::{self, Args, Opt, Spec};
-use crate::json::Json;
-use crate::CliError;
+use clap::Args;
 use rxdp::status::{status, DeviceStatus};
 
-/// `rxdp status`.
-pub const SPEC: Spec = Spec {
-    name: "rxdp status",
-    about: "Show what runs in each XDP slot of each interface, and rxdp's pins",
-    version: false,
-    positionals: &[],
-    options: &[
-        Opt::value("dev", "IFNAME", "Only this interface").short('d'),
-        Opt::flag("json", "Print the result as one JSON object"),
-    ],
-    rules: &[],
-};
+use crate::json::Json;
+use crate::CliError;
 
 /// Show the XDP programs attached to interfaces, and the pins rxdp keeps for them.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
 pub struct StatusArgs {
-    /// Only this interface.
+    /// Only this interface
+    #[arg(short, long, value_name = "IFNAME")]
     pub dev: Option<String>,
-    /// Print the result as one JSON object.
+    /// Print the result as one JSON object
+    #[arg(long)]
     pub json: bool,
-}
-
-impl Args for StatusArgs {
-    fn set(&mut self, long: &str, value: &OsStr) -> Result<(), String> {
-        match long {
-            "dev" => self.dev = Some(args::text(value)?.to_owned()),
-            "json" => self.json = true,
-            _ => return Err(args::unhandled(long)),
-        }
-        Ok(())
-    }
-
-    fn positional(&mut self, _index: usize, _value: OsString) {}
 }
 
 /// Writes the status to `out`.

@@ -7,58 +7,23 @@
 //! what is read: run one reader at a time. Lines printed before the
 //! reader started are still in the kernel's buffer and come first.
 
-use std::ffi::{OsStr, OsString};
 use std::io::Write;
 use std::time::{Duration, Instant};
 
+use clap::Args;
 use rxdp_syscalls::fs::tracefs::{self, TracePipe};
 
-use crate::args::{self, Args, Opt, Spec};
 use crate::CliError;
 
-/// `rxdp trace`.
-pub const SPEC: Spec = Spec {
-    name: "rxdp trace",
-    about: "Stream bpf_trace_printk output from the trace pipe",
-    version: false,
-    positionals: &[],
-    options: &[
-        Opt::value(
-            "timeout",
-            "S",
-            "Stop after S seconds (fractions allowed); default: until interrupted",
-        ),
-        Opt::value(
-            "count",
-            "N",
-            "Stop after N lines. The kernel hands lines over in batches and forgets what it handed: lines of the last batch beyond N are dropped, as with `head -n N` on the pipe",
-        ),
-    ],
-    rules: &[],
-};
-
 /// Stream bpf_trace_printk output.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
 pub struct TraceArgs {
-    /// Stop after S seconds (fractions allowed); default: until interrupted.
+    /// Stop after S seconds (fractions allowed); default: until interrupted
+    #[arg(long, value_name = "S", value_parser = parse_seconds)]
     pub timeout: Option<Duration>,
-    /// Stop after N lines. The kernel hands lines over in batches and
-    /// forgets what it handed: lines of the last batch beyond N are
-    /// dropped, as with `head -n N` on the pipe.
+    /// Stop after N lines. The kernel hands lines over in batches and forgets what it handed: lines of the last batch beyond N are dropped, as with `head -n N` on the pipe
+    #[arg(long, value_name = "N")]
     pub count: Option<usize>,
-}
-
-impl Args for TraceArgs {
-    fn set(&mut self, long: &str, value: &OsStr) -> Result<(), String> {
-        match long {
-            "timeout" => self.timeout = Some(parse_seconds(args::text(value)?)?),
-            "count" => self.count = Some(args::number_usize(value)?),
-            _ => return Err(args::unhandled(long)),
-        }
-        Ok(())
-    }
-
-    fn positional(&mut self, _index: usize, _value: OsString) {}
 }
 
 /// A decimal number of seconds (`2`, `0.5`, `1.25`, `.5`): whole seconds

@@ -1,56 +1,26 @@
 //! `rxdp unload --dev IF [--mode M]`: detach, and remove the pins rxdp made.
 
-use std::ffi::{OsStr, OsString};
 use std::io::Write;
 
-use crate::args::{self, Args, Opt, Rule, Spec};
-use crate::json::Json;
-use crate::CliError;
+use clap::Args;
 use rxdp::options::Mode;
 use rxdp::unload::unload;
 
-/// `rxdp unload`.
-pub const SPEC: Spec = Spec {
-    name: "rxdp unload",
-    about: "Detach the XDP programs of a device and remove the pins rxdp made",
-    version: false,
-    positionals: &[],
-    options: &[
-        Opt::value("dev", "IFNAME", "The interface").short('d'),
-        Opt::value(
-            "mode",
-            "MODE",
-            "Only this slot: skb, drv or hw (default: all)",
-        )
-        .short('m'),
-        Opt::flag("json", "Print the result as one JSON object"),
-    ],
-    rules: &[Rule::Required("dev")],
-};
+use crate::json::Json;
+use crate::CliError;
 
 /// Detach the XDP programs of a device and remove the pins rxdp made for them.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
 pub struct UnloadArgs {
-    /// The interface.
+    /// The interface
+    #[arg(short, long, value_name = "IFNAME")]
     pub dev: String,
-    /// Only this slot: skb, drv or hw (default: all).
+    /// Only this slot: skb, drv or hw (default: all)
+    #[arg(short, long, value_name = "MODE", value_parser = parse_slot)]
     pub mode: Option<Mode>,
-    /// Print the result as one JSON object.
+    /// Print the result as one JSON object
+    #[arg(long)]
     pub json: bool,
-}
-
-impl Args for UnloadArgs {
-    fn set(&mut self, long: &str, value: &OsStr) -> Result<(), String> {
-        match long {
-            "dev" => self.dev = args::text(value)?.to_owned(),
-            "mode" => self.mode = Some(parse_slot(args::text(value)?)?),
-            "json" => self.json = true,
-            _ => return Err(args::unhandled(long)),
-        }
-        Ok(())
-    }
-
-    fn positional(&mut self, _index: usize, _value: OsString) {}
 }
 
 fn parse_slot(text: &str) -> Result<Mode, String> {
