@@ -25,8 +25,11 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::UnsafeCell;
+use std::num::NonZeroUsize;
 use std::ptr;
 use std::sync::atomic::{AtomicBool, Ordering};
+
+use nix::sys::mman::{mmap_anonymous, MapFlags, ProtFlags};
 
 /// The smallest block: 16 bytes, room for the free-list link and the
 /// alignment of any `u128`.
@@ -35,7 +38,7 @@ const MIN_SHIFT: u32 = 4;
 const MAX_SHIFT: u32 = 16;
 const CLASSES: usize = (MAX_SHIFT - MIN_SHIFT + 1) as usize;
 /// How much address space is mapped at a time for new blocks.
-const REGION: usize = 1 << 20;
+const REGION: NonZeroUsize = NonZeroUsize::new(1 << 20).unwrap();
 /// Blocks are cut at offsets aligned to their size, up to a page.
 const PAGE: usize = 4096;
 
@@ -134,22 +137,20 @@ impl State {
             // SAFETY: an anonymous private mapping at an address the kernel
             // picks; no existing memory is affected.
             let region = unsafe {
-                libc::mmap(
-                    ptr::null_mut(),
+                mmap_anonymous(
+                    None,
                     REGION,
-                    libc::PROT_READ | libc::PROT_WRITE,
-                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                    -1,
-                    0,
+                    ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+                    MapFlags::MAP_PRIVATE,
                 )
             };
-            if region == libc::MAP_FAILED {
+            let Ok(region) = region else {
                 return ptr::null_mut();
-            }
+            };
             // The rest of the old region stays unused: at most one block of
             // the largest class, and its pages were never touched.
-            start = region as usize;
-            self.end = start + REGION;
+            start = region.as_ptr() as usize;
+            self.end = start + REGION.get();
         }
         self.next = start + size;
         start as *mut u8

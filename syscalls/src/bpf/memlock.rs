@@ -15,32 +15,27 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use nix::sys::resource::{getrlimit, setrlimit, Resource, RLIM_INFINITY};
+
 static RAISED: AtomicBool = AtomicBool::new(false);
 
 /// Raises `RLIMIT_MEMLOCK` as far as permitted; true if the soft limit went
 /// up (so a retry may now succeed).
 pub(crate) fn raise() -> bool {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: `limit` is a valid, writable `struct rlimit`.
-    if unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut limit) } != 0 {
+    let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_MEMLOCK) else {
         return false;
-    }
-    if limit.rlim_cur == libc::RLIM_INFINITY {
+    };
+    if soft == RLIM_INFINITY {
         return false;
     }
     // Unlimited needs CAP_SYS_RESOURCE when above the hard limit; the hard
     // limit itself is always allowed.
-    let mut candidates = vec![(libc::RLIM_INFINITY, libc::RLIM_INFINITY)];
-    if limit.rlim_max > limit.rlim_cur {
-        candidates.push((limit.rlim_max, limit.rlim_max));
+    let mut candidates = vec![RLIM_INFINITY];
+    if hard > soft {
+        candidates.push(hard);
     }
-    for (rlim_cur, rlim_max) in candidates {
-        let new = libc::rlimit { rlim_cur, rlim_max };
-        // SAFETY: `new` is a valid `struct rlimit`, only read by the kernel.
-        if unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &new) } == 0 {
+    for limit in candidates {
+        if setrlimit(Resource::RLIMIT_MEMLOCK, limit, limit).is_ok() {
             RAISED.store(true, Ordering::Relaxed);
             return true;
         }

@@ -6,23 +6,45 @@
 //! exchange, and opening one costs a few microseconds next to the
 //! milliseconds an XDP attach takes in the kernel.
 
-use std::mem::size_of;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU32, Ordering};
+
+use nix::sys::socket::{
+    bind, getsockname, recv, recvfrom, sendto, setsockopt, socket, AddressFamily, MsgFlags,
+    NetlinkAddr, SockFlag, SockProtocol, SockType,
+};
+use nix::{setsockopt_impl, sockopt_impl};
 
 use super::message::Request;
 use super::reply::{Failure, Message, Progress, Reply};
 use crate::error::{Error, Result};
 use crate::seam;
 
-/// `SOL_NETLINK`: the socket-option level of netlink options.
-const SOL_NETLINK: libc::c_int = 270;
-/// `NETLINK_CAP_ACK`: leave the request's payload out of error messages.
+/// `NETLINK_CAP_ACK` (`SOL_NETLINK`): leave the request's payload out of
+/// error messages.
 const NETLINK_CAP_ACK: libc::c_int = 10;
-/// `NETLINK_EXT_ACK`: add the kernel's explanation (`NLMSGERR_ATTR_MSG`) to
-/// error messages. It is the only explanation a user gets for most XDP
-/// attach failures.
+/// `NETLINK_EXT_ACK` (`SOL_NETLINK`): add the kernel's explanation
+/// (`NLMSGERR_ATTR_MSG`) to error messages. It is the only explanation a
+/// user gets for most XDP attach failures.
 const NETLINK_EXT_ACK: libc::c_int = 11;
+
+// The two options as nix socket options (nix has none for netlink).
+sockopt_impl!(
+    /// `NETLINK_EXT_ACK`, on or off.
+    ExtAck,
+    SetOnly,
+    libc::SOL_NETLINK,
+    NETLINK_EXT_ACK,
+    bool
+);
+sockopt_impl!(
+    /// `NETLINK_CAP_ACK`, on or off.
+    CapAck,
+    SetOnly,
+    libc::SOL_NETLINK,
+    NETLINK_CAP_ACK,
+    bool
+);
 
 /// Replies larger than this are not believed: the kernel's dump datagrams are
 /// at most 32 KiB and an error echoes at most rxdp's own small request.
@@ -32,28 +54,14 @@ const MAX_DATAGRAM: usize = 1 << 20;
 /// so that no two requests share one.
 static NEXT_SEQ: AtomicU32 = AtomicU32::new(1);
 
-/// `struct sockaddr_nl`, declared here because libc's has a private field.
-#[repr(C)]
-struct SockaddrNl {
-    nl_family: libc::sa_family_t,
-    nl_pad: u16,
-    /// Port id: the kernel's is 0; a bound socket's is assigned by the kernel.
-    nl_pid: u32,
-    nl_groups: u32,
+/// The kernel's address (port id 0), or "assign me one" for `bind`.
+fn kernel() -> NetlinkAddr {
+    NetlinkAddr::new(0, 0)
 }
 
-const _: () = assert!(size_of::<SockaddrNl>() == size_of::<libc::sockaddr_nl>());
-
-impl SockaddrNl {
-    /// The kernel's address, or "assign me one" for `bind`.
-    fn kernel() -> SockaddrNl {
-        SockaddrNl {
-            nl_family: libc::AF_NETLINK as libc::sa_family_t,
-            nl_pad: 0,
-            nl_pid: 0,
-            nl_groups: 0,
-        }
-    }
+/// A failed nix call as the error of `op`.
+fn failed(op: &'static str) -> impl Fn(nix::Error) -> Error {
+    move |errno| Error::new(op, errno as i32)
 }
 
 /// Sends `request` and returns the data messages of the answer, or the
@@ -103,92 +111,34 @@ struct Socket {
 
 impl Socket {
     fn open(op: &'static str) -> Result<Socket> {
-        // SAFETY: socket(2) takes no pointers; the result is checked below.
-        let raw = unsafe {
-            libc::socket(
-                libc::AF_NETLINK,
-                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-                libc::NETLINK_ROUTE,
-            )
-        };
-        if raw < 0 {
-            return Err(Error::last(op));
-        }
-        // SAFETY: `raw` is a new, valid descriptor that nothing else owns.
-        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-
+        let fd = socket(
+            AddressFamily::Netlink,
+            SockType::Raw,
+            SockFlag::SOCK_CLOEXEC,
+            SockProtocol::NetlinkRoute,
+        )
+        .map_err(failed(op))?;
         // Both options are best effort: kernels before 4.12 lack them, and
         // then errors simply come without the explanation.
-        for option in [NETLINK_EXT_ACK, NETLINK_CAP_ACK] {
-            let on: libc::c_int = 1;
-            // SAFETY: `on` is a live c_int and the length passed is its size.
-            let _ = unsafe {
-                libc::setsockopt(
-                    fd.as_raw_fd(),
-                    SOL_NETLINK,
-                    option,
-                    (&on as *const libc::c_int).cast(),
-                    size_of::<libc::c_int>() as libc::socklen_t,
-                )
-            };
-        }
-
-        let local = SockaddrNl::kernel();
-        // SAFETY: `local` is a live sockaddr_nl and the length passed is its size.
-        let rc = unsafe {
-            libc::bind(
-                fd.as_raw_fd(),
-                (&local as *const SockaddrNl).cast(),
-                size_of::<SockaddrNl>() as libc::socklen_t,
-            )
-        };
-        if rc < 0 {
-            return Err(Error::last(op));
-        }
-
+        let _ = setsockopt(&fd, ExtAck, &true);
+        let _ = setsockopt(&fd, CapAck, &true);
+        bind(fd.as_raw_fd(), &kernel()).map_err(failed(op))?;
         // The kernel picked our port id at bind; it is the pid only for the
         // first netlink socket of a process, so ask rather than assume.
-        let mut bound = SockaddrNl::kernel();
-        let mut len = size_of::<SockaddrNl>() as libc::socklen_t;
-        // SAFETY: `bound` is writable for `len` bytes and `len` is a live socklen_t.
-        let rc = unsafe {
-            libc::getsockname(
-                fd.as_raw_fd(),
-                (&mut bound as *mut SockaddrNl).cast(),
-                &mut len,
-            )
-        };
-        if rc < 0 {
-            return Err(Error::last(op));
-        }
+        let bound: NetlinkAddr = getsockname(fd.as_raw_fd()).map_err(failed(op))?;
         Ok(Socket {
             fd,
-            port: bound.nl_pid,
+            port: bound.pid(),
         })
     }
 
     fn send(&self, op: &'static str, bytes: &[u8]) -> Result<()> {
-        let kernel = SockaddrNl::kernel();
         loop {
-            // SAFETY: `bytes` and `kernel` are live for the call and the
-            // lengths passed are theirs.
-            let sent = unsafe {
-                libc::sendto(
-                    self.fd.as_raw_fd(),
-                    bytes.as_ptr().cast(),
-                    bytes.len(),
-                    0,
-                    (&kernel as *const SockaddrNl).cast(),
-                    size_of::<SockaddrNl>() as libc::socklen_t,
-                )
-            };
-            if sent >= 0 {
+            match sendto(self.fd.as_raw_fd(), bytes, &kernel(), MsgFlags::empty()) {
                 // Netlink sends a datagram whole or not at all.
-                return Ok(());
-            }
-            let error = Error::last(op);
-            if error.errno != libc::EINTR {
-                return Err(error);
+                Ok(_) => return Ok(()),
+                Err(nix::Error::EINTR) => {}
+                Err(errno) => return Err(failed(op)(errno)),
             }
         }
     }
@@ -198,8 +148,10 @@ impl Socket {
     /// length without consuming the datagram. Datagrams from anyone but the
     /// kernel (port id 0) are dropped.
     fn recv<'b>(&self, op: &'static str, buffer: &'b mut Vec<u8>) -> Result<&'b [u8]> {
+        let fd = self.fd.as_raw_fd();
         loop {
-            let (wanted, _) = self.recv_once(op, buffer, libc::MSG_PEEK | libc::MSG_TRUNC)?;
+            let peek = MsgFlags::MSG_PEEK | MsgFlags::MSG_TRUNC;
+            let wanted = retry(op, || recv(fd, buffer, peek))?;
             if wanted > MAX_DATAGRAM {
                 return Err(Error::new(op, libc::EMSGSIZE).with_kernel_message(format!(
                     "a {wanted}-byte netlink reply is larger than any rxdp expects"
@@ -208,38 +160,24 @@ impl Socket {
             if wanted > buffer.len() {
                 buffer.resize(wanted, 0);
             }
-            let (len, sender) = self.recv_once(op, buffer, 0)?;
-            if sender == 0 {
+            let (len, sender) = retry(op, || recvfrom::<NetlinkAddr>(fd, buffer))?;
+            let Some(sender) = sender else {
+                return Err(Error::new(op, libc::EPROTO)
+                    .with_kernel_message("a netlink datagram without a sender address"));
+            };
+            if sender.pid() == 0 {
                 return Ok(&buffer[..len.min(buffer.len())]);
             }
         }
     }
+}
 
-    /// One `recvfrom`: the length (the real one with `MSG_TRUNC`) and the
-    /// sender's port id. Retries on `EINTR`.
-    fn recv_once(&self, op: &'static str, buffer: &mut [u8], flags: i32) -> Result<(usize, u32)> {
-        loop {
-            let mut sender = SockaddrNl::kernel();
-            let mut len = size_of::<SockaddrNl>() as libc::socklen_t;
-            // SAFETY: `buffer` is writable for its length, `sender` for `len`
-            // bytes, and `len` is a live socklen_t.
-            let received = unsafe {
-                libc::recvfrom(
-                    self.fd.as_raw_fd(),
-                    buffer.as_mut_ptr().cast(),
-                    buffer.len(),
-                    flags,
-                    (&mut sender as *mut SockaddrNl).cast(),
-                    &mut len,
-                )
-            };
-            if received >= 0 {
-                return Ok((received as usize, sender.nl_pid));
-            }
-            let error = Error::last(op);
-            if error.errno != libc::EINTR {
-                return Err(error);
-            }
+/// Runs `call` until it is not interrupted (`EINTR`).
+fn retry<T>(op: &'static str, mut call: impl FnMut() -> nix::Result<T>) -> Result<T> {
+    loop {
+        match call() {
+            Err(nix::Error::EINTR) => {}
+            result => return result.map_err(failed(op)),
         }
     }
 }
