@@ -11,13 +11,32 @@
 //!
 //! Pointers travel as `u64` (`__aligned_u64`): see [`ptr`] and [`ptr_mut`].
 //!
-//! No struct has implicit padding: where C pads (before an aligned `u64`, or
-//! at the end) there is a `_pad` field, so a `Default` struct is zero in
-//! every byte. The kernel rejects non-zero bytes past the fields it knows
-//! (E2BIG for info structs, EINVAL for attrs), and Rust leaves implicit
-//! padding uninitialised.
+//! # Plain data, proved by the compiler
+//!
+//! The `bpf(2)` choke point hands the kernel a pointer to one of these
+//! structs and its size; the kernel reads every byte of it and writes any
+//! bytes it likes into the out-fields (and into the info structs). That is
+//! sound only for structs with no padding (Rust leaves padding
+//! uninitialised, and the kernel rejects non-zero bytes past the fields it
+//! knows: E2BIG for info structs, EINVAL for attrs) and for which every bit
+//! pattern is a valid value. `bytemuck::Pod` is exactly that promise, and
+//! its derive *checks* it: it refuses a struct with implicit padding or a
+//! field that is not itself plain data. Where C pads (before an aligned
+//! `u64`, or at the end) there is an explicit `_pad` field, so the derive
+//! accepts the struct and a `Default` struct is zero in every byte.
+//!
+//! The alternative was a hand-written `unsafe trait` with an `unsafe impl`
+//! and a `SAFETY` comment per struct: no dependency, but eleven promises
+//! that a reviewer re-checks by reading every field, and that nothing
+//! re-checks when a field is added. bytemuck (and its derive, a proc macro
+//! sharing `syn` with thiserror and clap) adds no code to the programs and
+//! turns those promises into compile errors; zerocopy would do the same
+//! with a larger API than these eleven structs need. [`Attr`] and [`Info`]
+//! stay as the names of the two roles, safe traits on top of `Pod`.
 
 use std::mem::{offset_of, size_of};
+
+use bytemuck::{Pod, Zeroable};
 
 /// `BPF_OBJ_NAME_LEN`: map and program names, NUL included.
 pub const BPF_OBJ_NAME_LEN: usize = 16;
@@ -44,7 +63,7 @@ pub(crate) fn ptr_mut<T>(slice: &mut [T]) -> u64 {
 
 /// The `BPF_MAP_CREATE` member.
 #[repr(C, align(8))]
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone, Copy, Pod, Zeroable)]
 pub(crate) struct MapCreateAttr {
     pub map_type: u32,
     pub key_size: u32,
@@ -66,7 +85,7 @@ pub(crate) struct MapCreateAttr {
 /// `BPF_MAP_DELETE_ELEM`, `BPF_MAP_GET_NEXT_KEY` and `BPF_MAP_FREEZE`.
 /// `value` is also `next_key` (a union in the uapi).
 #[repr(C, align(8))]
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone, Copy, Pod, Zeroable)]
 pub(crate) struct MapElemAttr {
     pub map_fd: u32,
     pub _pad: u32,
@@ -78,7 +97,7 @@ pub(crate) struct MapElemAttr {
 /// The `BPF_PROG_LOAD` member, up to `log_true_size` (kernel 6.4; older
 /// kernels see it as zeroed tail and leave it zero).
 #[repr(C, align(8))]
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone, Copy, Pod, Zeroable)]
 pub(crate) struct ProgLoadAttr {
     pub prog_type: u32,
     pub insn_cnt: u32,
@@ -112,7 +131,7 @@ pub(crate) struct ProgLoadAttr {
 
 /// The `BPF_OBJ_PIN` / `BPF_OBJ_GET` member (without `path_fd`).
 #[repr(C, align(8))]
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone, Copy, Pod, Zeroable)]
 pub(crate) struct ObjAttr {
     pub pathname: u64,
     pub bpf_fd: u32,
@@ -121,7 +140,7 @@ pub(crate) struct ObjAttr {
 
 /// The `BPF_PROG_TEST_RUN` member (`test` in the uapi).
 #[repr(C, align(8))]
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone, Copy, Pod, Zeroable)]
 pub(crate) struct TestRunAttr {
     pub prog_fd: u32,
     pub retval: u32,
@@ -144,7 +163,7 @@ pub(crate) struct TestRunAttr {
 /// The member of `BPF_*_GET_NEXT_ID` and `BPF_*_GET_FD_BY_ID`: `start_id` is
 /// also `prog_id`/`map_id`/`link_id` (a union in the uapi).
 #[repr(C)]
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone, Copy, Pod, Zeroable)]
 pub(crate) struct GetIdAttr {
     pub start_id: u32,
     pub next_id: u32,
@@ -154,7 +173,7 @@ pub(crate) struct GetIdAttr {
 /// The `BPF_OBJ_GET_INFO_BY_FD` member (`info` in the uapi). `info_len` is
 /// in/out: the size of our buffer in, the size the kernel wrote out.
 #[repr(C, align(8))]
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone, Copy, Pod, Zeroable)]
 pub(crate) struct InfoAttr {
     pub bpf_fd: u32,
     pub info_len: u32,
@@ -163,7 +182,7 @@ pub(crate) struct InfoAttr {
 
 /// The `BPF_BTF_LOAD` member, up to `btf_log_true_size` (kernel 6.4).
 #[repr(C, align(8))]
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone, Copy, Pod, Zeroable)]
 pub(crate) struct BtfLoadAttr {
     pub btf: u64,
     pub btf_log_buf: u64,
@@ -176,7 +195,7 @@ pub(crate) struct BtfLoadAttr {
 /// The `BPF_LINK_CREATE` member, the part every attach type shares:
 /// `prog_fd`, `target_ifindex` (also `target_fd`), `attach_type`, `flags`.
 #[repr(C)]
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone, Copy, Pod, Zeroable)]
 pub(crate) struct LinkCreateAttr {
     pub prog_fd: u32,
     pub target_ifindex: u32,
@@ -186,7 +205,7 @@ pub(crate) struct LinkCreateAttr {
 
 /// `struct bpf_prog_info`, which `BPF_OBJ_GET_INFO_BY_FD` fills for a program.
 #[repr(C, align(8))]
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone, Copy, Pod, Zeroable)]
 pub(crate) struct BpfProgInfo {
     pub prog_type: u32,
     pub id: u32,
@@ -232,7 +251,7 @@ pub(crate) struct BpfProgInfo {
 
 /// `struct bpf_map_info`, up to `map_extra`.
 #[repr(C, align(8))]
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone, Copy, Pod, Zeroable)]
 pub(crate) struct BpfMapInfo {
     pub map_type: u32,
     pub id: u32,
@@ -252,9 +271,10 @@ pub(crate) struct BpfMapInfo {
     pub map_extra: u64,
 }
 
-/// Marks the structs the `bpf(2)` choke point accepts: `#[repr(C)]` plain
-/// data whose every bit pattern is valid, so the kernel may write any of it.
-pub(crate) trait Attr: Copy {}
+/// The structs the `bpf(2)` choke point accepts: attr members, plain data
+/// (`Pod`: no padding, every bit pattern valid), so the kernel may read
+/// all of it and write any of it.
+pub(crate) trait Attr: Pod {}
 
 impl Attr for MapCreateAttr {}
 impl Attr for MapElemAttr {}
@@ -266,9 +286,9 @@ impl Attr for InfoAttr {}
 impl Attr for BtfLoadAttr {}
 impl Attr for LinkCreateAttr {}
 
-/// Marks the info structs `BPF_OBJ_GET_INFO_BY_FD` fills: plain data, any
-/// bit pattern valid.
-pub(crate) trait Info: Copy + Default {}
+/// The info structs `BPF_OBJ_GET_INFO_BY_FD` fills: plain data the kernel
+/// writes, zero to start with.
+pub(crate) trait Info: Pod + Default {}
 
 impl Info for BpfProgInfo {}
 impl Info for BpfMapInfo {}
