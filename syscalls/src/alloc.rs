@@ -20,8 +20,13 @@
 //! program that allocates the same sizes over and over (`rxdp trace`) reuses
 //! its blocks, so it does not grow.
 //!
-//! The library does not install it: a program embedding rxdp keeps its own
-//! allocator.
+//! Only the two programs install it (`#[global_allocator]` in
+//! `cli/src/bin/`): the library does not, so a program embedding rxdp keeps
+//! its own allocator, and the tests run on the system's.
+//!
+//! One spin lock guards the pool. rxdp's programs are single-threaded, but
+//! the allocator must stay correct with threads (a test runs eight at once
+//! against one pool); waiting for the lock backs off, then yields.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::UnsafeCell;
@@ -75,20 +80,50 @@ impl Pool {
 
     /// Runs `f` on the state with the lock held. The critical sections are
     /// a few instructions (or one `mmap`), so spinning is cheaper than a
-    /// futex; rxdp's programs are single-threaded in practice anyway.
+    /// futex. A waiter reads the flag until it looks free before trying to
+    /// take it again (no cache-line ping-pong between waiters), pausing
+    /// longer each time, and yields its CPU once spinning has lasted long:
+    /// on a machine with few cores the holder may be the thread it would
+    /// otherwise keep waiting for.
     fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
+        let mut backoff = Backoff::default();
         while self
             .busy
             .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
             .is_err()
         {
-            std::hint::spin_loop();
+            while self.busy.load(Ordering::Relaxed) {
+                backoff.pause();
+            }
         }
         // SAFETY: the flag was false and is now ours: no other thread is
         // inside `with`, and `f` cannot re-enter it (it does not allocate).
         let result = f(unsafe { &mut *self.state.get() });
         self.busy.store(false, Ordering::Release);
         result
+    }
+}
+
+/// Exponential backoff for a spin lock: 1, 2, 4, ... spin-loop hints, then
+/// `sched_yield` (which neither allocates nor takes a lock).
+#[derive(Debug, Default)]
+struct Backoff {
+    step: u32,
+}
+
+impl Backoff {
+    /// Past this step, waiting yields the CPU instead of spinning.
+    const SPIN_STEPS: u32 = 6;
+
+    fn pause(&mut self) {
+        if self.step < Self::SPIN_STEPS {
+            for _ in 0..1u32 << self.step {
+                std::hint::spin_loop();
+            }
+            self.step += 1;
+        } else {
+            std::thread::yield_now();
+        }
     }
 }
 
@@ -272,5 +307,117 @@ mod tests {
             // SAFETY: live blocks of the pool with their layouts.
             unsafe { pool.dealloc(block, layout) };
         }
+    }
+
+    /// Many threads allocating, growing and freeing blocks of every class
+    /// at once, and freeing each other's: every block keeps the bytes its
+    /// owner wrote until it is freed, so no block is handed out twice, none
+    /// overlaps another, and nothing is lost under contention.
+    #[test]
+    fn threads_allocating_and_freeing_at_once_keep_their_contents() {
+        use std::sync::Mutex;
+
+        const THREADS: usize = 8;
+        const ROUNDS: usize = 10_000;
+        let pool = Pool::new();
+        // Blocks handed from one thread to be checked and freed by another:
+        // (address, layout, the byte it is filled with).
+        let handed: Mutex<Vec<(usize, Layout, u8)>> = Mutex::new(Vec::new());
+        let (pool, handed) = (&pool, &handed);
+
+        let fill = |block: *mut u8, layout: Layout, byte: u8| {
+            // SAFETY: `block` is a live block of the pool of `layout`'s size.
+            unsafe { ptr::write_bytes(block, byte, layout.size()) };
+        };
+        let check = |block: usize, layout: Layout, byte: u8, len: usize| {
+            // SAFETY: `block` is a live block of at least `len` bytes.
+            let bytes = unsafe { std::slice::from_raw_parts(block as *const u8, len) };
+            assert!(
+                bytes.iter().all(|&b| b == byte),
+                "a {}-byte block lost its contents",
+                layout.size()
+            );
+        };
+        std::thread::scope(|scope| {
+            for thread in 0..THREADS {
+                scope.spawn(move || {
+                    // A small LCG per thread: sizes and choices repeat
+                    // from run to run.
+                    let mut seed = 0x9e37_79b9_u32.wrapping_mul(thread as u32 + 1);
+                    let mut next = move || {
+                        seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                        seed >> 8
+                    };
+                    let mut live: Vec<(usize, Layout, u8)> = Vec::new();
+                    for round in 0..ROUNDS {
+                        let byte = (thread * 31 + round) as u8 | 1;
+                        match next() % 8 {
+                            0..=3 => {
+                                // Sizes across every class, and past the largest.
+                                let size = 1 + (next() as usize % (1 << (next() % 18)));
+                                let align = 1 << (next() % 7);
+                                let layout = Layout::from_size_align(size, align).unwrap();
+                                // SAFETY: a non-zero size.
+                                let block = unsafe { pool.alloc(layout) };
+                                assert!(!block.is_null());
+                                assert_eq!(block as usize % align, 0);
+                                fill(block, layout, byte);
+                                live.push((block as usize, layout, byte));
+                            }
+                            4 if !live.is_empty() => {
+                                let (block, layout, old) =
+                                    live.swap_remove(next() as usize % live.len());
+                                check(block, layout, old, layout.size());
+                                let new_size = 1 + next() as usize % (layout.size() * 2 + 64);
+                                // SAFETY: a live block with its layout, a non-zero size.
+                                let grown =
+                                    unsafe { pool.realloc(block as *mut u8, layout, new_size) };
+                                assert!(!grown.is_null());
+                                let new =
+                                    Layout::from_size_align(new_size, layout.align()).unwrap();
+                                check(grown as usize, new, old, layout.size().min(new_size));
+                                fill(grown, new, byte);
+                                live.push((grown as usize, new, byte));
+                            }
+                            5 if !live.is_empty() => {
+                                let block = live.swap_remove(next() as usize % live.len());
+                                handed.lock().unwrap().push(block);
+                            }
+                            _ => {
+                                let theirs = handed.lock().unwrap().pop();
+                                let mine = (!live.is_empty())
+                                    .then(|| live.swap_remove(next() as usize % live.len()));
+                                for (block, layout, byte) in theirs.into_iter().chain(mine) {
+                                    check(block, layout, byte, layout.size());
+                                    // SAFETY: a live block of the pool with its layout.
+                                    unsafe { pool.dealloc(block as *mut u8, layout) };
+                                }
+                            }
+                        }
+                    }
+                    for (block, layout, byte) in live {
+                        check(block, layout, byte, layout.size());
+                        // SAFETY: a live block of the pool with its layout.
+                        unsafe { pool.dealloc(block as *mut u8, layout) };
+                    }
+                });
+            }
+        });
+        for (block, layout, byte) in handed.lock().unwrap().drain(..) {
+            check(block, layout, byte, layout.size());
+            // SAFETY: a live block of the pool with its layout.
+            unsafe { pool.dealloc(block as *mut u8, layout) };
+        }
+    }
+
+    #[test]
+    fn backoff_spins_longer_then_yields() {
+        let mut backoff = Backoff::default();
+        for step in 0..Backoff::SPIN_STEPS {
+            assert_eq!(backoff.step, step);
+            backoff.pause();
+        }
+        backoff.pause();
+        assert_eq!(backoff.step, Backoff::SPIN_STEPS, "stays at yielding");
     }
 }
