@@ -42,15 +42,10 @@ pub fn with_article_jump<'a>(args: &[&'a str]) -> Vec<&'a str> {
 /// --key 78 --prog 1` asks for.
 pub fn article_options(dev: &str) -> LoadOptions {
     let mut options = LoadOptions::new(obj("tail_kern"));
-    options.jumps.push(JumpRequest {
-        map: Ref::Index(0),
-        key: 78,
-        prog: Ref::Index(1),
-    });
-    options.attach = Some(AttachOptions {
-        mode: Mode::Skb,
-        ..AttachOptions::new(dev)
-    });
+    options
+        .jumps
+        .push(JumpRequest::new(Ref::Index(0), 78, Ref::Index(1)));
+    options.attach = Some(AttachOptions::new(dev).with_mode(Mode::Skb));
     options
 }
 

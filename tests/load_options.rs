@@ -410,13 +410,10 @@ fn an_incompatible_pin_is_refused() {
     let globals = Path::new("/sys/fs/bpf/tc/globals/glob_counter");
     let _turn = turn_at_shared_pin(globals);
     // glob_counter is ARRAY u32 -> u64 x 2; pin one with 5 entries there.
-    let intruder = map_create(&MapCreate {
-        map_type: MapType::ARRAY.0,
-        key_size: 4,
-        value_size: 8,
-        max_entries: 5,
-        name: "intruder",
-        ..MapCreate::default()
+    let intruder = map_create(&{
+        let mut spec = MapCreate::new(MapType::ARRAY.0, 4, 8, 5);
+        spec.name = "intruder";
+        spec
     })
     .unwrap_or_else(|error| panic!("{error}"));
     bpffs::create_dir_all(globals.parent().unwrap_or(Path::new("/")))

@@ -219,10 +219,7 @@ fn iproute2_shared_pins() -> Vec<PathBuf> {
 }
 
 fn attach(dev: &str, mode: Mode) -> Option<AttachOptions> {
-    Some(AttachOptions {
-        mode,
-        ..AttachOptions::new(dev)
-    })
+    Some(AttachOptions::new(dev).with_mode(mode))
 }
 
 /// The tutorial: `rxdp-load xdp_prog_kern.o --dev DEV --mode drv`.
@@ -585,6 +582,7 @@ fn failing_unload(pair: &VethPair) {
                         path.display()
                     );
                 }
+                other => panic!("{what}: an unload error this test does not know: {other}"),
             }
             // Clean up for the next round: what is left goes now.
             unload(dev, None).unwrap_or_else(|error| panic!("{what}: unload again: {error}"));

@@ -32,13 +32,10 @@ fn hash_map_elements_round_trip() {
     if !require_kernel() {
         return;
     }
-    let map = create(MapCreate {
-        map_type: MapType::HASH.0,
-        key_size: 4,
-        value_size: 8,
-        max_entries: 16,
-        name: "rxdp_hash",
-        ..MapCreate::default()
+    let map = create({
+        let mut spec = MapCreate::new(MapType::HASH.0, 4, 8, 16);
+        spec.name = "rxdp_hash";
+        spec
     });
     let handle = MapHandle::new(map.as_fd()).unwrap();
     assert_eq!((handle.key_size(), handle.value_size()), (4, 8));
@@ -134,13 +131,10 @@ fn array_lru_and_percpu_maps_hold_values() {
     assert_eq!(past.errno, libc::E2BIG, "{past}");
 
     // LRU hash.
-    let lru = create(MapCreate {
-        map_type: MapType::LRU_HASH.0,
-        key_size: 8,
-        value_size: 4,
-        max_entries: 64,
-        name: "rxdp_lru",
-        ..MapCreate::default()
+    let lru = create({
+        let mut spec = MapCreate::new(MapType::LRU_HASH.0, 8, 4, 64);
+        spec.name = "rxdp_lru";
+        spec
     });
     map_update_elem(
         lru.as_fd(),
@@ -155,13 +149,10 @@ fn array_lru_and_percpu_maps_hold_values() {
 
     // Per-CPU array: one 8-byte-aligned slot per possible CPU.
     let cpus = possible_cpus().unwrap();
-    let percpu = create(MapCreate {
-        map_type: MapType::PERCPU_ARRAY.0,
-        key_size: 4,
-        value_size: 4,
-        max_entries: 2,
-        name: "rxdp_percpu",
-        ..MapCreate::default()
+    let percpu = create({
+        let mut spec = MapCreate::new(MapType::PERCPU_ARRAY.0, 4, 4, 2);
+        spec.name = "rxdp_percpu";
+        spec
     });
     let handle = MapHandle::new(percpu.as_fd()).unwrap();
     assert_eq!(handle.value_size(), 8 * cpus);
@@ -176,11 +167,10 @@ fn array_lru_and_percpu_maps_hold_values() {
     assert_eq!(read, written);
 
     // Ring buffer: no keys or values, a power-of-two number of pages.
-    let ringbuf = create(MapCreate {
-        map_type: MapType::RINGBUF.0,
-        max_entries: 64 * 1024,
-        name: "rxdp_ringbuf",
-        ..MapCreate::default()
+    let ringbuf = create({
+        let mut spec = MapCreate::new(MapType::RINGBUF.0, 0, 0, 64 * 1024);
+        spec.name = "rxdp_ringbuf";
+        spec
     });
     let info = map_info(ringbuf.as_fd()).unwrap();
     assert_eq!(
@@ -195,13 +185,10 @@ fn fd_maps_take_fds_and_give_ids() {
         return;
     }
     // A prog array, filled as rxdp-load --map 0 --key 78 --prog 1 does.
-    let jump_table = create(MapCreate {
-        map_type: MapType::PROG_ARRAY.0,
-        key_size: 4,
-        value_size: 4,
-        max_entries: 100,
-        name: "rxdp_jmp",
-        ..MapCreate::default()
+    let jump_table = create({
+        let mut spec = MapCreate::new(MapType::PROG_ARRAY.0, 4, 4, 100);
+        spec.name = "rxdp_jmp";
+        spec
     });
     let target = load_xdp("rxdp_target", &xdp_pass());
     let fd = target.fd.as_fd();
@@ -219,14 +206,11 @@ fn fd_maps_take_fds_and_give_ids() {
 
     // An array of maps, created from its inner map template.
     let inner = u64_array("rxdp_inner", 1);
-    let outer = create(MapCreate {
-        map_type: MapType::ARRAY_OF_MAPS.0,
-        key_size: 4,
-        value_size: 4,
-        max_entries: 2,
-        name: "rxdp_outer",
-        inner_map_fd: Some(inner.as_fd()),
-        ..MapCreate::default()
+    let outer = create({
+        let mut spec = MapCreate::new(MapType::ARRAY_OF_MAPS.0, 4, 4, 2);
+        spec.name = "rxdp_outer";
+        spec.inner_map_fd = Some(inner.as_fd());
+        spec
     });
     map_update_elem(
         outer.as_fd(),
@@ -278,13 +262,10 @@ fn map_names_are_sanitised_and_errors_name_the_map() {
     }
     let map = u64_array("prog/0-with a long tail", 1);
     assert_eq!(map_info(map.as_fd()).unwrap().name, "prog_0_with_a_l");
-    let error = map_create(&MapCreate {
-        map_type: MapType::HASH.0,
-        key_size: 0,
-        value_size: 8,
-        max_entries: 1,
-        name: "bad/hash",
-        ..MapCreate::default()
+    let error = map_create(&{
+        let mut spec = MapCreate::new(MapType::HASH.0, 0, 8, 1);
+        spec.name = "bad/hash";
+        spec
     })
     .unwrap_err();
     assert_eq!(error.errno, libc::EINVAL);
@@ -339,9 +320,10 @@ fn tiny_xdp_program_loads_runs_and_is_described() {
 
     // Test run: XDP_PASS, the frame unchanged, a measured duration.
     let frame = frame();
-    let result = prog_test_run(&TestRun {
-        repeat: 100,
-        ..TestRun::new(fd, &frame)
+    let result = prog_test_run(&{
+        let mut spec = TestRun::new(fd, &frame);
+        spec.repeat = 100;
+        spec
     })
     .unwrap();
     assert_eq!(result.retval, XDP_PASS);
@@ -376,9 +358,10 @@ fn program_with_a_map_counts_its_runs() {
     assert_eq!(info.map_ids, [map_id(&counter)]);
 
     let frame = frame();
-    let result = prog_test_run(&TestRun {
-        repeat: 25,
-        ..TestRun::new(loaded.fd.as_fd(), &frame)
+    let result = prog_test_run(&{
+        let mut spec = TestRun::new(loaded.fd.as_fd(), &frame);
+        spec.repeat = 25;
+        spec
     })
     .unwrap();
     assert_eq!(result.retval, XDP_PASS);
@@ -408,10 +391,11 @@ fn test_run_takes_a_context_with_metadata() {
     let mut data = vec![0xaau8; 8];
     data.extend(frame());
     let ctx = xdp_md(8, 64, 0);
-    let result = prog_test_run(&TestRun {
-        ctx_in: &ctx,
-        ctx_out_capacity: ctx.len(),
-        ..TestRun::new(loaded.fd.as_fd(), &data)
+    let result = prog_test_run(&{
+        let mut spec = TestRun::new(loaded.fd.as_fd(), &data);
+        spec.ctx_in = &ctx;
+        spec.ctx_out_capacity = ctx.len();
+        spec
     })
     .unwrap();
     assert_eq!(result.retval, XDP_PASS);
@@ -423,9 +407,10 @@ fn test_run_takes_a_context_with_metadata() {
     );
 
     // Room too small for the output: ENOSPC saying how much was needed.
-    let error = prog_test_run(&TestRun {
-        data_out_capacity: 10,
-        ..TestRun::new(loaded.fd.as_fd(), &data[8..])
+    let error = prog_test_run(&{
+        let mut spec = TestRun::new(loaded.fd.as_fd(), &data[8..]);
+        spec.data_out_capacity = 10;
+        spec
     })
     .unwrap_err();
     assert_eq!(error.errno, libc::ENOSPC);
@@ -442,12 +427,10 @@ fn verifier_refusal_comes_with_its_log() {
     }
     // `exit` with r0 never written.
     let insns = bytes(&[exit()]);
-    let error = prog_load(&ProgLoad {
-        prog_type: ProgramType::XDP.0,
-        insns: &insns,
-        license: "GPL",
-        name: "rxdp_bad",
-        ..ProgLoad::default()
+    let error = prog_load(&{
+        let mut spec = ProgLoad::new(ProgramType::XDP.0, &insns, "GPL");
+        spec.name = "rxdp_bad";
+        spec
     })
     .unwrap_err();
     assert_eq!(error.errno, libc::EACCES, "{error}");
@@ -471,14 +454,10 @@ fn verbose_loads_return_the_log_and_grow_it() {
     if !require_kernel() {
         return;
     }
-    let small = prog_load(&ProgLoad {
-        prog_type: ProgramType::XDP.0,
-        insns: &xdp_pass(),
-        license: "GPL",
-        log_level: BPF_LOG_LEVEL1 | BPF_LOG_STATS,
-        ..ProgLoad::default()
-    })
-    .unwrap();
+    let pass = xdp_pass();
+    let mut request = ProgLoad::new(ProgramType::XDP.0, &pass, "GPL");
+    request.log_level = BPF_LOG_LEVEL1 | BPF_LOG_STATS;
+    let small = prog_load(&request).unwrap();
     let stats = small.stats().unwrap();
     assert!(
         stats.from_log && stats.insns_processed == 2,
@@ -491,15 +470,11 @@ fn verbose_loads_return_the_log_and_grow_it() {
     let mut insns = vec![mov_imm(0, 1); 3999];
     insns.extend([mov_imm(0, XDP_PASS as i32), exit()]);
     let start = Instant::now();
-    let big = prog_load(&ProgLoad {
-        prog_type: ProgramType::XDP.0,
-        insns: &bytes(&insns),
-        license: "GPL",
-        name: "rxdp_long",
-        log_level: BPF_LOG_LEVEL2,
-        ..ProgLoad::default()
-    })
-    .unwrap();
+    let long = bytes(&insns);
+    let mut request = ProgLoad::new(ProgramType::XDP.0, &long, "GPL");
+    request.name = "rxdp_long";
+    request.log_level = BPF_LOG_LEVEL2;
+    let big = prog_load(&request).unwrap();
     assert!(
         big.log.len() > LOG_FIRST_SIZE,
         "log of {} bytes",
@@ -641,13 +616,10 @@ fn the_seam_injects_faults() {
     if !require_kernel() {
         return;
     }
-    let spec = MapCreate {
-        map_type: MapType::ARRAY.0,
-        key_size: 4,
-        value_size: 4,
-        max_entries: 1,
-        name: "rxdp_fault",
-        ..MapCreate::default()
+    let spec = {
+        let mut spec = MapCreate::new(MapType::ARRAY.0, 4, 4, 1);
+        spec.name = "rxdp_fault";
+        spec
     };
     seam::fail_nth(1, libc::ENOMEM);
     let error = map_create(&spec).unwrap_err();
@@ -663,13 +635,7 @@ fn the_seam_injects_faults() {
 
     // An injected refusal stays a refusal: no reload with a log.
     seam::fail_nth(1, libc::EACCES);
-    let error = prog_load(&ProgLoad {
-        prog_type: ProgramType::XDP.0,
-        insns: &xdp_pass(),
-        license: "GPL",
-        ..ProgLoad::default()
-    })
-    .unwrap_err();
+    let error = prog_load(&ProgLoad::new(ProgramType::XDP.0, &xdp_pass(), "GPL")).unwrap_err();
     assert_eq!((error.errno, error.log.as_deref()), (libc::EACCES, None));
     assert_eq!(seam::syscall_count(), 1);
     seam::clear_fault();

@@ -100,12 +100,10 @@ pub fn xdp_pass() -> Vec<u8> {
 
 /// Loads an XDP program.
 pub fn load_xdp(name: &str, insns: &[u8]) -> Loaded {
-    prog_load(&ProgLoad {
-        prog_type: ProgramType::XDP.0,
-        insns,
-        license: "GPL",
-        name,
-        ..ProgLoad::default()
+    prog_load(&{
+        let mut spec = ProgLoad::new(ProgramType::XDP.0, insns, "GPL");
+        spec.name = name;
+        spec
     })
     .unwrap_or_else(|error| {
         panic!(
@@ -156,13 +154,10 @@ pub fn frame() -> Vec<u8> {
 
 /// An array map of `entries` u64 values.
 pub fn u64_array(name: &str, entries: u32) -> OwnedFd {
-    map_create(&MapCreate {
-        map_type: MapType::ARRAY.0,
-        key_size: 4,
-        value_size: 8,
-        max_entries: entries,
-        name,
-        ..MapCreate::default()
+    map_create(&{
+        let mut spec = MapCreate::new(MapType::ARRAY.0, 4, 8, entries);
+        spec.name = name;
+        spec
     })
     .unwrap_or_else(|error| panic!("{error}"))
 }

@@ -26,12 +26,10 @@ fn xdp_program(verdict: i32) -> OwnedFd {
     insns.extend_from_slice(&verdict.to_le_bytes());
     // BPF_JMP | BPF_EXIT: opcode 0x95.
     insns.extend_from_slice(&[0x95, 0, 0, 0, 0, 0, 0, 0]);
-    let load = ProgLoad {
-        prog_type: ProgramType::XDP.0,
-        insns: &insns,
-        license: "GPL",
-        name: "netlink_test",
-        ..ProgLoad::default()
+    let load = {
+        let mut spec = ProgLoad::new(ProgramType::XDP.0, &insns, "GPL");
+        spec.name = "netlink_test";
+        spec
     };
     prog_load(&load).unwrap().fd
 }

@@ -154,6 +154,7 @@ fn map_json(object: &Object, index: usize, m: &Map) -> Json {
             ("max_entries", d.max_entries.into()),
             ("flags", d.flags.into()),
         ]),
+        Some(_) => Json::from("unknown"),
     };
     Json::object([
         ("index", Json::from(index)),
@@ -231,6 +232,7 @@ fn relocs_json(relocs: &[rxdp_elf::Reloc]) -> Json {
                         value.push("kind", "kfunc");
                         value.push("kfunc", name.as_str());
                     }
+                    _ => value.push("kind", "unknown"),
                 }
                 value
             })
@@ -263,6 +265,7 @@ pub fn to_text(path: &str, object: &Object) -> String {
                 "inline {} key {} value {} max_entries {}",
                 d.map_type, d.key_size, d.value_size, d.max_entries
             ),
+            Some(_) => "unknown".to_owned(),
         };
         vec![
             i.to_string(),

@@ -159,12 +159,12 @@ fn stop(error: &clap::Error) -> ExitCode {
 /// Why a subcommand failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
-    #[error("{path}: {source}")]
-    Read { path: String, source: io::Error },
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
+    Read { path: String, error: io::Error },
+    #[error("{path}: {error}")]
     Parse {
         path: String,
-        source: rxdp_elf::ParseError,
+        error: rxdp_elf::ParseError,
     },
     /// The load failed; the error names the file and the stage.
     #[error("{0}")]
@@ -177,10 +177,10 @@ pub enum CliError {
     #[error("{0}")]
     Usage(String),
     /// A syscall of `rxdp run` or `rxdp trace` failed.
-    #[error("{what}: {source}")]
+    #[error("{what}: {error}")]
     Kernel {
         what: String,
-        source: rxdp_syscalls::Error,
+        error: rxdp_syscalls::Error,
     },
     #[error("writing the output: {0}")]
     Output(io::Error),
@@ -190,13 +190,13 @@ pub enum CliError {
 /// either error names the file as given.
 fn read_object(file: &Path) -> Result<rxdp_elf::Object, CliError> {
     let path = || file.display().to_string();
-    let data = std::fs::read(file).map_err(|source| CliError::Read {
+    let data = std::fs::read(file).map_err(|error| CliError::Read {
         path: path(),
-        source,
+        error,
     })?;
-    rxdp_elf::Object::parse(&data).map_err(|source| CliError::Parse {
+    rxdp_elf::Object::parse(&data).map_err(|error| CliError::Parse {
         path: path(),
-        source,
+        error,
     })
 }
 

@@ -92,11 +92,7 @@ impl JumpArgs {
             .iter()
             .zip(&self.keys)
             .zip(&self.progs)
-            .map(|((map, key), prog)| JumpRequest {
-                map: Ref::parse(map),
-                key: *key,
-                prog: Ref::parse(prog),
-            })
+            .map(|((map, key), prog)| JumpRequest::new(Ref::parse(map), *key, Ref::parse(prog)))
             .collect()
     }
 }
@@ -135,11 +131,11 @@ impl LoadArgs {
         self.jumps.check()?;
         let mut options = LoadOptions::new(&self.object);
         options.jumps = self.jumps.requests();
-        options.attach = self.dev.as_ref().map(|dev| AttachOptions {
-            dev: dev.clone(),
-            mode: self.mode,
-            force: self.force,
-            entry: Ref::parse(&self.entry),
+        options.attach = self.dev.as_ref().map(|dev| {
+            AttachOptions::new(dev)
+                .with_mode(self.mode)
+                .with_force(self.force)
+                .with_entry(Ref::parse(&self.entry))
         });
         options.default_type = self.prog_type.prog_type;
         options.pins = match (&self.pin_dir, self.no_pin) {
@@ -470,5 +466,7 @@ pub(crate) fn describe(event: &Event<'_>) -> String {
             ms(kernel)
         ),
         Event::RolledBack { what } => format!("  undone: {what}"),
+        // An event of a newer library than this program knows.
+        _ => format!("  {event:?}"),
     }
 }

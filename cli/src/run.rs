@@ -168,7 +168,7 @@ fn run_loaded(
     shown: &[usize],
 ) -> Result<(Outcome, Vec<MapDump>), CliError> {
     let program = &loaded.programs[entry];
-    let kernel = |what: String| move |source| CliError::Kernel { what, source };
+    let kernel = |what: String| move |error| CliError::Kernel { what, error };
     let outcome = test_run::run(program.fd.as_fd(), frame, repeat).map_err(kernel(format!(
         "run prog_fd[{entry}] {} on a frame of {} bytes",
         program.name,
@@ -209,9 +209,9 @@ fn dump(fd: BorrowedFd<'_>) -> Result<Vec<Entry>, rxdp_syscalls::Error> {
 /// The directories of bpffs where shared pins go (`tc/` and those in it),
 /// as they are now.
 fn shared_dirs() -> Result<Vec<PathBuf>, CliError> {
-    let root = bpffs::ensure_mounted().map_err(|source| CliError::Kernel {
+    let root = bpffs::ensure_mounted().map_err(|error| CliError::Kernel {
         what: "find bpffs".into(),
-        source,
+        error,
     })?;
     let tc = root.join("tc");
     let mut dirs = Vec::new();
@@ -229,9 +229,9 @@ fn shared_dirs() -> Result<Vec<PathBuf>, CliError> {
 fn unpin_created(loaded: &Loaded, dirs_before: &[PathBuf]) -> Result<(), CliError> {
     for map in loaded.maps.iter().filter(|m| m.shared && !m.reused) {
         if let Some(pin) = &map.pin {
-            bpffs::unpin(pin).map_err(|source| CliError::Kernel {
+            bpffs::unpin(pin).map_err(|error| CliError::Kernel {
                 what: format!("remove the pin {} this run made", pin.display()),
-                source,
+                error,
             })?;
         }
     }

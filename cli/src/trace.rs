@@ -61,7 +61,7 @@ const WAIT: Duration = Duration::from_secs(3600);
 pub fn run(args: &TraceArgs, out: &mut dyn Write) -> Result<(), CliError> {
     let kernel = |what: &str| {
         let what = what.to_owned();
-        move |source| CliError::Kernel { what, source }
+        move |error| CliError::Kernel { what, error }
     };
     let tracefs = tracefs::ensure_mounted().map_err(kernel("find or mount tracefs"))?;
     let mut pipe = TracePipe::open_in(&tracefs).map_err(kernel("open the trace pipe"))?;

@@ -43,6 +43,7 @@ const MAX_SPEC_LEN: usize = 64;
 
 /// `enum bpf_core_relo_kind`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Kind {
     FieldByteOffset,
     FieldByteSize,

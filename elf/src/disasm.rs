@@ -117,6 +117,7 @@ const BPF_PSEUDO_MAP_IDX_VALUE: u8 = 6;
 /// What a relocated instruction refers to, by name: the object's view of
 /// the number the loader will patch in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Symbol<'a> {
     /// `ld_imm64` of a map: `r1 = map[jmp_table1]`.
     Map(&'a str),

@@ -5,10 +5,16 @@
 //! fields count instructions from the start of the function named next to
 //! them, as `llvm-objdump -d` shows them when the function starts its
 //! section.
+//!
+//! A cause is printed once, in every rxdp crate: an error's `Display` is
+//! its whole message, the text of its cause included (a [`BtfError`] inside
+//! [`ParseError::Btf`]), so `source()` returns no cause — a caller printing
+//! the chain prints each cause once. The causes stay reachable as fields.
 
 use crate::btf::BtfError;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ParseError {
     // ------------------------------------------------------------ container
     #[error(
@@ -51,13 +57,13 @@ pub enum ParseError {
     VersionSize { size: u64 },
 
     // ------------------------------------------------------------------ BTF
-    #[error("section `{section}`: {source}")]
+    #[error("section `{section}`: {error}")]
     Btf {
         section: &'static str,
-        source: BtfError,
+        error: BtfError,
     },
-    #[error("BTF map `{map}`: {source}")]
-    BtfMap { map: String, source: BtfError },
+    #[error("BTF map `{map}`: {error}")]
+    BtfMap { map: String, error: BtfError },
     #[error(
         "section `.maps` holds BTF-defined maps but the object has no `.BTF`: rebuild with \
          `clang -g`"

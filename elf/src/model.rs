@@ -140,6 +140,7 @@ impl MapDef {
 /// Where a map definition came from. Offsets 20 and 24 of a legacy definition
 /// mean different things in the 28- and 36-byte dialects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Dialect {
     /// libbpf's old `struct bpf_map_def`: type, key_size, value_size,
     /// max_entries, map_flags (20 bytes or fewer, zero-padded).
@@ -170,6 +171,7 @@ impl Dialect {
 
 /// The inner map of a map-in-map.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum InnerMap {
     /// Another map of this object is the template (`inner_map_idx`,
     /// iproute2 `inner_id`); the loader creates it before the outer map,
@@ -182,6 +184,7 @@ pub enum InnerMap {
 
 /// How a map is shared through bpffs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Pinning {
     None,
     /// iproute2 `PIN_OBJECT_NS` (1): shared by loads of the same object.
@@ -308,6 +311,7 @@ pub struct Reloc {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RelocTarget {
     /// `ld_imm64` of a map: becomes `src_reg = BPF_PSEUDO_MAP_FD`, `imm = fd`.
     Map(usize),
@@ -337,6 +341,7 @@ pub struct JumpEntry {
 
 /// Why the object implies a jump entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum JumpOrigin {
     /// samples/bpf `socket/N`, `kprobe/N`, `kretprobe/N`, `sockops/N`: key N
     /// of the last prog array in the object.

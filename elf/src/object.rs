@@ -79,9 +79,9 @@ fn btf(elf: &Elf<'_>) -> Result<Option<Btf>, ParseError> {
     let Some(section) = elf.section_by_name(".BTF") else {
         return Ok(None);
     };
-    let btf_error = |source| ParseError::Btf {
+    let btf_error = |error| ParseError::Btf {
         section: ".BTF",
-        source,
+        error,
     };
     let mut btf = Btf::parse(section.bytes()?).map_err(btf_error)?;
     let mut offsets: BTreeMap<(&str, &str), u64> = BTreeMap::new();
@@ -118,8 +118,8 @@ fn btf_ext(elf: &Elf<'_>, btf: Option<&Btf>) -> Result<Option<BtfExt>, ParseErro
     };
     BtfExt::parse(section.bytes()?, btf)
         .map(Some)
-        .map_err(|source| ParseError::Btf {
+        .map_err(|error| ParseError::Btf {
             section: ".BTF.ext",
-            source,
+            error,
         })
 }

@@ -200,6 +200,7 @@ pub struct RelocateError {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RelocProblem {
     #[error("the instruction is outside the function ({len} instructions)")]
     OutOfRange { len: usize },

@@ -166,9 +166,9 @@ fn corrupt_btf() {
     let (btf, _) = section_range(&data, ".BTF");
     data[btf] = 0x12;
     match err(&data) {
-        ParseError::Btf { section, source } => {
+        ParseError::Btf { section, error } => {
             assert_eq!(section, ".BTF");
-            assert!(matches!(source, BtfError::BadMagic { .. }), "{source:?}");
+            assert!(matches!(error, BtfError::BadMagic { .. }), "{error:?}");
         }
         e => panic!("{e:?}"),
     }
@@ -235,9 +235,9 @@ fn bad_btf_map_definitions() {
         e => panic!("{e:?}"),
     }
     match err(&test_obj("bad_btf_maps_2.o")) {
-        ParseError::BtfMap { map, source } => {
+        ParseError::BtfMap { map, error } => {
             assert_eq!(map, "bad");
-            assert!(matches!(source, BtfError::Map { .. }), "{source:?}");
+            assert!(matches!(error, BtfError::Map { .. }), "{error:?}");
         }
         e => panic!("{e:?}"),
     }

@@ -36,11 +36,11 @@ pub fn attach(
 ) -> Result<Attached, LoadError> {
     let dev = options.dev.as_str();
     let (prog, prog_id) = (program.fd.as_fd(), program.id);
-    let failed = |mode: Mode, source: SysError| LoadError::Attach {
+    let failed = |mode: Mode, error: SysError| LoadError::Attach {
         file: ctx.file.to_string(),
         dev: dev.to_string(),
         mode,
-        source,
+        error,
     };
     // With --force the slot is the one the program to replace is in; for
     // auto that is the native or generic slot, whichever holds one.
@@ -135,10 +135,10 @@ fn refused(
     ifindex: u32,
     mode: Mode,
     expected: Option<u32>,
-    source: SysError,
+    error: SysError,
 ) -> LoadError {
     let file = ctx.file.to_string();
-    let in_the_way = matches!(source.errno, libc::EBUSY | libc::EEXIST) && expected.is_none();
+    let in_the_way = matches!(error.errno, libc::EBUSY | libc::EEXIST) && expected.is_none();
     if in_the_way {
         let state = netlink::query(ifindex).ok();
         let id = state.and_then(|state| slot(&state, mode).map(|(_, id)| id).or(state.prog_id));
@@ -157,23 +157,23 @@ fn refused(
                 id,
                 name,
                 tag,
-                source,
+                error,
             };
         }
     }
-    if let (Some(id), libc::EEXIST) = (expected, source.errno) {
+    if let (Some(id), libc::EEXIST) = (expected, error.errno) {
         return LoadError::Raced {
             file,
             dev: dev.to_string(),
             mode,
             id,
-            source,
+            error,
         };
     }
     LoadError::Attach {
         file,
         dev: dev.to_string(),
         mode,
-        source,
+        error,
     }
 }

@@ -77,7 +77,7 @@ fn creation_order(ctx: &Context<'_>, maps: &[Map]) -> Result<Vec<usize>, LoadErr
                     what: format!(
                         "its inner map chain {chain:?} -> {inner} loops or leaves the object"
                     ),
-                    source: SysError::new("BPF_MAP_CREATE", libc::EINVAL),
+                    error: SysError::new("BPF_MAP_CREATE", libc::EINVAL),
                 });
             }
             chain.push(*inner);
@@ -96,16 +96,16 @@ fn map_error(
     ctx: &Context<'_>,
     index: usize,
     what: impl Into<String>,
-    source: SysError,
+    error: SysError,
 ) -> LoadError {
     let map = &ctx.object.maps[index];
-    if ctx.offload != 0 && is_offload_refusal(&source) && source.op == "BPF_MAP_CREATE" {
+    if ctx.offload != 0 && is_offload_refusal(&error) && error.op == "BPF_MAP_CREATE" {
         return LoadError::Offload {
             file: ctx.file.to_string(),
             stage: Stage::CreateMaps,
             dev: ctx.device_name().to_string(),
             what: format!("map_fd[{index}] {}", map.name),
-            source,
+            error,
         };
     }
     LoadError::Map {
@@ -113,7 +113,7 @@ fn map_error(
         index,
         map: map.name.clone(),
         what: what.into(),
-        source,
+        error,
     }
 }
 
@@ -257,22 +257,21 @@ fn create(
     inner_map_fd: Option<BorrowedFd<'_>>,
     btf: Option<(BorrowedFd<'_>, u32, u32)>,
 ) -> Result<(OwnedFd, bool), SysError> {
-    let request = MapCreate {
-        map_type: def.map_type.0,
-        key_size: def.key_size,
-        value_size: def.value_size,
-        max_entries: def.max_entries,
-        flags: def.flags,
-        name,
-        inner_map_fd,
-        numa_node: def.numa_node,
-        ifindex: map_ifindex(ctx, def),
-        btf_fd: btf.map(|(fd, _, _)| fd),
-        btf_key_type_id: btf.map_or(0, |(_, key, _)| key),
-        btf_value_type_id: btf.map_or(0, |(_, _, value)| value),
-        map_extra: def.map_extra,
-        ..MapCreate::default()
-    };
+    let mut request = MapCreate::new(
+        def.map_type.0,
+        def.key_size,
+        def.value_size,
+        def.max_entries,
+    );
+    request.flags = def.flags;
+    request.name = name;
+    request.inner_map_fd = inner_map_fd;
+    request.numa_node = def.numa_node;
+    request.ifindex = map_ifindex(ctx, def);
+    request.btf_fd = btf.map(|(fd, _, _)| fd);
+    request.btf_key_type_id = btf.map_or(0, |(_, key, _)| key);
+    request.btf_value_type_id = btf.map_or(0, |(_, _, value)| value);
+    request.map_extra = def.map_extra;
     match map_create(&request) {
         Ok(fd) => Ok((fd, false)),
         Err(error)
@@ -280,12 +279,10 @@ fn create(
                 && matches!(error.errno, libc::EINVAL | ENOTSUPP)
                 && !error.is_injected() =>
         {
-            let plain = MapCreate {
-                btf_fd: None,
-                btf_key_type_id: 0,
-                btf_value_type_id: 0,
-                ..request
-            };
+            let mut plain = request;
+            plain.btf_fd = None;
+            plain.btf_key_type_id = 0;
+            plain.btf_value_type_id = 0;
             map_create(&plain).map(|fd| (fd, true))
         }
         Err(error) => Err(error),

@@ -5,6 +5,11 @@
 //! (<ERRNO>): kernel says "<extack or log line>"; <what to do>`, so that a
 //! user sees in one line which object, which step of the pipeline, which
 //! map/program/instruction, the kernel's own words and a way forward.
+//!
+//! A cause is printed once: the message is whole, the cause's text inside
+//! it, so `source()` returns no cause (the rule of every rxdp crate; a
+//! caller printing the chain prints each cause once). The cause is a field
+//! of its variant, and [`LoadError::syscall_error`] finds the kernel's.
 
 use std::path::PathBuf;
 
@@ -115,45 +120,43 @@ impl VerifierReport {
 /// everything the load made has been undone (see `pipeline`), or the
 /// [`LoadError::Rollback`] wrapper lists what could not be.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum LoadError {
-    #[error("{file}: open: cannot read it: {}", io(source))]
-    Read {
-        file: String,
-        source: std::io::Error,
-    },
-    #[error("{file}: open: {source}")]
-    Parse { file: String, source: ParseError },
-    #[error("{file}: resolve options: {source}")]
-    Option { file: String, source: OptionError },
-    #[error("{file}: resolve options: interface {dev}: {}", kernel(source))]
+    #[error("{file}: open: cannot read it: {}", io(error))]
+    Read { file: String, error: std::io::Error },
+    #[error("{file}: open: {error}")]
+    Parse { file: String, error: ParseError },
+    #[error("{file}: resolve options: {error}")]
+    Option { file: String, error: OptionError },
+    #[error("{file}: resolve options: interface {dev}: {}", kernel(error))]
     Device {
         file: String,
         dev: String,
-        source: SysError,
+        error: SysError,
     },
     #[error(
-        "{file}: load BTF: the object's .BTF cannot be made acceptable to the kernel: {source}"
+        "{file}: load BTF: the object's .BTF cannot be made acceptable to the kernel: {error}"
     )]
     BtfPrepare {
         file: String,
-        source: rxdp_elf::btf::BtfError,
+        error: rxdp_elf::btf::BtfError,
     },
     #[error(
         "{file}: load BTF: the object's .BTF: {}{}",
-        kernel(source),
-        btf_advice(source)
+        kernel(error),
+        btf_advice(error)
     )]
-    Btf { file: String, source: SysError },
+    Btf { file: String, error: SysError },
     #[error(
         "{file}: create maps: map_fd[{index}] {map}: {what}: {}",
-        kernel(source)
+        kernel(error)
     )]
     Map {
         file: String,
         index: usize,
         map: String,
         what: String,
-        source: SysError,
+        error: SysError,
     },
     #[error("{file}: create maps: map_fd[{index}] {map}: the map pinned at {} is not compatible: its {field} is {pinned}, the object's is {ours}; remove the pin (rm {}) or rename the map", path.display(), path.display())]
     PinMismatch {
@@ -165,39 +168,39 @@ pub enum LoadError {
         pinned: u64,
         ours: u64,
     },
-    #[error("{file}: {stage}: {what}: {}; {dev} cannot offload XDP programs (its driver does not implement BPF offload; only e.g. nfp NICs and netdevsim do); use --mode drv or skb", syscall(source))]
+    #[error("{file}: {stage}: {what}: {}; {dev} cannot offload XDP programs (its driver does not implement BPF offload; only e.g. nfp NICs and netdevsim do); use --mode drv or skb", syscall(error))]
     Offload {
         file: String,
         stage: Stage,
         dev: String,
         what: String,
-        source: SysError,
+        error: SysError,
     },
-    #[error("{file}: relocate: {source}")]
-    Kfunc { file: String, source: KfuncError },
-    #[error("{file}: relocate: {source}")]
-    Relocate { file: String, source: RelocateError },
-    #[error("{file}: load programs: prog_fd[{index}] {program} (section {section}): the verifier rejected it ({}){}{}; -v prints the whole log{}", source.errno_name(), source.kernel_message.as_ref().map(|m| format!(": kernel says \"{m}\"")).unwrap_or_default(), report.at(), lines(&report.tail))]
+    #[error("{file}: relocate: {error}")]
+    Kfunc { file: String, error: KfuncError },
+    #[error("{file}: relocate: {error}")]
+    Relocate { file: String, error: RelocateError },
+    #[error("{file}: load programs: prog_fd[{index}] {program} (section {section}): the verifier rejected it ({}){}{}; -v prints the whole log{}", error.errno_name(), error.kernel_message.as_ref().map(|m| format!(": kernel says \"{m}\"")).unwrap_or_default(), report.at(), lines(&report.tail))]
     Verifier {
         file: String,
         index: usize,
         program: String,
         section: String,
-        source: SysError,
+        error: SysError,
         report: VerifierReport,
     },
     #[error(
         "{file}: load programs: prog_fd[{index}] {program} (section {section}): {}",
-        kernel(source)
+        kernel(error)
     )]
     Program {
         file: String,
         index: usize,
         program: String,
         section: String,
-        source: SysError,
+        error: SysError,
     },
-    #[error("{file}: fill jump tables: map_fd[{map_index}] {map}[{key}] = prog_fd[{program_index}] {program}: {}", kernel(source))]
+    #[error("{file}: fill jump tables: map_fd[{map_index}] {map}[{key}] = prog_fd[{program_index}] {program}: {}", kernel(error))]
     Jump {
         file: String,
         map_index: usize,
@@ -205,7 +208,7 @@ pub enum LoadError {
         key: u32,
         program_index: usize,
         program: String,
-        source: SysError,
+        error: SysError,
     },
     #[error("{file}: pin: maps {first} and {second} would both be pinned as {name}; rename one, or use --no-pin")]
     PinName {
@@ -214,20 +217,20 @@ pub enum LoadError {
         first: String,
         second: String,
     },
-    #[error("{file}: {stage}: {}: {}", path.display(), kernel(source))]
+    #[error("{file}: {stage}: {}: {}", path.display(), kernel(error))]
     Pin {
         file: String,
         stage: Stage,
         path: PathBuf,
-        source: SysError,
+        error: SysError,
     },
-    #[error("{file}: attach: lock {} against concurrent loads: {}", path.display(), kernel(source))]
+    #[error("{file}: attach: lock {} against concurrent loads: {}", path.display(), kernel(error))]
     Lock {
         file: String,
         path: PathBuf,
-        source: SysError,
+        error: SysError,
     },
-    #[error("{file}: attach: {dev} already runs XDP program {name} (id {id}, tag {tag}) in {mode} mode ({}{}); use --force to replace it, or `rxdp unload --dev {dev}` first", source.errno_name(), source.kernel_message.as_ref().map(|m| format!(": kernel says \"{m}\"")).unwrap_or_default())]
+    #[error("{file}: attach: {dev} already runs XDP program {name} (id {id}, tag {tag}) in {mode} mode ({}{}); use --force to replace it, or `rxdp unload --dev {dev}` first", error.errno_name(), error.kernel_message.as_ref().map(|m| format!(": kernel says \"{m}\"")).unwrap_or_default())]
     Busy {
         file: String,
         dev: String,
@@ -235,22 +238,22 @@ pub enum LoadError {
         id: u32,
         name: String,
         tag: String,
-        source: SysError,
+        error: SysError,
     },
-    #[error("{file}: attach: {dev} in {mode} mode: program id {id}, which --force was replacing, was replaced by someone else meanwhile ({}); run again to replace the new one", source.errno_name())]
+    #[error("{file}: attach: {dev} in {mode} mode: program id {id}, which --force was replacing, was replaced by someone else meanwhile ({}); run again to replace the new one", error.errno_name())]
     Raced {
         file: String,
         dev: String,
         mode: Mode,
         id: u32,
-        source: SysError,
+        error: SysError,
     },
-    #[error("{file}: attach: {dev} in {mode} mode: {}", kernel(source))]
+    #[error("{file}: attach: {dev} in {mode} mode: {}", kernel(error))]
     Attach {
         file: String,
         dev: String,
         mode: Mode,
-        source: SysError,
+        error: SysError,
     },
     #[error("{error}{}", leftovers(left))]
     Rollback {
@@ -283,18 +286,18 @@ impl LoadError {
     /// The kernel's error, when a syscall failed.
     pub fn syscall_error(&self) -> Option<&SysError> {
         match self {
-            LoadError::Device { source, .. }
-            | LoadError::Btf { source, .. }
-            | LoadError::Map { source, .. }
-            | LoadError::Offload { source, .. }
-            | LoadError::Verifier { source, .. }
-            | LoadError::Program { source, .. }
-            | LoadError::Jump { source, .. }
-            | LoadError::Pin { source, .. }
-            | LoadError::Lock { source, .. }
-            | LoadError::Busy { source, .. }
-            | LoadError::Raced { source, .. }
-            | LoadError::Attach { source, .. } => Some(source),
+            LoadError::Device { error, .. }
+            | LoadError::Btf { error, .. }
+            | LoadError::Map { error, .. }
+            | LoadError::Offload { error, .. }
+            | LoadError::Verifier { error, .. }
+            | LoadError::Program { error, .. }
+            | LoadError::Jump { error, .. }
+            | LoadError::Pin { error, .. }
+            | LoadError::Lock { error, .. }
+            | LoadError::Busy { error, .. }
+            | LoadError::Raced { error, .. }
+            | LoadError::Attach { error, .. } => Some(error),
             LoadError::Rollback { error, .. } => error.syscall_error(),
             _ => None,
         }
@@ -303,7 +306,7 @@ impl LoadError {
     /// The whole verifier log of a rejected program.
     pub fn verifier_log(&self) -> Option<&str> {
         match self {
-            LoadError::Verifier { source, .. } => source.log.as_deref(),
+            LoadError::Verifier { error, .. } => error.log.as_deref(),
             LoadError::Rollback { error, .. } => error.verifier_log(),
             _ => None,
         }
@@ -320,7 +323,7 @@ mod tests {
             file: "x.o".into(),
             dev: "veth0".into(),
             mode: Mode::Drv,
-            source: SysError::new("RTM_SETLINK", libc::EINVAL)
+            error: SysError::new("RTM_SETLINK", libc::EINVAL)
                 .with_subject("ifindex 5, drv mode")
                 .with_kernel_message("Native and generic XDP can't be active at the same time"),
         };
@@ -335,7 +338,7 @@ mod tests {
             index: 0,
             map: "jmp_table1".into(),
             what: "create".into(),
-            source: SysError::new("BPF_MAP_CREATE", libc::EPERM),
+            error: SysError::new("BPF_MAP_CREATE", libc::EPERM),
         };
         assert_eq!(
             error.to_string(),
@@ -345,7 +348,7 @@ mod tests {
         let btf = |errno| {
             LoadError::Btf {
                 file: "x.o".into(),
-                source: SysError::new("BPF_BTF_LOAD", errno),
+                error: SysError::new("BPF_BTF_LOAD", errno),
             }
             .to_string()
         };
@@ -374,7 +377,7 @@ mod tests {
             index: 0,
             program: "xdp_reject".into(),
             section: "xdp".into(),
-            source: SysError::new("BPF_PROG_LOAD", libc::EACCES)
+            error: SysError::new("BPF_PROG_LOAD", libc::EACCES)
                 .with_kernel_message("invalid access to packet"),
             report: VerifierReport {
                 insn: Some("2: (69) r1 = *(u16 *)(r1 +12)".into()),

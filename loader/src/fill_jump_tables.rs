@@ -28,14 +28,14 @@ pub fn fill_jump_tables(
 ) -> Result<(), LoadError> {
     let mut handles: Vec<(usize, MapHandle<'_>)> = Vec::new();
     for entry in plan {
-        let failed = |source: SysError| LoadError::Jump {
+        let failed = |error: SysError| LoadError::Jump {
             file: ctx.file.to_string(),
             map_index: entry.map,
             map: maps[entry.map].name.clone(),
             key: entry.key,
             program_index: entry.program,
             program: programs[entry.program].name.clone(),
-            source,
+            error,
         };
         let handle = match handles.iter().find(|(map, _)| *map == entry.map) {
             Some((_, handle)) => *handle,

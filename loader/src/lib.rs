@@ -8,8 +8,8 @@
 //!
 //! // rxdp-load tail_kern.o --map 0 --key 78 --prog 1 --dev veth0 --mode skb
 //! let mut options = LoadOptions::new("tail_kern.o");
-//! options.jumps.push(JumpRequest { map: Ref::Index(0), key: 78, prog: Ref::Index(1) });
-//! options.attach = Some(AttachOptions { mode: Mode::Skb, ..AttachOptions::new("veth0") });
+//! options.jumps.push(JumpRequest::new(Ref::Index(0), 78, Ref::Index(1)));
+//! options.attach = Some(AttachOptions::new("veth0").with_mode(Mode::Skb));
 //! let loaded = load(&options, &mut NoObserver)?;
 //! println!("prog_fd[1] has id {}", loaded.programs[1].id);
 //! # Ok::<(), rxdp::LoadError>(())

@@ -24,13 +24,13 @@ pub fn load_btf(
     let Some(btf) = &object.btf else {
         return Ok(None);
     };
-    let bytes = btf.kernel_bytes().map_err(|source| LoadError::BtfPrepare {
+    let bytes = btf.kernel_bytes().map_err(|error| LoadError::BtfPrepare {
         file: file.to_string(),
-        source,
+        error,
     })?;
-    let fd = btf_load(&bytes).map_err(|source| LoadError::Btf {
+    let fd = btf_load(&bytes).map_err(|error| LoadError::Btf {
         file: file.to_string(),
-        source,
+        error,
     })?;
     observer.event(&Event::BtfLoaded {
         bytes: bytes.len(),

@@ -55,34 +55,29 @@ fn load_one(
         Some(_) => (linked.func_info_bytes(), linked.line_info_bytes()),
         None => (Vec::new(), Vec::new()),
     };
-    let request = ProgLoad {
-        prog_type: prog_type.0,
-        expected_attach_type: program.expected_attach_type,
-        insns: &insns,
-        license: &ctx.object.license,
-        kern_version: ctx.object.kernel_version,
-        prog_flags: program.prog_flags,
-        name: program.name(),
-        ifindex: ctx.offload,
-        btf_fd: btf,
-        func_info: &func_info,
-        func_info_rec_size: FUNC_INFO_REC_SIZE,
-        line_info: &line_info,
-        line_info_rec_size: LINE_INFO_REC_SIZE,
-        log_level: if ctx.options.verifier_log {
-            BPF_LOG_LEVEL1
-        } else {
-            0
-        },
-        ..ProgLoad::default()
+    let mut request = ProgLoad::new(prog_type.0, &insns, &ctx.object.license);
+    request.expected_attach_type = program.expected_attach_type;
+    request.kern_version = ctx.object.kernel_version;
+    request.prog_flags = program.prog_flags;
+    request.name = program.name();
+    request.ifindex = ctx.offload;
+    request.btf_fd = btf;
+    request.func_info = &func_info;
+    request.func_info_rec_size = FUNC_INFO_REC_SIZE;
+    request.line_info = &line_info;
+    request.line_info_rec_size = LINE_INFO_REC_SIZE;
+    request.log_level = if ctx.options.verifier_log {
+        BPF_LOG_LEVEL1
+    } else {
+        0
     };
-    let done = prog_load(&request).map_err(|source| refused(ctx, index, linked, source))?;
-    let info = prog_info(done.fd.as_fd()).map_err(|source| LoadError::Program {
+    let done = prog_load(&request).map_err(|error| refused(ctx, index, linked, error))?;
+    let info = prog_info(done.fd.as_fd()).map_err(|error| LoadError::Program {
         file: ctx.file.to_string(),
         index,
         program: program.name().to_string(),
         section: program.section.clone(),
-        source,
+        error,
     })?;
     observer.event(&Event::ProgramLoaded {
         index,
@@ -107,21 +102,21 @@ fn load_one(
 }
 
 /// The error for a program the kernel refused.
-fn refused(ctx: &Context<'_>, index: usize, linked: &LinkedProgram, source: SysError) -> LoadError {
+fn refused(ctx: &Context<'_>, index: usize, linked: &LinkedProgram, error: SysError) -> LoadError {
     let program = &ctx.object.programs[index];
     let file = ctx.file.to_string();
     let name = program.name().to_string();
     let section = program.section.clone();
-    if ctx.offload != 0 && is_offload_refusal(&source) {
+    if ctx.offload != 0 && is_offload_refusal(&error) {
         return LoadError::Offload {
             file,
             stage: Stage::LoadPrograms,
             dev: ctx.device_name().to_string(),
             what: format!("prog_fd[{index}] {name}"),
-            source,
+            error,
         };
     }
-    match source.log.as_deref() {
+    match error.log.as_deref() {
         Some(log) => {
             let report = report(log, linked, ctx.object);
             LoadError::Verifier {
@@ -129,7 +124,7 @@ fn refused(ctx: &Context<'_>, index: usize, linked: &LinkedProgram, source: SysE
                 index,
                 program: name,
                 section,
-                source,
+                error,
                 report,
             }
         }
@@ -138,7 +133,7 @@ fn refused(ctx: &Context<'_>, index: usize, linked: &LinkedProgram, source: SysE
             index,
             program: name,
             section,
-            source,
+            error,
         },
     }
 }
@@ -176,7 +171,7 @@ pub(crate) fn report(log: &str, linked: &LinkedProgram, object: &Object) -> Veri
         }
         (_, last) => last.map(|(_, line)| line.to_string()),
     };
-    let source = match (found, object.btf.as_ref()) {
+    let error = match (found, object.btf.as_ref()) {
         (Some((function, local, _)), Some(btf)) => disasm::source_line(function, local, btf),
         _ => None,
     };
@@ -186,8 +181,8 @@ pub(crate) fn report(log: &str, linked: &LinkedProgram, object: &Object) -> Veri
         .collect();
     VerifierReport {
         insn,
-        location: source.as_ref().map(disasm::SourceLine::location),
-        source_line: source.map(|s| s.text),
+        location: error.as_ref().map(disasm::SourceLine::location),
+        source_line: error.map(|s| s.text),
         tail,
     }
 }

@@ -18,6 +18,7 @@ use crate::options::Mode;
 
 /// The stages of a load, in the order they run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub enum Stage {
     /// Read the file and parse it.
     Open,
@@ -68,6 +69,7 @@ impl std::fmt::Display for Stage {
 
 /// One thing that happened during a load.
 #[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
 pub enum Event<'a> {
     /// `BPF_BTF_LOAD` succeeded.
     BtfLoaded { bytes: usize, fd: RawFd },

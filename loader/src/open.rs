@@ -13,16 +13,16 @@ use crate::error::LoadError;
 
 /// The object's bytes.
 pub fn read(path: &Path) -> Result<Vec<u8>, LoadError> {
-    std::fs::read(path).map_err(|source| LoadError::Read {
+    std::fs::read(path).map_err(|error| LoadError::Read {
         file: path.display().to_string(),
-        source,
+        error,
     })
 }
 
 /// The object's model; parse errors name the file.
 pub fn parse(path: &Path, bytes: &[u8]) -> Result<Object, LoadError> {
-    Object::parse(bytes).map_err(|source| LoadError::Parse {
+    Object::parse(bytes).map_err(|error| LoadError::Parse {
         file: path.display().to_string(),
-        source,
+        error,
     })
 }

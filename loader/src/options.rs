@@ -17,6 +17,7 @@ use rxdp_syscalls::netlink::XdpFlags;
 
 /// The XDP attach mode (`XDP_FLAGS_*_MODE`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum Mode {
     /// No mode flag: the kernel picks native when the driver has it, else generic.
     #[default]
@@ -71,6 +72,7 @@ impl fmt::Display for Mode {
 
 /// A map or program named on the command line: an index or a name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Ref {
     Index(usize),
     Name(String),
@@ -108,14 +110,26 @@ impl fmt::Display for Ref {
 
 /// `--map M --key K --prog P`: `prog_fd[P]` at key K of `map_fd[M]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct JumpRequest {
+    /// The prog array: `map_fd[M]`.
     pub map: MapRef,
+    /// The key in it.
     pub key: u32,
+    /// The program to put there: `prog_fd[P]`.
     pub prog: ProgRef,
+}
+
+impl JumpRequest {
+    /// `prog` at `key` of `map`.
+    pub fn new(map: MapRef, key: u32, prog: ProgRef) -> JumpRequest {
+        JumpRequest { map, key, prog }
+    }
 }
 
 /// Where maps are pinned.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum PinPolicy {
     /// With a device, `/sys/fs/bpf/IF/MODE/`; without one, nowhere.
     #[default]
@@ -128,6 +142,7 @@ pub enum PinPolicy {
 
 /// Where and how to attach the entry program.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct AttachOptions {
     /// Interface name.
     pub dev: String,
@@ -139,6 +154,7 @@ pub struct AttachOptions {
 }
 
 impl AttachOptions {
+    /// Attach `prog_fd[0]` to `dev`, mode auto, not replacing anything.
     pub fn new(dev: impl Into<String>) -> AttachOptions {
         AttachOptions {
             dev: dev.into(),
@@ -147,10 +163,31 @@ impl AttachOptions {
             entry: Ref::Index(0),
         }
     }
+
+    /// The same, in `mode`.
+    pub fn with_mode(mut self, mode: Mode) -> AttachOptions {
+        self.mode = mode;
+        self
+    }
+
+    /// The same, replacing what is attached in that mode when `force`.
+    pub fn with_force(mut self, force: bool) -> AttachOptions {
+        self.force = force;
+        self
+    }
+
+    /// The same, attaching the program `entry` names.
+    pub fn with_entry(mut self, entry: ProgRef) -> AttachOptions {
+        self.entry = entry;
+        self
+    }
 }
 
-/// Everything a load needs to know besides the object.
+/// Everything a load needs to know besides the object. Start from
+/// [`LoadOptions::new`] and set what else the load needs: more fields may
+/// come.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LoadOptions {
     pub path: PathBuf,
     /// Attach the entry program; without it, load, fill jump tables, and stop.
@@ -180,6 +217,7 @@ impl LoadOptions {
 
 /// Why a name on the command line does not fit the object.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum OptionError {
     #[error("there is no {what}[{index}]: the object has {count} ({list})")]
     IndexOutOfRange {

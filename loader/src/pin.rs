@@ -63,6 +63,7 @@ pub fn pin_name(map_name: &str) -> String {
 
 /// Where the pins of a load end up.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PinTarget {
     /// `<bpffs>/IF/`, the final directory being `<bpffs>/IF/MODE`.
     Device(PathBuf),
@@ -120,6 +121,8 @@ pub fn shared_path(
             Some(PinTarget::Dir(dir)) => Some((dir.join(name), true)),
             _ => Some((bpffs_root.join(name), false)),
         },
+        // A way of sharing this rxdp does not know: the map is the load's own.
+        _ => None,
     }
 }
 
@@ -159,25 +162,25 @@ pub(crate) fn stage(
     rollback: &mut Rollback,
     observer: &mut dyn Observer,
 ) -> Result<PathBuf, LoadError> {
-    let failed = |path: &Path, source: SysError| LoadError::Pin {
+    let failed = |path: &Path, error: SysError| LoadError::Pin {
         file: file.to_string(),
         stage: Stage::Pin,
         path: path.to_path_buf(),
-        source,
+        error,
     };
     let staging = target.staging();
     rollback
         .create_dirs(&target.parent())
-        .map_err(|source| failed(&target.parent(), source))?;
+        .map_err(|error| failed(&target.parent(), error))?;
     // Left over by a process of the same pid that died mid-load.
     if staging.exists() {
-        bpffs::remove_dir_all(&staging).map_err(|source| failed(&staging, source))?;
+        bpffs::remove_dir_all(&staging).map_err(|error| failed(&staging, error))?;
     }
-    bpffs::create_dir_all(&staging).map_err(|source| failed(&staging, source))?;
+    bpffs::create_dir_all(&staging).map_err(|error| failed(&staging, error))?;
     rollback.staging(staging.clone());
     for (index, name) in plan {
         let path = staging.join(name);
-        bpffs::pin(maps[*index].fd.as_fd(), &path).map_err(|source| failed(&path, source))?;
+        bpffs::pin(maps[*index].fd.as_fd(), &path).map_err(|error| failed(&path, error))?;
         observer.event(&Event::Pinned {
             index: *index,
             path: &path,
@@ -196,11 +199,11 @@ pub(crate) fn publish(
     rollback: &mut Rollback,
     observer: &mut dyn Observer,
 ) -> Result<Option<String>, LoadError> {
-    let failed = |source: SysError| LoadError::Pin {
+    let failed = |error: SysError| LoadError::Pin {
         file: file.to_string(),
         stage: Stage::PublishPins,
         path: final_dir.to_path_buf(),
-        source,
+        error,
     };
     let mut warning = None;
     if final_dir.symlink_metadata().is_ok() {

@@ -338,18 +338,18 @@ pub fn load(options: &LoadOptions, observer: &mut dyn Observer) -> Result<Loaded
 /// Resolves the entry program, the jump plan and the device, before
 /// anything is made: a typo costs no syscall but the device lookup.
 fn resolve(file: &str, object: &Object, options: &LoadOptions) -> Result<Resolved, LoadError> {
-    let option_error = |source| LoadError::Option {
+    let option_error = |error| LoadError::Option {
         file: file.to_string(),
-        source,
+        error,
     };
     let plan = jump_plan(object, &options.jumps).map_err(option_error)?;
     let (entry, ifindex) = match &options.attach {
         Some(attach) => {
             let entry = resolve_program(object, &attach.entry).map_err(option_error)?;
-            let ifindex = netlink::ifindex(&attach.dev).map_err(|source| LoadError::Device {
+            let ifindex = netlink::ifindex(&attach.dev).map_err(|error| LoadError::Device {
                 file: file.to_string(),
                 dev: attach.dev.clone(),
-                source,
+                error,
             })?;
             (Some(entry), Some(ifindex))
         }
@@ -376,11 +376,11 @@ fn context<'a>(
     );
     // bpffs is looked up (and mounted if missing) only when something is pinned.
     let bpffs_root = if shares || pins {
-        bpffs::ensure_mounted().map_err(|source| LoadError::Pin {
+        bpffs::ensure_mounted().map_err(|error| LoadError::Pin {
             file: file.to_string(),
             stage: Stage::Resolve,
             path: PathBuf::from(bpffs::DEFAULT_MOUNT),
-            source,
+            error,
         })?
     } else {
         PathBuf::from(bpffs::DEFAULT_MOUNT)
@@ -438,9 +438,9 @@ fn run(
     // The kernel's BTF, only for objects with kfuncs or CO-RE relocations.
     let kernel_btf = if needs_kernel_btf(ctx.object) {
         let path = Path::new(VMLINUX_BTF);
-        let kfunc_error = |source| LoadError::Kfunc {
+        let kfunc_error = |error| LoadError::Kfunc {
             file: file.to_string(),
-            source,
+            error,
         };
         let btf = kernel_btf::read(path, observer).map_err(kfunc_error)?;
         let kfuncs = kernel_btf::resolve_kfuncs(ctx.object, &btf, path).map_err(kfunc_error)?;
@@ -456,9 +456,9 @@ fn run(
     for (index, program) in ctx.object.programs.iter().enumerate() {
         let program_linked =
             relocate_against(ctx.object, index, &map_fds, kfuncs, core_target.as_ref()).map_err(
-                |source| LoadError::Relocate {
+                |error| LoadError::Relocate {
                     file: file.to_string(),
-                    source,
+                    error,
                 },
             )?;
         for patched in &program_linked.patches {
@@ -501,10 +501,10 @@ fn run(
             // publication (every rxdp load on the machine: it is short).
             if staged.is_some() {
                 let root = &ctx.bpffs_root;
-                let lock = bpffs::lock(root).map_err(|source| LoadError::Lock {
+                let lock = bpffs::lock(root).map_err(|error| LoadError::Lock {
                     file: file.to_string(),
                     path: root.clone(),
-                    source,
+                    error,
                 })?;
                 made.publish_lock = Some(lock);
             }

@@ -42,16 +42,17 @@ pub struct DeviceStatus {
 }
 
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum StatusError {
-    #[error("{what}: {}{}", syscall(source), hint(source))]
-    Kernel { what: String, source: SysError },
+    #[error("{what}: {}{}", syscall(error), hint(error))]
+    Kernel { what: String, error: SysError },
 }
 
 /// The status of `dev`, or of every interface with XDP programs or pins.
 pub fn status(dev: Option<&str>) -> Result<Vec<DeviceStatus>, StatusError> {
     let kernel = |what: &str| {
         let what = what.to_string();
-        move |source| StatusError::Kernel { what, source }
+        move |error| StatusError::Kernel { what, error }
     };
     let links = match dev {
         Some(dev) => vec![netlink::link_by_name(dev).map_err(kernel(dev))?],
@@ -99,10 +100,10 @@ fn slot(ifname: &str, mode: Mode, id: u32) -> Result<SlotStatus, StatusError> {
         Ok(info) => (info.name.clone(), info.tag_hex()),
         // Detached and freed between the query and the lookup.
         Err(error) if error.errno == libc::ENOENT => (String::new(), String::new()),
-        Err(source) => {
+        Err(error) => {
             return Err(StatusError::Kernel {
                 what: format!("{ifname}: the {mode} program (id {id})"),
-                source,
+                error,
             })
         }
     };
@@ -119,7 +120,7 @@ fn slot(ifname: &str, mode: Mode, id: u32) -> Result<SlotStatus, StatusError> {
 fn sorted_entries(dir: &Path) -> Result<Vec<(String, bool)>, StatusError> {
     let unreadable = |error: std::io::Error| StatusError::Kernel {
         what: dir.display().to_string(),
-        source: SysError::new("readdir", error.raw_os_error().unwrap_or(libc::EIO))
+        error: SysError::new("readdir", error.raw_os_error().unwrap_or(libc::EIO))
             .with_subject(dir.display().to_string()),
     };
     let entries = match std::fs::read_dir(dir) {

@@ -90,12 +90,10 @@ pub fn run(prog: BorrowedFd<'_>, frame: &[u8], repeat: u32) -> Result<Outcome, S
         .map_or(0, |d| u32::from_ne_bytes([d[0], d[1], d[2], d[3]]) as usize)
         .min(first.data_out.len());
     let duration_ns = if repeat > 1 {
-        let timed = TestRun {
-            repeat,
-            data_out_capacity: 0,
-            ctx_out_capacity: 0,
-            ..once
-        };
+        let mut timed = once;
+        timed.repeat = repeat;
+        timed.data_out_capacity = 0;
+        timed.ctx_out_capacity = 0;
         prog_test_run(&timed)?.duration_ns
     } else {
         first.duration_ns

@@ -56,47 +56,48 @@ impl Progress {
 }
 
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum UnloadError {
-    #[error("{dev}: {}{}; nothing was changed", syscall(source), hint(source))]
-    Device { dev: String, source: SysError },
+    #[error("{dev}: {}{}; nothing was changed", syscall(error), hint(error))]
+    Device { dev: String, error: SysError },
     #[error(
         "{dev}: detach the {mode} program (id {id}): {}{}; {}; program id {id} is still \
          attached and no pins were removed",
-        syscall(source),
-        hint(source),
+        syscall(error),
+        hint(error),
         done.done()
     )]
     Detach {
         dev: String,
         mode: Mode,
         id: u32,
-        source: SysError,
+        error: SysError,
         done: Progress,
     },
     #[error(
         "{dev}: find bpffs to remove the pins: {}{}; {}; the pins are left in place",
-        syscall(source),
-        hint(source),
+        syscall(error),
+        hint(error),
         done.done()
     )]
     Bpffs {
         dev: String,
-        source: SysError,
+        error: SysError,
         done: Progress,
     },
     #[error(
         "{dev}: remove {}: {}{}; {}; {} is left (what of it could not be removed): \
          remove it by hand",
         path.display(),
-        syscall(source),
-        hint(source),
+        syscall(error),
+        hint(error),
         done.done(),
         path.display()
     )]
     Pins {
         dev: String,
         path: PathBuf,
-        source: SysError,
+        error: SysError,
         done: Progress,
     },
 }
@@ -127,9 +128,9 @@ fn slots(mode: Option<Mode>) -> Vec<Mode> {
 /// a program whose jump tables went would fall through — and the error
 /// says what had been done by then ([`Progress`]).
 pub fn unload(dev: &str, mode: Option<Mode>) -> Result<Unloaded, UnloadError> {
-    let link = netlink::link_by_name(dev).map_err(|source| UnloadError::Device {
+    let link = netlink::link_by_name(dev).map_err(|error| UnloadError::Device {
         dev: dev.to_string(),
-        source,
+        error,
     })?;
     let state = link.xdp;
     let mut done = Progress::default();
@@ -141,12 +142,12 @@ pub fn unload(dev: &str, mode: Option<Mode>) -> Result<Unloaded, UnloadError> {
             Mode::Auto => None,
         };
         if let Some(id) = id {
-            if let Err(source) = netlink::detach(link.ifindex, slot.flags()) {
+            if let Err(error) = netlink::detach(link.ifindex, slot.flags()) {
                 return Err(UnloadError::Detach {
                     dev: dev.to_string(),
                     mode: slot,
                     id,
-                    source,
+                    error,
                     done,
                 });
             }
@@ -163,19 +164,19 @@ pub fn unload(dev: &str, mode: Option<Mode>) -> Result<Unloaded, UnloadError> {
 }
 
 fn remove_pins(dev: &str, modes: &[Mode], done: &mut Progress) -> Result<(), UnloadError> {
-    let failed = |path: &Path, source, done: &mut Progress| UnloadError::Pins {
+    let failed = |path: &Path, error, done: &mut Progress| UnloadError::Pins {
         dev: dev.to_string(),
         path: path.to_path_buf(),
-        source,
+        error,
         done: std::mem::take(done),
     };
     let root = match bpffs::find_mount() {
         Ok(Some(root)) => root,
         Ok(None) => return Ok(()),
-        Err(source) => {
+        Err(error) => {
             return Err(UnloadError::Bpffs {
                 dev: dev.to_string(),
-                source,
+                error,
                 done: std::mem::take(done),
             })
         }
@@ -196,12 +197,12 @@ fn remove_pins(dev: &str, modes: &[Mode], done: &mut Progress) -> Result<(), Unl
         match exists(&dir) {
             Ok(false) => {}
             Ok(true) => {
-                if let Err(source) = bpffs::remove_dir_all(&dir) {
-                    return Err(failed(&dir, source, done));
+                if let Err(error) = bpffs::remove_dir_all(&dir) {
+                    return Err(failed(&dir, error, done));
                 }
                 done.removed.push(dir);
             }
-            Err(source) => return Err(failed(&dir, source, done)),
+            Err(error) => return Err(failed(&dir, error, done)),
         }
     }
     // The device directory goes when nothing else is left in it.
@@ -212,7 +213,7 @@ fn remove_pins(dev: &str, modes: &[Mode], done: &mut Progress) -> Result<(), Unl
             Err(error) if error.errno == libc::ENOTEMPTY => {}
             Err(error) => return Err(failed(&device_dir, error, done)),
         },
-        Err(source) => return Err(failed(&device_dir, source, done)),
+        Err(error) => return Err(failed(&device_dir, error, done)),
     }
     Ok(())
 }

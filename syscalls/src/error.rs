@@ -1,5 +1,7 @@
 //! The one error type of rxdp-syscalls: which operation failed, the errno, what
 //! the kernel said beyond the errno, and what the user can do about it.
+//! It has no cause of its own to return from `source()`: the errno and the
+//! kernel's words are its fields, and its `Display` says them once.
 
 use std::fmt;
 

@@ -7,6 +7,7 @@ use super::types::BtfKind;
 /// `what` fields name the blob (`"BTF"` or `"BTF.ext"`); `section` fields name
 /// the part of it (`"type section"`, `"string table"`, `"func_info"`, ...).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum BtfError {
     #[error("{what} header truncated: {len} bytes present, the header needs {need}")]
     HeaderTruncated {
@@ -143,6 +144,7 @@ pub enum BtfError {
 
 /// What is wrong with a BTF map definition (the struct a `.maps` variable points to).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum MapProblem {
     #[error("definition is a {kind}, not a struct")]
     NotStruct { kind: &'static str },
@@ -154,10 +156,10 @@ pub enum MapProblem {
     NotPtrToArray { member: String },
     #[error("member `{member}` is not a pointer (declare it with __type)")]
     NotPtr { member: String },
-    #[error("member `{member}`: {source}")]
+    #[error("member `{member}`: {error}")]
     MemberType {
         member: String,
-        source: Box<BtfError>,
+        error: Box<BtfError>,
     },
     #[error("`{size_member}` is {declared} but `{type_member}` has size {type_size}")]
     SizeMismatch {

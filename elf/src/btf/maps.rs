@@ -53,6 +53,7 @@ pub struct BtfMapDef {
 
 /// What the `values` array of a map holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum BtfMapValues {
     /// A prog array: `__array(values, int (void *))`.
     Programs,
@@ -84,7 +85,7 @@ impl Btf {
     fn map_struct(&self, id: u32, inner: bool) -> Result<BtfMapDef, MapProblem> {
         let type_problem = |member: &str, e: BtfError| MapProblem::MemberType {
             member: member.to_owned(),
-            source: Box::new(e),
+            error: Box::new(e),
         };
         let resolved = self
             .resolve(id)
@@ -185,7 +186,7 @@ impl Btf {
         let target = ptr.size_or_type;
         let size = self.size_of(target).map_err(|e| MapProblem::MemberType {
             member: name.to_owned(),
-            source: Box::new(e),
+            error: Box::new(e),
         })?;
         Ok((target, size))
     }
@@ -213,7 +214,7 @@ impl Btf {
             .resolve(ptr.size_or_type)
             .map_err(|e| MapProblem::MemberType {
                 member: "values".to_owned(),
-                source: Box::new(e),
+                error: Box::new(e),
             })?;
         let target_kind = self.type_by_id(target_id).map(|t| t.kind).ok();
         let values = match target_kind {

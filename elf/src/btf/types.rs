@@ -6,6 +6,7 @@ use std::fmt;
 /// `BTF_KIND_*`: every kind the kernel defines. The discriminant is the uapi value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
+#[non_exhaustive]
 pub enum BtfKind {
     Int = 1,
     Ptr = 2,
@@ -154,6 +155,7 @@ pub struct BtfType {
 
 /// The data that follows `struct btf_type`, by kind.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum BtfTypeData {
     /// PTR, FWD, TYPEDEF, VOLATILE, CONST, RESTRICT, FLOAT, TYPE_TAG.
     None,

@@ -55,9 +55,9 @@ pub(crate) fn read(elf: &Elf<'_>, btf: Option<&Btf>) -> Result<Vec<BtfMap>, Pars
         return Ok(Vec::new());
     };
     let btf = btf.ok_or(ParseError::BtfMapsWithoutBtf)?;
-    let datasecs = btf.datasecs().map_err(|source| ParseError::Btf {
+    let datasecs = btf.datasecs().map_err(|error| ParseError::Btf {
         section: ".BTF",
-        source,
+        error,
     })?;
     let vars = datasecs
         .iter()
@@ -76,16 +76,16 @@ pub(crate) fn read(elf: &Elf<'_>, btf: Option<&Btf>) -> Result<Vec<BtfMap>, Pars
     for var in vars {
         let name = btf
             .type_name(var.type_id)
-            .map_err(|source| ParseError::Btf {
+            .map_err(|error| ParseError::Btf {
                 section: ".BTF",
-                source,
+                error,
             })?
             .to_owned();
         let def = btf
             .map_definition(var.type_id)
-            .map_err(|source| ParseError::BtfMap {
+            .map_err(|error| ParseError::BtfMap {
                 map: name.clone(),
-                source,
+                error,
             })?;
         let offset = *symbols
             .get(name.as_str())

@@ -44,8 +44,10 @@ pub const BPF_F_MMAPABLE: u32 = 1 << 10;
 pub const BPF_F_INNER_MAP: u32 = 1 << 12;
 
 /// What `BPF_MAP_CREATE` needs. Fields left at their default are zero, as
-/// the kernel expects for "not used".
+/// the kernel expects for "not used". Start from [`MapCreate::new`] and
+/// set what else the map needs: more fields may come.
 #[derive(Debug, Default, Clone, Copy)]
+#[non_exhaustive]
 pub struct MapCreate<'a> {
     /// `enum bpf_map_type` (`BPF_MAP_TYPE_HASH` = 1, ...).
     pub map_type: u32,
@@ -73,6 +75,19 @@ pub struct MapCreate<'a> {
     pub btf_vmlinux_value_type_id: u32,
     /// Per-type extra: hash count of a bloom filter, address of an arena.
     pub map_extra: u64,
+}
+
+impl MapCreate<'_> {
+    /// A map of this type and these sizes; everything else zero.
+    pub fn new(map_type: u32, key_size: u32, value_size: u32, max_entries: u32) -> Self {
+        MapCreate {
+            map_type,
+            key_size,
+            value_size,
+            max_entries,
+            ..MapCreate::default()
+        }
+    }
 }
 
 fn raw(fd: Option<BorrowedFd<'_>>) -> u32 {

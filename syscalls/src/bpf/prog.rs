@@ -26,8 +26,10 @@ pub const BPF_F_SLEEPABLE: u32 = 1 << 4;
 pub const BPF_F_XDP_HAS_FRAGS: u32 = 1 << 5;
 
 /// What `BPF_PROG_LOAD` needs. Fields left at their default are zero, as the
-/// kernel expects for "not used".
+/// kernel expects for "not used". Start from [`ProgLoad::new`] and set what
+/// else the program needs: more fields may come.
 #[derive(Debug, Default, Clone, Copy)]
+#[non_exhaustive]
 pub struct ProgLoad<'a> {
     /// `enum bpf_prog_type` (`BPF_PROG_TYPE_XDP` = 6, ...).
     pub prog_type: u32,
@@ -71,6 +73,19 @@ pub struct ProgLoad<'a> {
     /// optionally `| BPF_LOG_STATS`) and the log is returned even on
     /// success. Every level ends with the "processed N insns" statistics.
     pub log_level: u32,
+}
+
+impl<'a> ProgLoad<'a> {
+    /// A program of this type, these instructions and this license;
+    /// everything else zero (no name, no BTF, no log unless it fails).
+    pub fn new(prog_type: u32, insns: &'a [u8], license: &'a str) -> Self {
+        ProgLoad {
+            prog_type,
+            insns,
+            license,
+            ..ProgLoad::default()
+        }
+    }
 }
 
 /// A loaded program.

@@ -24,8 +24,10 @@ pub const BPF_F_TEST_RUN_ON_CPU: u32 = 1 << 0;
 /// really transmitted or redirected).
 pub const BPF_F_TEST_XDP_LIVE_FRAMES: u32 = 1 << 1;
 
-/// One test run.
+/// One test run. Start from [`TestRun::new`] and set what else it needs:
+/// more fields may come.
 #[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
 pub struct TestRun<'a> {
     pub prog_fd: BorrowedFd<'a>,
     /// The packet (for XDP: at least an Ethernet header, 14 bytes).

@@ -67,6 +67,7 @@ impl XdpFlags {
 
 /// `IFLA_XDP_ATTACHED`: what is attached to a device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum XdpAttached {
     /// `XDP_ATTACHED_NONE`
     #[default]

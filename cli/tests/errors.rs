@@ -1,0 +1,208 @@
+//! A cause is printed once. The rule, in every crate: an error's `Display`
+//! is its whole message, the text of its causes included, so `source()`
+//! returns none of them. A caller that prints the whole chain (as
+//! `anyhow`'s `{:#}` does, joining each link's text with ": ") then prints
+//! each cause once — as `rxdp` does, printing the error alone.
+//!
+//! Each case below nests a cause whose text is unmistakable, walks the
+//! chain the way such a caller does, and counts that text: once.
+
+use std::error::Error;
+use std::io;
+use std::path::PathBuf;
+
+use rxdp::kernel_btf::KfuncError;
+use rxdp::observe::Stage;
+use rxdp::options::Mode;
+use rxdp::status::StatusError;
+use rxdp::unload::{Progress, UnloadError};
+use rxdp::LoadError;
+use rxdp_cli::CliError;
+use rxdp_elf::btf::{BtfError, MapProblem};
+use rxdp_elf::core::CoreError;
+use rxdp_elf::kfunc::UnknownKfunc;
+use rxdp_elf::relocate::{RelocProblem, RelocateError};
+use rxdp_elf::ParseError;
+use rxdp_syscalls::Error as SysError;
+
+/// Every link of the chain, outermost first, as a chain printer sees it.
+fn chain(error: &dyn Error) -> Vec<String> {
+    let mut links = vec![error.to_string()];
+    let mut next = error.source();
+    while let Some(cause) = next {
+        links.push(cause.to_string());
+        next = cause.source();
+    }
+    links
+}
+
+/// `cause` appears exactly once in the whole printed chain of `error`.
+fn printed_once(error: &dyn Error, cause: &str) {
+    let whole = chain(error).join(": ");
+    assert_eq!(
+        whole.matches(cause).count(),
+        1,
+        "{cause:?} in the printed chain: {whole}"
+    );
+}
+
+/// The kernel's words: text no other part of a message has.
+fn kernel_error(op: &'static str) -> SysError {
+    SysError::new(op, libc::EINVAL).with_kernel_message("the kernel's own words, once")
+}
+
+const KERNEL_WORDS: &str = "the kernel's own words, once";
+
+fn btf_magic() -> BtfError {
+    BtfError::BadMagic {
+        what: "BTF",
+        magic: 0x1234,
+    }
+}
+
+#[test]
+fn object_errors_print_their_btf_cause_once() {
+    let magic = btf_magic().to_string();
+    printed_once(
+        &ParseError::Btf {
+            section: ".BTF",
+            error: btf_magic(),
+        },
+        &magic,
+    );
+    let nested = BtfError::Map {
+        map: "jmp".into(),
+        problem: MapProblem::MemberType {
+            member: "key".into(),
+            error: Box::new(btf_magic()),
+        },
+    };
+    printed_once(
+        &ParseError::BtfMap {
+            map: "jmp".into(),
+            error: nested,
+        },
+        &magic,
+    );
+    let relocate = RelocateError {
+        program: "p".into(),
+        section: "xdp".into(),
+        function: "p".into(),
+        insn: 3,
+        symbol: "task".into(),
+        problem: RelocProblem::Core {
+            kind: "byte_off",
+            access: "0:1".into(),
+            error: CoreError::Btf(btf_magic()),
+        },
+    };
+    printed_once(&relocate, &magic);
+    let missing = UnknownKfunc {
+        name: "bpf_nothing".into(),
+        caller: "p".into(),
+    };
+    printed_once(&missing, "bpf_nothing");
+}
+
+#[test]
+fn load_errors_print_the_kernels_words_and_their_causes_once() {
+    let map = LoadError::Map {
+        file: "x.o".into(),
+        index: 0,
+        map: "jmp".into(),
+        what: "create".into(),
+        error: kernel_error("BPF_MAP_CREATE"),
+    };
+    printed_once(&map, KERNEL_WORDS);
+    // Wrapped by a rollback that could not undo everything.
+    let rolled_back = LoadError::Rollback {
+        error: Box::new(map),
+        left: vec!["pin /sys/fs/bpf/x".into()],
+    };
+    printed_once(&rolled_back, KERNEL_WORDS);
+    printed_once(&rolled_back, "pin /sys/fs/bpf/x");
+    let attach = LoadError::Attach {
+        file: "x.o".into(),
+        dev: "veth0".into(),
+        mode: Mode::Drv,
+        error: kernel_error("RTM_SETLINK"),
+    };
+    printed_once(&attach, KERNEL_WORDS);
+    let pin = LoadError::Pin {
+        file: "x.o".into(),
+        stage: Stage::Pin,
+        path: PathBuf::from("/sys/fs/bpf/x"),
+        error: kernel_error("BPF_OBJ_PIN"),
+    };
+    printed_once(&pin, KERNEL_WORDS);
+    let read = LoadError::Read {
+        file: "x.o".into(),
+        error: io::Error::other("a reading failure, once"),
+    };
+    printed_once(&read, "a reading failure, once");
+    let parse = LoadError::Parse {
+        file: "x.o".into(),
+        error: ParseError::Btf {
+            section: ".BTF",
+            error: btf_magic(),
+        },
+    };
+    printed_once(&parse, &btf_magic().to_string());
+    let kfunc = LoadError::Kfunc {
+        file: "x.o".into(),
+        error: KfuncError::Read {
+            path: PathBuf::from("/sys/kernel/btf/vmlinux"),
+            error: io::Error::other("no BTF here, once"),
+        },
+    };
+    printed_once(&kfunc, "no BTF here, once");
+    let missing = LoadError::Kfunc {
+        file: "x.o".into(),
+        error: KfuncError::Missing {
+            path: PathBuf::from("/sys/kernel/btf/vmlinux"),
+            missing: UnknownKfunc {
+                name: "bpf_nothing".into(),
+                caller: "p".into(),
+            },
+        },
+    };
+    printed_once(&missing, "bpf_nothing (called by p)");
+}
+
+#[test]
+fn unload_status_and_command_errors_print_their_causes_once() {
+    let unload = UnloadError::Detach {
+        dev: "veth0".into(),
+        mode: Mode::Skb,
+        id: 7,
+        error: kernel_error("RTM_SETLINK"),
+        done: Progress::default(),
+    };
+    printed_once(&unload, KERNEL_WORDS);
+    let status = StatusError::Kernel {
+        what: "list links".into(),
+        error: kernel_error("RTM_GETLINK"),
+    };
+    printed_once(&status, KERNEL_WORDS);
+    for error in [
+        CliError::Unload(unload),
+        CliError::Status(status),
+        CliError::Kernel {
+            what: "read the trace pipe".into(),
+            error: kernel_error("read"),
+        },
+        CliError::Load(LoadError::Attach {
+            file: "x.o".into(),
+            dev: "veth0".into(),
+            mode: Mode::Drv,
+            error: kernel_error("RTM_SETLINK"),
+        }),
+    ] {
+        printed_once(&error, KERNEL_WORDS);
+    }
+    let read = CliError::Read {
+        path: "x.o".into(),
+        error: io::Error::other("a reading failure, once"),
+    };
+    printed_once(&read, "a reading failure, once");
+}
