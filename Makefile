@@ -64,6 +64,7 @@ lint:
 		rustup component add $$c; done
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps
 
 # Static musl binaries: rxdp-load at most 512 KiB, rxdp (every subcommand)
 # at most 640 KiB. Stable Rust cannot get there:

@@ -62,14 +62,28 @@ pub struct LoadArgs {
 /// (`rxdp load` and `rxdp run`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
 pub struct JumpArgs {
-    /// Jump-table entry: map_fd[M] (index or name); repeat with --key and --prog
-    #[arg(long = "map", value_name = "M")]
+    // The help texts are attributes, not doc comments: rustdoc would read
+    // `map_fd[M]` as a link.
+    /// `--map`: the prog arrays, `map_fd[M]`.
+    #[arg(
+        long = "map",
+        value_name = "M",
+        help = "Jump-table entry: map_fd[M] (index or name); repeat with --key and --prog"
+    )]
     pub maps: Vec<String>,
-    /// Jump-table entry: the key in map_fd[M]
-    #[arg(long = "key", value_name = "K")]
+    /// `--key`: the keys in them.
+    #[arg(
+        long = "key",
+        value_name = "K",
+        help = "Jump-table entry: the key in map_fd[M]"
+    )]
     pub keys: Vec<u32>,
-    /// Jump-table entry: prog_fd[P] (index, function or section name)
-    #[arg(long = "prog", value_name = "P")]
+    /// `--prog`: the programs, `prog_fd[P]`.
+    #[arg(
+        long = "prog",
+        value_name = "P",
+        help = "Jump-table entry: prog_fd[P] (index, function or section name)"
+    )]
     pub progs: Vec<String>,
 }
 

@@ -45,22 +45,36 @@ const MAX_SPEC_LEN: usize = 64;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Kind {
+    /// `BPF_CORE_FIELD_BYTE_OFFSET`: where a field is.
     FieldByteOffset,
+    /// `BPF_CORE_FIELD_BYTE_SIZE`: how big a field is.
     FieldByteSize,
+    /// `BPF_CORE_FIELD_EXISTS`.
     FieldExists,
+    /// `BPF_CORE_FIELD_SIGNED`.
     FieldSigned,
+    /// `BPF_CORE_FIELD_LSHIFT_U64`: the left shift that extracts a bitfield.
     FieldLshiftU64,
+    /// `BPF_CORE_FIELD_RSHIFT_U64`: the right shift that extracts a bitfield.
     FieldRshiftU64,
+    /// `BPF_CORE_TYPE_ID_LOCAL`.
     TypeIdLocal,
+    /// `BPF_CORE_TYPE_ID_TARGET`.
     TypeIdTarget,
+    /// `BPF_CORE_TYPE_EXISTS`.
     TypeExists,
+    /// `BPF_CORE_TYPE_SIZE`.
     TypeSize,
+    /// `BPF_CORE_ENUMVAL_EXISTS`.
     EnumvalExists,
+    /// `BPF_CORE_ENUMVAL_VALUE`.
     EnumvalValue,
+    /// `BPF_CORE_TYPE_MATCHES` (not supported).
     TypeMatches,
 }
 
 impl Kind {
+    /// The kind of a `bpf_core_relo` record, if the number is one.
     pub fn from_u32(kind: u32) -> Option<Kind> {
         Some(match kind {
             0 => Kind::FieldByteOffset,
@@ -137,6 +151,7 @@ pub struct CoreTarget<'b> {
 }
 
 impl<'b> CoreTarget<'b> {
+    /// Indexes `btf` (the kernel's) by name, once for every relocation.
     pub fn new(btf: &'b Btf) -> CoreTarget<'b> {
         let mut by_name: HashMap<&'b str, Vec<u32>> = HashMap::new();
         for (id, t) in (1u32..).zip(btf.types()) {
@@ -158,6 +173,7 @@ fn essential(name: &str) -> &str {
 /// What a relocation did: the kind and the value written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CoreOutcome {
+    /// What the relocation asked for.
     pub kind: Kind,
     /// `None` when the instruction was poisoned.
     pub value: Option<u64>,

@@ -122,11 +122,21 @@ pub enum Symbol<'a> {
     /// `ld_imm64` of a map: `r1 = map[jmp_table1]`.
     Map(&'a str),
     /// `ld_imm64` of a global variable: `r1 = map[.rodata]+4`.
-    MapValue { map: &'a str, offset: u32 },
+    MapValue {
+        /// The map (the global-data section).
+        map: &'a str,
+        /// The offset into its value.
+        offset: u32,
+    },
     /// `call` of a BPF function. `pc_relative` when the instruction's `imm`
     /// already is the distance to it (calls clang resolved within a
     /// section): `call pc+5 <name>`; otherwise `call name`.
-    Call { name: &'a str, pc_relative: bool },
+    Call {
+        /// The function called.
+        name: &'a str,
+        /// Whether `imm` already is the distance to it.
+        pc_relative: bool,
+    },
     /// `ld_imm64` of a function's address (callbacks): `r2 = func[name]`.
     FuncAddr(&'a str),
     /// `call` of a kernel function: `call name#kfunc`.
@@ -236,7 +246,9 @@ fn is_second_half(function: &Function, index: usize) -> bool {
 pub struct SourceLine {
     /// The file as clang recorded it (often an absolute or relative path).
     pub file: String,
+    /// The line number.
     pub line: u32,
+    /// The column.
     pub column: u32,
     /// The line's text, as the BTF string table holds it.
     pub text: String,

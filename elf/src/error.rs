@@ -13,37 +13,57 @@
 
 use crate::btf::BtfError;
 
+/// Why an object cannot be parsed: one variant per thing that can be
+/// wrong, each naming where.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ParseError {
     // ------------------------------------------------------------ container
+    /// Not an ELF file (no \x7fELF magic).
     #[error(
         "not an ELF file (no \\x7fELF magic); give an object built with `clang -target bpf -c`"
     )]
     NotElf,
+    /// 32-bit ELF object.
     #[error("32-bit ELF object; BPF objects are ELF64: rebuild with `clang -target bpf`")]
     Elf32,
+    /// Big-endian ELF object (built with `-target bpfeb`?).
     #[error(
         "big-endian ELF object (built with `-target bpfeb`?); the kernel here runs little-endian \
          BPF: rebuild with `-target bpf`"
     )]
     BigEndian,
+    /// ELF machine `machine` is not BPF (EM_BPF is 247): this object was built for another
+    /// architecture.
     #[error(
         "ELF machine {machine} is not BPF (EM_BPF is 247): this object was built for another \
          architecture; rebuild with `clang -target bpf`"
     )]
-    NotBpf { machine: u16 },
+    NotBpf {
+        /// The `e_machine` of the file.
+        machine: u16,
+    },
+    /// Malformed ELF: `detail` (the file is truncated or its headers are inconsistent).
     #[error("malformed ELF: {detail} (the file is truncated or its headers are inconsistent)")]
-    Malformed { detail: String },
+    Malformed {
+        /// What the ELF reader found wrong.
+        detail: String,
+    },
+    /// Section `section`: its `size` bytes at file offset `offset` lie outside the file
+    /// (truncated?).
     #[error(
         "section `{section}`: its {size} bytes at file offset {offset} lie outside the file \
          (truncated?)"
     )]
     SectionOutOfFile {
+        /// The ELF section.
         section: String,
+        /// Its offset in the file.
         offset: u64,
+        /// The size in bytes.
         size: u64,
     },
+    /// The object has no symbol table: it was stripped.
     #[error(
         "the object has no symbol table: it was stripped; rebuild it without `strip`, maps and \
          programs are found through their symbols"
@@ -51,255 +71,462 @@ pub enum ParseError {
     NoSymbolTable,
 
     // ------------------------------------------------------- license, version
+    /// Section `license` is not valid UTF-8 text.
     #[error("section `license` is not valid UTF-8 text")]
     LicenseNotUtf8,
+    /// Section `version` is `size` bytes.
     #[error("section `version` is {size} bytes; it must be one 4-byte LINUX_VERSION_CODE")]
-    VersionSize { size: u64 },
+    VersionSize {
+        /// The section's size.
+        size: u64,
+    },
 
     // ------------------------------------------------------------------ BTF
+    /// Section `section`: `error`.
     #[error("section `{section}`: {error}")]
     Btf {
+        /// The ELF section.
         section: &'static str,
+        /// What is wrong with the BTF.
         error: BtfError,
     },
+    /// BTF map `map`: `error`.
     #[error("BTF map `{map}`: {error}")]
-    BtfMap { map: String, error: BtfError },
+    BtfMap {
+        /// The map, by name.
+        map: String,
+        /// What is wrong with its definition.
+        error: BtfError,
+    },
+    /// Section `.maps` holds BTF-defined maps but the object has no `.BTF`: rebuild with `clang
+    /// -g`.
     #[error(
         "section `.maps` holds BTF-defined maps but the object has no `.BTF`: rebuild with \
          `clang -g`"
     )]
     BtfMapsWithoutBtf,
+    /// Section `.maps` has no DATASEC in `.BTF`, so its maps cannot be read: rebuild with
+    /// `clang -g`.
     #[error(
         "section `.maps` has no DATASEC in `.BTF`, so its maps cannot be read: rebuild with \
          `clang -g`"
     )]
     BtfMapsWithoutDatasec,
+    /// BTF map `map` has no symbol in section `.maps`.
     #[error("BTF map `{map}` has no symbol in section `.maps`")]
-    BtfMapNoSymbol { map: String },
+    BtfMapNoSymbol {
+        /// The map, by name.
+        map: String,
+    },
+    /// BTF map `map` does not declare `member`: add `__uint(member, ...)`.
     #[error("BTF map `{map}` does not declare `{member}`: add `__uint({member}, ...)`")]
-    BtfMapMissing { map: String, member: &'static str },
+    BtfMapMissing {
+        /// The map, by name.
+        map: String,
+        /// The member of the map definition.
+        member: &'static str,
+    },
+    /// BTF map `map`: the initialiser at key `key` names `symbol`, which is not `expected`.
     #[error(
         "BTF map `{map}`: the initialiser at key {key} names `{symbol}`, which is not {expected}"
     )]
     BtfValuesTarget {
+        /// The map, by name.
         map: String,
+        /// The slot of `values`.
         key: u32,
+        /// The symbol the relocation names.
         symbol: String,
+        /// What the symbol should be.
         expected: &'static str,
     },
+    /// BTF map `map`: relocation at offset `offset` of `.maps` is not a slot of its `values`
+    /// array (max_entries `max_entries`).
     #[error(
         "BTF map `{map}`: relocation at offset {offset:#x} of `.maps` is not a slot of its \
          `values` array (max_entries {max_entries})"
     )]
     BtfValuesSlot {
+        /// The map, by name.
         map: String,
+        /// The relocation's offset in `.maps`.
         offset: u64,
+        /// The map's `max_entries`.
         max_entries: u32,
     },
+    /// Relocation at offset `offset` of `.maps` (symbol `symbol`) lies before every map.
     #[error(
         "relocation at offset {offset:#x} of `.maps` (symbol `{symbol}`) lies before every map"
     )]
-    MapsRelocOutsideMap { offset: u64, symbol: String },
+    MapsRelocOutsideMap {
+        /// The relocation's offset in `.maps`.
+        offset: u64,
+        /// The symbol the relocation names.
+        symbol: String,
+    },
+    /// `.BTF.ext` `part` record for section `section` at byte `insn_off` is not on an
+    /// instruction boundary.
     #[error(
         "`.BTF.ext` {part} record for section `{section}` at byte {insn_off} is not on an \
          instruction boundary"
     )]
     BtfExtOffset {
+        /// Which records: `func_info`, `line_info` or `core_relo`.
         part: &'static str,
+        /// The ELF section.
         section: String,
+        /// The record's byte offset in the section.
         insn_off: u32,
     },
 
     // ---------------------------------------------------------- legacy maps
+    /// Section `maps` has no file bytes (SHT_NOBITS): legacy map definitions need them.
     #[error("section `maps` has no file bytes (SHT_NOBITS): legacy map definitions need them")]
     LegacyMapsNoBits,
+    /// Section `maps` is `section_size` bytes for `count` map symbols without st_size: the size
+    /// must divide evenly into non-empty definitions.
     #[error(
         "section `maps` is {section_size} bytes for {count} map symbols without st_size: the \
          size must divide evenly into non-empty definitions"
     )]
-    LegacyMapSize { section_size: u64, count: usize },
+    LegacyMapSize {
+        /// The section's size in bytes.
+        section_size: u64,
+        /// How many map symbols the section has.
+        count: usize,
+    },
+    /// Map `map`: its `size`-byte definition at offset `offset` does not fit in section `maps`
+    /// (`section_size` bytes).
     #[error(
         "map `{map}`: its {size}-byte definition at offset {offset} does not fit in section \
          `maps` ({section_size} bytes)"
     )]
     MapOutsideSection {
+        /// The map, by name.
         map: String,
+        /// The definition's offset in `maps`.
         offset: u64,
+        /// The definition's size.
         size: u64,
+        /// The section's size in bytes.
         section_size: u64,
     },
+    /// Map `map`: its `size`-byte definition has a non-zero byte at offset `offset`, past the
+    /// 36 bytes of iproute2's `struct bpf_elf_map`, the largest layout rxdp knows.
     #[error(
         "map `{map}`: its {size}-byte definition has a non-zero byte at offset {offset}, past \
          the 36 bytes of iproute2's `struct bpf_elf_map`, the largest layout rxdp knows; \
          loading without that field would change the map"
     )]
     MapDefinitionTrailing {
+        /// The map, by name.
         map: String,
+        /// The definition's size.
         size: usize,
+        /// The first non-zero byte past what rxdp knows.
         offset: usize,
     },
+    /// Map `map`: unknown pinning `value`.
     #[error("map `{map}`: unknown pinning {value}")]
-    MapPinning { map: String, value: u32 },
+    MapPinning {
+        /// The map, by name.
+        map: String,
+        /// The pinning value the definition holds.
+        value: u32,
+    },
+    /// Maps `first` and `second` both have iproute2 id `id`.
     #[error("maps `{first}` and `{second}` both have iproute2 id {id}; ids must be unique")]
     DuplicateMapId {
+        /// The iproute2 `id`.
         id: u32,
+        /// The first map with the id.
         first: String,
+        /// The second map with the id.
         second: String,
     },
+    /// Map `map` is a map-in-map without an inner map: name its template (`inner_map_idx`,
+    /// `inner_id` or `__array(values, struct ...)`).
     #[error(
         "map `{map}` is a map-in-map without an inner map: name its template (`inner_map_idx`, \
          `inner_id` or `__array(values, struct ...)`)"
     )]
-    MapInMapWithoutInner { map: String },
+    MapInMapWithoutInner {
+        /// The map, by name.
+        map: String,
+    },
+    /// Map `map`: `inner_id` `inner_id` names no map (no map has that `id`).
     #[error("map `{map}`: `inner_id` {inner_id} names no map (no map has that `id`)")]
-    InnerMapIdUnknown { map: String, inner_id: u32 },
+    InnerMapIdUnknown {
+        /// The map, by name.
+        map: String,
+        /// The `inner_id` the definition holds.
+        inner_id: u32,
+    },
+    /// Map `map`: `inner_map_idx` `index` is out of range (the object has `count` legacy maps).
     #[error(
         "map `{map}`: `inner_map_idx` {index} is out of range (the object has {count} legacy maps)"
     )]
     InnerMapIndex {
+        /// The map, by name.
         map: String,
+        /// The `inner_map_idx` the definition holds.
         index: u32,
+        /// How many legacy maps the object has.
         count: usize,
     },
+    /// Map `map` names itself as its inner map.
     #[error("map `{map}` names itself as its inner map")]
-    InnerMapSelf { map: String },
+    InnerMapSelf {
+        /// The map, by name.
+        map: String,
+    },
+    /// Map `map`: inner map `inner` is itself a map-in-map.
     #[error(
         "map `{map}`: inner map `{inner}` is itself a map-in-map; the kernel accepts only one level"
     )]
-    InnerMapIsMapInMap { map: String, inner: String },
+    InnerMapIsMapInMap {
+        /// The map, by name.
+        map: String,
+        /// The inner map, by name.
+        inner: String,
+    },
 
     // ---------------------------------------------------------- global data
+    /// Data section `section` is `size` bytes, more than a map value can hold.
     #[error("data section `{section}` is {size} bytes, more than a map value can hold")]
-    DataSectionTooLarge { section: String, size: u64 },
+    DataSectionTooLarge {
+        /// The ELF section.
+        section: String,
+        /// The section's size.
+        size: u64,
+    },
 
     // ----------------------------------------------------------------- code
+    /// Code section `section` is `size` bytes, not a whole number of 8-byte instructions.
     #[error("code section `{section}` is {size} bytes, not a whole number of 8-byte instructions")]
-    CodeSize { section: String, size: u64 },
+    CodeSize {
+        /// The ELF section.
+        section: String,
+        /// The section's size.
+        size: u64,
+    },
+    /// Function `function` in section `section` (offset `offset`, size `size`) is not a run of
+    /// whole instructions inside the section (`section_size` bytes).
     #[error(
         "function `{function}` in section `{section}` (offset {offset}, size {size}) is not a \
          run of whole instructions inside the section ({section_size} bytes)"
     )]
     FunctionBounds {
+        /// The function holding the instruction.
         function: String,
+        /// The ELF section.
         section: String,
+        /// The function's offset in the section.
         offset: u64,
+        /// The function's size, from its symbol.
         size: u64,
+        /// The section's size in bytes.
         section_size: u64,
     },
+    /// Functions `first` and `second` overlap in section `section`.
     #[error("functions `{first}` and `{second}` overlap in section `{section}`")]
     FunctionsOverlap {
+        /// The first function.
         first: String,
+        /// The function overlapping it.
         second: String,
+        /// The ELF section.
         section: String,
     },
 
     // ---------------------------------------------------------- relocations
+    /// Unsupported relocation type `r_type` in section `section` at offset `offset` (symbol
+    /// `symbol`).
     #[error(
         "unsupported relocation type {r_type} in section `{section}` at offset {offset:#x} \
          (symbol `{symbol}`); clang -target bpf emits R_BPF_64_64 and R_BPF_64_32 for code"
     )]
     UnsupportedRelocation {
+        /// The ELF relocation type.
         r_type: u32,
+        /// The ELF section.
         section: String,
+        /// The relocation's offset in the section.
         offset: u64,
+        /// The symbol the relocation names.
         symbol: String,
     },
+    /// Relocation at offset `offset` of section `section` (symbol `symbol`) is not on an
+    /// instruction of any function.
     #[error(
         "relocation at offset {offset:#x} of section `{section}` (symbol `{symbol}`) is not on \
          an instruction of any function"
     )]
     RelocOutsideFunction {
+        /// The ELF section.
         section: String,
+        /// The relocation's offset in the section.
         offset: u64,
+        /// The symbol the relocation names.
         symbol: String,
     },
+    /// Section `section` has two relocations at offset `offset`.
     #[error("section `{section}` has two relocations at offset {offset:#x}")]
-    RelocTwice { section: String, offset: u64 },
+    RelocTwice {
+        /// The ELF section.
+        section: String,
+        /// The offset both relocations are at.
+        offset: u64,
+    },
+    /// Relocation at offset `offset` of section `section` names no symbol.
     #[error("relocation at offset {offset:#x} of section `{section}` names no symbol")]
-    RelocNullSymbol { section: String, offset: u64 },
+    RelocNullSymbol {
+        /// The ELF section.
+        section: String,
+        /// The relocation's offset in the section.
+        offset: u64,
+    },
+    /// `function` (section `section`), insn `insn`: relocation against `symbol` is not on a
+    /// 16-byte ld_imm64.
     #[error(
         "`{function}` (section `{section}`), insn {insn}: relocation against `{symbol}` is not \
          on a 16-byte ld_imm64"
     )]
     RelocNotLdImm64 {
+        /// The symbol the relocation names.
         symbol: String,
+        /// The function holding the instruction.
         function: String,
+        /// The ELF section.
         section: String,
+        /// The instruction, counted from the start of `function`.
         insn: usize,
     },
+    /// `function` (section `section`), insn `insn`: call relocation against `symbol` is not on
+    /// a BPF-to-BPF call instruction.
     #[error(
         "`{function}` (section `{section}`), insn {insn}: call relocation against `{symbol}` is \
          not on a BPF-to-BPF call instruction"
     )]
     RelocNotCall {
+        /// The symbol the relocation names.
         symbol: String,
+        /// The function holding the instruction.
         function: String,
+        /// The ELF section.
         section: String,
+        /// The instruction, counted from the start of `function`.
         insn: usize,
     },
+    /// `function` (section `section`), insn `insn`: `symbol` is an extern variable
+    /// (__ksym/__kconfig), which rxdp does not resolve.
     #[error(
         "`{function}` (section `{section}`), insn {insn}: `{symbol}` is an extern variable \
          (__ksym/__kconfig), which rxdp does not resolve; define it in the object instead"
     )]
     ExternVariable {
+        /// The symbol the relocation names.
         symbol: String,
+        /// The function holding the instruction.
         function: String,
+        /// The ELF section.
         section: String,
+        /// The instruction, counted from the start of `function`.
         insn: usize,
     },
     /// `detail` names the symbol, the section it is in and what is wrong.
     #[error("`{function}` (section `{section}`), insn {insn}: {detail}")]
     RelocTarget {
+        /// The function holding the instruction.
         function: String,
+        /// The ELF section.
         section: String,
+        /// The instruction, counted from the start of `function`.
         insn: usize,
+        /// What the ELF reader found wrong.
         detail: String,
     },
+    /// `function` (section `section`), insn `insn` calls `symbol`, which is defined nowhere in
+    /// this object and is not a kernel function declared `__ksym`.
     #[error(
         "`{function}` (section `{section}`), insn {insn} calls `{symbol}`, which is defined \
          nowhere in this object and is not a kernel function declared `__ksym`; define it (a \
          `static` or `.text` function) or link the object that does"
     )]
     UndefinedFunction {
+        /// The symbol the relocation names.
         symbol: String,
+        /// The function holding the instruction.
         function: String,
+        /// The ELF section.
         section: String,
+        /// The instruction, counted from the start of `function`.
         insn: usize,
     },
+    /// `function` (section `section`), insn `insn`: call target offset `target_offset` in
+    /// section `target_section` is not the start of a function.
     #[error(
         "`{function}` (section `{section}`), insn {insn}: call target offset {target_offset:#x} \
          in section `{target_section}` is not the start of a function"
     )]
     CallTarget {
+        /// The function holding the instruction.
         function: String,
+        /// The ELF section.
         section: String,
+        /// The instruction, counted from the start of `function`.
         insn: usize,
+        /// The section the call lands in.
         target_section: String,
         /// Bytes from the start of `target_section` (saturated to i64).
         target_offset: i64,
     },
 
     // --------------------------------------------------------- jump entries
+    /// Section `section` implies a tail-call entry, but the object has no PROG_ARRAY map to put
+    /// it in.
     #[error(
         "section `{section}` implies a tail-call entry, but the object has no PROG_ARRAY map to \
          put it in"
     )]
-    NoProgArray { section: String },
+    NoProgArray {
+        /// The ELF section.
+        section: String,
+    },
+    /// Section `section`: no map has iproute2 id `id`.
     #[error("section `{section}`: no map has iproute2 id {id}")]
-    Iproute2MapUnknown { section: String, id: u32 },
+    Iproute2MapUnknown {
+        /// The ELF section.
+        section: String,
+        /// The id the section name gives.
+        id: u32,
+    },
+    /// Section `section`: map `map` with iproute2 id `id` is not a PROG_ARRAY.
     #[error("section `{section}`: map `{map}` with iproute2 id {id} is not a PROG_ARRAY")]
     Iproute2NotProgArray {
+        /// The ELF section.
         section: String,
+        /// The id the section name gives.
         id: u32,
+        /// The map with that id.
         map: String,
     },
+    /// Section `section`: the number does not fit a 32-bit map key or id.
     #[error("section `{section}`: the number does not fit a 32-bit map key or id")]
-    JumpNumber { section: String },
+    JumpNumber {
+        /// The ELF section.
+        section: String,
+    },
+    /// `origin`: key `key` is beyond the `max_entries` entries of prog array `map`.
     #[error("{origin}: key {key} is beyond the {max_entries} entries of prog array `{map}`")]
     JumpKeyOutOfRange {
+        /// What implies the entry (a section name, a map initialiser).
         origin: String,
+        /// The prog array, by name.
         map: String,
+        /// The key in the map.
         key: u32,
+        /// The map's `max_entries`.
         max_entries: u32,
     },
 }

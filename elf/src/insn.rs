@@ -4,9 +4,13 @@
 /// the register byte and `src_reg` in the high one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Insn {
+    /// `BPF_CLASS | BPF_OP | BPF_SRC`.
     pub code: u8,
+    /// `dst_reg` (low nibble) and `src_reg` (high nibble).
     pub regs: u8,
+    /// The signed offset.
     pub off: i16,
+    /// The signed immediate.
     pub imm: i32,
 }
 
@@ -54,18 +58,22 @@ impl Insn {
         ]
     }
 
+    /// The destination register.
     pub fn dst_reg(self) -> u8 {
         self.regs & 0x0f
     }
 
+    /// The source register (or the pseudo kind of an `ld_imm64`/`call`).
     pub fn src_reg(self) -> u8 {
         self.regs >> 4
     }
 
+    /// Sets the source register.
     pub fn set_src_reg(&mut self, src: u8) {
         self.regs = (self.regs & 0x0f) | (src << 4);
     }
 
+    /// Whether this is the first half of an `ld_imm64` (`BPF_LD | BPF_IMM | BPF_DW`).
     pub fn is_ld_imm64(self) -> bool {
         self.code == LD_IMM64
     }

@@ -90,19 +90,33 @@ const PROGRAM_TYPE_NAMES: [&str; 33] = [
 ];
 
 impl MapType {
+    /// `BPF_MAP_TYPE_HASH`.
     pub const HASH: MapType = MapType(1);
+    /// `BPF_MAP_TYPE_ARRAY`.
     pub const ARRAY: MapType = MapType(2);
+    /// `BPF_MAP_TYPE_PROG_ARRAY`: the jump tables of tail calls.
     pub const PROG_ARRAY: MapType = MapType(3);
+    /// `BPF_MAP_TYPE_PERF_EVENT_ARRAY`.
     pub const PERF_EVENT_ARRAY: MapType = MapType(4);
+    /// `BPF_MAP_TYPE_PERCPU_HASH`.
     pub const PERCPU_HASH: MapType = MapType(5);
+    /// `BPF_MAP_TYPE_PERCPU_ARRAY`.
     pub const PERCPU_ARRAY: MapType = MapType(6);
+    /// `BPF_MAP_TYPE_LRU_HASH`.
     pub const LRU_HASH: MapType = MapType(9);
+    /// `BPF_MAP_TYPE_ARRAY_OF_MAPS`.
     pub const ARRAY_OF_MAPS: MapType = MapType(12);
+    /// `BPF_MAP_TYPE_HASH_OF_MAPS`.
     pub const HASH_OF_MAPS: MapType = MapType(13);
+    /// `BPF_MAP_TYPE_DEVMAP`.
     pub const DEVMAP: MapType = MapType(14);
+    /// `BPF_MAP_TYPE_CPUMAP`.
     pub const CPUMAP: MapType = MapType(16);
+    /// `BPF_MAP_TYPE_XSKMAP`.
     pub const XSKMAP: MapType = MapType(17);
+    /// `BPF_MAP_TYPE_DEVMAP_HASH`.
     pub const DEVMAP_HASH: MapType = MapType(25);
+    /// `BPF_MAP_TYPE_RINGBUF`.
     pub const RINGBUF: MapType = MapType(27);
 
     /// bpftool's name (`prog_array`), or `type_N` for a type newer than this table.
@@ -122,33 +136,61 @@ impl MapType {
 }
 
 impl ProgramType {
+    /// `BPF_PROG_TYPE_SOCKET_FILTER`.
     pub const SOCKET_FILTER: ProgramType = ProgramType(1);
+    /// `BPF_PROG_TYPE_KPROBE`.
     pub const KPROBE: ProgramType = ProgramType(2);
+    /// `BPF_PROG_TYPE_SCHED_CLS`.
     pub const SCHED_CLS: ProgramType = ProgramType(3);
+    /// `BPF_PROG_TYPE_SCHED_ACT`.
     pub const SCHED_ACT: ProgramType = ProgramType(4);
+    /// `BPF_PROG_TYPE_TRACEPOINT`.
     pub const TRACEPOINT: ProgramType = ProgramType(5);
+    /// `BPF_PROG_TYPE_XDP`.
     pub const XDP: ProgramType = ProgramType(6);
+    /// `BPF_PROG_TYPE_PERF_EVENT`.
     pub const PERF_EVENT: ProgramType = ProgramType(7);
+    /// `BPF_PROG_TYPE_CGROUP_SKB`.
     pub const CGROUP_SKB: ProgramType = ProgramType(8);
+    /// `BPF_PROG_TYPE_CGROUP_SOCK`.
     pub const CGROUP_SOCK: ProgramType = ProgramType(9);
+    /// `BPF_PROG_TYPE_LWT_IN`.
     pub const LWT_IN: ProgramType = ProgramType(10);
+    /// `BPF_PROG_TYPE_LWT_OUT`.
     pub const LWT_OUT: ProgramType = ProgramType(11);
+    /// `BPF_PROG_TYPE_LWT_XMIT`.
     pub const LWT_XMIT: ProgramType = ProgramType(12);
+    /// `BPF_PROG_TYPE_SOCK_OPS`.
     pub const SOCK_OPS: ProgramType = ProgramType(13);
+    /// `BPF_PROG_TYPE_SK_SKB`.
     pub const SK_SKB: ProgramType = ProgramType(14);
+    /// `BPF_PROG_TYPE_CGROUP_DEVICE`.
     pub const CGROUP_DEVICE: ProgramType = ProgramType(15);
+    /// `BPF_PROG_TYPE_SK_MSG`.
     pub const SK_MSG: ProgramType = ProgramType(16);
+    /// `BPF_PROG_TYPE_RAW_TRACEPOINT`.
     pub const RAW_TRACEPOINT: ProgramType = ProgramType(17);
+    /// `BPF_PROG_TYPE_CGROUP_SOCK_ADDR`.
     pub const CGROUP_SOCK_ADDR: ProgramType = ProgramType(18);
+    /// `BPF_PROG_TYPE_LWT_SEG6LOCAL`.
     pub const LWT_SEG6LOCAL: ProgramType = ProgramType(19);
+    /// `BPF_PROG_TYPE_SK_REUSEPORT`.
     pub const SK_REUSEPORT: ProgramType = ProgramType(21);
+    /// `BPF_PROG_TYPE_FLOW_DISSECTOR`.
     pub const FLOW_DISSECTOR: ProgramType = ProgramType(22);
+    /// `BPF_PROG_TYPE_CGROUP_SYSCTL`.
     pub const CGROUP_SYSCTL: ProgramType = ProgramType(23);
+    /// `BPF_PROG_TYPE_CGROUP_SOCKOPT`.
     pub const CGROUP_SOCKOPT: ProgramType = ProgramType(25);
+    /// `BPF_PROG_TYPE_TRACING`.
     pub const TRACING: ProgramType = ProgramType(26);
+    /// `BPF_PROG_TYPE_LSM`.
     pub const LSM: ProgramType = ProgramType(29);
+    /// `BPF_PROG_TYPE_SK_LOOKUP`.
     pub const SK_LOOKUP: ProgramType = ProgramType(30);
+    /// `BPF_PROG_TYPE_SYSCALL`.
     pub const SYSCALL: ProgramType = ProgramType(31);
+    /// `BPF_PROG_TYPE_NETFILTER`.
     pub const NETFILTER: ProgramType = ProgramType(32);
 
     /// bpftool's name (`xdp`), or `type_N` for a type newer than this table.

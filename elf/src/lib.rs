@@ -32,6 +32,20 @@
 //! - [`disasm`]: instructions in the kernel's BPF syntax, relocations by
 //!   symbol, source lines.
 //! - [`sha1`]: the digest iproute2 names `PIN_OBJECT_NS` directories after.
+//!
+//! ```no_run
+//! // What `rxdp inspect` shows first: the object numbered as a load numbers it.
+//! let bytes = std::fs::read("tail_kern.o")?;
+//! let object = rxdp_elf::Object::parse(&bytes)?;
+//! for (i, map) in object.maps.iter().enumerate() {
+//!     println!("map_fd[{i}] = {} ({})", map.name, map.def.map_type);
+//! }
+//! for (i, program) in object.programs.iter().enumerate() {
+//!     println!("prog_fd[{i}] = {} (section {})", program.name(), program.section);
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 pub mod btf;

@@ -67,9 +67,11 @@ pub struct Map {
     pub section: String,
     /// Which definition format it came from.
     pub dialect: Dialect,
+    /// `type`, `key_size`, `value_size`, `max_entries`, flags.
     pub def: MapDef,
     /// The inner map of an `ARRAY_OF_MAPS`/`HASH_OF_MAPS`.
     pub inner: Option<InnerMap>,
+    /// How it is shared through bpffs.
     pub pinning: Pinning,
     /// The `id` field of an iproute2 `bpf_elf_map`; names the map for `ID/KEY`
     /// tail-call sections and `inner_id` references.
@@ -84,6 +86,7 @@ pub struct Map {
     /// BTF type ids of key and value (`BPF_MAP_CREATE` `btf_key_type_id` /
     /// `btf_value_type_id`), 0 when the object has no BTF for them.
     pub btf_key_type_id: u32,
+    /// See `btf_key_type_id`.
     pub btf_value_type_id: u32,
 }
 
@@ -110,9 +113,13 @@ impl Map {
 /// The numbers `BPF_MAP_CREATE` needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MapDef {
+    /// `enum bpf_map_type`.
     pub map_type: MapType,
+    /// Bytes of a key.
     pub key_size: u32,
+    /// Bytes of a value.
     pub value_size: u32,
+    /// How many entries it holds.
     pub max_entries: u32,
     /// `map_flags` (`BPF_F_NO_PREALLOC`, `BPF_F_NUMA_NODE`, `BPF_F_RDONLY_PROG`, ...).
     pub flags: u32,
@@ -186,6 +193,7 @@ pub enum InnerMap {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Pinning {
+    /// Not shared: the load's own map.
     None,
     /// iproute2 `PIN_OBJECT_NS` (1): shared by loads of the same object.
     ObjectNs,
@@ -210,6 +218,7 @@ impl Pinning {
 /// One initial entry of a map-in-map: `value` goes to `key` of the outer map.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MapSlot {
+    /// The key in the outer map.
     pub key: u32,
     /// Index into `Object::maps`.
     pub map: usize,
@@ -260,12 +269,15 @@ impl Program {
 /// A run of instructions with its relocations: a program's body or a subprogram.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Function {
+    /// The function's symbol (the section name when it has none).
     pub name: String,
     /// ELF section index and name.
     pub section_index: usize,
+    /// See `section_index`.
     pub section: String,
     /// Byte offset of the first instruction within the section.
     pub offset: u64,
+    /// Its instructions, as in the file (relocations not applied).
     pub insns: Vec<Insn>,
     /// Sorted by `insn`; indexes are relative to this function.
     pub relocs: Vec<Reloc>,
@@ -307,17 +319,24 @@ pub struct Reloc {
     /// for a call within one section, which needs no ELF relocation, the
     /// name of the function called.
     pub symbol: String,
+    /// What it refers to.
     pub target: RelocTarget,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
+/// What a relocation of code refers to.
 pub enum RelocTarget {
     /// `ld_imm64` of a map: becomes `src_reg = BPF_PSEUDO_MAP_FD`, `imm = fd`.
     Map(usize),
     /// `ld_imm64` of a global variable: becomes `src_reg = BPF_PSEUDO_MAP_VALUE`,
     /// `imm = fd`, next `imm = offset`.
-    MapValue { map: usize, offset: u32 },
+    MapValue {
+        /// Index into `Object::maps`.
+        map: usize,
+        /// The variable's offset in the map's value.
+        offset: u32,
+    },
     /// `call` with `src_reg = BPF_PSEUDO_CALL`: index into `Object::subprograms`.
     Call(usize),
     /// `ld_imm64` of a function address (callbacks): `src_reg = BPF_PSEUDO_FUNC`.
@@ -333,9 +352,11 @@ pub enum RelocTarget {
 pub struct JumpEntry {
     /// Index into `Object::maps` (a `PROG_ARRAY`).
     pub map: usize,
+    /// The key in it.
     pub key: u32,
     /// Index into `Object::programs`.
     pub program: usize,
+    /// Why the object implies it.
     pub origin: JumpOrigin,
 }
 
@@ -358,6 +379,7 @@ pub enum JumpOrigin {
 }
 
 impl JumpOrigin {
+    /// The name `rxdp inspect --json` prints.
     pub fn name(self) -> &'static str {
         match self {
             JumpOrigin::SectionNumber => "section_number",

@@ -29,6 +29,38 @@
 //! per placed function at its start, `line_info` each function's records
 //! moved by its start. The kernel wants either records for every function
 //! or none, so when any placed function has none, none are passed.
+//!
+//! It runs without a kernel: here on a program made by hand that loads
+//! map 0 and returns, with 7 standing in for the map's fd.
+//!
+//! ```
+//! use rxdp_elf::insn::{BPF_PSEUDO_MAP_FD, EXIT, LD_IMM64};
+//! use rxdp_elf::kfunc::KfuncIds;
+//! use rxdp_elf::relocate::relocate;
+//! use rxdp_elf::{Function, Insn, Map, MapDef, MapType, Object, Program, ProgramType};
+//! use rxdp_elf::{Reloc, RelocTarget};
+//!
+//! let insn = |code, imm| Insn { code, regs: 0x01, off: 0, imm };
+//! let mut function = Function::new(
+//!     "xdp_count",
+//!     "xdp",
+//!     vec![insn(LD_IMM64, 0), insn(0, 0), insn(EXIT, 0)],
+//! );
+//! function.relocs.push(Reloc {
+//!     insn: 0,
+//!     symbol: "counters".into(),
+//!     target: RelocTarget::Map(0),
+//! });
+//! let object = Object::new(
+//!     vec![Map::new("counters", MapDef::new(MapType::ARRAY, 4, 8, 4))],
+//!     vec![Program::new("xdp", Some(ProgramType::XDP), function)],
+//! );
+//! let linked = relocate(&object, 0, &[7], &KfuncIds::default())?;
+//! assert_eq!(linked.insns[0].src_reg(), BPF_PSEUDO_MAP_FD);
+//! assert_eq!(linked.insns[0].imm, 7);
+//! assert_eq!(linked.patches[0].patch.to_string(), "ld_imm64 map_fd[0] (fd 7)");
+//! # Ok::<(), rxdp_elf::relocate::RelocateError>(())
+//! ```
 
 // A `RelocateError` names the program, section, function, instruction and
 // symbol, and says what is wrong with them (a typed CO-RE error among
@@ -135,6 +167,7 @@ pub struct Patched {
 /// A program ready for `BPF_PROG_LOAD`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LinkedProgram {
+    /// The instructions, subprograms appended and relocations applied.
     pub insns: Vec<Insn>,
     /// Each function in the array, the program's own first: its name and
     /// first instruction.
@@ -188,7 +221,9 @@ impl LinkedProgram {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("program {program} (section {section}): {function} insn {insn} ({symbol}): {problem}")]
 pub struct RelocateError {
+    /// The program, by name.
     pub program: String,
+    /// Its ELF section.
     pub section: String,
     /// The function holding the instruction (the program or a subprogram).
     pub function: String,
@@ -196,36 +231,82 @@ pub struct RelocateError {
     pub insn: usize,
     /// The symbol the relocation names, or `-` for a call without one.
     pub symbol: String,
+    /// What is wrong.
     pub problem: RelocProblem,
 }
 
+/// What is wrong with a relocation.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RelocProblem {
+    /// The instruction is outside the function (`len` instructions).
     #[error("the instruction is outside the function ({len} instructions)")]
-    OutOfRange { len: usize },
+    OutOfRange {
+        /// The function's length in instructions.
+        len: usize,
+    },
+    /// Expected an ld_imm64 (opcode 0x18) with its second half, found opcode `code`.
     #[error("expected an ld_imm64 (opcode 0x18) with its second half, found opcode {code:#04x}")]
-    NotLdImm64 { code: u8 },
+    NotLdImm64 {
+        /// The opcode found.
+        code: u8,
+    },
+    /// Expected a call (opcode 0x85), found opcode `code`.
     #[error("expected a call (opcode 0x85), found opcode {code:#04x}")]
-    NotCall { code: u8 },
+    NotCall {
+        /// The opcode found.
+        code: u8,
+    },
+    /// Refers to map `map`, but only `count` maps have fds.
     #[error("refers to map {map}, but only {count} maps have fds")]
-    NoMap { map: usize, count: usize },
+    NoMap {
+        /// The map index it refers to.
+        map: usize,
+        /// How many there are.
+        count: usize,
+    },
+    /// Refers to subprogram `index`, but the object has `count`.
     #[error("refers to subprogram {index}, but the object has {count}")]
-    NoSubprogram { index: usize, count: usize },
+    NoSubprogram {
+        /// The subprogram index it refers to.
+        index: usize,
+        /// How many there are.
+        count: usize,
+    },
+    /// Calls instruction `target` of section `section`, where no function starts.
     #[error("calls instruction {target} of section {section}, where no function starts")]
-    NoFunctionAt { section: String, target: i64 },
+    NoFunctionAt {
+        /// The section of the call.
+        section: String,
+        /// The instruction the call reaches, in the section.
+        target: i64,
+    },
+    /// Kernel function `name` was not resolved against the kernel's BTF.
     #[error("kernel function {name} was not resolved against the kernel's BTF")]
-    KfuncUnresolved { name: String },
+    KfuncUnresolved {
+        /// The kernel function.
+        name: String,
+    },
+    /// The program grew beyond what a 32-bit call offset can reach.
     #[error("the program grew beyond what a 32-bit call offset can reach")]
     TooFar,
+    /// A CO-RE relocation (`kind`) needs the kernel's BTF, which was not given.
     #[error("a CO-RE relocation ({kind}) needs the kernel's BTF, which was not given")]
-    CoreWithoutKernelBtf { kind: u32 },
+    CoreWithoutKernelBtf {
+        /// The relocation kind (`enum bpf_core_relo_kind`).
+        kind: u32,
+    },
+    /// A CO-RE relocation needs the object's BTF, and the object has none.
     #[error("a CO-RE relocation needs the object's BTF, and the object has none")]
     CoreWithoutObjectBtf,
+    /// CO-RE relocation (kind `kind`, access `access`): `error`.
     #[error("CO-RE relocation (kind {kind}, access {access:?}): {error}")]
     Core {
+        /// The relocation kind (libbpf's name).
         kind: &'static str,
+        /// The access string.
         access: String,
+        /// What is wrong.
         error: CoreError,
     },
 }

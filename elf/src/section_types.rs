@@ -49,7 +49,9 @@ pub const BPF_F_SLEEPABLE: u32 = 1 << 4;
 pub struct SectionKind {
     /// `None` when the name says nothing about the type.
     pub prog_type: Option<ProgramType>,
+    /// `expected_attach_type` (`enum bpf_attach_type`), 0 when the name implies none.
     pub expected_attach_type: u32,
+    /// `BPF_F_*` program flags the name implies (`BPF_F_XDP_HAS_FRAGS`, `BPF_F_SLEEPABLE`).
     pub prog_flags: u32,
 }
 

@@ -122,142 +122,262 @@ impl VerifierReport {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum LoadError {
+    /// The file could not be read.
     #[error("{file}: open: cannot read it: {}", io(error))]
-    Read { file: String, error: std::io::Error },
+    Read {
+        /// The object file, as the user named it.
+        file: String,
+        /// What reading said.
+        error: std::io::Error,
+    },
+    /// The file is not a BPF object rxdp can load.
     #[error("{file}: open: {error}")]
-    Parse { file: String, error: ParseError },
+    Parse {
+        /// The object file, as the user named it.
+        file: String,
+        /// What is wrong with the object.
+        error: ParseError,
+    },
+    /// An option names a map or program the object does not have.
     #[error("{file}: resolve options: {error}")]
-    Option { file: String, error: OptionError },
+    Option {
+        /// The object file, as the user named it.
+        file: String,
+        /// What does not fit.
+        error: OptionError,
+    },
+    /// The interface to attach to was not found.
     #[error("{file}: resolve options: interface {dev}: {}", kernel(error))]
     Device {
+        /// The object file, as the user named it.
         file: String,
+        /// The interface.
         dev: String,
+        /// What failed, with the kernel's words when a syscall did.
         error: SysError,
     },
+    /// The object's BTF cannot be rewritten for the kernel.
     #[error(
         "{file}: load BTF: the object's .BTF cannot be made acceptable to the kernel: {error}"
     )]
     BtfPrepare {
+        /// The object file, as the user named it.
         file: String,
+        /// What is wrong with the BTF.
         error: rxdp_elf::btf::BtfError,
     },
+    /// The kernel refused the object's BTF (`BPF_BTF_LOAD`).
     #[error(
         "{file}: load BTF: the object's .BTF: {}{}",
         kernel(error),
         btf_advice(error)
     )]
-    Btf { file: String, error: SysError },
+    Btf {
+        /// The object file, as the user named it.
+        file: String,
+        /// What failed, with the kernel's words when a syscall did.
+        error: SysError,
+    },
+    /// A map could not be created, filled or frozen.
     #[error(
         "{file}: create maps: map_fd[{index}] {map}: {what}: {}",
         kernel(error)
     )]
     Map {
+        /// The object file, as the user named it.
         file: String,
+        /// The index in `map_fd[]` or `prog_fd[]`.
         index: usize,
+        /// The map, by name.
         map: String,
+        /// The step that failed (`create`, `fill`, ...).
         what: String,
+        /// What failed, with the kernel's words when a syscall did.
         error: SysError,
     },
+    /// A pinned map to reuse does not match the object's definition.
     #[error("{file}: create maps: map_fd[{index}] {map}: the map pinned at {} is not compatible: its {field} is {pinned}, the object's is {ours}; remove the pin (rm {}) or rename the map", path.display(), path.display())]
     PinMismatch {
+        /// The object file, as the user named it.
         file: String,
+        /// The index in `map_fd[]` or `prog_fd[]`.
         index: usize,
+        /// The map, by name.
         map: String,
+        /// The pin.
         path: PathBuf,
+        /// The field that differs (`type`, `key_size`, ...).
         field: &'static str,
+        /// Its value in the pinned map.
         pinned: u64,
+        /// Its value in the object.
         ours: u64,
     },
+    /// The device cannot offload the program or map (hw mode).
     #[error("{file}: {stage}: {what}: {}; {dev} cannot offload XDP programs (its driver does not implement BPF offload; only e.g. nfp NICs and netdevsim do); use --mode drv or skb", syscall(error))]
     Offload {
+        /// The object file, as the user named it.
         file: String,
+        /// The stage it happened in.
         stage: Stage,
+        /// The interface.
         dev: String,
+        /// The step that failed (`create`, `fill`, ...).
         what: String,
+        /// What failed, with the kernel's words when a syscall did.
         error: SysError,
     },
+    /// The kernel's BTF could not be read, or lacks a kfunc the object calls.
     #[error("{file}: relocate: {error}")]
-    Kfunc { file: String, error: KfuncError },
+    Kfunc {
+        /// The object file, as the user named it.
+        file: String,
+        /// What failed: reading the kernel's BTF, parsing it, or finding a kfunc.
+        error: KfuncError,
+    },
+    /// A program could not be relocated.
     #[error("{file}: relocate: {error}")]
-    Relocate { file: String, error: RelocateError },
+    Relocate {
+        /// The object file, as the user named it.
+        file: String,
+        /// What cannot be relocated.
+        error: RelocateError,
+    },
+    /// The verifier refused a program.
     #[error("{file}: load programs: prog_fd[{index}] {program} (section {section}): the verifier rejected it ({}){}{}; -v prints the whole log{}", error.errno_name(), error.kernel_message.as_ref().map(|m| format!(": kernel says \"{m}\"")).unwrap_or_default(), report.at(), lines(&report.tail))]
     Verifier {
+        /// The object file, as the user named it.
         file: String,
+        /// The index in `map_fd[]` or `prog_fd[]`.
         index: usize,
+        /// The program, by name.
         program: String,
+        /// Its ELF section.
         section: String,
+        /// What failed, with the kernel's words when a syscall did.
         error: SysError,
+        /// Where the verifier stopped, and the end of its log.
         report: VerifierReport,
     },
+    /// `BPF_PROG_LOAD` failed for another reason than the verifier.
     #[error(
         "{file}: load programs: prog_fd[{index}] {program} (section {section}): {}",
         kernel(error)
     )]
     Program {
+        /// The object file, as the user named it.
         file: String,
+        /// The index in `map_fd[]` or `prog_fd[]`.
         index: usize,
+        /// The program, by name.
         program: String,
+        /// Its ELF section.
         section: String,
+        /// What failed, with the kernel's words when a syscall did.
         error: SysError,
     },
+    /// A jump-table entry could not be written.
     #[error("{file}: fill jump tables: map_fd[{map_index}] {map}[{key}] = prog_fd[{program_index}] {program}: {}", kernel(error))]
     Jump {
+        /// The object file, as the user named it.
         file: String,
+        /// The prog array's index in `map_fd[]`.
         map_index: usize,
+        /// The map, by name.
         map: String,
+        /// The key.
         key: u32,
+        /// The program's index in `prog_fd[]`.
         program_index: usize,
+        /// The program, by name.
         program: String,
+        /// What failed, with the kernel's words when a syscall did.
         error: SysError,
     },
+    /// Two maps would be pinned under one name.
     #[error("{file}: pin: maps {first} and {second} would both be pinned as {name}; rename one, or use --no-pin")]
     PinName {
+        /// The object file, as the user named it.
         file: String,
+        /// The pin name.
         name: String,
+        /// The first map.
         first: String,
+        /// The second map.
         second: String,
     },
+    /// Pinning, or publishing the pins, failed.
     #[error("{file}: {stage}: {}: {}", path.display(), kernel(error))]
     Pin {
+        /// The object file, as the user named it.
         file: String,
+        /// The stage it happened in.
         stage: Stage,
+        /// The path.
         path: PathBuf,
+        /// What failed, with the kernel's words when a syscall did.
         error: SysError,
     },
+    /// The lock that orders concurrent loads could not be taken.
     #[error("{file}: attach: lock {} against concurrent loads: {}", path.display(), kernel(error))]
     Lock {
+        /// The object file, as the user named it.
         file: String,
+        /// The path.
         path: PathBuf,
+        /// What failed, with the kernel's words when a syscall did.
         error: SysError,
     },
+    /// Another program is attached in that mode, and `--force` was not given.
     #[error("{file}: attach: {dev} already runs XDP program {name} (id {id}, tag {tag}) in {mode} mode ({}{}); use --force to replace it, or `rxdp unload --dev {dev}` first", error.errno_name(), error.kernel_message.as_ref().map(|m| format!(": kernel says \"{m}\"")).unwrap_or_default())]
     Busy {
+        /// The object file, as the user named it.
         file: String,
+        /// The interface.
         dev: String,
+        /// The XDP mode.
         mode: Mode,
+        /// The kernel id of the program in the way.
         id: u32,
+        /// The program in the way, by name.
         name: String,
+        /// Its tag.
         tag: String,
+        /// What failed, with the kernel's words when a syscall did.
         error: SysError,
     },
+    /// The program `--force` was replacing was replaced by someone else meanwhile.
     #[error("{file}: attach: {dev} in {mode} mode: program id {id}, which --force was replacing, was replaced by someone else meanwhile ({}); run again to replace the new one", error.errno_name())]
     Raced {
+        /// The object file, as the user named it.
         file: String,
+        /// The interface.
         dev: String,
+        /// The XDP mode.
         mode: Mode,
+        /// The program `--force` was replacing.
         id: u32,
+        /// What failed, with the kernel's words when a syscall did.
         error: SysError,
     },
+    /// The kernel refused the attach (`RTM_SETLINK`).
     #[error("{file}: attach: {dev} in {mode} mode: {}", kernel(error))]
     Attach {
+        /// The object file, as the user named it.
         file: String,
+        /// The interface.
         dev: String,
+        /// The XDP mode.
         mode: Mode,
+        /// What failed, with the kernel's words when a syscall did.
         error: SysError,
     },
+    /// The load failed, and undoing it left something behind.
     #[error("{error}{}", leftovers(left))]
     Rollback {
+        /// The failure that started the rollback.
         error: Box<LoadError>,
+        /// What could not be undone.
         left: Vec<String>,
     },
 }

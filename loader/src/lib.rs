@@ -39,7 +39,7 @@
 //! - `attach`: `RTM_SETLINK`, refusing or atomically replacing what is there.
 //! - [`observe`]: the events of a load and their timings (`--explain`,
 //!   `--timings`).
-//! - [`unload`] and [`status`]: detach and list, for `rxdp unload` and
+//! - [`unload`](mod@unload) and [`status`](mod@status): detach and list, for `rxdp unload` and
 //!   `rxdp status`.
 //! - [`error`]: [`LoadError`], one variant per stage with its context.
 //!
@@ -49,7 +49,7 @@
 //!   relocations by symbol, source lines (verifier errors).
 //! - [`test_run`]: `BPF_PROG_TEST_RUN` of a loaded XDP program on a frame
 //!   (`rxdp run`, whose frames the CLI crate builds).
-
+#![deny(missing_docs)]
 // A `LoadError` carries what a user needs to act (the kernel's words, the
 // verifier's report, names): a few hundred bytes, returned once per
 // process, on the failing path only. Boxing it would cost every match a

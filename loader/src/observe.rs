@@ -72,12 +72,21 @@ impl std::fmt::Display for Stage {
 #[non_exhaustive]
 pub enum Event<'a> {
     /// `BPF_BTF_LOAD` succeeded.
-    BtfLoaded { bytes: usize, fd: RawFd },
+    BtfLoaded {
+        /// Its size.
+        bytes: usize,
+        /// The fd the kernel gave it.
+        fd: RawFd,
+    },
     /// `BPF_MAP_CREATE` made `map_fd[index]`.
     MapCreated {
+        /// Its index in `map_fd[]`.
         index: usize,
+        /// Its name.
         name: &'a str,
+        /// Its type.
         map_type: MapType,
+        /// The fd the kernel gave it.
         fd: RawFd,
         /// The kernel refused the BTF key/value type ids (EINVAL/ENOTSUPP,
         /// e.g. `map_check_no_btf` on prog arrays): created without them.
@@ -87,85 +96,151 @@ pub enum Event<'a> {
     },
     /// An inner-map template (`__array(values, struct {...})`) was created
     /// for `map_fd[outer]` and closed after it.
-    InnerTemplate { outer: usize, fd: RawFd },
+    InnerTemplate {
+        /// The outer map's index in `map_fd[]`.
+        outer: usize,
+        /// The template's fd.
+        fd: RawFd,
+    },
     /// `map_fd[index]` is an existing pinned map, compatible with the
     /// object's definition: used as it is, neither created nor filled.
     MapReused {
+        /// Its index in `map_fd[]`.
         index: usize,
+        /// Its name.
         name: &'a str,
+        /// The pin.
         path: &'a Path,
+        /// The fd of the pinned map.
         fd: RawFd,
     },
     /// A shared map (iproute2 pinning, `LIBBPF_PIN_BY_NAME`) was created
     /// and pinned at `path`.
-    SharedPinCreated { index: usize, path: &'a Path },
+    SharedPinCreated {
+        /// Its index in `map_fd[]`.
+        index: usize,
+        /// The pin.
+        path: &'a Path,
+    },
     /// Global data written into `map_fd[index]` (`bytes` bytes at key 0).
-    MapFilled { index: usize, bytes: usize },
+    MapFilled {
+        /// Its index in `map_fd[]`.
+        index: usize,
+        /// How many bytes were written.
+        bytes: usize,
+    },
     /// `map_fd[index]` frozen (`BPF_MAP_FREEZE`): read-only for user space.
-    MapFrozen { index: usize },
+    MapFrozen {
+        /// Its index in `map_fd[]`.
+        index: usize,
+    },
     /// `map_fd[inner]` stored at `key` of the map-in-map `map_fd[outer]`.
     MapSlotFilled {
+        /// The outer map's index in `map_fd[]`.
         outer: usize,
+        /// The key.
         key: u32,
+        /// The inner map's index in `map_fd[]`.
         inner: usize,
     },
     /// The kernel's BTF was read to resolve kfuncs.
-    KernelBtfRead { bytes: usize },
+    KernelBtfRead {
+        /// Its size.
+        bytes: usize,
+    },
     /// Instruction `insn` of program `program` was patched for `symbol`.
     Relocated {
+        /// The program, by name.
         program: &'a str,
+        /// The instruction, in the linked program.
         insn: usize,
+        /// The symbol the relocation names.
         symbol: &'a str,
+        /// What was written.
         patch: &'a Patch,
     },
     /// `BPF_PROG_LOAD` made `prog_fd[index]`.
     ProgramLoaded {
+        /// Its index in `prog_fd[]`.
         index: usize,
+        /// Its name.
         name: &'a str,
+        /// Its type.
         prog_type: ProgramType,
+        /// The fd the kernel gave it.
         fd: RawFd,
+        /// Its kernel id.
         id: u32,
+        /// How many instructions were loaded.
         insns: usize,
+        /// How many the verifier processed.
         verified_insns: u32,
+        /// How long `BPF_PROG_LOAD` took.
         took: Duration,
     },
     /// `prog_fd[program]` stored at `key` of `map_fd[map]`.
     JumpEntry {
+        /// The prog array's index in `map_fd[]`.
         map: usize,
+        /// The key.
         key: u32,
+        /// The program's index in `prog_fd[]`.
         program: usize,
+        /// Why the entry is made.
         origin: JumpOrigin,
     },
     /// `map_fd[index]` pinned at `path` (in the staging directory).
-    Pinned { index: usize, path: &'a Path },
+    Pinned {
+        /// Its index in `map_fd[]`.
+        index: usize,
+        /// The pin.
+        path: &'a Path,
+    },
     /// The `RTM_SETLINK` about to be sent.
     NetlinkRequest {
+        /// The device.
         ifindex: u32,
+        /// The program's fd (`IFLA_XDP_FD`).
         fd: RawFd,
+        /// `IFLA_XDP_FLAGS`.
         flags: XdpFlags,
+        /// `IFLA_XDP_EXPECTED_FD`, with `--force`.
         expected_fd: Option<RawFd>,
     },
     /// The program is attached; `mode` is the one the kernel reports.
     Attached {
+        /// The device.
         ifindex: u32,
+        /// The mode the kernel reports.
         mode: Mode,
+        /// The id of the program it replaced.
         replaced: Option<u32>,
     },
     /// The staging directory became `dir`.
-    PinsPublished { dir: &'a Path },
+    PinsPublished {
+        /// The final directory.
+        dir: &'a Path,
+    },
     /// A stage ended: its wall time, and the part of it spent in syscalls
     /// (`rxdp_syscalls::seam::kernel_time`).
     StageFinished {
+        /// The stage.
         stage: Stage,
+        /// Its wall time.
         wall: Duration,
+        /// The part of it spent in syscalls.
         kernel: Duration,
     },
     /// The load failed and this was undone.
-    RolledBack { what: &'a str },
+    RolledBack {
+        /// What was undone.
+        what: &'a str,
+    },
 }
 
 /// Receives the events of a load.
 pub trait Observer {
+    /// Called for every event, as it happens.
     fn event(&mut self, event: &Event<'_>);
 }
 

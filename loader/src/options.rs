@@ -34,6 +34,7 @@ impl Mode {
     /// The modes a device has slots for, in the order status lists them.
     pub const SLOTS: [Mode; 3] = [Mode::Skb, Mode::Drv, Mode::Hw];
 
+    /// `auto`, `skb` (or `generic`), `drv` (or `native`), `hw` (or `offload`).
     pub fn parse(text: &str) -> Option<Mode> {
         Some(match text {
             "auto" => Mode::Auto,
@@ -44,6 +45,7 @@ impl Mode {
         })
     }
 
+    /// `auto`, `skb`, `drv` or `hw`.
     pub fn name(self) -> &'static str {
         match self {
             Mode::Auto => "auto",
@@ -74,7 +76,9 @@ impl fmt::Display for Mode {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Ref {
+    /// An index into `map_fd[]` or `prog_fd[]`.
     Index(usize),
+    /// A name: the map's, or the program's function or section.
     Name(String),
 }
 
@@ -146,6 +150,7 @@ pub enum PinPolicy {
 pub struct AttachOptions {
     /// Interface name.
     pub dev: String,
+    /// The mode.
     pub mode: Mode,
     /// Replace what is attached in that mode, atomically.
     pub force: bool,
@@ -189,6 +194,7 @@ impl AttachOptions {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct LoadOptions {
+    /// The object file.
     pub path: PathBuf,
     /// Attach the entry program; without it, load, fill jump tables, and stop.
     pub attach: Option<AttachOptions>,
@@ -196,6 +202,7 @@ pub struct LoadOptions {
     pub jumps: Vec<JumpRequest>,
     /// The type of programs whose section name says none (`prog/0`, `1/7`).
     pub default_type: ProgramType,
+    /// Where the maps are pinned.
     pub pins: PinPolicy,
     /// Load with a verifier log and keep it, even on success (`-v`).
     pub verifier_log: bool,
@@ -219,34 +226,58 @@ impl LoadOptions {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum OptionError {
+    /// There is no `what[index]`: the object has `count` (`list`).
     #[error("there is no {what}[{index}]: the object has {count} ({list})")]
     IndexOutOfRange {
+        /// `map_fd` or `prog_fd`.
         what: &'static str,
+        /// The index given.
         index: usize,
+        /// How many the object has.
         count: usize,
+        /// The object's maps or programs, by index and name.
         list: String,
     },
+    /// No `kind` is named `name`.
     #[error("no {kind} is named {name:?}; the object has: {list}")]
     NotFound {
+        /// What was looked for.
         kind: &'static str,
+        /// The name given.
         name: String,
+        /// The object's maps or programs, by index and name.
         list: String,
     },
+    /// `name` names more than one program: `candidates`.
     #[error("{name:?} names more than one program: {candidates}; use an index")]
-    Ambiguous { name: String, candidates: String },
+    Ambiguous {
+        /// The name given.
+        name: String,
+        /// The programs it names.
+        candidates: String,
+    },
+    /// --map `map` --key `key`: `problem`.
     #[error("--map {map} --key {key}: {problem}")]
     BadJump {
+        /// The map as given.
         map: String,
+        /// The key.
         key: u32,
+        /// What is wrong with the entry.
         problem: String,
     },
+    /// `--map map --key key` is given twice (`prog_fd[first]` and `prog_fd[second]`).
     #[error(
         "--map {map} --key {key} is given twice (prog_fd[{first}] and prog_fd[{second}]); keep one"
     )]
     DuplicateJump {
+        /// The map as given.
         map: String,
+        /// The key.
         key: u32,
+        /// The program of the first entry.
         first: usize,
+        /// The program of the second.
         second: usize,
     },
 }

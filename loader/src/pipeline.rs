@@ -10,7 +10,7 @@
 //! created with their BTF key/value type ids, and those need the BTF's fd.
 //! libbpf orders it the same way.
 //!
-//! Every stage records in a [`Rollback`] what it changed outside the
+//! Every stage records in a `Rollback` what it changed outside the
 //! process (pins, directories, the attach). If a later stage fails, the
 //! record is undone newest first and the file descriptors close as their
 //! owners drop: nothing stays attached, pinned or open. On success the
@@ -46,7 +46,9 @@ use crate::rollback::Rollback;
 pub struct LoadedMap {
     /// The object's name for it (`jmp_table1`, `.rodata`).
     pub name: String,
+    /// Its type.
     pub map_type: MapType,
+    /// `map_fd[i]`.
     pub fd: OwnedFd,
     /// The kernel's id (`bpftool map show id N`).
     pub id: u32,
@@ -67,7 +69,9 @@ pub struct LoadedProgram {
     pub name: String,
     /// The ELF section (`xdp0`, `prog/0`).
     pub section: String,
+    /// Its type.
     pub prog_type: ProgramType,
+    /// `prog_fd[i]`.
     pub fd: OwnedFd,
     /// The kernel's id (`bpftool prog show id N`).
     pub id: u32,
@@ -82,16 +86,22 @@ pub struct LoadedProgram {
 /// A jump-table entry the load made: `prog_fd[program]` at `key` of `map_fd[map]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MadeJumpEntry {
+    /// The prog array's index in `map_fd[]`.
     pub map: usize,
+    /// The key.
     pub key: u32,
+    /// The program's index in `prog_fd[]`.
     pub program: usize,
+    /// Why the entry was made.
     pub origin: JumpOrigin,
 }
 
 /// Where the entry program went.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attached {
+    /// The device.
     pub ifname: String,
+    /// Its index.
     pub ifindex: u32,
     /// The mode the program runs in (never `Auto`, unless the kernel did
     /// not report it).
@@ -105,8 +115,11 @@ pub struct Attached {
 /// How long a stage took, and how much of it was spent in syscalls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StageTiming {
+    /// The stage.
     pub stage: Stage,
+    /// Its wall time.
     pub wall: Duration,
+    /// The part of it spent in syscalls.
     pub kernel: Duration,
 }
 
@@ -114,13 +127,19 @@ pub struct StageTiming {
 /// Dropping it closes the fds; what is attached and pinned stays.
 #[derive(Debug)]
 pub struct Loaded {
+    /// The object file.
     pub file: PathBuf,
+    /// `map_fd[]`.
     pub maps: Vec<LoadedMap>,
+    /// `prog_fd[]`.
     pub programs: Vec<LoadedProgram>,
+    /// The jump-table entries made, implied and explicit.
     pub jump_entries: Vec<MadeJumpEntry>,
+    /// Where the entry program was attached, if it was.
     pub attach: Option<Attached>,
     /// The directory the load's maps are pinned in.
     pub pin_dir: Option<PathBuf>,
+    /// How long each stage took.
     pub timings: Vec<StageTiming>,
     /// Things the user should know that did not stop the load.
     pub warnings: Vec<String>,

@@ -16,36 +16,52 @@ use crate::options::Mode;
 /// One attached program.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SlotStatus {
+    /// The slot.
     pub mode: Mode,
+    /// The program's kernel id.
     pub id: u32,
     /// Empty when the program went away between the query and the lookup.
     pub name: String,
+    /// Its tag, in hex.
     pub tag: String,
 }
 
 /// One pin directory and its entries, sorted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PinDir {
+    /// The directory.
     pub dir: PathBuf,
     /// The mode the directory is for (`skb`, `drv`, `hw`), if it is one.
     pub mode: Option<Mode>,
+    /// The pins in it.
     pub pins: Vec<String>,
 }
 
 /// An interface with XDP programs or rxdp pins.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceStatus {
+    /// The interface.
     pub ifname: String,
+    /// Its index.
     pub ifindex: u32,
+    /// The programs in its XDP slots.
     pub programs: Vec<SlotStatus>,
+    /// rxdp's pin directories for it.
     pub pins: Vec<PinDir>,
 }
 
+/// Why the status could not be read.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StatusError {
+    /// A syscall failed.
     #[error("{what}: {}{}", syscall(error), hint(error))]
-    Kernel { what: String, error: SysError },
+    Kernel {
+        /// What was being read: an interface, a directory.
+        what: String,
+        /// What failed.
+        error: SysError,
+    },
 }
 
 /// The status of `dev`, or of every interface with XDP programs or pins.

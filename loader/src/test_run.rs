@@ -40,6 +40,7 @@ pub struct Outcome {
     pub meta_len: usize,
     /// Mean nanoseconds per run over `repeat` runs.
     pub duration_ns: u32,
+    /// How many runs the time is the mean of.
     pub repeat: u32,
 }
 

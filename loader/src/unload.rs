@@ -15,7 +15,9 @@ use crate::options::Mode;
 /// What an unload did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unloaded {
+    /// The interface.
     pub ifname: String,
+    /// Its index.
     pub ifindex: u32,
     /// The programs detached, by slot.
     pub detached: Vec<(Mode, u32)>,
@@ -55,11 +57,19 @@ impl Progress {
     }
 }
 
+/// Why an unload stopped, and what it had changed by then.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum UnloadError {
+    /// The interface could not be found: nothing was changed.
     #[error("{dev}: {}{}; nothing was changed", syscall(error), hint(error))]
-    Device { dev: String, error: SysError },
+    Device {
+        /// The interface.
+        dev: String,
+        /// What failed.
+        error: SysError,
+    },
+    /// A program could not be detached.
     #[error(
         "{dev}: detach the {mode} program (id {id}): {}{}; {}; program id {id} is still \
          attached and no pins were removed",
@@ -68,12 +78,18 @@ pub enum UnloadError {
         done.done()
     )]
     Detach {
+        /// The interface.
         dev: String,
+        /// The slot.
         mode: Mode,
+        /// The kernel id of the program.
         id: u32,
+        /// What failed.
         error: SysError,
+        /// What was changed before the failure.
         done: Progress,
     },
+    /// bpffs could not be found to remove the pins.
     #[error(
         "{dev}: find bpffs to remove the pins: {}{}; {}; the pins are left in place",
         syscall(error),
@@ -81,10 +97,14 @@ pub enum UnloadError {
         done.done()
     )]
     Bpffs {
+        /// The interface.
         dev: String,
+        /// What failed.
         error: SysError,
+        /// What was changed before the failure.
         done: Progress,
     },
+    /// A pin directory could not be removed.
     #[error(
         "{dev}: remove {}: {}{}; {}; {} is left (what of it could not be removed): \
          remove it by hand",
@@ -95,9 +115,13 @@ pub enum UnloadError {
         path.display()
     )]
     Pins {
+        /// The interface.
         dev: String,
+        /// What is left.
         path: PathBuf,
+        /// What failed.
         error: SysError,
+        /// What was changed before the failure.
         done: Progress,
     },
 }

@@ -67,6 +67,7 @@ struct State {
 unsafe impl Sync for Pool {}
 
 impl Pool {
+    /// An empty pool: nothing is mapped until the first allocation.
     pub const fn new() -> Pool {
         Pool {
             busy: AtomicBool::new(false),

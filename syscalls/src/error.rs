@@ -22,6 +22,7 @@ pub struct Error {
     pub log: Option<String>,
 }
 
+/// A result whose error is an [`Error`].
 pub type Result<T> = std::result::Result<T, Error>;
 
 /// The hint for a path whose permissions refuse the operation.
@@ -34,6 +35,7 @@ const FILE_PERMISSIONS: &str = "the path's permissions do not allow it (bpffs an
 pub(crate) const INJECTED: &str = "injected fault";
 
 impl Error {
+    /// `op` failed with `errno`; nothing else known yet.
     pub fn new(op: &'static str, errno: i32) -> Error {
         Error {
             op,
@@ -54,11 +56,13 @@ impl Error {
         )
     }
 
+    /// The same error, about `subject` (a path, an interface, a map).
     pub fn with_subject(mut self, subject: impl Into<String>) -> Error {
         self.subject = Some(subject.into());
         self
     }
 
+    /// The same error, with the kernel's words (ignored when empty).
     pub fn with_kernel_message(mut self, message: impl Into<String>) -> Error {
         let message = message.into();
         if !message.is_empty() {
@@ -67,6 +71,8 @@ impl Error {
         self
     }
 
+    /// The same error, with the whole verifier or BTF log (ignored when
+    /// empty).
     pub fn with_log(mut self, log: impl Into<String>) -> Error {
         let log = log.into();
         if !log.is_empty() {
@@ -100,6 +106,13 @@ impl Error {
         errno_name(self.errno)
     }
 
+    /// Whether the kernel's extack message contains `words`.
+    fn kernel_says(&self, words: &str) -> bool {
+        self.kernel_message
+            .as_deref()
+            .is_some_and(|message| message.contains(words))
+    }
+
     /// What to do next, from the operation and the errno.
     ///
     /// A missing capability is named for what needs it: `CAP_NET_ADMIN`
@@ -109,13 +122,6 @@ impl Error {
     /// tracefs) EACCES — and EPERM when removing or renaming, which the
     /// sticky bit of `/sys/fs/bpf` refuses — is the file's permissions, not
     /// a capability.
-    /// Whether the kernel's extack message contains `words`.
-    fn kernel_says(&self, words: &str) -> bool {
-        self.kernel_message
-            .as_deref()
-            .is_some_and(|message| message.contains(words))
-    }
-
     pub fn hint(&self) -> Option<&'static str> {
         let netlink = self.op.starts_with("RTM_");
         let by_id = self.op.ends_with("_GET_FD_BY_ID") || self.op.ends_with("_GET_NEXT_ID");

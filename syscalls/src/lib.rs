@@ -12,6 +12,20 @@
 //!
 //! This is the only crate of rxdp with `unsafe`; each block says why it is
 //! sound in a `// SAFETY:` comment.
+//!
+//! ```no_run
+//! use std::os::fd::AsFd;
+//! use rxdp_syscalls::bpf::{map_create, MapCreate, MapHandle, BPF_ANY};
+//!
+//! // BPF_MAP_TYPE_ARRAY (2) of four u64 counters, then counter 1 set to 7.
+//! let mut spec = MapCreate::new(2, 4, 8, 4);
+//! spec.name = "counters";
+//! let map = map_create(&spec)?;
+//! let counters = MapHandle::new(map.as_fd())?;
+//! counters.update(&1u32.to_ne_bytes(), &7u64.to_ne_bytes(), BPF_ANY)?;
+//! # Ok::<(), rxdp_syscalls::Error>(())
+//! ```
+#![deny(missing_docs)]
 
 pub mod alloc;
 pub mod bpf;

@@ -24,10 +24,15 @@ const EXT_HEADER_MIN: usize = 24;
 pub struct BtfExt {
     /// Record sizes as the file gives them (0 when the part is absent).
     pub func_info_rec_size: u32,
+    /// See `func_info_rec_size`.
     pub line_info_rec_size: u32,
+    /// See `func_info_rec_size`.
     pub core_relo_rec_size: u32,
+    /// `func_info`: the BTF type of each function, by section.
     pub func_info: Vec<SectionRecords<FuncInfo>>,
+    /// `line_info`: the source line of instructions, by section.
     pub line_info: Vec<SectionRecords<LineInfo>>,
+    /// `core_relo`: the CO-RE relocations, by section.
     pub core_relocs: Vec<SectionRecords<CoreReloc>>,
 }
 
@@ -44,7 +49,10 @@ pub struct SectionRecords<T> {
 /// `type_id` (a FUNC).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FuncInfo {
+    /// Byte offset of the function's first instruction (instructions, once
+    /// split per function).
     pub insn_off: u32,
+    /// The function's `BTF_KIND_FUNC` type id.
     pub type_id: u32,
 }
 
@@ -52,8 +60,11 @@ pub struct FuncInfo {
 /// source line. Both offsets are into the `.BTF` string table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LineInfo {
+    /// Byte offset of the instruction (instructions, once split per function).
     pub insn_off: u32,
+    /// Offset of the file name in the string table.
     pub file_name_off: u32,
+    /// Offset of the line's text in the string table.
     pub line_off: u32,
     /// Line number (bits 10..32) and column (bits 0..10): `BPF_LINE_INFO_LINE_NUM`
     /// and `BPF_LINE_INFO_LINE_COL`.
@@ -61,9 +72,11 @@ pub struct LineInfo {
 }
 
 impl LineInfo {
+    /// The line number.
     pub fn line(&self) -> u32 {
         self.line_col >> 10
     }
+    /// The column.
     pub fn column(&self) -> u32 {
         self.line_col & 0x3ff
     }
@@ -72,6 +85,7 @@ impl LineInfo {
 /// `struct bpf_core_relo`: a CO-RE relocation of the instruction at `insn_off`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CoreReloc {
+    /// Byte offset of the instruction (instructions, once split per function).
     pub insn_off: u32,
     /// The local type the access starts from.
     pub type_id: u32,

@@ -36,11 +36,15 @@ pub struct BtfMapDef {
     pub value_size: Option<u32>,
     /// The `value` type as declared (not resolved), 0 when absent.
     pub value_type_id: u32,
+    /// `max_entries`, when given.
     pub max_entries: Option<u32>,
+    /// `map_flags`.
     pub map_flags: u32,
+    /// `numa_node`, honoured with `BPF_F_NUMA_NODE`.
     pub numa_node: u32,
     /// `LIBBPF_PIN_NONE` 0, `LIBBPF_PIN_BY_NAME` 1.
     pub pinning: u32,
+    /// `map_extra`.
     pub map_extra: u64,
     /// `__array(values, ...)`: for a prog array, the values are programs;
     /// for a map-in-map, the inner map's definition.

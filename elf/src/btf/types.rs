@@ -8,24 +8,43 @@ use std::fmt;
 #[repr(u8)]
 #[non_exhaustive]
 pub enum BtfKind {
+    /// `BTF_KIND_INT`.
     Int = 1,
+    /// `BTF_KIND_PTR`.
     Ptr = 2,
+    /// `BTF_KIND_ARRAY`.
     Array = 3,
+    /// `BTF_KIND_STRUCT`.
     Struct = 4,
+    /// `BTF_KIND_UNION`.
     Union = 5,
+    /// `BTF_KIND_ENUM`.
     Enum = 6,
+    /// `BTF_KIND_FWD`.
     Fwd = 7,
+    /// `BTF_KIND_TYPEDEF`.
     Typedef = 8,
+    /// `BTF_KIND_VOLATILE`.
     Volatile = 9,
+    /// `BTF_KIND_CONST`.
     Const = 10,
+    /// `BTF_KIND_RESTRICT`.
     Restrict = 11,
+    /// `BTF_KIND_FUNC`.
     Func = 12,
+    /// `BTF_KIND_FUNC_PROTO`.
     FuncProto = 13,
+    /// `BTF_KIND_VAR`.
     Var = 14,
+    /// `BTF_KIND_DATASEC`.
     Datasec = 15,
+    /// `BTF_KIND_FLOAT`.
     Float = 16,
+    /// `BTF_KIND_DECL_TAG`.
     DeclTag = 17,
+    /// `BTF_KIND_TYPE_TAG`.
     TypeTag = 18,
+    /// `BTF_KIND_ENUM64`.
     Enum64 = 19,
 }
 
@@ -143,6 +162,7 @@ impl fmt::Display for BtfKind {
 pub struct BtfType {
     /// Offset of the name in the string table (0: anonymous).
     pub name_off: u32,
+    /// The kind.
     pub kind: BtfKind,
     /// `kind_flag`: bitfield member encoding for STRUCT/UNION, union-ness
     /// for FWD, signedness for ENUM/ENUM64, attribute-ness for tags.
@@ -150,6 +170,7 @@ pub struct BtfType {
     /// The uapi `size`/`type` union: a byte size for the kinds where
     /// [`BtfKind::has_size`] holds, a type id for the others (0 for ARRAY and FWD).
     pub size_or_type: u32,
+    /// What follows the record, by kind.
     pub data: BtfTypeData,
 }
 
@@ -161,14 +182,18 @@ pub enum BtfTypeData {
     None,
     /// INT: the encoding word.
     Int(BtfInt),
+    /// ARRAY: `struct btf_array`.
     Array(BtfArray),
     /// STRUCT, UNION.
     Members(Vec<BtfMember>),
+    /// ENUM: its enumerators.
     Enum(Vec<BtfEnum>),
+    /// ENUM64: its enumerators.
     Enum64(Vec<BtfEnum64>),
     /// FUNC: its linkage lives in `vlen` (`BTF_FUNC_STATIC` 0, `BTF_FUNC_GLOBAL` 1,
     /// `BTF_FUNC_EXTERN` 2).
     Func {
+        /// `BTF_FUNC_STATIC` 0, `BTF_FUNC_GLOBAL` 1, `BTF_FUNC_EXTERN` 2.
         linkage: u16,
     },
     /// FUNC_PROTO parameters (a last parameter with type 0 means `...`).
@@ -176,6 +201,7 @@ pub enum BtfTypeData {
     /// VAR: `struct btf_var` (`BTF_VAR_STATIC` 0, `BTF_VAR_GLOBAL_ALLOCATED` 1,
     /// `BTF_VAR_GLOBAL_EXTERN` 2).
     Var {
+        /// `BTF_VAR_STATIC` 0, `BTF_VAR_GLOBAL_ALLOCATED` 1, `BTF_VAR_GLOBAL_EXTERN` 2.
         linkage: u32,
     },
     /// DATASEC: `struct btf_var_secinfo` per variable.
@@ -183,6 +209,7 @@ pub enum BtfTypeData {
     /// DECL_TAG: `struct btf_decl_tag`; -1 tags the type itself, N its member
     /// or parameter N.
     DeclTag {
+        /// -1 for the type itself, N for its member or parameter N.
         component_idx: i32,
     },
 }
@@ -205,9 +232,11 @@ impl BtfInt {
     pub fn encoding(self) -> u8 {
         ((self.0 >> 24) & 0x0f) as u8
     }
+    /// `BTF_INT_OFFSET`: bits to skip (0 in what clang emits).
     pub fn offset(self) -> u8 {
         (self.0 >> 16) as u8
     }
+    /// `BTF_INT_BITS`: the width in bits.
     pub fn bits(self) -> u8 {
         self.0 as u8
     }
@@ -218,14 +247,18 @@ impl BtfInt {
 pub struct BtfArray {
     /// Element type.
     pub type_id: u32,
+    /// Index type.
     pub index_type: u32,
+    /// Number of elements (0: a flexible array).
     pub nelems: u32,
 }
 
 /// `struct btf_member`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BtfMember {
+    /// Offset of the member's name in the string table (0: anonymous).
     pub name_off: u32,
+    /// The member's type.
     pub type_id: u32,
     /// Raw offset word: the bit offset, or with the parent's `kind_flag` the
     /// bitfield size (bits 24..32) and bit offset (bits 0..24).
@@ -255,19 +288,25 @@ impl BtfMember {
 /// `struct btf_enum`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BtfEnum {
+    /// Offset of the enumerator's name in the string table.
     pub name_off: u32,
+    /// Its value (an `__s32`).
     pub val: i32,
 }
 
 /// `struct btf_enum64`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BtfEnum64 {
+    /// Offset of the enumerator's name in the string table.
     pub name_off: u32,
+    /// Low 32 bits of its value.
     pub val_lo32: u32,
+    /// High 32 bits of its value.
     pub val_hi32: u32,
 }
 
 impl BtfEnum64 {
+    /// The 64-bit value.
     pub fn value(&self) -> u64 {
         (u64::from(self.val_hi32) << 32) | u64::from(self.val_lo32)
     }
@@ -276,7 +315,9 @@ impl BtfEnum64 {
 /// `struct btf_param`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BtfParam {
+    /// Offset of the parameter's name in the string table (0: unnamed).
     pub name_off: u32,
+    /// The parameter's type (0 for `...`).
     pub type_id: u32,
 }
 
@@ -287,6 +328,7 @@ pub struct VarSecinfo {
     pub type_id: u32,
     /// Offset of the variable in its ELF section.
     pub offset: u32,
+    /// Size of the variable in bytes.
     pub size: u32,
 }
 
@@ -347,6 +389,7 @@ impl BtfType {
         }
     }
 
+    /// The array record of an ARRAY.
     pub fn array(&self) -> Option<&BtfArray> {
         match &self.data {
             BtfTypeData::Array(a) => Some(a),

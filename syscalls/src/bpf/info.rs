@@ -29,6 +29,7 @@ fn obj_info<I: Info>(fd: BorrowedFd<'_>, info: &mut I) -> Result<()> {
 /// A loaded program, as `struct bpf_prog_info` describes it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ProgInfo {
+    /// The kernel's id.
     pub id: u32,
     /// `enum bpf_prog_type`.
     pub prog_type: u32,
@@ -50,10 +51,13 @@ pub struct ProgInfo {
     pub ifindex: u32,
     /// When it was loaded: nanoseconds since boot.
     pub load_time_ns: u64,
+    /// The uid that loaded it.
     pub created_by_uid: u32,
+    /// Whether its license is GPL-compatible.
     pub gpl_compatible: bool,
     /// Run time and count, counted while `kernel.bpf_stats_enabled` is 1.
     pub run_time_ns: u64,
+    /// See `run_time_ns`.
     pub run_count: u64,
 }
 
@@ -126,20 +130,31 @@ fn gpl_compatible(bits: u32) -> bool {
 /// A map, as `struct bpf_map_info` describes it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MapInfo {
+    /// The kernel's id.
     pub id: u32,
     /// `enum bpf_map_type`.
     pub map_type: u32,
+    /// Bytes of a key.
     pub key_size: u32,
+    /// Bytes of a value.
     pub value_size: u32,
+    /// How many entries it holds.
     pub max_entries: u32,
+    /// `map_flags`.
     pub flags: u32,
+    /// The name given at creation (at most 15 bytes).
     pub name: String,
     /// The device of an offloaded map, 0 otherwise.
     pub ifindex: u32,
+    /// The BTF object describing key and value, 0 without.
     pub btf_id: u32,
+    /// The key's type id in it.
     pub btf_key_type_id: u32,
+    /// The value's type id in it.
     pub btf_value_type_id: u32,
+    /// For struct_ops maps: the kernel struct's type id.
     pub btf_vmlinux_value_type_id: u32,
+    /// Per-type extra (bloom filter hash count, arena address).
     pub map_extra: u64,
 }
 

@@ -111,8 +111,11 @@ pub struct VerifierStats {
     pub insns_processed: u32,
     /// The complexity limit ("(limit N)").
     pub insn_limit: Option<u32>,
+    /// "max_states_per_insn N".
     pub max_states_per_insn: Option<u32>,
+    /// "total_states N".
     pub total_states: Option<u32>,
+    /// "peak_states N".
     pub peak_states: Option<u32>,
     /// Microseconds the verification took (with `BPF_LOG_STATS`).
     pub verification_time_usec: Option<u64>,

@@ -51,8 +51,11 @@ pub const BPF_F_INNER_MAP: u32 = 1 << 12;
 pub struct MapCreate<'a> {
     /// `enum bpf_map_type` (`BPF_MAP_TYPE_HASH` = 1, ...).
     pub map_type: u32,
+    /// Bytes of a key.
     pub key_size: u32,
+    /// Bytes of a value.
     pub value_size: u32,
+    /// How many entries it holds.
     pub max_entries: u32,
     /// `BPF_F_*` map flags.
     pub flags: u32,
@@ -69,7 +72,9 @@ pub struct MapCreate<'a> {
     pub ifindex: u32,
     /// BTF describing key and value, with their type ids.
     pub btf_fd: Option<BorrowedFd<'a>>,
+    /// The key's type id in `btf_fd`.
     pub btf_key_type_id: u32,
+    /// The value's type id in `btf_fd`.
     pub btf_value_type_id: u32,
     /// For struct_ops maps: the kernel struct in vmlinux BTF.
     pub btf_vmlinux_value_type_id: u32,

@@ -58,10 +58,12 @@ pub struct ProgLoad<'a> {
     /// `struct bpf_func_info` records from `.BTF.ext`, `func_info_rec_size`
     /// bytes each.
     pub func_info: &'a [u8],
+    /// Bytes per `func_info` record (8 today).
     pub func_info_rec_size: u32,
     /// `struct bpf_line_info` records from `.BTF.ext`, `line_info_rec_size`
     /// bytes each: with them, the verifier log names source lines.
     pub line_info: &'a [u8],
+    /// Bytes per `line_info` record (16 today).
     pub line_info_rec_size: u32,
     /// For tracing programs: the kernel BTF type to attach to.
     pub attach_btf_id: u32,

@@ -29,6 +29,7 @@ pub const BPF_F_TEST_XDP_LIVE_FRAMES: u32 = 1 << 1;
 #[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
 pub struct TestRun<'a> {
+    /// The program to run.
     pub prog_fd: BorrowedFd<'a>,
     /// The packet (for XDP: at least an Ethernet header, 14 bytes).
     pub data_in: &'a [u8],

@@ -30,8 +30,11 @@ const DUMP_ATTEMPTS: usize = 5;
 /// One network interface as `RTM_GETLINK` describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Link {
+    /// The interface index.
     pub ifindex: u32,
+    /// The interface name.
     pub name: String,
+    /// Its MTU.
     pub mtu: u32,
     /// `IFF_*` flags (`IFF_UP` = 0x1, `IFF_LOOPBACK` = 0x8, ...).
     pub flags: u32,

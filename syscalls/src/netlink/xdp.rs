@@ -99,6 +99,7 @@ impl XdpAttached {
 /// The XDP programs of one device, by kernel program id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct XdpState {
+    /// `IFLA_XDP_ATTACHED`: which slots are in use.
     pub attached: XdpAttached,
     /// `IFLA_XDP_PROG_ID`: the program, when exactly one is attached.
     pub prog_id: Option<u32>,
@@ -129,8 +130,11 @@ impl XdpState {
 /// One device and its XDP programs, from [`query_all`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkXdp {
+    /// The interface index.
     pub ifindex: u32,
+    /// The interface name.
     pub name: String,
+    /// Its XDP programs.
     pub state: XdpState,
 }
 
