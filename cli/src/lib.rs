@@ -13,7 +13,7 @@
 //! Shell completions and the manual pages are generated from the same
 //! definitions ([`rxdp_command`], [`rxdp_load_command`]) by `cli/gen`,
 //! which is not part of these programs (`make completions`).
-
+#![forbid(unsafe_code)]
 // A `CliError` may carry a `LoadError` (a few hundred bytes: the kernel's
 // words, the verifier's report), returned once per process on the failing
 // path; boxing it would save nothing that matters.

@@ -49,6 +49,7 @@
 //!   relocations by symbol, source lines (verifier errors).
 //! - [`test_run`]: `BPF_PROG_TEST_RUN` of a loaded XDP program on a frame
 //!   (`rxdp run`, whose frames the CLI crate builds).
+#![forbid(unsafe_code)]
 #![deny(missing_docs)]
 // A `LoadError` carries what a user needs to act (the kernel's words, the
 // verifier's report, names): a few hundred bytes, returned once per

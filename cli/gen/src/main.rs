@@ -10,6 +10,7 @@
 //! program, which is `rxdp load`), and `rxdp-inspect.1`, `rxdp-unload.1`,
 //! `rxdp-status.1`, `rxdp-run.1`, `rxdp-trace.1`, named as git names the
 //! pages of its subcommands.
+#![forbid(unsafe_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -1,4 +1,5 @@
 //! `rxdp-load OBJ [options]`: see [`rxdp_cli::load`]; the same as `rxdp load`.
+#![forbid(unsafe_code)]
 
 /// Keeps freed memory for reuse instead of giving it back to the kernel at
 /// once; see [`rxdp_syscalls::alloc`].

@@ -1,4 +1,5 @@
 //! `rxdp`: see [`rxdp_cli`].
+#![forbid(unsafe_code)]
 
 /// Keeps freed memory for reuse instead of giving it back to the kernel at
 /// once; see [`rxdp_syscalls::alloc`].
