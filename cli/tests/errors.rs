@@ -60,6 +60,24 @@ fn btf_magic() -> BtfError {
     }
 }
 
+/// An attach the kernel refused.
+fn attach_error() -> LoadError {
+    LoadError::Attach {
+        file: "x.o".into(),
+        dev: "veth0".into(),
+        mode: Mode::Drv,
+        error: kernel_error("RTM_SETLINK"),
+    }
+}
+
+/// A kfunc the kernel does not have.
+fn unknown_kfunc() -> UnknownKfunc {
+    UnknownKfunc {
+        name: "bpf_nothing".into(),
+        caller: "p".into(),
+    }
+}
+
 #[test]
 fn object_errors_print_their_btf_cause_once() {
     let magic = btf_magic().to_string();
@@ -97,11 +115,7 @@ fn object_errors_print_their_btf_cause_once() {
         },
     };
     printed_once(&relocate, &magic);
-    let missing = UnknownKfunc {
-        name: "bpf_nothing".into(),
-        caller: "p".into(),
-    };
-    printed_once(&missing, "bpf_nothing");
+    printed_once(&unknown_kfunc(), "bpf_nothing");
 }
 
 #[test]
@@ -121,12 +135,7 @@ fn load_errors_print_the_kernels_words_and_their_causes_once() {
     };
     printed_once(&rolled_back, KERNEL_WORDS);
     printed_once(&rolled_back, "pin /sys/fs/bpf/x");
-    let attach = LoadError::Attach {
-        file: "x.o".into(),
-        dev: "veth0".into(),
-        mode: Mode::Drv,
-        error: kernel_error("RTM_SETLINK"),
-    };
+    let attach = attach_error();
     printed_once(&attach, KERNEL_WORDS);
     let pin = LoadError::Pin {
         file: "x.o".into(),
@@ -160,10 +169,7 @@ fn load_errors_print_the_kernels_words_and_their_causes_once() {
         file: "x.o".into(),
         error: KfuncError::Missing {
             path: PathBuf::from("/sys/kernel/btf/vmlinux"),
-            missing: UnknownKfunc {
-                name: "bpf_nothing".into(),
-                caller: "p".into(),
-            },
+            missing: unknown_kfunc(),
         },
     };
     printed_once(&missing, "bpf_nothing (called by p)");
@@ -191,12 +197,7 @@ fn unload_status_and_command_errors_print_their_causes_once() {
             what: "read the trace pipe".into(),
             error: kernel_error("read"),
         },
-        CliError::Load(LoadError::Attach {
-            file: "x.o".into(),
-            dev: "veth0".into(),
-            mode: Mode::Drv,
-            error: kernel_error("RTM_SETLINK"),
-        }),
+        CliError::Load(attach_error()),
     ] {
         printed_once(&error, KERNEL_WORDS);
     }
