@@ -613,7 +613,7 @@ fn render(rows: &[(String, String, String)]) -> String {
          nothing is loaded. Generated and checked by `elf/tests/malformed.rs`: a\n\
          message that changes fails that test until this file is regenerated\n\
          (`RXDP_BLESS=1 cargo test -p rxdp-elf --test malformed`). The mutation tests\n\
-         (`elf/tests/mutation.rs`, `loader/tests/mutation.rs`) and the fuzz targets\n\
+         (`elf/tests/mutation.rs`, `elf/tests/relocate_mutation.rs`) and the fuzz targets\n\
          (`fuzz/`) try random damage of the same objects; `fuzz/RESULTS.md` has those runs.\n\
          \n\
          | # | class | how the test makes it | what rxdp says |\n\
