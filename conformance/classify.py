@@ -58,6 +58,25 @@ cgroup/connect4 cgroup/connect6 cgroup/sendmsg4 cgroup/sendmsg6 cgroup/recvmsg4 
 cgroup/getpeername4 cgroup/getpeername6 cgroup/getsockname4 cgroup/getsockname6 cgroup/sysctl
 cgroup/getsockopt cgroup/setsockopt cgroup/dev struct_ops+ sk_lookup""".split()
 
+# Names libbpf added after 1.1 (section_defs of v1.7), with their program
+# types: libbpf 1.1 cannot load such a program, but the type is known, so
+# rxdp loading it as another type is still a wrong type.
+SEC_DEFS_NEWER = {
+    "kprobe.session+": "kprobe", "uprobe.multi+": "kprobe", "uretprobe.multi+": "kprobe",
+    "uprobe.session+": "kprobe", "uprobe.multi.s+": "kprobe", "uretprobe.multi.s+": "kprobe",
+    "uprobe.session.s+": "kprobe", "usdt.s+": "kprobe",
+    "tc/ingress": "sched_cls", "tc/egress": "sched_cls", "tcx/ingress": "sched_cls",
+    "tcx/egress": "sched_cls", "netkit/primary": "sched_cls", "netkit/peer": "sched_cls",
+    "tracepoint.s+": "tracepoint", "tp.s+": "tracepoint", "raw_tracepoint.s+": "raw_tracepoint",
+    "raw_tp.s+": "raw_tracepoint", "tp_btf.s+": "tracing", "fsession+": "tracing",
+    "fsession.s+": "tracing", "fsession.multi+": "tracing", "fsession.multi.s+": "tracing",
+    "fentry.multi+": "tracing", "fexit.multi+": "tracing", "fentry.multi.s+": "tracing",
+    "fexit.multi.s+": "tracing", "cgroup/connect_unix": "cgroup_sock_addr",
+    "cgroup/sendmsg_unix": "cgroup_sock_addr", "cgroup/recvmsg_unix": "cgroup_sock_addr",
+    "cgroup/getpeername_unix": "cgroup_sock_addr", "cgroup/getsockname_unix": "cgroup_sock_addr",
+    "sk_skb/verdict": "sk_skb", "struct_ops.s+": "struct_ops", "netfilter": "netfilter",
+}
+
 FAMILY = {
     "fentry": "fentry/fexit/fmod_ret", "fexit": "fentry/fexit/fmod_ret",
     "fmod_ret": "fentry/fexit/fmod_ret", "fentry.s": "fentry/fexit/fmod_ret",
@@ -72,10 +91,10 @@ FAMILY = {
 }
 
 
-def sec_def(section):
+def sec_def(section, defs=None):
     """The libbpf 1.1 section_defs entry a section name matches, or None."""
     name = section[1:] if section.startswith("?") else section
-    for d in SEC_DEFS:
+    for d in defs if defs is not None else SEC_DEFS:
         if d.endswith("/"):
             if name.startswith(d):
                 return d
@@ -88,10 +107,21 @@ def sec_def(section):
     return None
 
 
-def family(section):
-    d = sec_def(section)
+def newer_type(section):
+    """The program type a libbpf newer than 1.1 gives the section, or None."""
+    d = sec_def(section, list(SEC_DEFS_NEWER))
     if d is None:
         return None
+    return SEC_DEFS_NEWER.get(d) or SEC_DEFS_NEWER.get(d + "+")
+
+
+def family(section):
+    d = sec_def(section) or sec_def(section, list(SEC_DEFS_NEWER))
+    if d is None:
+        return None
+    if d in ("cgroup/connect_unix", "cgroup/sendmsg_unix", "cgroup/recvmsg_unix",
+             "cgroup/getpeername_unix", "cgroup/getsockname_unix"):
+        return "cgroup sock_addr"
     if d.startswith("cgroup/") and d[7:].rstrip("46") in (
             "bind", "connect", "sendmsg", "recvmsg", "getpeername", "getsockname"):
         return "cgroup sock_addr"
@@ -181,6 +211,8 @@ def rxdp_cause(row, causes, view, ins):
         if section.startswith("?") and v and not v["autoload"]:
             return "qmark-loaded"
         if verifier and i and i["type"] == "unknown" and (not v or v["type"] == "unspec"):
+            if newer_type(section):
+                return "unknown-section:" + (family(section) or section)
             return "section-unknown-to-both"
         if verifier and i and v and v["type"] != "unspec":
             if i["type"] == "unknown":
@@ -222,6 +254,8 @@ def classify(row, causes):
             v, i = view.get(name), ins.get(name, {})
             sec = i.get("section") or (v or {}).get("section", "")
             expect = lb.get(name) or (v["type"] if v else None)
+            if expect in (None, "unspec"):
+                expect = newer_type(sec) or expect
             if v and not v["autoload"]:
                 findings.append(("other", "qmark-loaded",
                                  f"{name} ({sec}) loaded as {t}; libbpf does not load `?` sections"))
@@ -239,6 +273,9 @@ def classify(row, causes):
                 cause = ("unknown-section:" + (family(sec) or sec)) if i.get("type") == "unknown" \
                     else "section-type-differs"
                 findings.append(("wrong", cause, f"{name} ({sec}) {t}, libbpf {expect}"))
+            elif not (v and v["type"] == expect) and not lb.get(name):
+                findings.append(("extra", "newer-libbpf-section",
+                                 f"{name} ({sec}) {t}, as libbpf after 1.1"))
             elif v and i and i.get("expected_attach_type") != v["expected_attach_type"]:
                 checked = t in ATTACH_CHECKED or (t == "xdp" and v["expected_attach_type"] != 37)
                 findings.append(("other", "attach-type-checked" if checked else "attach-type-ignored",
@@ -278,6 +315,8 @@ def classify(row, causes):
             verdict, cause = "wrong-type", first("wrong")
         elif "guess" in kinds:
             verdict, cause = "rxdp-only", first("guess")
+        elif "extra" in kinds and first("extra") == "newer-libbpf-section":
+            verdict, cause = "rxdp-only", "newer-libbpf-section"
         else:
             verdict, cause = "rxdp-only", lcause
     elif kernel_refuses(row, view):
@@ -294,6 +333,9 @@ def classify(row, causes):
             cause = "both-verifier" if same else "both-verifier-other-program"
         elif rcause == lcause:
             cause = rcause
+        elif rcause == "verifier" and cause_kind(causes, lcause, "libbpf") == "agree":
+            # libbpf stopped earlier for a reason the verifier then gives rxdp
+            cause = lcause
         elif cause_kind(causes, lcause, "libbpf") == "unloadable":
             cause = lcause
         else:
@@ -361,7 +403,8 @@ def tsv_row(row):
         "loaded" if row["rxdp_rc"] == 0 else f"failed({row['rxdp_rc']})",
         row["libbpf_cause"], row["rxdp_cause"],
         types(row["libbpf_progs"]), types(row["rxdp_progs"]), "; ".join(row["findings"]),
-        "" if row["libbpf_rc"] == 0 else one_line(libbpf_summary_error(row["libbpf_err"])),
+        "" if row["libbpf_rc"] == 0 else one_line(
+            re.sub(r"/\S*/(obj|linked)/", "", libbpf_summary_error(row["libbpf_err"]))),
         "" if row["rxdp_rc"] == 0 else one_line(
             re.sub(r"\S*/(obj|linked)/", "", rxdp_summary_error(row["rxdp_err"]))),
     ]

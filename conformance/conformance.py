@@ -40,7 +40,8 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import classify as cl
+sys.dont_write_bytecode = True  # no __pycache__ in the checkout
+import classify as cl  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CACHE = os.environ.get("RXDP_CONFORMANCE_CACHE", "/var/cache/rxdp-conformance")
@@ -608,6 +609,33 @@ def run_objects(args):
             f.write(json.dumps(row) + "\n")
 
 
+def sections(rxdp):
+    """rxdp's section table against libbpf 1.1's, name by name: one trivial
+    program per name of sections.txt, compiled and read by both."""
+    with open(os.path.join(HERE, "sections.txt")) as f:
+        names = [l.strip() for l in f if l.strip() and not l.startswith("#")]
+    with tempfile.TemporaryDirectory() as tmp:
+        src, obj = os.path.join(tmp, "sections.c"), os.path.join(tmp, "sections.o")
+        with open(src, "w") as f:
+            f.write('#define SEC(n) __attribute__((section(n), used))\n'
+                    'char LICENSE[] SEC("license") = "GPL";\n')
+            for i, n in enumerate(names):
+                f.write(f'SEC("{n}") int f{i}(void *ctx) {{ return 0; }}\n')
+        r = sh([CLANG, "-g", "-O2", "-target", "bpf", "-c", src, "-o", obj])
+        if r.returncode != 0:
+            sys.exit(r.stderr)
+        mine = rxdp_inspect(rxdp, obj)
+        if "error" in mine:
+            sys.exit(mine["error"])
+        theirs = {p["name"]: p for p in libbpf_view(obj).get("programs", [])}
+    print(f"{'section':34} {'rxdp type':18} {'rxdp attach':34} {'flags':6} "
+          f"{'libbpf 1.1 type':24} libbpf 1.1 attach")
+    for p in mine["programs"]:
+        v = theirs.get(p["name"], {})
+        print(f"{p['section']:34} {p['type']:18} {cl.attach_name(p['expected_attach_type']):34} "
+              f"{p['flags']:<6} {v.get('type', '-'):24} {cl.attach_name(v.get('expected_attach_type', 0))}")
+
+
 # --------------------------------------------------------------------------
 
 
@@ -632,6 +660,8 @@ def main():
     d = sub.add_parser("diff")
     d.add_argument("old")
     d.add_argument("new")
+    se = sub.add_parser("sections", help="rxdp's section table against libbpf 1.1's")
+    se.add_argument("--rxdp", default="target/release/rxdp")
     rp = sub.add_parser("report", help="per cause: objects and rxdp's errors (for CAUSES.md)")
     rp.add_argument("tsv")
     c = sub.add_parser("reclassify", help="classify a raw .jsonl again (after editing causes.tsv)")
@@ -650,6 +680,8 @@ def main():
         print(cl.table(cl.read_tsv(args.tsv), cl.load_causes(), args.tsv))
     elif args.cmd == "diff":
         print("\n".join(cl.diff(cl.read_tsv(args.old), cl.read_tsv(args.new))) or "no change")
+    elif args.cmd == "sections":
+        sections(args.rxdp)
     elif args.cmd == "report":
         print(cl.report(cl.read_tsv(args.tsv), cl.load_causes()))
     elif args.cmd == "reclassify":
