@@ -6,6 +6,7 @@
 #   make static   dist/rxdp-load and dist/rxdp, static musl binaries
 #   make completions  shell completions and manual pages, installed under PREFIX
 #   make bench    rxdp against ip, xdp-loader and Aya, side by side
+#   make conformance  the kernel's BPF selftests: libbpf and rxdp side by side
 #
 # Targets that need a tool install it themselves (apt-get, rustup).
 
@@ -19,7 +20,7 @@ BPF_CFLAGS   := -O2 -g -target bpf -Wall -Werror -Iprogs/include -I$(ARCH_INCLUD
 PROG_SRCS := $(wildcard progs/*.c)
 PROG_OBJS := $(patsubst progs/%.c,progs/obj/%.o,$(PROG_SRCS))
 
-.PHONY: all deps mounts progs build test unit kernel-test lint clean static bench demo completions
+.PHONY: all deps mounts progs build test unit kernel-test lint clean static bench demo completions conformance
 
 all: progs build
 
@@ -136,6 +137,13 @@ completions:
 # by side; scripts/bench.sh installs what it needs. Root: it makes a veth pair.
 bench: progs mounts
 	scripts/bench.sh
+
+# The kernel's own BPF programs (tools/testing/selftests/bpf/progs of
+# linux-source-6.1 and 6.12) loaded by bpftool prog loadall and by rxdp-load
+# side by side, one table per cause (conformance/README.md). Minutes; not part
+# of `make test`. Root. CONFORMANCE_TREES="6.1" for one tree.
+conformance: build
+	conformance/run.sh
 
 clean:
 	$(CARGO) clean
