@@ -20,7 +20,7 @@ BPF_CFLAGS   := -O2 -g -target bpf -Wall -Werror -Iprogs/include -I$(ARCH_INCLUD
 PROG_SRCS := $(wildcard progs/*.c)
 PROG_OBJS := $(patsubst progs/%.c,progs/obj/%.o,$(PROG_SRCS))
 
-.PHONY: all deps mounts progs build test unit kernel-test lint clean static bench demo completions conformance
+.PHONY: all deps mounts progs build test unit kernel-test lint clean static bench demo completions conformance corpus
 
 all: progs build
 
@@ -50,7 +50,16 @@ build:
 unit: progs
 	$(CARGO) test --workspace --exclude rxdp-kernel-tests
 
-kernel-test: progs mounts
+# The kernel selftest objects of conformance/subset.tsv, one per feature of
+# issue 12, compiled from Debian's linux-source packages (installed when
+# missing) into target/corpus/<tree>/<name>.o for the kernel tests.
+CORPUS_STAMP := target/corpus/.done
+corpus: $(CORPUS_STAMP)
+$(CORPUS_STAMP): conformance/subset.tsv conformance/conformance.py conformance/run.sh
+	conformance/run.sh subset target/corpus
+	@touch $@
+
+kernel-test: progs mounts corpus
 	$(CARGO) build --workspace --bins
 	$(CARGO) test -p rxdp-kernel-tests
 

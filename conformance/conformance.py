@@ -121,7 +121,11 @@ def sys_includes():
     return flags
 
 
-def prepare(tree):
+def prepare(tree, names=None):
+    """Extracts the tree, generates the headers and compiles its programs
+    (only `names` when given: plain names and `linked:X` groups, whose parts
+    are compiled too). Returns the cache key, the build directory and
+    `(name, object or None, first error or None)` per program."""
     key, root, src = extract(tree)
     selftests = os.path.join(src, "tools/testing/selftests/bpf")
     gen_tmp = tempfile.mkdtemp(prefix="gen-", dir=root)
@@ -158,6 +162,19 @@ def prepare(tree):
 
     progs = os.path.join(selftests, "progs")
     sources = sorted(n[:-2] for n in os.listdir(progs) if n.endswith(".c"))
+    groups = link_group_deps(selftests)
+    if names is not None:
+        wanted = set()
+        for n in names:
+            if n.startswith("linked:"):
+                wanted.update(dict(groups).get(n[len("linked:"):], []))
+            else:
+                wanted.add(n)
+        unknown = sorted(n for n in wanted if n not in sources)
+        if unknown:
+            sys.exit(f"[{key}] no such program: {' '.join(unknown)}")
+        sources = [n for n in sources if n in wanted]
+        groups = [(g, d) for g, d in groups if f"linked:{g}" in names]
 
     def compile_one(name):
         obj = os.path.join(objdir, name + ".o")
@@ -194,7 +211,7 @@ def prepare(tree):
             with open(os.path.join(objdir, n + ".fail")) as f:
                 err = first_error(f.read())
             objects.append((n, None, err))
-    objects += link_groups(selftests, objdir, build)
+    objects += link_groups(groups, objdir, build)
     return key, build, objects
 
 
@@ -205,10 +222,9 @@ def first_error(text):
     return text.strip().splitlines()[0] if text.strip() else "unknown"
 
 
-def link_groups(selftests, objdir, build):
-    """The selftests' multi-file objects (`X.skel.h-deps := a.bpf.o b.bpf.o`
-    in their Makefile), statically linked with `bpftool gen object` as the
-    selftests do. Named `linked:X` in the results."""
+def link_group_deps(selftests):
+    """The selftests' multi-file objects: `X.skel.h-deps := a.bpf.o b.bpf.o`
+    in their Makefile, as `(X, [a, b])`."""
     groups = []
     with open(os.path.join(selftests, "Makefile")) as f:
         for line in f:
@@ -216,6 +232,12 @@ def link_groups(selftests, objdir, build):
             if m:
                 deps = [d[:-len(".bpf.o")] for d in m.group(2).split() if d.endswith(".bpf.o")]
                 groups.append((m.group(1), deps))
+    return groups
+
+
+def link_groups(groups, objdir, build):
+    """The multi-file objects statically linked with `bpftool gen object` as
+    the selftests do. Named `linked:X` in the results."""
     linkdir = os.path.join(build, "linked")
     os.makedirs(linkdir, exist_ok=True)
     out = []
@@ -649,6 +671,9 @@ def main():
     a.add_argument("--only", help="a regex: run only the objects whose name matches")
     p = sub.add_parser("prepare")
     p.add_argument("--tree", required=True)
+    su = sub.add_parser("subset", help="compile subset.tsv's objects into OUT/<tree>/<name>.o "
+                        "(the kernel tests' corpus objects)")
+    su.add_argument("--out", required=True)
     r = sub.add_parser("run-inner")
     r.add_argument("--objects", required=True)
     r.add_argument("--raw", required=True)
@@ -674,6 +699,8 @@ def main():
     elif args.cmd == "prepare":
         key, build, objects = prepare(args.tree)
         print(build)
+    elif args.cmd == "subset":
+        subset(args.out)
     elif args.cmd == "run-inner":
         run_objects(args)
     elif args.cmd == "table":
@@ -692,6 +719,30 @@ def main():
         print(cl.table(cl.read_tsv(args.tsv), causes, args.tsv))
     elif args.cmd == "all":
         run_all(args)
+
+
+def subset(out):
+    """Compiles the objects of subset.tsv (only those) and copies each to
+    OUT/<tree>/<name>.o (`linked:X` as `linked_X.o`), where the kernel tests
+    find them. Fails if one does not compile: a test object is not optional."""
+    by_tree = {}
+    with open(os.path.join(HERE, "subset.tsv")) as f:
+        for line in f:
+            if line.startswith("#") or not line.strip():
+                continue
+            tree, name = line.split("\t")[:2]
+            by_tree.setdefault(tree, []).append(name)
+    for tree, names in sorted(by_tree.items()):
+        key, build, objects = prepare(tree, names)
+        dest = os.path.join(out, tree)
+        os.makedirs(dest, exist_ok=True)
+        for name, obj, err in objects:
+            if obj is None:
+                sys.exit(f"[{key}] {name} does not compile: {err}")
+            target = os.path.join(dest, name.replace(":", "_") + ".o")
+            shutil.copyfile(obj, target + ".tmp")
+            os.rename(target + ".tmp", target)
+        log(f"[{key}] {len(objects)} objects in {dest}")
 
 
 def run_all(args):

@@ -8,10 +8,17 @@
 #                       result then goes to the cache, not to results/)
 #   RXDP_CONFORMANCE_CACHE  where sources and objects are kept
 #                       (default /var/cache/rxdp-conformance)
+#
+# `run.sh subset OUT` compiles only the objects of subset.tsv into
+# OUT/<tree>/<name>.o, for the kernel tests (`make corpus`); it loads nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ "$(id -u)" != 0 ]; then
+mode=${1:-all}
+if [ "$mode" = subset ]; then
+	out=${2:?usage: run.sh subset OUT}
+	CONFORMANCE_TREES=$(awk -F'\t' '!/^#/ && NF { print $1 }' conformance/subset.tsv | sort -u | tr '\n' ' ')
+elif [ "$(id -u)" != 0 ]; then
 	echo "make conformance loads BPF programs: run it as root" >&2
 	exit 1
 fi
@@ -32,6 +39,10 @@ if [ ${#need[@]} -gt 0 ]; then
 	echo "installing ${need[*]}"
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+if [ "$mode" = subset ]; then
+	exec nice -n 10 /usr/bin/python3 conformance/conformance.py subset --out "$out"
 fi
 
 args=()

@@ -120,3 +120,29 @@ pub fn bin(name: &str) -> PathBuf {
     }
     path
 }
+
+/// A kernel selftest object of the conformance subset
+/// (`conformance/subset.tsv`): `target/corpus/<tree>/<name>.o`, compiled by
+/// `make corpus` (which `make kernel-test` runs) from Debian's
+/// `linux-source-<tree>`. `linked:X` objects are named `linked_X`. Panics
+/// when it is missing: such a test must fail, not skip.
+pub fn corpus_object(tree: &str, name: &str) -> PathBuf {
+    let exe = std::env::current_exe()
+        .unwrap_or_else(|error| panic!("cannot locate the test executable: {error}"));
+    // target/<profile>/deps/TEST-HASH → target/corpus
+    let target = exe
+        .ancestors()
+        .nth(3)
+        .unwrap_or_else(|| panic!("unexpected test executable path {}", exe.display()));
+    let path = target
+        .join("corpus")
+        .join(tree)
+        .join(format!("{}.o", name.replace(':', "_")));
+    if !path.is_file() {
+        panic!(
+            "{} is missing: run `make corpus` first (make test does)",
+            path.display()
+        );
+    }
+    path
+}
