@@ -117,9 +117,9 @@ pub fn xdp(ifindex: u32) -> XdpState {
     netlink::query(ifindex).unwrap_or_else(|error| panic!("query ifindex {ifindex}: {error}"))
 }
 
-/// `/sys/fs/bpf/DEV`: the pins rxdp makes for a device.
+/// `/sys/fs/bpf/rxdp/DEV`: the pins rxdp makes for a device.
 pub fn device_pins(dev: &str) -> PathBuf {
-    Path::new(bpffs::DEFAULT_MOUNT).join(dev)
+    rxdp::pin::PinTarget::device_dir(Path::new(bpffs::DEFAULT_MOUNT), dev)
 }
 
 /// Removes a pin path (file or directory tree) when dropped, also when the
@@ -137,14 +137,16 @@ impl Drop for RemovePins {
     }
 }
 
-/// The names in directory `dir` (a device's or a slot's pins), sorted;
-/// none when it cannot be read, as when it does not exist.
+/// The names in directory `dir` (a device's or a slot's pins), sorted,
+/// but rxdp's record; none when it cannot be read, as when it does not
+/// exist.
 pub fn entry_names(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .map(|entries| {
             entries
                 .flatten()
                 .map(|entry| entry.file_name().to_string_lossy().into_owned())
+                .filter(|name| name != rxdp::record::RECORD)
                 .collect()
         })
         .unwrap_or_default();

@@ -11,9 +11,13 @@ use std::path::PathBuf;
 use rxdp_elf::ParseError;
 use rxdp_syscalls::Error as SysError;
 
+use rxdp_syscalls::fs::lock::LockError;
+use rxdp_syscalls::signal::signal_name;
+
 use crate::kfunc::KfuncError;
 use crate::observe::Stage;
 use crate::options::{Mode, OptionError};
+use crate::pin::PinError;
 use crate::relocate::RelocateError;
 
 /// The syscall part of a message: `OP failed: text (ERRNO): kernel says
@@ -74,6 +78,32 @@ fn lines(tail: &[String]) -> String {
     out
 }
 
+/// What to do about a lock that was not obtained.
+pub(crate) fn lock_advice(error: &LockError, what: &str) -> String {
+    match error {
+        LockError::TimedOut { .. } => format!(
+            "; another load or unload of {what} is under way: wait for it to end, or give it \
+             longer (--lock-timeout SECONDS)"
+        ),
+        LockError::Sys(error) if error.errno == libc::EACCES => format!(
+            "; {} is root's: run as root",
+            rxdp_syscalls::fs::lock::LOCK_DIR
+        ),
+        _ => String::new(),
+    }
+}
+
+/// Bytes in binary units, for limits: `256 MiB`, `1536 KiB`, `100 bytes`.
+pub(crate) fn bytes(n: u64) -> String {
+    if n >= 1 << 20 && n % (1 << 20) == 0 {
+        format!("{} MiB", n >> 20)
+    } else if n >= 1 << 10 && n % (1 << 10) == 0 {
+        format!("{} KiB", n >> 10)
+    } else {
+        format!("{n} bytes")
+    }
+}
+
 fn leftovers(items: &[String]) -> String {
     format!(
         "\n  and undoing the load failed, left behind: {}",
@@ -92,9 +122,22 @@ pub struct VerifierReport {
     pub source_line: Option<String>,
     /// The last lines of the log.
     pub tail: Vec<String>,
+    /// The whole log was shown already (`-v`): the message does not repeat
+    /// its last lines.
+    pub log_shown: bool,
 }
 
 impl VerifierReport {
+    /// `; -v prints the whole log` and the last lines, or a pointer to the
+    /// log shown above.
+    fn log(&self) -> String {
+        if self.log_shown {
+            "; the whole verifier log is above".to_string()
+        } else {
+            format!("; -v prints the whole log{}", lines(&self.tail))
+        }
+    }
+
     fn at(&self) -> String {
         let mut out = String::new();
         if let Some(location) = &self.location {
@@ -121,6 +164,10 @@ pub enum LoadError {
         file: String,
         source: std::io::Error,
     },
+    #[error("{file}: open: it is {what}, not a regular file: give the object file itself (rxdp reads only regular files, so that a FIFO cannot block it nor a device flood it)")]
+    NotAFile { file: String, what: &'static str },
+    #[error("{file}: open: it is {size} bytes, more than the {} rxdp reads; a BPF object is rarely more than a few MiB: is it the right file? (raise the limit with --max-object-size BYTES, or LoadOptions::max_object_size)", bytes(*limit))]
+    TooLarge { file: String, size: u64, limit: u64 },
     #[error("{file}: open: {source}")]
     Parse { file: String, source: ParseError },
     #[error("{file}: resolve options: {source}")]
@@ -165,6 +212,13 @@ pub enum LoadError {
         pinned: u64,
         ours: u64,
     },
+    #[error("{file}: create maps: map_fd[{index}] {map}: {source}")]
+    SharedPin {
+        file: String,
+        index: usize,
+        map: String,
+        source: PinError,
+    },
     #[error("{file}: {stage}: {what}: {}; {dev} cannot offload XDP programs (its driver does not implement BPF offload; only e.g. nfp NICs and netdevsim do); use --mode drv or skb", syscall(source))]
     Offload {
         file: String,
@@ -177,7 +231,7 @@ pub enum LoadError {
     Kfunc { file: String, source: KfuncError },
     #[error("{file}: relocate: {source}")]
     Relocate { file: String, source: RelocateError },
-    #[error("{file}: load programs: prog_fd[{index}] {program} (section {section}): the verifier rejected it ({}){}{}; -v prints the whole log{}", source.errno_name(), source.kernel_message.as_ref().map(|m| format!(": kernel says \"{m}\"")).unwrap_or_default(), report.at(), lines(&report.tail))]
+    #[error("{file}: load programs: prog_fd[{index}] {program} (section {section}): the verifier rejected it ({}){}{}{}", source.errno_name(), source.kernel_message.as_ref().map(|m| format!(": kernel says \"{m}\"")).unwrap_or_default(), report.at(), report.log())]
     Verifier {
         file: String,
         index: usize,
@@ -221,11 +275,38 @@ pub enum LoadError {
         path: PathBuf,
         source: SysError,
     },
-    #[error("{file}: attach: lock {} against concurrent loads: {}", path.display(), kernel(source))]
+    /// A directory or pin in bpffs that rxdp does not use (a symlink,
+    /// another user's, one holding what rxdp did not make), or a syscall
+    /// on one that failed.
+    #[error("{file}: {stage}: {source}")]
+    Pins {
+        file: String,
+        stage: Stage,
+        source: PinError,
+    },
+    #[error(
+        "{file}: {stage}: lock for {what}: {source}{}",
+        lock_advice(source, what)
+    )]
     Lock {
         file: String,
-        path: PathBuf,
-        source: SysError,
+        stage: Stage,
+        what: String,
+        source: LockError,
+    },
+    /// SIGINT or SIGTERM asked the load to stop; what it made was undone.
+    #[error("{file}: {stage}: interrupted by {}; everything the load had made was undone", signal_name(*signal))]
+    Interrupted {
+        file: String,
+        stage: Stage,
+        signal: i32,
+    },
+    #[error("{file}: attach: interface {dev} (ifindex {ifindex}) {}: it was renamed or replaced while rxdp loaded; nothing was left attached: run again", match now { Some(name) => format!("is now named {name}"), None => "is gone".to_string() })]
+    DeviceChanged {
+        file: String,
+        dev: String,
+        ifindex: u32,
+        now: Option<String>,
     },
     #[error("{file}: attach: {dev} already runs XDP program {name} (id {id}, tag {tag}) in {mode} mode ({}{}); use --force to replace it, or `rxdp unload --dev {dev}` first", source.errno_name(), source.kernel_message.as_ref().map(|m| format!(": kernel says \"{m}\"")).unwrap_or_default())]
     Busy {
@@ -243,6 +324,15 @@ pub enum LoadError {
         dev: String,
         mode: Mode,
         id: u32,
+        source: SysError,
+    },
+    #[error("{file}: attach: {dev} in {mode} mode: program {name} (id {id}) was attached by another tool while rxdp loaded ({}); check it with `rxdp status`, then run again with --force to replace it", source.errno_name())]
+    AttachedMeanwhile {
+        file: String,
+        dev: String,
+        mode: Mode,
+        id: u32,
+        name: String,
         source: SysError,
     },
     #[error("{file}: attach: {dev} in {mode} mode: {}", kernel(source))]
@@ -263,18 +353,28 @@ impl LoadError {
     /// The stage the load stopped at.
     pub fn stage(&self) -> Stage {
         match self {
-            LoadError::Read { .. } | LoadError::Parse { .. } => Stage::Open,
+            LoadError::Read { .. }
+            | LoadError::NotAFile { .. }
+            | LoadError::TooLarge { .. }
+            | LoadError::Parse { .. } => Stage::Open,
             LoadError::Option { .. } | LoadError::Device { .. } => Stage::Resolve,
             LoadError::Btf { .. } | LoadError::BtfPrepare { .. } => Stage::LoadBtf,
-            LoadError::Map { .. } | LoadError::PinMismatch { .. } => Stage::CreateMaps,
-            LoadError::Offload { stage, .. } | LoadError::Pin { stage, .. } => *stage,
+            LoadError::Map { .. } | LoadError::PinMismatch { .. } | LoadError::SharedPin { .. } => {
+                Stage::CreateMaps
+            }
+            LoadError::Offload { stage, .. }
+            | LoadError::Pin { stage, .. }
+            | LoadError::Pins { stage, .. }
+            | LoadError::Lock { stage, .. }
+            | LoadError::Interrupted { stage, .. } => *stage,
             LoadError::Kfunc { .. } | LoadError::Relocate { .. } => Stage::Relocate,
             LoadError::Verifier { .. } | LoadError::Program { .. } => Stage::LoadPrograms,
             LoadError::Jump { .. } => Stage::FillJumpTables,
             LoadError::PinName { .. } => Stage::Pin,
-            LoadError::Lock { .. }
-            | LoadError::Busy { .. }
+            LoadError::Busy { .. }
             | LoadError::Raced { .. }
+            | LoadError::AttachedMeanwhile { .. }
+            | LoadError::DeviceChanged { .. }
             | LoadError::Attach { .. } => Stage::Attach,
             LoadError::Rollback { error, .. } => error.stage(),
         }
@@ -291,12 +391,50 @@ impl LoadError {
             | LoadError::Program { source, .. }
             | LoadError::Jump { source, .. }
             | LoadError::Pin { source, .. }
-            | LoadError::Lock { source, .. }
             | LoadError::Busy { source, .. }
             | LoadError::Raced { source, .. }
+            | LoadError::AttachedMeanwhile { source, .. }
             | LoadError::Attach { source, .. } => Some(source),
+            LoadError::Pins { source, .. } | LoadError::SharedPin { source, .. } => {
+                source.syscall_error()
+            }
+            LoadError::Lock {
+                source: LockError::Sys(source),
+                ..
+            } => Some(source),
             LoadError::Rollback { error, .. } => error.syscall_error(),
             _ => None,
+        }
+    }
+
+    /// The same error, for a caller that has shown the whole verifier log
+    /// already (`rxdp-load -v`): its message does not repeat the log's
+    /// last lines.
+    pub fn log_shown(self) -> LoadError {
+        match self {
+            LoadError::Verifier {
+                file,
+                index,
+                program,
+                section,
+                source,
+                mut report,
+            } => {
+                report.log_shown = true;
+                LoadError::Verifier {
+                    file,
+                    index,
+                    program,
+                    section,
+                    source,
+                    report,
+                }
+            }
+            LoadError::Rollback { error, left } => LoadError::Rollback {
+                error: Box::new(error.log_shown()),
+                left,
+            },
+            other => other,
         }
     }
 
@@ -337,10 +475,13 @@ mod tests {
             what: "create".into(),
             source: SysError::new("BPF_MAP_CREATE", libc::EPERM),
         };
+        let eperm = SysError::new("BPF_MAP_CREATE", libc::EPERM).hint().unwrap();
         assert_eq!(
             error.to_string(),
-            "x.o: create maps: map_fd[0] jmp_table1: create: BPF_MAP_CREATE failed: Operation \
-             not permitted (EPERM); run as root or grant CAP_BPF and CAP_NET_ADMIN"
+            format!(
+                "x.o: create maps: map_fd[0] jmp_table1: create: BPF_MAP_CREATE failed: \
+                 Operation not permitted (EPERM); {eperm}"
+            )
         );
         let btf = |errno| {
             LoadError::Btf {
@@ -351,8 +492,10 @@ mod tests {
         };
         assert_eq!(
             btf(libc::EPERM),
-            "x.o: load BTF: the object's .BTF: BPF_BTF_LOAD failed: Operation not permitted \
-             (EPERM); run as root or grant CAP_BPF and CAP_NET_ADMIN"
+            format!(
+                "x.o: load BTF: the object's .BTF: BPF_BTF_LOAD failed: Operation not \
+                 permitted (EPERM); {eperm}"
+            )
         );
         assert!(btf(libc::EINVAL).ends_with(
             "; rebuild the object with a clang that matches this kernel, or strip .BTF"
@@ -381,6 +524,7 @@ mod tests {
                 location: Some("v.c:22".into()),
                 source_line: Some("  if (x)".into()),
                 tail: vec!["a".into(), "b".into()],
+                log_shown: false,
             },
         };
         assert_eq!(
@@ -389,6 +533,41 @@ mod tests {
              (EACCES): kernel says \"invalid access to packet\" at v.c:22 `if (x)` (insn 2: (69) \
              r1 = *(u16 *)(r1 +12)); -v prints the whole log\n  last 2 lines of the verifier \
              log:\n    a\n    b"
+        );
+        // With -v the log was printed whole: the message does not repeat it.
+        let shown = error.log_shown().to_string();
+        assert!(
+            shown
+                .ends_with("(insn 2: (69) r1 = *(u16 *)(r1 +12)); the whole verifier log is above"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn limits_and_interruptions_say_what_to_do() {
+        assert_eq!(bytes(256 << 20), "256 MiB");
+        assert_eq!(bytes(1000), "1000 bytes");
+        assert_eq!(bytes(3 << 10), "3 KiB");
+        let large = LoadError::TooLarge {
+            file: "/tmp/big.o".into(),
+            size: 3 << 30,
+            limit: 256 << 20,
+        };
+        assert!(
+            large.to_string().starts_with(
+                "/tmp/big.o: open: it is 3221225472 bytes, more than the 256 MiB rxdp reads"
+            ),
+            "{large}"
+        );
+        assert!(large.to_string().contains("--max-object-size"));
+        let stopped = LoadError::Interrupted {
+            file: "x.o".into(),
+            stage: Stage::Attach,
+            signal: libc::SIGTERM,
+        };
+        assert_eq!(
+            stopped.to_string(),
+            "x.o: attach: interrupted by SIGTERM; everything the load had made was undone"
         );
     }
 }

@@ -121,7 +121,9 @@ fn refused(ctx: &Context<'_>, index: usize, linked: &LinkedProgram, source: SysE
             source,
         };
     }
-    match source.log.as_deref() {
+    // Out of fds is no rejection, whatever log came with it.
+    let out_of_fds = matches!(source.errno, libc::EMFILE | libc::ENFILE);
+    match source.log.as_deref().filter(|_| !out_of_fds) {
         Some(log) => {
             let report = report(log, linked, ctx.object);
             LoadError::Verifier {
@@ -189,6 +191,7 @@ pub(crate) fn report(log: &str, linked: &LinkedProgram, object: &Object) -> Veri
         location: source.as_ref().map(disasm::SourceLine::location),
         source_line: source.map(|s| s.text),
         tail,
+        log_shown: false,
     }
 }
 

@@ -14,6 +14,7 @@ use rxdp_elf::{JumpOrigin, MapType, ProgramType};
 use rxdp_syscalls::netlink::XdpFlags;
 
 use crate::options::Mode;
+use crate::pin::Recovered;
 
 /// The stages of a load, in the order they run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -171,6 +172,11 @@ pub enum Event<'a> {
     },
     /// The staging directory became `dir`.
     PinsPublished { dir: &'a Path },
+    /// A staging directory left by a loader that died was published or
+    /// removed (under the device's lock, before this load staged its own).
+    Recovered { recovered: &'a Recovered },
+    /// The device's lock was taken after `waited`.
+    Locked { path: &'a Path, waited: Duration },
     /// A stage ended: its wall time, and the part of it spent in syscalls
     /// (`rxdp_syscalls::seam::kernel_time`).
     StageFinished {

@@ -13,7 +13,8 @@ use super::args::{self, Args, Opt, Positional, Rule, Spec};
 use super::json::Json;
 use super::CliError;
 use crate::observe::{Event, Observer, Patch};
-use crate::options::{AttachOptions, JumpRequest, LoadOptions, Mode, PinPolicy, Ref};
+use crate::options::{AttachOptions, EntryChoice, JumpRequest, LoadOptions, Mode, PinPolicy, Ref};
+use crate::pin::{Recovered, Recovery};
 use crate::pipeline::{load, Loaded};
 
 /// The options of `rxdp load` and `rxdp-load`.
@@ -35,9 +36,8 @@ const OPTIONS: &[Opt] = &[
     Opt::value(
         "entry",
         "PROG",
-        "The program to attach: index into prog_fd[], function or section name",
-    )
-    .default("0"),
+        "The program to attach: index into prog_fd[], function or section name (default: prog_fd[0], unless the object puts it in a jump table)",
+    ),
     JUMP_MAP,
     JUMP_KEY,
     JUMP_PROG,
@@ -45,9 +45,16 @@ const OPTIONS: &[Opt] = &[
     Opt::value(
         "pin-dir",
         "DIR",
-        "Pin the maps in DIR (default with --dev: /sys/fs/bpf/IFNAME/MODE/)",
+        "Pin the maps in DIR (default with --dev: /sys/fs/bpf/rxdp/IFNAME/MODE/)",
     ),
     Opt::flag("no-pin", "Pin nothing (prog arrays empty when rxdp exits)"),
+    LOCK_TIMEOUT,
+    Opt::value(
+        "max-object-size",
+        "BYTES",
+        "Refuse object files larger than this",
+    )
+    .default("268435456"),
     Opt::flag("verbose", "Print the verifier log, also on success").short('v'),
     Opt::flag("json", "Print the result as one JSON object"),
     Opt::flag("explain", "Print every step of the load as it happens"),
@@ -56,6 +63,29 @@ const OPTIONS: &[Opt] = &[
         "Print how long each stage took, and how much of it in the kernel",
     ),
 ];
+
+/// `--lock-timeout`: how long to wait for another load or unload of the
+/// device (`load` and `unload`).
+pub(crate) const LOCK_TIMEOUT: Opt = Opt::value(
+    "lock-timeout",
+    "SECONDS",
+    "Wait this long for another load or unload of the device (or 250ms)",
+)
+.default("5");
+
+/// `--lock-timeout 5`, `--lock-timeout 250ms`.
+pub(crate) fn parse_lock_timeout(text: &str) -> Result<Duration, String> {
+    let bad = || format!("{text:?} is not a time: whole seconds (5) or milliseconds (250ms)");
+    match text.strip_suffix("ms") {
+        Some(ms) => ms.parse().map(Duration::from_millis).map_err(|_| bad()),
+        None => text
+            .strip_suffix('s')
+            .unwrap_or(text)
+            .parse()
+            .map(Duration::from_secs)
+            .map_err(|_| bad()),
+    }
+}
 
 /// The object file, the one positional argument of `load` and `run`.
 pub(crate) const OBJ: Positional = Positional {
@@ -127,8 +157,9 @@ pub struct LoadArgs {
     pub mode: Mode,
     /// Replace what is attached in that mode, atomically.
     pub force: bool,
-    /// The program to attach: index into prog_fd[], function or section name.
-    pub entry: String,
+    /// The program to attach: index into prog_fd[], function or section
+    /// name (default: prog_fd[0], unless the object puts it in a jump table).
+    pub entry: Option<String>,
     /// Jump-table entry: map_fd[M] (index or name); repeat with --key and --prog.
     pub maps: Vec<String>,
     /// Jump-table entry: the key in map_fd[M].
@@ -141,6 +172,10 @@ pub struct LoadArgs {
     pub pin_dir: Option<PathBuf>,
     /// Pin nothing (prog arrays empty when rxdp exits).
     pub no_pin: bool,
+    /// Wait this long for another load or unload of the device.
+    pub lock_timeout: Duration,
+    /// Refuse object files larger than this.
+    pub max_object_size: u64,
     /// Print the verifier log, also on success.
     pub verbose: bool,
     /// Print the result as one JSON object.
@@ -160,13 +195,15 @@ impl Default for LoadArgs {
             dev: None,
             mode: Mode::Auto,
             force: false,
-            entry: "0".to_owned(),
+            entry: None,
             maps: Vec::new(),
             keys: Vec::new(),
             progs: Vec::new(),
             prog_type: ProgramType::XDP,
             pin_dir: None,
             no_pin: false,
+            lock_timeout: crate::options::DEFAULT_LOCK_TIMEOUT,
+            max_object_size: crate::options::DEFAULT_MAX_OBJECT_SIZE,
             verbose: false,
             json: false,
             explain: false,
@@ -181,13 +218,19 @@ impl Args for LoadArgs {
             "dev" => self.dev = Some(args::text(value)?.to_owned()),
             "mode" => self.mode = parse_mode(args::text(value)?)?,
             "force" => self.force = true,
-            "entry" => self.entry = args::text(value)?.to_owned(),
+            "entry" => self.entry = Some(args::text(value)?.to_owned()),
             "map" => self.maps.push(args::text(value)?.to_owned()),
             "key" => self.keys.push(args::number_u32(value)?),
             "prog" => self.progs.push(args::text(value)?.to_owned()),
             "type" => self.prog_type = parse_type(args::text(value)?)?,
             "pin-dir" => self.pin_dir = Some(PathBuf::from(value)),
             "no-pin" => self.no_pin = true,
+            "lock-timeout" => self.lock_timeout = parse_lock_timeout(args::text(value)?)?,
+            "max-object-size" => {
+                self.max_object_size = args::text(value)?
+                    .parse()
+                    .map_err(|_| "expected a number of bytes".to_string())?
+            }
             "verbose" => self.verbose = true,
             "json" => self.json = true,
             "explain" => self.explain = true,
@@ -240,7 +283,7 @@ impl LoadArgs {
             dev: dev.clone(),
             mode: self.mode,
             force: self.force,
-            entry: Ref::parse(&self.entry),
+            entry: self.entry.as_deref().map(Ref::parse),
         });
         options.default_type = self.prog_type;
         options.pins = match (&self.pin_dir, self.no_pin) {
@@ -249,6 +292,8 @@ impl LoadArgs {
             (None, false) => PinPolicy::Default,
         };
         options.verifier_log = self.verbose;
+        options.lock_timeout = self.lock_timeout;
+        options.max_object_size = self.max_object_size;
         Ok(options)
     }
 }
@@ -271,12 +316,20 @@ pub fn run(args: &LoadArgs, out: &mut dyn Write) -> Result<(), CliError> {
         Err(error) => {
             if let (true, Some(log)) = (args.verbose, error.verifier_log()) {
                 let _ = writeln!(stderr, "the whole verifier log:\n{log}");
+                return Err(CliError::Load(error.log_shown()));
             }
             return Err(CliError::Load(error));
         }
     };
     for warning in &loaded.warnings {
         let _ = writeln!(stderr, "warning: {warning}");
+    }
+    if let Some(signal) = crate::interrupt::interrupted() {
+        let _ = writeln!(
+            stderr,
+            "warning: {} came after the pins were published: the load is complete",
+            rxdp_syscalls::signal::signal_name(signal)
+        );
     }
     let text = if args.json {
         format!("{}\n", json(&loaded, args))
@@ -334,6 +387,17 @@ fn text(loaded: &Loaded, args: &LoadArgs) -> String {
             out.push_str(&format!(", replacing program id {id}"));
         }
         out.push('\n');
+        if attach.choice == EntryChoice::First {
+            let prog = &loaded.programs[attach.program];
+            out.push_str(&format!(
+                "entry: prog_fd[{}] {} (section {}), the first program: no --entry given, and \
+                 the object puts it in no jump table\n",
+                attach.program, prog.name, prog.section
+            ));
+        }
+    }
+    for recovered in &loaded.recovered {
+        out.push_str(&format!("{}\n", recovery_line(recovered)));
     }
     if let Some(dir) = &loaded.pin_dir {
         out.push_str(&format!("pinned maps in {}/\n", dir.display()));
@@ -419,9 +483,20 @@ fn json(loaded: &Loaded, args: &LoadArgs) -> Json {
             ("ifindex", Json::from(attach.ifindex)),
             ("mode", Json::from(attach.mode.name())),
             ("prog", Json::from(attach.program)),
+            (
+                "entry",
+                Json::from(match attach.choice {
+                    EntryChoice::Named => "named",
+                    EntryChoice::First => "first",
+                }),
+            ),
             ("replaced", Json::from(attach.replaced)),
         ])
     });
+    let recovered = loaded
+        .recovered
+        .iter()
+        .map(|r| Json::from(recovery_line(r)));
     let mut object = Json::object([
         ("file", Json::from(loaded.file.display().to_string())),
         ("maps", Json::Array(maps.collect())),
@@ -433,6 +508,7 @@ fn json(loaded: &Loaded, args: &LoadArgs) -> Json {
             "warnings",
             Json::array(loaded.warnings.iter().map(String::as_str)),
         ),
+        ("recovered", Json::Array(recovered.collect())),
     ]);
     if args.timings {
         let stages = loaded.timings.iter().map(|t| {
@@ -459,6 +535,23 @@ impl Observer for Explain<'_> {
             // A closed output only loses the explanation, not the load.
             let _ = writeln!(self.out, "{}", describe(event));
         }
+    }
+}
+
+/// One line for a staging directory a dead loader left, and what became of it.
+pub(crate) fn recovery_line(recovered: &Recovered) -> String {
+    let what = format!(
+        "{} (left by process {}, which died)",
+        recovered.dir.display(),
+        recovered.loader
+    );
+    match &recovered.recovery {
+        Recovery::Published { into, prog } => format!(
+            "recovered {what}: its program (id {prog}) is the one attached: published as {}",
+            into.display()
+        ),
+        Recovery::Removed => format!("recovered {what}: its program is not attached: removed"),
+        Recovery::Left(why) => format!("left {what}: {why}"),
     }
 }
 
@@ -578,6 +671,10 @@ pub(crate) fn describe(event: &Event<'_>) -> String {
             line
         }
         Event::PinsPublished { dir } => format!("  renameat2: the pins are now in {}", dir.display()),
+        Event::Recovered { recovered } => format!("  {}", recovery_line(recovered)),
+        Event::Locked { path, waited } => {
+            format!("  flock {}: taken after {} ms", path.display(), ms(waited))
+        }
         Event::StageFinished {
             stage,
             wall,

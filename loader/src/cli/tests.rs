@@ -93,13 +93,15 @@ fn load_every_option_in_both_forms() {
         dev: Some("veth0".into()),
         mode: Mode::Skb,
         force: true,
-        entry: "xdp0".into(),
+        entry: Some("xdp0".into()),
         maps: vec!["0".into(), "jmp_table2".into()],
         keys: vec![78, 4294967295],
         progs: vec!["1".into(), "xdp_prog1".into()],
         prog_type: ProgramType::SOCKET_FILTER,
         pin_dir: Some(PathBuf::from("/sys/fs/bpf/x")),
         no_pin: false,
+        lock_timeout: Duration::from_millis(250),
+        max_object_size: 4096,
         verbose: true,
         json: true,
         explain: true,
@@ -109,18 +111,21 @@ fn load_every_option_in_both_forms() {
         "tail_kern.o --dev veth0 --mode skb --force --entry xdp0 ",
         "--map 0 --key 78 --prog 1 --map jmp_table2 --key 4294967295 ",
         "--prog xdp_prog1 --type socket_filter --pin-dir ",
-        "/sys/fs/bpf/x --verbose --json --explain --timings",
+        "/sys/fs/bpf/x --lock-timeout 250ms --max-object-size 4096 ",
+        "--verbose --json --explain --timings",
     ));
     let joined = words(concat!(
         "--dev=veth0 --mode=skb --entry=xdp0 --map=0 --key=78 ",
         "--prog=1 --map=jmp_table2 --key=4294967295 --prog=xdp_prog1 ",
         "--type=socket_filter --pin-dir=/sys/fs/bpf/x -fv --json ",
+        "--lock-timeout=250ms --max-object-size=4096 ",
         "--explain --timings tail_kern.o",
     ));
     let short = words(concat!(
         "-d veth0 -m skb -f -v --entry xdp0 --map 0 --key 78 --prog 1 ",
         "--map jmp_table2 --key 4294967295 --prog xdp_prog1 --type ",
         "socket_filter --pin-dir /sys/fs/bpf/x --json --explain ",
+        "--lock-timeout 250ms --max-object-size 4096 ",
         "--timings -- tail_kern.o",
     ));
     for args in [&spaced[..], &joined, &short] {
@@ -149,7 +154,7 @@ fn load_every_option_in_both_forms() {
         }
     );
     assert_eq!(plain.mode, Mode::Auto);
-    assert_eq!(plain.entry, "0");
+    assert_eq!(plain.entry, None);
     assert_eq!(plain.prog_type, ProgramType::XDP);
     for (text, mode) in [("drv", Mode::Drv), ("native", Mode::Drv), ("hw", Mode::Hw)] {
         assert_eq!(rxdp_load(&["o", "-m", text]).unwrap().mode, mode);
@@ -187,6 +192,7 @@ fn other_commands_every_option() {
                 dev: "veth0".into(),
                 mode: Some(Mode::Drv),
                 json: true,
+                ..unload::UnloadArgs::default()
             }),
             "{args:?}"
         );
@@ -284,22 +290,24 @@ Arguments:
   <OBJ>  The BPF object file (clang -target bpf)
 
 Options:
-  -d, --dev <IFNAME>   Attach to this interface; without it, load, fill jump tables and print the table
-  -m, --mode <MODE>    auto (the kernel picks native, else generic), skb, drv or hw [default: auto]
-  -f, --force          Replace what is attached in that mode, atomically
-      --entry <PROG>   The program to attach: index into prog_fd[], function or section name [default: 0]
-      --map <M>        Jump-table entry: map_fd[M] (index or name); repeat with --key and --prog
-      --key <K>        Jump-table entry: the key in map_fd[M]
-      --prog <P>       Jump-table entry: prog_fd[P] (index, function or section name)
-      --type <TYPE>    Program type of sections whose name says none (prog/0, 1/7) [default: xdp]
-      --pin-dir <DIR>  Pin the maps in DIR (default with --dev: /sys/fs/bpf/IFNAME/MODE/)
-      --no-pin         Pin nothing (prog arrays empty when rxdp exits)
-  -v, --verbose        Print the verifier log, also on success
-      --json           Print the result as one JSON object
-      --explain        Print every step of the load as it happens
-      --timings        Print how long each stage took, and how much of it in the kernel
-  -h, --help           Print help
-  -V, --version        Print version
+  -d, --dev <IFNAME>             Attach to this interface; without it, load, fill jump tables and print the table
+  -m, --mode <MODE>              auto (the kernel picks native, else generic), skb, drv or hw [default: auto]
+  -f, --force                    Replace what is attached in that mode, atomically
+      --entry <PROG>             The program to attach: index into prog_fd[], function or section name (default: prog_fd[0], unless the object puts it in a jump table)
+      --map <M>                  Jump-table entry: map_fd[M] (index or name); repeat with --key and --prog
+      --key <K>                  Jump-table entry: the key in map_fd[M]
+      --prog <P>                 Jump-table entry: prog_fd[P] (index, function or section name)
+      --type <TYPE>              Program type of sections whose name says none (prog/0, 1/7) [default: xdp]
+      --pin-dir <DIR>            Pin the maps in DIR (default with --dev: /sys/fs/bpf/rxdp/IFNAME/MODE/)
+      --no-pin                   Pin nothing (prog arrays empty when rxdp exits)
+      --lock-timeout <SECONDS>   Wait this long for another load or unload of the device (or 250ms) [default: 5]
+      --max-object-size <BYTES>  Refuse object files larger than this [default: 268435456]
+  -v, --verbose                  Print the verifier log, also on success
+      --json                     Print the result as one JSON object
+      --explain                  Print every step of the load as it happens
+      --timings                  Print how long each stage took, and how much of it in the kernel
+  -h, --help                     Print help
+  -V, --version                  Print version
 "
     );
     assert!(args::help(&run::SPEC).starts_with(

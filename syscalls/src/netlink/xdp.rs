@@ -168,6 +168,17 @@ pub fn detach(ifindex: u32, flags: XdpFlags) -> Result<()> {
         .map_err(link::name_missing)
 }
 
+/// Detaches `expected` from the slot the mode flag of `flags` names, and
+/// only it: if another program is attached there now, the kernel refuses
+/// with EEXIST ("Active program does not match expected") and leaves it.
+pub fn detach_expected(ifindex: u32, flags: XdpFlags, expected: BorrowedFd<'_>) -> Result<()> {
+    let index = kernel_ifindex("RTM_SETLINK", ifindex)?;
+    let request = setlink_xdp(index, -1, flags, Some(expected.as_raw_fd()));
+    transact(&request, &subject(ifindex, flags))
+        .map(drop)
+        .map_err(link::name_missing)
+}
+
 /// The XDP programs attached to interface `ifindex`.
 pub fn query(ifindex: u32) -> Result<XdpState> {
     link::link_by_index(ifindex).map(|link| link.xdp)
