@@ -6,9 +6,13 @@
 #![allow(dead_code)]
 
 use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
+
+use nix::mount::{mount, MsFlags};
+use nix::sched::{unshare, CloneFlags};
 
 use rxdp::{AttachOptions, JumpRequest, LoadOptions, Mode, Ref};
 use rxdp_kernel_tests::bin;
@@ -100,6 +104,48 @@ fn run_binary(name: &str, args: &[&str]) -> Run {
         .output()
         .unwrap_or_else(|error| panic!("cannot run {name}: {error}"))
         .into()
+}
+
+/// nobody: uid and gid 65534.
+pub const NOBODY: u32 = 65534;
+
+/// `NAME ARGS...` (a binary of this workspace) as nobody, to completion.
+/// std drops the supplementary groups when root sets the uid, and the
+/// capabilities go with the uid.
+pub fn as_nobody(name: &str, args: &[&str]) -> Run {
+    Command::new(bin(name))
+        .args(args)
+        .uid(NOBODY)
+        .gid(NOBODY)
+        .output()
+        .unwrap_or_else(|error| panic!("cannot run {name} as nobody: {error}"))
+        .into()
+}
+
+/// Moves this thread into a mount namespace of its own (unshare(2) of
+/// `CLONE_NEWNS` acts on the calling thread) where `/sys/fs/bpf` is a new,
+/// empty bpffs mounted with `options` (`mode=0700`, `mode=1777`). Threads
+/// and processes started from this thread share it; it goes when they are
+/// all gone, with every pin in it. Nothing else on the machine sees it.
+pub fn mount_private_bpffs(options: &str) {
+    unshare(CloneFlags::CLONE_NEWNS).unwrap_or_else(|errno| panic!("unshare: {errno}"));
+    // Nothing mounted here may propagate back to the machine's namespace.
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .unwrap_or_else(|errno| panic!("make / private: {errno}"));
+    mount(
+        Some("bpf"),
+        bpffs::DEFAULT_MOUNT,
+        Some("bpf"),
+        MsFlags::empty(),
+        Some(options),
+    )
+    .unwrap_or_else(|errno| panic!("mount bpffs: {errno}"));
 }
 
 /// `rxdp-load ARGS...`, run to completion.

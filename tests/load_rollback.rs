@@ -45,9 +45,6 @@ use rxdp_syscalls::fs::bpffs;
 use rxdp_syscalls::netlink::XdpState;
 use rxdp_syscalls::seam;
 
-use nix::mount::{mount, MsFlags};
-use nix::sched::{unshare, CloneFlags};
-
 const ERRNOS: [i32; 4] = [libc::ENOMEM, libc::EPERM, libc::EINVAL, libc::EBUSY];
 /// No load of these objects makes this many syscalls.
 const MAX_SYSCALLS: u64 = 400;
@@ -100,24 +97,7 @@ fn bpffs_listing() -> Listing {
 /// `CLONE_NEWNS` acts on the calling thread) where `/sys/fs/bpf` is a new,
 /// empty bpffs. Threads and processes started from this thread share it.
 fn private_bpffs() {
-    unshare(CloneFlags::CLONE_NEWNS).unwrap_or_else(|errno| panic!("unshare: {errno}"));
-    // Nothing mounted here may propagate back to the machine's namespace.
-    mount(
-        None::<&str>,
-        "/",
-        None::<&str>,
-        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
-        None::<&str>,
-    )
-    .unwrap_or_else(|errno| panic!("make / private: {errno}"));
-    mount(
-        Some("bpf"),
-        bpffs::DEFAULT_MOUNT,
-        Some("bpf"),
-        MsFlags::empty(),
-        Some("mode=0700"),
-    )
-    .unwrap_or_else(|errno| panic!("mount bpffs: {errno}"));
+    mount_private_bpffs("mode=0700");
     // A new bpffs holds only the kernel's own iterators (maps.debug,
     // progs.debug): no directory, no pin.
     let listing = bpffs_listing();

@@ -50,6 +50,11 @@ fn io(error: &std::io::Error) -> String {
     let text = error.to_string();
     let text = text.split(" (os error").next().unwrap_or(&text).to_string();
     match error.raw_os_error() {
+        Some(errno @ (libc::EMFILE | libc::ENFILE)) => format!(
+            "{text} ({}); {}",
+            rxdp_syscalls::errno_name(errno),
+            SysError::new("open", errno).hint().unwrap_or_default()
+        ),
         Some(errno) => format!("{text} ({})", rxdp_syscalls::errno_name(errno)),
         None => text,
     }
@@ -84,10 +89,6 @@ pub(crate) fn lock_advice(error: &LockError, what: &str) -> String {
         LockError::TimedOut { .. } => format!(
             "; another load or unload of {what} is under way: wait for it to end, or give it \
              longer (--lock-timeout SECONDS)"
-        ),
-        LockError::Sys(error) if error.errno == libc::EACCES => format!(
-            "; {} is root's: run as root",
-            rxdp_syscalls::fs::lock::LOCK_DIR
         ),
         _ => String::new(),
     }

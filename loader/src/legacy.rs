@@ -20,13 +20,24 @@ use rxdp_syscalls::fs::{Dir, EntryType};
 use crate::options::Mode;
 use crate::pin::{open_bpffs, open_checked, read_record, trusted_uid, PinError};
 
-/// `/sys/fs/bpf/IF`, when it is a directory without rxdp's record.
+/// `/sys/fs/bpf/IF`, when it is a directory of root's without rxdp's
+/// record. Anything else there (a symlink, another user's directory) is
+/// not rxdp's old layout, and is passed over without a word: a name
+/// another user planted must not stop an unload.
 fn device_dir(bpffs: &Dir, ifname: &str) -> Result<Option<Dir>, PinError> {
     if ifname.contains(['/', '.']) || ifname.is_empty() {
         return Ok(None);
     }
-    let Some(dir) = open_checked(bpffs, OsStr::new(ifname))? else {
-        return Ok(None);
+    let dir = match open_checked(bpffs, OsStr::new(ifname)) {
+        Ok(Some(dir)) => dir,
+        Ok(None)
+        | Err(
+            PinError::Symlink { .. }
+            | PinError::Owner { .. }
+            | PinError::Writable { .. }
+            | PinError::NotDirectory { .. },
+        ) => return Ok(None),
+        Err(error) => return Err(error),
     };
     Ok(read_record(&dir)?.is_none().then_some(dir))
 }

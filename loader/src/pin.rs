@@ -125,8 +125,12 @@ pub enum PinError {
         ifname: String,
         ifindex: u32,
     },
-    #[error("{} is a pin that {what}: {}", path.display(), if *what == "is a symbolic link" { "rxdp follows no symlink in bpffs; remove it if it is not yours" } else { "rxdp reuses only pins of root's; remove it if it is not yours" })]
-    BadPin { path: PathBuf, what: String },
+    #[error("{} {what}: {advice}; remove it if it is not yours", path.display())]
+    BadPin {
+        path: PathBuf,
+        what: String,
+        advice: &'static str,
+    },
 }
 
 fn owners() -> String {
@@ -887,23 +891,42 @@ pub(crate) fn open_shared_pin(
     name: &str,
 ) -> Result<Option<std::os::fd::OwnedFd>, PinError> {
     let path = dir.join(name);
-    let bad = |what: String| PinError::BadPin {
+    let bad = |what: String, advice| PinError::BadPin {
         path: path.clone(),
         what,
+        advice,
     };
     let Some(before) = dir.stat_at(name)? else {
         return Ok(None);
     };
     match before.kind {
         EntryType::File if trusted_uid(before.uid) => {}
-        EntryType::File => return Err(bad(format!("belongs to uid {}", before.uid))),
-        EntryType::Symlink => return Err(bad("is a symbolic link".into())),
-        kind => return Err(bad(format!("is {}", kind_name(kind)))),
+        EntryType::File => {
+            return Err(bad(
+                format!("is a pin of uid {}", before.uid),
+                "rxdp reuses only the pins of root, not a map another user may have handed it",
+            ))
+        }
+        EntryType::Symlink => {
+            return Err(bad(
+                "is a symbolic link, not a pin".into(),
+                "rxdp follows no symlink in bpffs, where another user may have planted it",
+            ))
+        }
+        kind => {
+            return Err(bad(
+                format!("is {}, not a pin", kind_name(kind)),
+                "a shared map is pinned there",
+            ))
+        }
     }
     let fd = dir.get(name)?;
     match dir.stat_at(name)? {
         Some(after) if after.ino == before.ino && after.dev == before.dev => Ok(Some(fd)),
-        _ => Err(bad("changed while rxdp opened it".into())),
+        _ => Err(bad(
+            "changed while rxdp opened it".into(),
+            "someone swapped it meanwhile",
+        )),
     }
 }
 

@@ -365,12 +365,24 @@ pub fn load(options: &LoadOptions, observer: &mut dyn Observer) -> Result<Loaded
                 },
                 (None, _) => error,
             };
-            let ours = made
-                .entry
-                .and_then(|entry| made.programs.get(entry))
-                .map(|p| p.fd.as_fd());
-            let left = rollback.undo(ours, observer);
-            // `made` drops after this: every fd closes.
+            // The fds the undo does not need close first: a load that ran
+            // out of fds must still have one for the netlink socket that
+            // detaches its program.
+            let Made {
+                btf,
+                maps,
+                mut programs,
+                entry,
+                locks,
+            } = made;
+            drop((btf, maps));
+            let ours = entry
+                .filter(|&entry| entry < programs.len())
+                .map(|entry| programs.swap_remove(entry));
+            drop(programs);
+            let left = rollback.undo(ours.as_ref().map(|p| p.fd.as_fd()), observer);
+            // The lock goes last: the next load finds the device as it was.
+            drop((ours, locks));
             if left.is_empty() {
                 Err(error)
             } else {

@@ -88,15 +88,21 @@ impl Rollback {
     /// back a replaced program. Returns what could not be undone.
     pub fn undo(self, ours: Option<BorrowedFd<'_>>, observer: &mut dyn Observer) -> Vec<String> {
         let mut left = Vec::new();
-        let mut note =
-            |result: Result<(), String>, what: String, observer: &mut dyn Observer| match result {
-                Ok(()) => observer.event(&Event::RolledBack { what: &what }),
-                Err(error) => left.push(format!("{what}: {error}")),
-            };
+        let mut note = |result: Result<(), String>, what: String| match result {
+            Ok(()) => {
+                observer.event(&Event::RolledBack { what: &what });
+                true
+            }
+            Err(error) => {
+                left.push(format!("{what}: {error}"));
+                false
+            }
+        };
         let sys = |result: Result<(), SysError>| result.map_err(|e| e.to_string());
         let pins = |result: Result<bool, PinError>| result.map(drop).map_err(|e| e.to_string());
-        if let Some(attach) = self.attach {
-            match (attach.previous, ours) {
+        let attach_undone = match self.attach {
+            None => true,
+            Some(attach) => match (attach.previous, ours) {
                 (Some(previous), Some(ours)) => note(
                     sys(netlink::attach(
                         attach.ifindex,
@@ -108,7 +114,6 @@ impl Rollback {
                         "re-attach the replaced program to ifindex {}",
                         attach.ifindex
                     ),
-                    observer,
                 ),
                 // Only our program, never one another tool attached since.
                 (None, Some(ours)) => note(
@@ -123,39 +128,42 @@ impl Rollback {
                         },
                     ),
                     format!("detach from ifindex {}", attach.ifindex),
-                    observer,
                 ),
                 _ => note(
                     sys(netlink::detach(attach.ifindex, attach.flags)),
                     format!("detach from ifindex {}", attach.ifindex),
-                    observer,
                 ),
-            }
-        }
+            },
+        };
         if let Some((parent, name, dir)) = self.staging {
-            note(
-                pins(remove_pins_dir(&parent, &name, dir.as_deref())),
-                format!("remove {}", parent.join(&name).display()),
-                observer,
-            );
+            let path = parent.join(&name).display().to_string();
+            if attach_undone {
+                note(
+                    pins(remove_pins_dir(&parent, &name, dir.as_deref())),
+                    format!("remove {path}"),
+                );
+            } else {
+                // While our program stays attached, its jump tables live in
+                // the staging directory: kept, for the next load, `rxdp
+                // status` or `rxdp unload` of the device to publish.
+                note(
+                    Err("its program is still attached: kept with its pins".to_string()),
+                    path,
+                );
+            }
         }
         for (dir, name) in self.pins.into_iter().rev() {
             let result = match dir.unlink(&name) {
                 Err(error) if error.errno == libc::ENOENT => Ok(()),
                 result => result,
             };
-            note(
-                sys(result),
-                format!("unpin {}", dir.join(&name).display()),
-                observer,
-            );
+            note(sys(result), format!("unpin {}", dir.join(&name).display()));
         }
         for (parent, name) in self.dirs.into_iter().rev() {
             // Another load may have put its own pins there meanwhile.
             note(
                 pins(remove_if_bare(&parent, &name)),
                 format!("rmdir {}", parent.join(&name).display()),
-                observer,
             );
         }
         left

@@ -50,8 +50,12 @@ pub struct Unloaded {
     /// The device's ifindex; for a device that is gone, the one its pins
     /// record (0 when none does).
     pub ifindex: u32,
-    /// The interface does not exist any more.
+    /// No interface has this name any more.
     pub gone: bool,
+    /// For a name that is gone: the name the device its pins record (by
+    /// ifindex) has now, when it is still there with their program (it
+    /// was renamed).
+    pub now_named: Option<String>,
     /// The programs detached, by slot.
     pub detached: Vec<(Mode, u32)>,
     /// The pin directories (and pins of the old layout) removed.
@@ -348,12 +352,17 @@ pub fn unload_with(
             .find_map(|(_, record)| record.map(|(_, ifindex)| ifindex))
             .unwrap_or(0),
     };
+    let now_named = match (&link, done.detached.is_empty()) {
+        (None, false) => netlink::link_by_index(ifindex).ok().map(|l| l.name),
+        _ => None,
+    };
     Ok(Unloaded {
         ifname: link
             .as_ref()
             .map_or_else(|| dev.to_string(), |l| l.name.clone()),
         ifindex,
         gone: link.is_none(),
+        now_named,
         detached: done.detached,
         removed: done.removed,
         recovered,

@@ -92,6 +92,7 @@ pub fn run(args: &UnloadArgs, out: &mut dyn Write) -> Result<(), CliError> {
             ("dev", Json::from(done.ifname.as_str())),
             ("ifindex", Json::from(done.ifindex)),
             ("gone", Json::from(done.gone)),
+            ("now_named", Json::from(done.now_named.as_deref())),
             ("detached", Json::Array(detached.collect())),
             ("removed", Json::array(removed)),
             (
@@ -110,16 +111,26 @@ pub fn run(args: &UnloadArgs, out: &mut dyn Write) -> Result<(), CliError> {
         for recovered in &done.recovered {
             text.push_str(&format!("{}\n", recovery_line(recovered)));
         }
-        if done.gone {
-            text.push_str(&format!(
-                "{} is gone (its pins record ifindex {})\n",
-                done.ifname, done.ifindex
-            ));
-        }
+        let device = match (&done.now_named, done.gone) {
+            (Some(name), _) => {
+                text.push_str(&format!(
+                    "{} was renamed {name} (ifindex {})\n",
+                    done.ifname, done.ifindex
+                ));
+                name.clone()
+            }
+            (None, true) => {
+                text.push_str(&format!(
+                    "{} is gone (its pins record ifindex {})\n",
+                    done.ifname, done.ifindex
+                ));
+                done.ifname.clone()
+            }
+            (None, false) => done.ifname.clone(),
+        };
         for (mode, id) in &done.detached {
             text.push_str(&format!(
-                "detached program id {id} from {} ({mode} mode)\n",
-                done.ifname
+                "detached program id {id} from {device} ({mode} mode)\n"
             ));
         }
         for dir in &done.removed {
