@@ -278,6 +278,48 @@ pub fn map_of_program(prog_id: u32, name: &str) -> OwnedFd {
     panic!("program id {prog_id} uses no map named {name}")
 }
 
+/// Every id of one kind the kernel has now
+/// (`BPF_PROG_GET_NEXT_ID`, `BPF_MAP_GET_NEXT_ID`).
+pub fn all_ids(
+    next: fn(u32) -> rxdp_syscalls::Result<Option<u32>>,
+) -> std::collections::BTreeSet<u32> {
+    let mut ids = std::collections::BTreeSet::new();
+    let mut id = 0;
+    while let Some(found) = next(id).unwrap_or_else(|error| panic!("get next id: {error}")) {
+        ids.insert(found);
+        id = found;
+    }
+    ids
+}
+
+/// The name of program `id`, `None` once it is gone.
+pub fn prog_name_of(id: u32) -> Option<String> {
+    let fd = prog_get_fd_by_id(id).ok()?;
+    prog_info(fd.as_fd()).ok().map(|info| info.name)
+}
+
+/// The name of map `id`, `None` once it is gone.
+pub fn map_name_of(id: u32) -> Option<String> {
+    let fd = rxdp_syscalls::bpf::map_get_fd_by_id(id).ok()?;
+    map_info(fd.as_fd()).ok().map(|info| info.name)
+}
+
+/// How many programs and maps the kernel has whose names are in `names`.
+pub fn count_named(names: &std::collections::BTreeSet<String>) -> (usize, usize) {
+    use rxdp_syscalls::bpf::{map_get_next_id, prog_get_next_id};
+    let progs = all_ids(prog_get_next_id)
+        .into_iter()
+        .filter_map(prog_name_of)
+        .filter(|name| names.contains(name))
+        .count();
+    let maps = all_ids(map_get_next_id)
+        .into_iter()
+        .filter_map(map_name_of)
+        .filter(|name| names.contains(name))
+        .count();
+    (progs, maps)
+}
+
 /// The name of program `id`.
 pub fn prog_name(id: u32) -> String {
     let prog = prog_get_fd_by_id(id).unwrap_or_else(|error| panic!("{error}"));
