@@ -176,4 +176,56 @@ mod tests {
         let empty = read(Path::new("/dev/null"), 10).unwrap_err();
         assert!(empty.to_string().contains("character device"), "{empty}");
     }
+
+    /// tests/MALFORMED.md ends with what rxdp says of files that are not
+    /// objects: each row is what `read` says.
+    #[test]
+    fn the_table_of_files_that_are_not_objects_is_what_rxdp_says() {
+        let table = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/MALFORMED.md");
+        let text = std::fs::read_to_string(table).unwrap();
+        let part = &text[text.find("## Files that are not objects").unwrap()..];
+        let said = |path: &Path| {
+            let message = read(path, DEFAULT_MAX_OBJECT_SIZE).unwrap_err().to_string();
+            let prefix = format!("{}: open: ", path.display());
+            message
+                .strip_prefix(&prefix)
+                .unwrap_or(&message)
+                .to_string()
+        };
+        let fifo = temp("table-fifo");
+        let _ = std::fs::remove_file(&fifo);
+        assert!(std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success());
+        let sparse = temp("table-sparse");
+        let mut rows = vec![
+            ("`/dev/zero`", said(Path::new("/dev/zero"))),
+            ("a FIFO", said(&fifo)),
+            ("a directory", said(Path::new("/"))),
+        ];
+        std::fs::remove_file(&fifo).unwrap();
+        for (magic, row) in [
+            (&b""[..], "2 GiB, sparse, no ELF magic"),
+            (b"\x7fELF", "2 GiB, sparse, ELF magic"),
+        ] {
+            std::fs::write(&sparse, magic).unwrap();
+            OpenOptions::new()
+                .write(true)
+                .open(&sparse)
+                .unwrap()
+                .set_len(2 << 30)
+                .unwrap();
+            rows.push((row, said(&sparse)));
+        }
+        std::fs::remove_file(&sparse).unwrap();
+        for (file, message) in rows {
+            let row = format!("| {file} | {} |", message.replace('|', "\\|"));
+            assert!(
+                part.contains(&row),
+                "tests/MALFORMED.md lacks the row\n{row}"
+            );
+        }
+    }
 }

@@ -728,22 +728,17 @@ fn check_final_dir(dir: &Dir, ifindex: Option<u32>) -> Result<(), PinError> {
     Ok(())
 }
 
-/// Checks the target before anything is made: what exists of it must be
-/// rxdp's (or empty, for `--pin-dir`), reachable without a symlink, and on
-/// a bpffs. Nothing is created.
+/// Checks a `--pin-dir` before anything is made: what exists of it must
+/// be rxdp's (or empty), reachable without a symlink, and on a bpffs.
+/// Nothing is created. (rxdp's own directories are checked as the pin
+/// stage opens them, before it makes any: a refusal there undoes only
+/// what the load made in the kernel.)
 pub(crate) fn check_target(target: &PinTarget, ifindex: Option<u32>) -> Result<(), PinError> {
-    match target {
-        PinTarget::Device { bpffs, ifname } => {
-            if let Some(root) = open_root(open_bpffs(bpffs)?, false)? {
-                open_device_dir(&root, ifname)?;
-            }
-        }
-        PinTarget::Dir(dir) => {
-            let (parent, name) = split_pin_dir(dir)?;
-            if let Some(parent) = walk(parent, None)? {
-                if let Some(dir) = open_checked(&parent, name)? {
-                    check_final_dir(&dir, ifindex)?;
-                }
+    if let PinTarget::Dir(dir) = target {
+        let (parent, name) = split_pin_dir(dir)?;
+        if let Some(parent) = walk(parent, None)? {
+            if let Some(dir) = open_checked(&parent, name)? {
+                check_final_dir(&dir, ifindex)?;
             }
         }
     }
@@ -1031,16 +1026,12 @@ pub(crate) fn stage(
 /// pins, now under the staging name, are removed after. Returns what could
 /// not be removed of them.
 fn swap_into_place(parent: &Dir, staging: &str, final_name: &str) -> Result<bool, PinError> {
-    match parent.stat_at(final_name)? {
+    match open_checked(parent, OsStr::new(final_name))? {
         None => {
             parent.rename_new(staging, parent, final_name)?;
             Ok(false)
         }
-        Some(_) => {
-            let dir = open_checked(parent, OsStr::new(final_name))?.ok_or_else(|| {
-                SysError::new("openat", libc::ENOENT)
-                    .with_subject(parent.join(final_name).display().to_string())
-            })?;
+        Some(dir) => {
             check_record(&dir, &Record::Pins(placeholder_pins()), false)?;
             drop(dir);
             parent.exchange(staging, parent, final_name)?;

@@ -115,6 +115,24 @@ impl Dir {
         })
     }
 
+    /// Opens the directory `path`, its last name not followed if it is a
+    /// symlink (ELOOP or ENOTDIR then); the names before it are.
+    pub fn open_no_follow(path: &Path) -> Result<Dir> {
+        let op = "open";
+        seam::enter(op, || {
+            nix::fcntl::open(
+                path,
+                OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            )
+            .map(|fd| Dir {
+                fd,
+                path: path.to_path_buf(),
+            })
+            .map_err(|errno| nix_error(op, errno).with_subject(path.display().to_string()))
+        })
+    }
+
     /// The path this directory was reached by.
     pub fn path(&self) -> &Path {
         &self.path

@@ -87,24 +87,25 @@ fn holder_text(holder: &Option<Holder>) -> String {
 }
 
 /// `/run/rxdp`, made if missing, checked to be a directory (not a symlink)
-/// of root or this user with no access for anyone else.
+/// of root or this user with no access for anyone else. `/run` is root's:
+/// the path up to it is trusted.
 fn lock_dir() -> Result<Dir, LockError> {
     let path = Path::new(LOCK_DIR);
-    let parent = path.parent().unwrap_or(Path::new("/"));
-    let name = path.file_name().unwrap_or(OsStr::new("rxdp"));
-    let run = Dir::open(parent).map_err(LockError::Sys)?;
-    if run.stat_at(name).map_err(LockError::Sys)?.is_none() {
-        match run.make_dir(name, 0o700) {
-            Err(error) if error.errno != libc::EEXIST => return Err(LockError::Sys(error)),
-            _ => {}
-        }
-    }
     let not_private = |what: String| LockError::NotPrivate {
         path: path.to_path_buf(),
         what,
     };
-    let dir = match run.open_dir(name) {
+    let dir = match Dir::open_no_follow(path) {
         Ok(dir) => dir,
+        Err(error) if error.errno == libc::ENOENT => {
+            let parent = path.parent().unwrap_or(Path::new("/"));
+            let name = path.file_name().unwrap_or(OsStr::new("rxdp"));
+            match Dir::open(parent).and_then(|run| run.make_dir(name, 0o700)) {
+                Err(error) if error.errno != libc::EEXIST => return Err(LockError::Sys(error)),
+                _ => {}
+            }
+            Dir::open_no_follow(path).map_err(LockError::Sys)?
+        }
         Err(error) if matches!(error.errno, libc::ELOOP | libc::ENOTDIR) => {
             return Err(not_private("is not a directory (a symlink?)".into()))
         }
