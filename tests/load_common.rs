@@ -110,15 +110,21 @@ fn run_binary(name: &str, args: &[&str]) -> Run {
 pub const NOBODY: u32 = 65534;
 
 /// `NAME ARGS...` (a binary of this workspace) as nobody, to completion.
-/// std drops the supplementary groups when root sets the uid, and the
-/// capabilities go with the uid.
 pub fn as_nobody(name: &str, args: &[&str]) -> Run {
-    Command::new(bin(name))
+    run_as_nobody(bin(name), args)
+}
+
+/// `PROGRAM ARGS...` (any program) as nobody, to completion. std drops
+/// the supplementary groups when root sets the uid, and the capabilities
+/// go with the uid.
+pub fn run_as_nobody(program: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> Run {
+    let program = program.as_ref();
+    Command::new(program)
         .args(args)
         .uid(NOBODY)
         .gid(NOBODY)
         .output()
-        .unwrap_or_else(|error| panic!("cannot run {name} as nobody: {error}"))
+        .unwrap_or_else(|error| panic!("cannot run {program:?} as nobody: {error}"))
         .into()
 }
 

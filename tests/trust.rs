@@ -48,6 +48,17 @@ fn in_private_bpffs<T: Send>(f: impl FnOnce() -> T + Send) -> T {
     })
 }
 
+/// A veth pair, and `test` run on a thread with a bpffs of its own (see
+/// [`in_private_bpffs`]) given the pair's root end: its name and ifindex.
+fn on_a_pair(test: impl FnOnce(&str, u32) + Send) {
+    if !require_kernel() {
+        return;
+    }
+    let pair = VethPair::new();
+    let (dev, ifindex) = (pair.root_name(), pair.root_ifindex());
+    in_private_bpffs(|| test(dev, ifindex));
+}
+
 /// Everything under `dir`, never through a symlink: each path with what it
 /// is (a directory, a pin and the id of its map, a symlink and its target).
 fn tree(dir: &Path) -> BTreeMap<PathBuf, String> {
@@ -95,17 +106,6 @@ fn staging_dirs(dir: &Path) -> Vec<PathBuf> {
         })
         .map(|(path, _)| path)
         .collect()
-}
-
-/// `PROGRAM ARGS...` (any program) as nobody, to completion.
-fn nobody(program: &str, args: &[&str]) -> Run {
-    Command::new(program)
-        .args(args)
-        .uid(NOBODY)
-        .gid(NOBODY)
-        .output()
-        .unwrap_or_else(|error| panic!("cannot run {program} as nobody: {error}"))
-        .into()
 }
 
 /// An array map (u32 -> u64, one entry) of another program, as a foreign
@@ -204,13 +204,7 @@ fn after_attach(event: &Event<'_>) -> bool {
 
 #[test]
 fn item01_a_pin_dir_holding_what_rxdp_did_not_make_is_refused_and_kept() {
-    if !require_kernel() {
-        return;
-    }
-    let pair = VethPair::new();
-    let dev = pair.root_name();
-    let ifindex = pair.root_ifindex();
-    in_private_bpffs(|| {
+    on_a_pair(|dev, ifindex| {
         // Another program's map, pinned in /sys/fs/bpf/f, alive only there.
         std::fs::create_dir("/sys/fs/bpf/f").unwrap();
         let foreign = foreign_map("foreign");
@@ -292,15 +286,9 @@ fn load_signalled_at(syscall: &str, signal: &str, args: &[&str]) -> Run {
 
 #[test]
 fn item02_an_interrupted_load_leaves_old_or_new_and_is_finished_by_the_next_one() {
-    if !require_kernel() {
-        return;
-    }
-    let pair = VethPair::new();
-    let dev = pair.root_name();
-    let ifindex = pair.root_ifindex();
-    let object = obj("tail_kern");
-    let forced = with_article_jump(&[&object, "--dev", dev, "--mode", "skb", "--force"]);
-    in_private_bpffs(|| {
+    on_a_pair(|dev, ifindex| {
+        let object = obj("tail_kern");
+        let forced = with_article_jump(&[&object, "--dev", dev, "--mode", "skb", "--force"]);
         let device = device_pins(dev);
         let skb = device.join("skb");
         let original = printed_prog_id(&article(dev, &[]).ok().stdout, 0);
@@ -373,13 +361,7 @@ fn item02_an_interrupted_load_leaves_old_or_new_and_is_finished_by_the_next_one(
 
 #[test]
 fn item03_paths_another_user_planted_are_refused_and_never_followed() {
-    if !require_kernel() {
-        return;
-    }
-    let pair = VethPair::new();
-    let dev = pair.root_name();
-    let ifindex = pair.root_ifindex();
-    in_private_bpffs(|| {
+    on_a_pair(|dev, ifindex| {
         // The victim: another program's pins, root's.
         std::fs::create_dir("/sys/fs/bpf/victim").unwrap();
         let victim = foreign_map("victim");
@@ -401,7 +383,7 @@ fn item03_paths_another_user_planted_are_refused_and_never_followed() {
         };
 
         // rxdp's own directory planted as a symlink, or made by nobody.
-        nobody("ln", &["-s", "/sys/fs/bpf/victim", "/sys/fs/bpf/rxdp"]).ok();
+        run_as_nobody("ln", &["-s", "/sys/fs/bpf/victim", "/sys/fs/bpf/rxdp"]).ok();
         let symlink = "/sys/fs/bpf/rxdp is a symbolic link (to /sys/fs/bpf/victim): rxdp follows \
                        no symlink in bpffs";
         refused(article(dev, &[]), symlink, "load, rxdp/ a symlink");
@@ -411,7 +393,7 @@ fn item03_paths_another_user_planted_are_refused_and_never_followed() {
             "unload, rxdp/ a symlink",
         );
         std::fs::remove_file("/sys/fs/bpf/rxdp").unwrap();
-        nobody("mkdir", &["/sys/fs/bpf/rxdp"]).ok();
+        run_as_nobody("mkdir", &["/sys/fs/bpf/rxdp"]).ok();
         refused(
             article(dev, &[]),
             "/sys/fs/bpf/rxdp belongs to uid 65534, not to root",
@@ -431,13 +413,13 @@ fn item03_paths_another_user_planted_are_refused_and_never_followed() {
             "/sys/fs/bpf/open has mode 0777: other users could swap what is in it",
             "--pin-dir below a 0777 directory",
         );
-        nobody("mkdir", &["/sys/fs/bpf/theirs"]).ok();
+        run_as_nobody("mkdir", &["/sys/fs/bpf/theirs"]).ok();
         refused(
             article(dev, &["--pin-dir", "/sys/fs/bpf/theirs/mine"]),
             "/sys/fs/bpf/theirs belongs to uid 65534",
             "--pin-dir below nobody's directory",
         );
-        nobody("ln", &["-s", "/sys/fs/bpf/victim", "/sys/fs/bpf/link"]).ok();
+        run_as_nobody("ln", &["-s", "/sys/fs/bpf/victim", "/sys/fs/bpf/link"]).ok();
         for dir in ["/sys/fs/bpf/link", "/sys/fs/bpf/link/mine"] {
             refused(
                 article(dev, &["--pin-dir", dir]),
@@ -448,7 +430,7 @@ fn item03_paths_another_user_planted_are_refused_and_never_followed() {
 
         // A symlink named like a map pinned by name, to a compatible map
         // of another program: refused, not reused.
-        nobody(
+        run_as_nobody(
             "ln",
             &[
                 "-s",
@@ -474,7 +456,7 @@ fn item03_paths_another_user_planted_are_refused_and_never_followed() {
 
         // The issue's own attack: the device's old place made a symlink to
         // the victim. The pins go to rxdp/IF; unload touches neither.
-        nobody(
+        run_as_nobody(
             "ln",
             &["-s", "/sys/fs/bpf/victim", &format!("/sys/fs/bpf/{dev}")],
         )
@@ -512,7 +494,7 @@ fn item04_locks_are_per_device_with_a_timeout_and_name_their_holder() {
             start.elapsed()
         );
         let lock = format!("/run/rxdp/device-{dev_a}");
-        let taken = nobody("flock", &["-n", &lock, "true"]);
+        let taken = run_as_nobody("flock", &["-n", &lock, "true"]);
         assert_ne!(taken.code, 0, "nobody took root's lock: {taken:#?}");
         let _ = holder.kill();
         let _ = holder.wait();
@@ -559,13 +541,7 @@ fn item04_locks_are_per_device_with_a_timeout_and_name_their_holder() {
 
 #[test]
 fn item05_unload_waits_for_a_load_that_is_publishing() {
-    if !require_kernel() {
-        return;
-    }
-    let pair = VethPair::new();
-    let dev = pair.root_name();
-    let ifindex = pair.root_ifindex();
-    in_private_bpffs(|| {
+    on_a_pair(|dev, ifindex| {
         let mut seen = None;
         let ours = {
             let mut observer = OnEvent {
@@ -800,12 +776,7 @@ fn item07_only_regular_files_are_read_size_capped_magic_first() {
 
 #[test]
 fn item08_status_skips_what_it_cannot_read_and_says_so() {
-    if !require_kernel() {
-        return;
-    }
-    let pair = VethPair::new();
-    let dev = pair.root_name();
-    in_private_bpffs(|| {
+    on_a_pair(|dev, _| {
         let id = printed_prog_id(&article(dev, &[]).ok().stdout, 0);
         // Directories of other tools nobody may not read, one named like
         // the device (where the old layout kept its pins).
@@ -849,13 +820,7 @@ fn item08_status_skips_what_it_cannot_read_and_says_so() {
 
 #[test]
 fn item09_a_tail_call_target_is_never_attached_silently() {
-    if !require_kernel() {
-        return;
-    }
-    let pair = VethPair::new();
-    let dev = pair.root_name();
-    let ifindex = pair.root_ifindex();
-    in_private_bpffs(|| {
+    on_a_pair(|dev, ifindex| {
         let object = obj("btf_maps");
         let before = tree(Path::new(BPFFS));
         let run = rxdp_load(&[&object, "--dev", dev, "--mode", "skb"]).failed();
@@ -940,13 +905,7 @@ fn item10_a_pin_dir_off_bpffs_or_empty_is_refused_before_anything_is_made() {
 
 #[test]
 fn item10_out_of_fds_is_no_verifier_rejection_and_leaks_nothing() {
-    if !require_kernel() {
-        return;
-    }
-    let pair = VethPair::new();
-    let dev = pair.root_name();
-    let ifindex = pair.root_ifindex();
-    in_private_bpffs(|| {
+    on_a_pair(|dev, ifindex| {
         article(dev, &[]).ok();
         let object = obj("tail_kern");
         let load = bin("rxdp-load");
@@ -1070,13 +1029,7 @@ fn item10_devices_named_like_iproute2s_directories_do_not_collide() {
 
 #[test]
 fn item10_force_is_advised_only_where_it_helps() {
-    if !require_kernel() {
-        return;
-    }
-    let pair = VethPair::new();
-    let dev = pair.root_name();
-    let ifindex = pair.root_ifindex();
-    in_private_bpffs(|| {
+    on_a_pair(|dev, ifindex| {
         // A program in the other of skb and drv: --force cannot help.
         article(dev, &[]).ok();
         for extra in [&[][..], &["--force"]] {

@@ -51,8 +51,13 @@ pub fn attach(
     };
     // With --force the slot is the one the program to replace is in; for
     // auto that is the native or generic slot, whichever holds one.
+    // One socket for the query, the attach and the check after it.
+    let mut rtnl = netlink::Rtnl::new();
     let (mode, previous): (Mode, Option<(u32, OwnedFd)>) = if options.force {
-        let state = netlink::query(ifindex).map_err(|e| failed(options.mode, e))?;
+        let state = rtnl
+            .link_by_index(ifindex)
+            .map_err(|e| failed(options.mode, e))?
+            .xdp;
         match slot(&state, options.mode) {
             Some((mode, id)) => match prog_get_fd_by_id(id) {
                 Ok(fd) => (mode, Some((id, fd))),
@@ -76,7 +81,7 @@ pub fn attach(
         flags,
         expected_fd: expected.map(|fd| fd.as_raw_fd()),
     });
-    if let Err(error) = netlink::attach(ifindex, prog, flags, expected) {
+    if let Err(error) = rtnl.attach(ifindex, prog, flags, expected) {
         let expected = previous.map(|(id, _)| id);
         return Err(refused(ctx, options, ifindex, mode, expected, error));
     }
@@ -88,7 +93,7 @@ pub fn attach(
     });
     // The device as it is now: still named as the load found it, and the
     // slot the kernel chose (auto).
-    let link = match netlink::link_by_index(ifindex) {
+    let link = match rtnl.link_by_index(ifindex) {
         Ok(link) => Some(link),
         Err(error) if matches!(error.errno, libc::ENODEV | libc::ENOENT) => None,
         Err(error) => return Err(failed(mode, error)),

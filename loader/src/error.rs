@@ -411,31 +411,16 @@ impl LoadError {
     /// The same error, for a caller that has shown the whole verifier log
     /// already (`rxdp-load -v`): its message does not repeat the log's
     /// last lines.
-    pub fn log_shown(self) -> LoadError {
+    pub fn log_shown(mut self) -> LoadError {
+        self.mark_log_shown();
+        self
+    }
+
+    fn mark_log_shown(&mut self) {
         match self {
-            LoadError::Verifier {
-                file,
-                index,
-                program,
-                section,
-                source,
-                mut report,
-            } => {
-                report.log_shown = true;
-                LoadError::Verifier {
-                    file,
-                    index,
-                    program,
-                    section,
-                    source,
-                    report,
-                }
-            }
-            LoadError::Rollback { error, left } => LoadError::Rollback {
-                error: Box::new(error.log_shown()),
-                left,
-            },
-            other => other,
+            LoadError::Verifier { report, .. } => report.log_shown = true,
+            LoadError::Rollback { error, .. } => error.mark_log_shown(),
+            _ => {}
         }
     }
 

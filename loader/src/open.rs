@@ -122,6 +122,27 @@ mod tests {
         std::env::temp_dir().join(format!("rxdp-open-{}-{name}", std::process::id()))
     }
 
+    /// A FIFO at `path`, with no writer.
+    fn fifo(path: &Path) {
+        let _ = std::fs::remove_file(path);
+        assert!(std::process::Command::new("mkfifo")
+            .arg(path)
+            .status()
+            .unwrap()
+            .success());
+    }
+
+    /// A 2 GiB file at `path` that takes no room, starting with `start`.
+    fn sparse(path: &Path, start: &[u8]) {
+        std::fs::write(path, start).unwrap();
+        OpenOptions::new()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_len(2 << 30)
+            .unwrap();
+    }
+
     #[test]
     fn only_regular_files_are_read() {
         let error = read(Path::new("/dev/zero"), DEFAULT_MAX_OBJECT_SIZE).unwrap_err();
@@ -134,28 +155,19 @@ mod tests {
         let error = read(Path::new("/"), DEFAULT_MAX_OBJECT_SIZE).unwrap_err();
         assert!(error.to_string().contains("it is a directory"), "{error}");
         // A FIFO with no writer: opening and refusing it does not block.
-        let fifo = temp("fifo");
-        let _ = std::fs::remove_file(&fifo);
-        assert!(std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success());
-        let error = read(&fifo, DEFAULT_MAX_OBJECT_SIZE).unwrap_err();
-        std::fs::remove_file(&fifo).unwrap();
+        let path = temp("fifo");
+        fifo(&path);
+        let error = read(&path, DEFAULT_MAX_OBJECT_SIZE).unwrap_err();
+        std::fs::remove_file(&path).unwrap();
         assert!(error.to_string().contains("it is a FIFO"), "{error}");
     }
 
     #[test]
     fn the_magic_comes_first_and_the_size_before_the_rest() {
         let path = temp("sparse");
-        let file = File::create(&path).unwrap();
-        // Sparse: 2 GiB that take no room, not an ELF file.
-        file.set_len(2 << 30).unwrap();
+        sparse(&path, b"");
         let not_elf = read(&path, DEFAULT_MAX_OBJECT_SIZE).unwrap_err();
-        std::fs::write(&path, b"\x7fELF").unwrap();
-        let file = OpenOptions::new().write(true).open(&path).unwrap();
-        file.set_len(2 << 30).unwrap();
+        sparse(&path, b"\x7fELF");
         let too_large = read(&path, DEFAULT_MAX_OBJECT_SIZE).unwrap_err();
         std::fs::write(&path, b"\x7fELF and a little more").unwrap();
         let small = read(&path, 10).unwrap_err();
@@ -192,34 +204,23 @@ mod tests {
                 .unwrap_or(&message)
                 .to_string()
         };
-        let fifo = temp("table-fifo");
-        let _ = std::fs::remove_file(&fifo);
-        assert!(std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success());
-        let sparse = temp("table-sparse");
+        let fifo_path = temp("table-fifo");
+        fifo(&fifo_path);
+        let sparse_path = temp("table-sparse");
         let mut rows = vec![
             ("`/dev/zero`", said(Path::new("/dev/zero"))),
-            ("a FIFO", said(&fifo)),
+            ("a FIFO", said(&fifo_path)),
             ("a directory", said(Path::new("/"))),
         ];
-        std::fs::remove_file(&fifo).unwrap();
+        std::fs::remove_file(&fifo_path).unwrap();
         for (magic, row) in [
             (&b""[..], "2 GiB, sparse, no ELF magic"),
             (b"\x7fELF", "2 GiB, sparse, ELF magic"),
         ] {
-            std::fs::write(&sparse, magic).unwrap();
-            OpenOptions::new()
-                .write(true)
-                .open(&sparse)
-                .unwrap()
-                .set_len(2 << 30)
-                .unwrap();
-            rows.push((row, said(&sparse)));
+            sparse(&sparse_path, magic);
+            rows.push((row, said(&sparse_path)));
         }
-        std::fs::remove_file(&sparse).unwrap();
+        std::fs::remove_file(&sparse_path).unwrap();
         for (file, message) in rows {
             let row = format!("| {file} | {} |", message.replace('|', "\\|"));
             assert!(

@@ -118,7 +118,7 @@ pub struct JumpRequest {
 /// Where maps are pinned.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum PinPolicy {
-    /// With a device, `/sys/fs/bpf/IF/MODE/`; without one, nowhere.
+    /// With a device, `/sys/fs/bpf/rxdp/IF/MODE/`; without one, nowhere.
     #[default]
     Default,
     /// This directory (`--pin-dir`), with or without a device.

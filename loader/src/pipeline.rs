@@ -602,9 +602,12 @@ fn run(
 
     // Loads of one device take turns from here to the publication of
     // their pins, and so do unloads: the pins in place are always those
-    // of the program attached last.
+    // of the program attached last. A load that pins nothing has nothing
+    // to keep in order (--no-pin).
     let dev = ctx.options.attach.as_ref().map(|a| a.dev.as_str());
-    made.locks = take_locks(ctx, dev, observer)?;
+    if ctx.pin_target.is_some() {
+        made.locks = take_locks(ctx, dev, observer)?;
+    }
     let mut recovered = Vec::new();
     let mut warning = Vec::new();
     let staged = match &ctx.pin_target {

@@ -168,7 +168,7 @@ pub struct LoadArgs {
     pub progs: Vec<String>,
     /// Program type of sections whose name says none (prog/0, 1/7).
     pub prog_type: ProgramType,
-    /// Pin the maps in DIR (default with --dev: /sys/fs/bpf/IFNAME/MODE/).
+    /// Pin the maps in DIR (default with --dev: /sys/fs/bpf/rxdp/IFNAME/MODE/).
     pub pin_dir: Option<PathBuf>,
     /// Pin nothing (prog arrays empty when rxdp exits).
     pub no_pin: bool,

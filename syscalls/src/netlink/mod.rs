@@ -19,5 +19,6 @@ mod xdp;
 
 pub use link::{ifindex, ifname, link_by_index, link_by_name, links, Link};
 pub use xdp::{
-    attach, detach, detach_expected, query, query_all, LinkXdp, XdpAttached, XdpFlags, XdpState,
+    attach, detach, detach_expected, query, query_all, LinkXdp, Rtnl, XdpAttached, XdpFlags,
+    XdpState,
 };
