@@ -27,7 +27,7 @@
 //! offload pair) without one load destroying the other's pins. The layout
 //! of earlier rxdp versions, `/sys/fs/bpf/IF/MODE/`, is read by `status`
 //! and cleaned up by `unload` and by a load replacing its program (see
-//! [`crate::legacy`]).
+//! `legacy`).
 //!
 //! **Ownership.** Every directory rxdp makes carries a record
 //! ([`crate::record`]), a symlink whose text says what the directory is
@@ -56,7 +56,7 @@
 //! staging name holds the loader's pid and start time: the next load,
 //! `status` or `unload` of the device that finds one whose loader is no
 //! longer running finishes what it was doing — publishes it if its program
-//! is the one attached, removes it otherwise ([`recover`]).
+//! is the one attached, removes it otherwise (`recover`).
 //!
 //! bpffs refuses names containing a dot (EPERM), so pin names keep only
 //! letters, digits, `_` and `-`: `.rodata` pins as `rodata`,

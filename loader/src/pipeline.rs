@@ -25,7 +25,7 @@
 //! a timeout): two loads on one device attach in some order and must
 //! publish their pins in the same one, and `rxdp unload` takes the same
 //! lock. Under it, staging directories that dead loaders left are
-//! resolved first ([`pin::recover`]).
+//! resolved first (`pin::recover`).
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};

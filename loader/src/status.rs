@@ -11,7 +11,7 @@
 //! a failure to list the interfaces at all is an error.
 //!
 //! Staging directories whose loader died are resolved, as the next load
-//! would ([`crate::pin::recover`]), when this process may take the
+//! would (`pin::recover`), when this process may take the
 //! device's lock at once; otherwise they are shown as they are.
 
 use std::ffi::OsStr;

@@ -6,7 +6,7 @@
 //! - It takes the device's lock, as loads do: it never detaches a program
 //!   whose load is still publishing its pins.
 //! - Staging directories that dead loaders left are resolved first
-//!   ([`crate::pin::recover`]).
+//!   (`pin::recover`).
 //! - Everything it will need to read is opened before it detaches
 //!   anything: a user who may detach (`CAP_NET_ADMIN`) but not read the
 //!   pins is refused with nothing changed.
@@ -19,7 +19,7 @@
 //!   directory kept under the old name when its program is the one
 //!   detached.
 //! - Pins of the layout before `rxdp/` whose maps are those of a program
-//!   detached are removed too ([`crate::legacy`]).
+//!   detached are removed too (`legacy`).
 
 use std::ffi::OsStr;
 use std::os::fd::AsFd;
