@@ -1106,3 +1106,50 @@ fn item10_json_errors_are_json_and_verbose_logs_print_once() {
         "{plain:#?}"
     );
 }
+
+#[test]
+fn item10_the_old_layout_is_shown_and_cleaned_up_with_its_program() {
+    on_a_pair(|dev, ifindex| {
+        // As rxdp pinned before rxdp/: /sys/fs/bpf/IF/skb/, no record, the
+        // attached program's maps, and a pin of someone else's beside them.
+        let old = Path::new(BPFFS).join(dev).join("skb");
+        let pin_old_layout = |id: u32| {
+            bpffs::create_dir_all(&old).unwrap();
+            for name in ["jmp_table1", "counters"] {
+                bpffs::pin(map_of_program(id, name).as_fd(), &old.join(name)).unwrap();
+            }
+        };
+        let first = printed_prog_id(&article(dev, &["--no-pin"]).ok().stdout, 0);
+        pin_old_layout(first);
+        let other = foreign_map("other");
+        bpffs::pin(other.as_fd(), &old.join("other")).unwrap();
+        let status = rxdp(&["status", "--dev", dev]).ok();
+        assert!(
+            status.stdout.contains(&format!(
+                "  pins in {}/ (the layout of rxdp before /sys/fs/bpf/rxdp/): counters jmp_table1 \
+                 other\n",
+                old.display()
+            )),
+            "{status:#?}"
+        );
+        // Replaced by a load: its pins go, the other stays.
+        let second = printed_prog_id(&article(dev, &["--force"]).ok().stdout, 0);
+        assert_eq!(entry_names(&old), ["other"]);
+        std::fs::remove_file(old.join("other")).unwrap();
+        // Detached by unload: its pins go, and the directories, now empty.
+        pin_old_layout(second);
+        let unload = rxdp(&["unload", "--dev", dev]).ok();
+        assert!(
+            unload
+                .stdout
+                .contains(&format!("removed {}", old.join("jmp_table1").display())),
+            "{unload:#?}"
+        );
+        assert!(
+            !Path::new(BPFFS).join(dev).exists(),
+            "{:?}",
+            tree(Path::new(BPFFS))
+        );
+        assert_eq!(xdp(ifindex).skb_prog_id, None);
+    });
+}

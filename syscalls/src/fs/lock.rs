@@ -64,7 +64,7 @@ pub enum LockError {
     /// another user could hold the locks in it.
     #[error("{} {what}: another user could hold rxdp's locks there; remove it (rxdp makes it again, mode 0700)", path.display())]
     NotPrivate { path: PathBuf, what: String },
-    #[error("{} is held by {}; waited {} ms", path.display(), holder_text(holder), waited.as_millis())]
+    #[error("{} is held by {}; waited {} ms", path.display(), holder_text(holder), u64::try_from(waited.as_millis()).unwrap_or(u64::MAX))]
     TimedOut {
         path: PathBuf,
         waited: Duration,
