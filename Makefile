@@ -13,7 +13,7 @@
 SHELL        := /bin/bash
 CARGO        ?= cargo
 CLANG        ?= clang
-APT_PACKAGES := clang llvm bpftool xdp-tools iproute2
+APT_PACKAGES := clang llvm bpftool xdp-tools iproute2 strace
 ARCH_INCLUDE := /usr/include/$(shell uname -m)-linux-gnu
 BPF_CFLAGS   := -O2 -g -target bpf -Wall -Werror -Iprogs/include -I$(ARCH_INCLUDE)
 
@@ -26,7 +26,7 @@ all: progs build
 
 # Tools from Debian's registry, installed only when one is missing.
 deps:
-	@missing=0; for t in clang llvm-objdump bpftool xdp-loader ip; do \
+	@missing=0; for t in clang llvm-objdump bpftool xdp-loader ip strace; do \
 		command -v $$t >/dev/null 2>&1 || missing=1; done; \
 	if [ $$missing = 1 ]; then \
 		echo "installing $(APT_PACKAGES)"; \

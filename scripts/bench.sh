@@ -107,7 +107,7 @@ cleanup() {
 	rm -f "$LINK_PIN"
 	ip link del "$IF" 2>/dev/null || true
 	ip netns del "$NS" 2>/dev/null || true
-	rm -rf "/sys/fs/bpf/$IF"
+	rm -rf "/sys/fs/bpf/rxdp/$IF"
 }
 
 make_veth() {

@@ -78,7 +78,7 @@ fi
 
 echo
 echo "== counters ([0] xdp0 ran, [1] xdp1 reached, [2] fell through)"
-bpftool map dump pinned "/sys/fs/bpf/$DEV/skb/counters"
+bpftool map dump pinned "/sys/fs/bpf/rxdp/$DEV/skb/counters"
 
 echo
 echo "== rxdp status --dev $DEV"

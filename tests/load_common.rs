@@ -6,9 +6,13 @@
 #![allow(dead_code)]
 
 use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
+
+use nix::mount::{mount, MsFlags};
+use nix::sched::{unshare, CloneFlags};
 
 use rxdp::{AttachOptions, JumpRequest, LoadOptions, Mode, Ref};
 use rxdp_kernel_tests::bin;
@@ -97,6 +101,54 @@ fn run_binary(name: &str, args: &[&str]) -> Run {
         .into()
 }
 
+/// nobody: uid and gid 65534.
+pub const NOBODY: u32 = 65534;
+
+/// `NAME ARGS...` (a binary of this workspace) as nobody, to completion.
+pub fn as_nobody(name: &str, args: &[&str]) -> Run {
+    run_as_nobody(bin(name), args)
+}
+
+/// `PROGRAM ARGS...` (any program) as nobody, to completion. std drops
+/// the supplementary groups when root sets the uid, and the capabilities
+/// go with the uid.
+pub fn run_as_nobody(program: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> Run {
+    let program = program.as_ref();
+    Command::new(program)
+        .args(args)
+        .uid(NOBODY)
+        .gid(NOBODY)
+        .output()
+        .unwrap_or_else(|error| panic!("cannot run {program:?} as nobody: {error}"))
+        .into()
+}
+
+/// Moves this thread into a mount namespace of its own (unshare(2) of
+/// `CLONE_NEWNS` acts on the calling thread) where `/sys/fs/bpf` is a new,
+/// empty bpffs mounted with `options` (`mode=0700`, `mode=1777`). Threads
+/// and processes started from this thread share it; it goes when they are
+/// all gone, with every pin in it. Nothing else on the machine sees it.
+pub fn mount_private_bpffs(options: &str) {
+    unshare(CloneFlags::CLONE_NEWNS).unwrap_or_else(|errno| panic!("unshare: {errno}"));
+    // Nothing mounted here may propagate back to the machine's namespace.
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .unwrap_or_else(|errno| panic!("make / private: {errno}"));
+    mount(
+        Some("bpf"),
+        bpffs::DEFAULT_MOUNT,
+        Some("bpf"),
+        MsFlags::empty(),
+        Some(options),
+    )
+    .unwrap_or_else(|errno| panic!("mount bpffs: {errno}"));
+}
+
 /// `rxdp-load ARGS...`, run to completion.
 pub fn rxdp_load(args: &[&str]) -> Run {
     run_binary("rxdp-load", args)
@@ -112,9 +164,9 @@ pub fn xdp(ifindex: u32) -> XdpState {
     netlink::query(ifindex).unwrap_or_else(|error| panic!("query ifindex {ifindex}: {error}"))
 }
 
-/// `/sys/fs/bpf/DEV`: the pins rxdp makes for a device.
+/// `/sys/fs/bpf/rxdp/DEV`: the pins rxdp makes for a device.
 pub fn device_pins(dev: &str) -> PathBuf {
-    Path::new(bpffs::DEFAULT_MOUNT).join(dev)
+    rxdp::pin::PinTarget::device_dir(Path::new(bpffs::DEFAULT_MOUNT), dev)
 }
 
 /// Removes a pin path (file or directory tree) when dropped, also when the
@@ -132,14 +184,16 @@ impl Drop for RemovePins {
     }
 }
 
-/// The names in directory `dir` (a device's or a slot's pins), sorted;
-/// none when it cannot be read, as when it does not exist.
+/// The names in directory `dir` (a device's or a slot's pins), sorted,
+/// but rxdp's record; none when it cannot be read, as when it does not
+/// exist.
 pub fn entry_names(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .map(|entries| {
             entries
                 .flatten()
                 .map(|entry| entry.file_name().to_string_lossy().into_owned())
+                .filter(|name| name != rxdp::record::RECORD)
                 .collect()
         })
         .unwrap_or_default();
@@ -223,6 +277,48 @@ pub fn map_of_program(prog_id: u32, name: &str) -> OwnedFd {
         }
     }
     panic!("program id {prog_id} uses no map named {name}")
+}
+
+/// Every id of one kind the kernel has now
+/// (`BPF_PROG_GET_NEXT_ID`, `BPF_MAP_GET_NEXT_ID`).
+pub fn all_ids(
+    next: fn(u32) -> rxdp_syscalls::Result<Option<u32>>,
+) -> std::collections::BTreeSet<u32> {
+    let mut ids = std::collections::BTreeSet::new();
+    let mut id = 0;
+    while let Some(found) = next(id).unwrap_or_else(|error| panic!("get next id: {error}")) {
+        ids.insert(found);
+        id = found;
+    }
+    ids
+}
+
+/// The name of program `id`, `None` once it is gone.
+pub fn prog_name_of(id: u32) -> Option<String> {
+    let fd = prog_get_fd_by_id(id).ok()?;
+    prog_info(fd.as_fd()).ok().map(|info| info.name)
+}
+
+/// The name of map `id`, `None` once it is gone.
+pub fn map_name_of(id: u32) -> Option<String> {
+    let fd = rxdp_syscalls::bpf::map_get_fd_by_id(id).ok()?;
+    map_info(fd.as_fd()).ok().map(|info| info.name)
+}
+
+/// How many programs and maps the kernel has whose names are in `names`.
+pub fn count_named(names: &std::collections::BTreeSet<String>) -> (usize, usize) {
+    use rxdp_syscalls::bpf::{map_get_next_id, prog_get_next_id};
+    let progs = all_ids(prog_get_next_id)
+        .into_iter()
+        .filter_map(prog_name_of)
+        .filter(|name| names.contains(name))
+        .count();
+    let maps = all_ids(map_get_next_id)
+        .into_iter()
+        .filter_map(map_name_of)
+        .filter(|name| names.contains(name))
+        .count();
+    (progs, maps)
 }
 
 /// The name of program `id`.

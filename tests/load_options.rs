@@ -226,11 +226,11 @@ fn unload_and_status() {
 
     let status = rxdp(&["status", "--dev", dev, "--json"]).ok();
     let expected = format!(
-        "{{\"devices\":[{{\"dev\":\"{dev}\",\"ifindex\":{ifindex},\"programs\":[{{\"mode\":\"skb\",\"id\":{id},\"name\":\"xdp_prog0\",\"tag\":\""
+        "{{\"devices\":[{{\"dev\":\"{dev}\",\"ifindex\":{ifindex},\"gone\":false,\"programs\":[{{\"mode\":\"skb\",\"id\":{id},\"name\":\"xdp_prog0\",\"tag\":\""
     );
     assert!(status.stdout.starts_with(&expected), "{}", status.stdout);
     let pins = format!(
-        "\"pins\":[{{\"dir\":\"{}\",\"mode\":\"skb\",\"pins\":[\"counters\",\"jmp_table1\",\"jmp_table2\"]}}]}}]}}\n",
+        "\"pins\":[{{\"dir\":\"{}\",\"mode\":\"skb\",\"pins\":[\"counters\",\"jmp_table1\",\"jmp_table2\"],\"prog\":{id},\"state\":\"attached\"}}]}}],\"recovered\":[],\"notes\":[]}}\n",
         device_pins(dev).join("skb").display()
     );
     assert!(status.stdout.ends_with(&pins), "{}", status.stdout);
@@ -238,6 +238,14 @@ fn unload_and_status() {
     assert!(
         text.stdout
             .contains(&format!("  skb mode: id {id} xdp_prog0 tag ")),
+        "{}",
+        text.stdout
+    );
+    assert!(
+        text.stdout.contains(&format!(
+            "  pins in {}/ (program {id}, attached): counters jmp_table1 jmp_table2\n",
+            device_pins(dev).join("skb").display()
+        )),
         "{}",
         text.stdout
     );
@@ -255,7 +263,7 @@ fn unload_and_status() {
     let status = rxdp(&["status", "--dev", dev, "--json"]).ok();
     assert_eq!(
         status.stdout,
-        format!("{{\"devices\":[{{\"dev\":\"{dev}\",\"ifindex\":{ifindex},\"programs\":[],\"pins\":[]}}]}}\n")
+        format!("{{\"devices\":[{{\"dev\":\"{dev}\",\"ifindex\":{ifindex},\"gone\":false,\"programs\":[],\"pins\":[]}}],\"recovered\":[],\"notes\":[]}}\n")
     );
     // Unloading one mode leaves the other's pins.
     rxdp_load(&[&object, "--dev", dev, "--mode", "drv"]).ok();

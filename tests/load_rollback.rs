@@ -45,9 +45,6 @@ use rxdp_syscalls::fs::bpffs;
 use rxdp_syscalls::netlink::XdpState;
 use rxdp_syscalls::seam;
 
-use nix::mount::{mount, MsFlags};
-use nix::sched::{unshare, CloneFlags};
-
 const ERRNOS: [i32; 4] = [libc::ENOMEM, libc::EPERM, libc::EINVAL, libc::EBUSY];
 /// No load of these objects makes this many syscalls.
 const MAX_SYSCALLS: u64 = 400;
@@ -100,24 +97,7 @@ fn bpffs_listing() -> Listing {
 /// `CLONE_NEWNS` acts on the calling thread) where `/sys/fs/bpf` is a new,
 /// empty bpffs. Threads and processes started from this thread share it.
 fn private_bpffs() {
-    unshare(CloneFlags::CLONE_NEWNS).unwrap_or_else(|errno| panic!("unshare: {errno}"));
-    // Nothing mounted here may propagate back to the machine's namespace.
-    mount(
-        None::<&str>,
-        "/",
-        None::<&str>,
-        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
-        None::<&str>,
-    )
-    .unwrap_or_else(|errno| panic!("make / private: {errno}"));
-    mount(
-        Some("bpf"),
-        bpffs::DEFAULT_MOUNT,
-        Some("bpf"),
-        MsFlags::empty(),
-        Some("mode=0700"),
-    )
-    .unwrap_or_else(|errno| panic!("mount bpffs: {errno}"));
+    mount_private_bpffs("mode=0700");
     // A new bpffs holds only the kernel's own iterators (maps.debug,
     // progs.debug): no directory, no pin.
     let listing = bpffs_listing();
@@ -234,7 +214,7 @@ fn btf_maps(dev: &str) -> LoadOptions {
     let mut options = LoadOptions::new(obj("btf_maps"));
     options.attach = attach(dev, Mode::Skb);
     if let Some(attach) = &mut options.attach {
-        attach.entry = Ref::Name("xdp_btf_entry".into());
+        attach.entry = Some(Ref::Name("xdp_btf_entry".into()));
     }
     options
 }
@@ -429,6 +409,18 @@ fn forced_replace(pair: &VethPair) {
                     Some(original.borrow().prog_id)
                 );
                 let warning = loaded.warnings.join("\n");
+                // A fault while looking for the replaced program's pins of
+                // the old layout (there are none) is said, and is all.
+                if warning.starts_with("the pins of the replaced program (id ")
+                    && warning.contains("in the old layout")
+                    && loaded.warnings.len() == 1
+                {
+                    drop(loaded);
+                    warned += 1;
+                    unload(dev, None).unwrap_or_else(|error| panic!("unload: {error}"));
+                    *original.borrow_mut() = load_original(dev, ifindex);
+                    return Baseline::take(ifindex);
+                }
                 let staging = warning
                     .strip_prefix("the previous pins, moved to ")
                     .and_then(|rest| rest.split_once(", could not be removed: "))
@@ -525,14 +517,20 @@ fn failing_unload(pair: &VethPair) {
             let message = error.to_string();
             assert!(message.contains(&name), "{what}: {message}");
             let attached = xdp(ifindex).skb_prog_id;
+            let unchanged = |message: &str| {
+                assert!(message.contains("nothing was changed"), "{what}: {message}");
+                assert_eq!(attached, Some(id), "{what}: {message}");
+                assert!(dir.join("skb/jmp_table1").exists(), "{what}: {message}");
+            };
             match &error {
-                UnloadError::Device { .. } => {
+                UnloadError::Device { .. }
+                | UnloadError::Lock { .. }
+                | UnloadError::Nothing { .. } => {
                     assert!(
                         message.ends_with("; nothing was changed"),
                         "{what}: {message}"
                     );
-                    assert_eq!(attached, Some(id), "{what}: {message}");
-                    assert!(dir.join("skb/jmp_table1").exists(), "{what}: {message}");
+                    unchanged(&message);
                 }
                 UnloadError::Detach { done, .. } => {
                     assert!(done.detached.is_empty() && done.removed.is_empty());
@@ -543,28 +541,23 @@ fn failing_unload(pair: &VethPair) {
                         )),
                         "{what}: {message}"
                     );
-                    assert_eq!(attached, Some(id), "{what}: {message}");
-                    assert!(dir.join("skb/jmp_table1").exists(), "{what}: {message}");
+                    unchanged(&message);
                 }
-                UnloadError::Bpffs { done, .. } => {
-                    assert_eq!(done.detached, [(Mode::Skb, id)], "{what}");
-                    assert!(
-                        message.ends_with("the pins are left in place"),
-                        "{what}: {message}"
-                    );
-                    assert_eq!(attached, None, "{what}: said detached, is attached");
-                    assert!(dir.join("skb/jmp_table1").exists(), "{what}: {message}");
+                // Everything is opened before anything changes: a failure
+                // there changed nothing.
+                UnloadError::Bpffs { done, .. } | UnloadError::Pins { done, .. }
+                    if done.detached.is_empty() =>
+                {
+                    assert!(done.removed.is_empty(), "{what}: {message}");
+                    unchanged(&message);
                 }
-                UnloadError::Pins { path, done, .. } => {
+                UnloadError::Bpffs { .. } => panic!("{what}: bpffs looked up after a change"),
+                UnloadError::Pins { done, .. } => {
                     assert_eq!(done.detached, [(Mode::Skb, id)], "{what}");
                     assert!(
                         message.contains(&format!(
                             "done before the failure: detached the skb program (id {id})"
                         )),
-                        "{what}: {message}"
-                    );
-                    assert!(
-                        message.contains(&format!("{} is left", path.display())),
                         "{what}: {message}"
                     );
                     assert_eq!(attached, None, "{what}: said detached, is attached");
@@ -577,9 +570,8 @@ fn failing_unload(pair: &VethPair) {
                         assert!(message.contains(&format!("removed {}", removed.display())));
                     }
                     assert!(
-                        path.exists(),
-                        "{what}: said left, is gone: {}",
-                        path.display()
+                        dir.exists(),
+                        "{what}: failed, yet nothing is left: {message}"
                     );
                 }
                 other => panic!("{what}: an unload error this test does not know: {other}"),
@@ -606,6 +598,10 @@ fn a_failure_at_any_syscall_leaves_nothing_behind() {
     let dev = pair.root_name().to_string();
     let _pins = RemovePins(device_pins(&dev));
     let started = std::time::Instant::now();
+    // rxdp's own directory, /sys/fs/bpf/rxdp, stays once made (another
+    // device's load may be using it): made here, before any baseline.
+    load(&article_options(&dev), &mut NoObserver).unwrap_or_else(|error| panic!("{error}"));
+    unload(&dev, None).unwrap_or_else(|error| panic!("unload: {error}"));
 
     from_scratch(
         "article",

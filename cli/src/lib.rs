@@ -186,16 +186,20 @@ pub enum CliError {
     Output(io::Error),
 }
 
-/// Reads and parses the object file of `rxdp inspect` and `rxdp run`;
-/// either error names the file as given.
+/// Reads and parses the object file of `rxdp inspect` and `rxdp run` as
+/// a load does (a regular file, size capped, magic first); either error
+/// names the file as given.
 fn read_object(file: &Path) -> Result<rxdp_elf::Object, CliError> {
-    let path = || file.display().to_string();
-    let data = std::fs::read(file).map_err(|error| CliError::Read {
-        path: path(),
-        error,
-    })?;
-    rxdp_elf::Object::parse(&data).map_err(|error| CliError::Parse {
-        path: path(),
+    let data =
+        rxdp::open::read(file, rxdp::options::DEFAULT_MAX_OBJECT_SIZE).map_err(CliError::Load)?;
+    rxdp::open::parse(file, &data).map_err(CliError::Load)
+}
+
+/// SIGINT and SIGTERM make a load roll back rather than die half-way
+/// (for loads only: `rxdp trace` must stop on Ctrl-C).
+fn handle_signals() -> Result<(), CliError> {
+    rxdp::interrupt::handle_signals().map_err(|error| CliError::Kernel {
+        what: "install the SIGINT and SIGTERM handlers".into(),
         error,
     })
 }
@@ -207,7 +211,10 @@ pub fn main() -> ExitCode {
         Err(error) => return stop(&error),
     };
     let stdout = io::stdout();
-    let result = command.run(&mut stdout.lock());
+    let result = match command {
+        Command::Load(_) => handle_signals().and_then(|()| command.run(&mut stdout.lock())),
+        _ => command.run(&mut stdout.lock()),
+    };
     report("rxdp", result)
 }
 
@@ -218,16 +225,23 @@ pub fn main_load() -> ExitCode {
         Err(error) => return stop(&error),
     };
     let stdout = io::stdout();
-    let result = load::run(&args, &mut stdout.lock());
+    let result = handle_signals().and_then(|()| load::run(&args, &mut stdout.lock()));
     report("rxdp-load", result)
 }
 
-/// The exit code of a run, with the error on stderr as `<program>: <error>`.
+/// The exit code of a run, with the error on stderr as `<program>: <error>`
+/// — or, with `--json`, on stdout as `{"error": "<error>"}`, as bpftool
+/// `-j` does: a caller parsing the output gets JSON either way.
 fn report(program: &str, result: Result<(), CliError>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         // `rxdp inspect x.o | head`: the reader went away, nothing to say.
         Err(CliError::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) if std::env::args_os().any(|arg| arg == "--json") => {
+            let error = json::Json::object([("error", json::Json::from(e.to_string()))]);
+            let _ = writeln!(io::stdout(), "{error}");
+            ExitCode::FAILURE
+        }
         Err(e) => {
             // If stderr is gone too there is no one left to tell.
             let _ = writeln!(io::stderr(), "{program}: {e}");

@@ -8,7 +8,11 @@ use std::time::Duration;
 
 use clap::Args;
 use rxdp::observe::{Event, Observer};
-use rxdp::options::{AttachOptions, JumpRequest, LoadOptions, Mode, PinPolicy, Ref};
+use rxdp::options::{
+    AttachOptions, EntryChoice, JumpRequest, LoadOptions, Mode, PinPolicy, Ref,
+    DEFAULT_LOCK_TIMEOUT, DEFAULT_MAX_OBJECT_SIZE,
+};
+use rxdp::pin::{Recovered, Recovery};
 use rxdp::pipeline::{load, Loaded};
 use rxdp_elf::ProgramType;
 
@@ -31,19 +35,30 @@ pub struct LoadArgs {
     /// Replace what is attached in that mode, atomically
     #[arg(short, long)]
     pub force: bool,
-    /// The program to attach: index into prog_fd[], function or section name
-    #[arg(long, value_name = "PROG", default_value = "0")]
-    pub entry: String,
+    /// `--entry`: the program to attach, `prog_fd[0]` when not given
+    /// (the help text is an attribute: rustdoc would read `prog_fd[0]`
+    /// as a link).
+    #[arg(
+        long,
+        value_name = "PROG",
+        help = "The program to attach: index into prog_fd[], function or section name (default: prog_fd[0], unless the object puts it in a jump table)"
+    )]
+    pub entry: Option<String>,
     #[command(flatten)]
     pub jumps: JumpArgs,
     #[command(flatten)]
     pub prog_type: TypeArg,
-    /// Pin the maps in DIR (default with --dev: /sys/fs/bpf/IFNAME/MODE/)
+    /// Pin the maps in DIR (default with --dev: /sys/fs/bpf/rxdp/IFNAME/MODE/)
     #[arg(long, value_name = "DIR", conflicts_with = "no_pin")]
     pub pin_dir: Option<PathBuf>,
     /// Pin nothing (prog arrays empty when rxdp exits)
     #[arg(long)]
     pub no_pin: bool,
+    #[command(flatten)]
+    pub lock_timeout: LockTimeoutArg,
+    /// Refuse object files larger than this
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_OBJECT_SIZE)]
+    pub max_object_size: u64,
     /// Print the verifier log, also on success
     #[arg(short, long)]
     pub verbose: bool,
@@ -128,6 +143,37 @@ impl Default for TypeArg {
     }
 }
 
+/// `--lock-timeout`: how long to wait for another load or unload of the
+/// device (`rxdp load` and `rxdp unload`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Args)]
+pub struct LockTimeoutArg {
+    /// Wait this long for another load or unload of the device (or 250ms)
+    #[arg(long, value_name = "SECONDS", default_value = "5", value_parser = parse_lock_timeout)]
+    pub lock_timeout: Duration,
+}
+
+impl Default for LockTimeoutArg {
+    fn default() -> LockTimeoutArg {
+        LockTimeoutArg {
+            lock_timeout: DEFAULT_LOCK_TIMEOUT,
+        }
+    }
+}
+
+/// `--lock-timeout 5`, `--lock-timeout 250ms`.
+fn parse_lock_timeout(text: &str) -> Result<Duration, String> {
+    let bad = || format!("{text:?} is not a time: whole seconds (5) or milliseconds (250ms)");
+    match text.strip_suffix("ms") {
+        Some(ms) => ms.parse().map(Duration::from_millis).map_err(|_| bad()),
+        None => text
+            .strip_suffix('s')
+            .unwrap_or(text)
+            .parse()
+            .map(Duration::from_secs)
+            .map_err(|_| bad()),
+    }
+}
+
 fn parse_mode(text: &str) -> Result<Mode, String> {
     Mode::parse(text).ok_or_else(|| format!("{text:?} is not a mode: auto, skb, drv or hw"))
 }
@@ -146,10 +192,13 @@ impl LoadArgs {
         let mut options = LoadOptions::new(&self.object);
         options.jumps = self.jumps.requests();
         options.attach = self.dev.as_ref().map(|dev| {
-            AttachOptions::new(dev)
+            let attach = AttachOptions::new(dev)
                 .with_mode(self.mode)
-                .with_force(self.force)
-                .with_entry(Ref::parse(&self.entry))
+                .with_force(self.force);
+            match &self.entry {
+                Some(entry) => attach.with_entry(Ref::parse(entry)),
+                None => attach,
+            }
         });
         options.default_type = self.prog_type.prog_type;
         options.pins = match (&self.pin_dir, self.no_pin) {
@@ -158,6 +207,8 @@ impl LoadArgs {
             (None, false) => PinPolicy::Default,
         };
         options.verifier_log = self.verbose;
+        options.lock_timeout = self.lock_timeout.lock_timeout;
+        options.max_object_size = self.max_object_size;
         Ok(options)
     }
 }
@@ -180,12 +231,20 @@ pub fn run(args: &LoadArgs, out: &mut dyn Write) -> Result<(), CliError> {
         Err(error) => {
             if let (true, Some(log)) = (args.verbose, error.verifier_log()) {
                 let _ = writeln!(stderr, "the whole verifier log:\n{log}");
+                return Err(CliError::Load(error.log_shown()));
             }
             return Err(CliError::Load(error));
         }
     };
     for warning in &loaded.warnings {
         let _ = writeln!(stderr, "warning: {warning}");
+    }
+    if let Some(signal) = rxdp::interrupt::interrupted() {
+        let _ = writeln!(
+            stderr,
+            "warning: {} came after the pins were published: the load is complete",
+            rxdp_syscalls::signal::signal_name(signal)
+        );
     }
     let text = if args.json {
         format!("{}\n", json(&loaded, args))
@@ -243,6 +302,17 @@ fn text(loaded: &Loaded, args: &LoadArgs) -> String {
             out.push_str(&format!(", replacing program id {id}"));
         }
         out.push('\n');
+        if attach.choice == EntryChoice::First {
+            let prog = &loaded.programs[attach.program];
+            out.push_str(&format!(
+                "entry: prog_fd[{}] {} (section {}), the first program: no --entry given, and \
+                 the object puts it in no jump table\n",
+                attach.program, prog.name, prog.section
+            ));
+        }
+    }
+    for recovered in &loaded.recovered {
+        out.push_str(&format!("{}\n", recovery_line(recovered)));
     }
     if let Some(dir) = &loaded.pin_dir {
         out.push_str(&format!("pinned maps in {}/\n", dir.display()));
@@ -328,9 +398,20 @@ fn json(loaded: &Loaded, args: &LoadArgs) -> Json {
             ("ifindex", Json::from(attach.ifindex)),
             ("mode", Json::from(attach.mode.name())),
             ("prog", Json::from(attach.program)),
+            (
+                "entry",
+                Json::from(match attach.choice {
+                    EntryChoice::First => "first",
+                    _ => "named",
+                }),
+            ),
             ("replaced", Json::from(attach.replaced)),
         ])
     });
+    let recovered = loaded
+        .recovered
+        .iter()
+        .map(|r| Json::from(recovery_line(r)));
     let mut object = Json::object([
         ("file", Json::from(loaded.file.display().to_string())),
         ("maps", Json::Array(maps.collect())),
@@ -342,6 +423,7 @@ fn json(loaded: &Loaded, args: &LoadArgs) -> Json {
             "warnings",
             Json::array(loaded.warnings.iter().map(String::as_str)),
         ),
+        ("recovered", Json::Array(recovered.collect())),
     ]);
     if args.timings {
         let stages = loaded.timings.iter().map(|t| {
@@ -368,6 +450,24 @@ impl Observer for Explain<'_> {
             // A closed output only loses the explanation, not the load.
             let _ = writeln!(self.out, "{}", describe(event));
         }
+    }
+}
+
+/// One line for a staging directory a dead loader left, and what became of it.
+pub(crate) fn recovery_line(recovered: &Recovered) -> String {
+    let what = format!(
+        "{} (left by process {}, which died)",
+        recovered.dir.display(),
+        recovered.loader
+    );
+    match &recovered.recovery {
+        Recovery::Published { into, prog } => format!(
+            "recovered {what}: its program (id {prog}) is the one attached: published as {}",
+            into.display()
+        ),
+        Recovery::Removed => format!("recovered {what}: its program is not attached: removed"),
+        Recovery::Left(why) => format!("left {what}: {why}"),
+        other => format!("{what}: {other:?}"),
     }
 }
 
@@ -469,6 +569,10 @@ pub(crate) fn describe(event: &Event<'_>) -> String {
             line
         }
         Event::PinsPublished { dir } => format!("  renameat2: the pins are now in {}", dir.display()),
+        Event::Recovered { recovered } => format!("  {}", recovery_line(recovered)),
+        Event::Locked { path, waited } => {
+            format!("  flock {}: taken after {} ms", path.display(), ms(waited))
+        }
         Event::StageFinished {
             stage,
             wall,

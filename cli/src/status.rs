@@ -3,9 +3,10 @@
 use std::io::Write;
 
 use clap::Args;
-use rxdp::status::{status, DeviceStatus};
+use rxdp::status::{status, DeviceStatus, PinDir, PinState, StatusReport};
 
 use crate::json::Json;
+use crate::load::recovery_line;
 use crate::CliError;
 
 /// Show the XDP programs attached to interfaces, and the pins rxdp keeps for them.
@@ -19,28 +20,76 @@ pub struct StatusArgs {
     pub json: bool,
 }
 
-/// Writes the status to `out`.
+/// Writes the status to `out`; what could not be read goes to stderr as
+/// notes (in the JSON object with `--json`).
 pub fn run(args: &StatusArgs, out: &mut dyn Write) -> Result<(), CliError> {
-    let devices = status(args.dev.as_deref()).map_err(CliError::Status)?;
+    let report = status(args.dev.as_deref()).map_err(CliError::Status)?;
     let text = if args.json {
-        format!("{}\n", json(&devices))
+        format!("{}\n", json(&report))
     } else {
-        text(&devices)
+        let mut stderr = std::io::stderr();
+        for note in &report.notes {
+            let _ = writeln!(stderr, "note: {note}");
+        }
+        text(&report)
     };
     out.write_all(text.as_bytes()).map_err(CliError::Output)
 }
 
-fn text(devices: &[DeviceStatus]) -> String {
-    if devices.is_empty() {
-        return "no XDP programs attached, no rxdp pins\n".to_string();
+/// What a pin directory's record says, in words.
+fn state(dir: &PinDir) -> String {
+    let prog = dir
+        .prog
+        .map_or_else(String::new, |id| format!("program {id}, "));
+    match dir.state {
+        PinState::Attached => format!("{prog}attached"),
+        PinState::Stale => format!("{prog}no longer attached here"),
+        PinState::Staging { loader } => format!("{prog}being loaded by process {loader}"),
+        PinState::Abandoned { loader } => {
+            format!(
+                "{prog}left by process {loader}, which died; the next load or unload resolves it"
+            )
+        }
+        PinState::Legacy => "the layout of rxdp before /sys/fs/bpf/rxdp/".to_string(),
+        PinState::Unknown => format!("{prog}not attached at load"),
+        _ => format!("{prog}{:?}", dir.state),
     }
+}
+
+fn state_name(state: PinState) -> &'static str {
+    match state {
+        PinState::Attached => "attached",
+        PinState::Stale => "stale",
+        PinState::Staging { .. } => "staging",
+        PinState::Abandoned { .. } => "abandoned",
+        PinState::Legacy => "legacy",
+        _ => "unknown",
+    }
+}
+
+fn text(report: &StatusReport) -> String {
+    let devices: &[DeviceStatus] = &report.devices;
     let mut out = String::new();
+    for recovered in &report.recovered {
+        out.push_str(&format!("{}\n", recovery_line(recovered)));
+    }
+    if devices.is_empty() {
+        out.push_str("no XDP programs attached, no rxdp pins\n");
+        return out;
+    }
     for device in devices {
-        out.push_str(&format!(
-            "{} (ifindex {}):\n",
-            device.ifname, device.ifindex
-        ));
-        if device.programs.is_empty() {
+        if device.gone {
+            out.push_str(&format!(
+                "{} (gone; its pins record ifindex {}): `rxdp unload --dev {}` removes them\n",
+                device.ifname, device.ifindex, device.ifname
+            ));
+        } else {
+            out.push_str(&format!(
+                "{} (ifindex {}):\n",
+                device.ifname, device.ifindex
+            ));
+        }
+        if device.programs.is_empty() && !device.gone {
             out.push_str("  no XDP program\n");
         }
         for slot in &device.programs {
@@ -51,8 +100,9 @@ fn text(devices: &[DeviceStatus]) -> String {
         }
         for dir in &device.pins {
             out.push_str(&format!(
-                "  pins in {}/: {}\n",
+                "  pins in {}/ ({}): {}\n",
                 dir.dir.display(),
+                state(dir),
                 dir.pins.join(" ")
             ));
         }
@@ -60,8 +110,8 @@ fn text(devices: &[DeviceStatus]) -> String {
     out
 }
 
-fn json(devices: &[DeviceStatus]) -> Json {
-    let devices = devices.iter().map(|device| {
+fn json(report: &StatusReport) -> Json {
+    let devices = report.devices.iter().map(|device| {
         let programs = device.programs.iter().map(|slot| {
             Json::object([
                 ("mode", Json::from(slot.mode.name())),
@@ -75,14 +125,28 @@ fn json(devices: &[DeviceStatus]) -> Json {
                 ("dir", Json::from(dir.dir.display().to_string())),
                 ("mode", Json::from(dir.mode.map(|mode| mode.name()))),
                 ("pins", Json::array(dir.pins.iter().map(String::as_str))),
+                ("prog", Json::from(dir.prog)),
+                ("state", Json::from(state_name(dir.state))),
             ])
         });
         Json::object([
             ("dev", Json::from(device.ifname.as_str())),
             ("ifindex", Json::from(device.ifindex)),
+            ("gone", Json::from(device.gone)),
             ("programs", Json::Array(programs.collect())),
             ("pins", Json::Array(pins.collect())),
         ])
     });
-    Json::object([("devices", Json::Array(devices.collect()))])
+    let recovered = report
+        .recovered
+        .iter()
+        .map(|r| Json::from(recovery_line(r)));
+    Json::object([
+        ("devices", Json::Array(devices.collect())),
+        ("recovered", Json::Array(recovered.collect())),
+        (
+            "notes",
+            Json::array(report.notes.iter().map(String::as_str)),
+        ),
+    ])
 }

@@ -13,7 +13,7 @@ use rxdp::options::Mode;
 use rxdp_elf::ProgramType;
 
 use super::*;
-use crate::load::{JumpArgs, LoadArgs, TypeArg};
+use crate::load::{JumpArgs, LoadArgs, LockTimeoutArg, TypeArg};
 use crate::packet::PacketKind;
 
 fn rxdp(args: &[&str]) -> Result<Command, clap::Error> {
@@ -74,11 +74,13 @@ fn load_args(object: &str) -> LoadArgs {
         dev: None,
         mode: Mode::Auto,
         force: false,
-        entry: "0".into(),
+        entry: None,
         jumps: JumpArgs::default(),
         prog_type: TypeArg::default(),
         pin_dir: None,
         no_pin: false,
+        lock_timeout: LockTimeoutArg::default(),
+        max_object_size: rxdp::options::DEFAULT_MAX_OBJECT_SIZE,
         verbose: false,
         json: false,
         explain: false,
@@ -111,7 +113,7 @@ fn load_every_option_in_both_forms() {
         dev: Some("veth0".into()),
         mode: Mode::Skb,
         force: true,
-        entry: "xdp0".into(),
+        entry: Some("xdp0".into()),
         jumps: JumpArgs {
             maps: vec!["0".into(), "jmp_table2".into()],
             keys: vec![78, 4294967295],
@@ -121,6 +123,10 @@ fn load_every_option_in_both_forms() {
             prog_type: ProgramType::SOCKET_FILTER,
         },
         pin_dir: Some(PathBuf::from("/sys/fs/bpf/x")),
+        lock_timeout: LockTimeoutArg {
+            lock_timeout: Duration::from_millis(250),
+        },
+        max_object_size: 4096,
         verbose: true,
         json: true,
         explain: true,
@@ -131,18 +137,21 @@ fn load_every_option_in_both_forms() {
         "tail_kern.o --dev veth0 --mode skb --force --entry xdp0 ",
         "--map 0 --key 78 --prog 1 --map jmp_table2 --key 4294967295 ",
         "--prog xdp_prog1 --type socket_filter --pin-dir ",
-        "/sys/fs/bpf/x --verbose --json --explain --timings",
+        "/sys/fs/bpf/x --lock-timeout 250ms --max-object-size 4096 ",
+        "--verbose --json --explain --timings",
     ));
     let joined = words(concat!(
         "--dev=veth0 --mode=skb --entry=xdp0 --map=0 --key=78 ",
         "--prog=1 --map=jmp_table2 --key=4294967295 --prog=xdp_prog1 ",
         "--type=socket_filter --pin-dir=/sys/fs/bpf/x -fv --json ",
+        "--lock-timeout=250ms --max-object-size=4096 ",
         "--explain --timings tail_kern.o",
     ));
     let short = words(concat!(
         "-d veth0 -m skb -f -v --entry xdp0 --map 0 --key 78 --prog 1 ",
         "--map jmp_table2 --key 4294967295 --prog xdp_prog1 --type ",
         "socket_filter --pin-dir /sys/fs/bpf/x --json --explain ",
+        "--lock-timeout 250ms --max-object-size 4096 ",
         "--timings -- tail_kern.o",
     ));
     for args in [&spaced[..], &joined, &short] {
@@ -163,6 +172,14 @@ fn load_every_option_in_both_forms() {
     assert_eq!(options.jumps[0].key, 78);
     // Defaults.
     assert_eq!(rxdp_load(&["obj.o"]).unwrap(), load_args("obj.o"));
+    assert_eq!(rxdp_load(&["obj.o"]).unwrap().entry, None);
+    assert_eq!(
+        rxdp_load(&["o", "--lock-timeout", "2s"])
+            .unwrap()
+            .lock_timeout
+            .lock_timeout,
+        Duration::from_secs(2)
+    );
     for (text, mode) in [("drv", Mode::Drv), ("native", Mode::Drv), ("hw", Mode::Hw)] {
         assert_eq!(rxdp_load(&["o", "-m", text]).unwrap().mode, mode);
     }
@@ -199,10 +216,19 @@ fn other_commands_every_option() {
                 dev: "veth0".into(),
                 mode: Some(Mode::Drv),
                 json: true,
+                ..unload::UnloadArgs::default()
             }),
             "{args:?}"
         );
     }
+    let Command::Unload(waiting) = rxdp(&["unload", "-d", "v", "--lock-timeout", "250ms"]).unwrap()
+    else {
+        panic!("not unload");
+    };
+    assert_eq!(
+        waiting.lock_timeout.lock_timeout,
+        Duration::from_millis(250)
+    );
     assert_eq!(
         rxdp(&["status", "-d", "veth0", "--json"]).unwrap(),
         Command::Status(status::StatusArgs {
@@ -265,7 +291,7 @@ fn values_attached_or_apart_long_or_short() {
     let want = unload::UnloadArgs {
         dev: "eth0".into(),
         mode: Some(Mode::Skb),
-        json: false,
+        ..unload::UnloadArgs::default()
     };
     for args in [
         &["unload", "--dev", "eth0", "--mode", "skb"][..],
@@ -348,11 +374,14 @@ fn help_version_and_subcommands() {
          <OBJ>  The BPF object file (clang -target bpf)\n\nOptions:\n"
     ));
     for line in [
-        "  -d, --dev <IFNAME>   Attach to this interface; without it, load, fill jump tables and print the table\n",
-        "  -m, --mode <MODE>    auto (the kernel picks native, else generic), skb, drv or hw [default: auto]\n",
-        "      --entry <PROG>   The program to attach: index into prog_fd[], function or section name [default: 0]\n",
-        "      --type <TYPE>    Program type of sections whose name says none (prog/0, 1/7) [default: xdp]\n",
-        "  -V, --version        Print version\n",
+        "  -d, --dev <IFNAME>             Attach to this interface; without it, load, fill jump tables and print the table\n",
+        "  -m, --mode <MODE>              auto (the kernel picks native, else generic), skb, drv or hw [default: auto]\n",
+        "      --entry <PROG>             The program to attach: index into prog_fd[], function or section name (default: prog_fd[0], unless the object puts it in a jump table)\n",
+        "      --type <TYPE>              Program type of sections whose name says none (prog/0, 1/7) [default: xdp]\n",
+        "      --pin-dir <DIR>            Pin the maps in DIR (default with --dev: /sys/fs/bpf/rxdp/IFNAME/MODE/)\n",
+        "      --lock-timeout <SECONDS>   Wait this long for another load or unload of the device (or 250ms) [default: 5]\n",
+        "      --max-object-size <BYTES>  Refuse object files larger than this [default: 268435456]\n",
+        "  -V, --version                  Print version\n",
     ] {
         assert!(help.contains(line), "{line}{help}");
     }

@@ -4,9 +4,10 @@ use std::io::Write;
 
 use clap::Args;
 use rxdp::options::Mode;
-use rxdp::unload::unload;
+use rxdp::unload::{unload_with, UnloadOptions};
 
 use crate::json::Json;
+use crate::load::{recovery_line, LockTimeoutArg};
 use crate::CliError;
 
 /// Detach the XDP programs of a device and remove the pins rxdp made for them.
@@ -18,6 +19,8 @@ pub struct UnloadArgs {
     /// Only this slot: skb, drv or hw (default: all)
     #[arg(short, long, value_name = "MODE", value_parser = parse_slot)]
     pub mode: Option<Mode>,
+    #[command(flatten)]
+    pub lock_timeout: LockTimeoutArg,
     /// Print the result as one JSON object
     #[arg(long)]
     pub json: bool,
@@ -31,7 +34,9 @@ fn parse_slot(text: &str) -> Result<Mode, String> {
 
 /// Runs the unload and writes what it did to `out`.
 pub fn run(args: &UnloadArgs, out: &mut dyn Write) -> Result<(), CliError> {
-    let done = unload(&args.dev, args.mode).map_err(CliError::Unload)?;
+    let mut options = UnloadOptions::default();
+    options.lock_timeout = args.lock_timeout.lock_timeout;
+    let done = unload_with(&args.dev, args.mode, &options).map_err(CliError::Unload)?;
     let text = if args.json {
         let detached = done.detached.iter().map(|(mode, id)| {
             Json::object([("mode", Json::from(mode.name())), ("id", Json::from(*id))])
@@ -40,16 +45,46 @@ pub fn run(args: &UnloadArgs, out: &mut dyn Write) -> Result<(), CliError> {
         let object = Json::object([
             ("dev", Json::from(done.ifname.as_str())),
             ("ifindex", Json::from(done.ifindex)),
+            ("gone", Json::from(done.gone)),
+            ("now_named", Json::from(done.now_named.as_deref())),
             ("detached", Json::Array(detached.collect())),
             ("removed", Json::array(removed)),
+            (
+                "recovered",
+                Json::Array(
+                    done.recovered
+                        .iter()
+                        .map(|r| Json::from(recovery_line(r)))
+                        .collect(),
+                ),
+            ),
         ]);
         format!("{object}\n")
     } else {
         let mut text = String::new();
+        for recovered in &done.recovered {
+            text.push_str(&format!("{}\n", recovery_line(recovered)));
+        }
+        let device = match (&done.now_named, done.gone) {
+            (Some(name), _) => {
+                text.push_str(&format!(
+                    "{} was renamed {name} (ifindex {})\n",
+                    done.ifname, done.ifindex
+                ));
+                name.clone()
+            }
+            (None, true) => {
+                text.push_str(&format!(
+                    "{} is gone (its pins record ifindex {})\n",
+                    done.ifname, done.ifindex
+                ));
+                done.ifname.clone()
+            }
+            (None, false) => done.ifname.clone(),
+        };
         for (mode, id) in &done.detached {
             text.push_str(&format!(
-                "detached program id {id} from {} ({mode} mode)\n",
-                done.ifname
+                "detached program id {id} from {device} ({mode} mode)\n"
             ));
         }
         for dir in &done.removed {

@@ -82,13 +82,27 @@ fn text_tables() {
 #[test]
 fn undefined_call_fails_naming_the_symbol() {
     let path = object("undefined_call.o");
-    let output = rxdp(&["inspect", &path, "--json"]);
+    let output = rxdp(&["inspect", &path]);
     assert_eq!(output.status.code(), Some(1), "{output:?}");
     assert!(output.stdout.is_empty());
     let stderr = String::from_utf8(output.stderr).unwrap();
-    assert!(stderr.starts_with(&format!("rxdp: {path}: ")), "{stderr}");
+    assert!(
+        stderr.starts_with(&format!("rxdp: {path}: open: ")),
+        "{stderr}"
+    );
     assert!(stderr.contains("not_defined_anywhere"), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    // With --json the error is JSON too, on stdout, as bpftool -j does.
+    let output = rxdp(&["inspect", &path, "--json"]);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert!(output.stderr.is_empty(), "{output:?}");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        stdout.starts_with(&format!("{{\"error\":\"{path}: open: ")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("not_defined_anywhere"), "{stdout}");
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
 }
 
 #[test]

@@ -12,6 +12,13 @@
 //! - `--mode auto` sends no mode flag (native if the driver has it, else
 //!   generic); the mode the kernel chose is read back with a query, because
 //!   the pin directory is named after it.
+//! - The device was looked up by name before the load; it may have been
+//!   renamed, or deleted and its ifindex given to a new one, since. The
+//!   query after the attach checks the ifindex still has the name: if not,
+//!   the load fails and its program is detached from whatever device holds
+//!   that ifindex now.
+//! - A slot held by a BPF link cannot be replaced through netlink, not
+//!   even with `--force`: the error says so, and who can release it.
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
@@ -21,7 +28,7 @@ use rxdp_syscalls::Error as SysError;
 
 use crate::error::LoadError;
 use crate::observe::{Event, Observer};
-use crate::options::{AttachOptions, Mode};
+use crate::options::{AttachOptions, EntryChoice, Mode};
 use crate::pipeline::{Attached, Context, LoadedProgram};
 use crate::rollback::{AttachUndo, Rollback};
 
@@ -30,7 +37,7 @@ pub fn attach(
     ctx: &Context<'_>,
     options: &AttachOptions,
     ifindex: u32,
-    (entry, program): (usize, &LoadedProgram),
+    (entry, program, choice): (usize, &LoadedProgram, EntryChoice),
     rollback: &mut Rollback,
     observer: &mut dyn Observer,
 ) -> Result<Attached, LoadError> {
@@ -44,8 +51,13 @@ pub fn attach(
     };
     // With --force the slot is the one the program to replace is in; for
     // auto that is the native or generic slot, whichever holds one.
+    // One socket for the query, the attach and the check after it.
+    let mut rtnl = netlink::Rtnl::new();
     let (mode, previous): (Mode, Option<(u32, OwnedFd)>) = if options.force {
-        let state = netlink::query(ifindex).map_err(|e| failed(options.mode, e))?;
+        let state = rtnl
+            .link_by_index(ifindex)
+            .map_err(|e| failed(options.mode, e))?
+            .xdp;
         match slot(&state, options.mode) {
             Some((mode, id)) => match prog_get_fd_by_id(id) {
                 Ok(fd) => (mode, Some((id, fd))),
@@ -69,9 +81,9 @@ pub fn attach(
         flags,
         expected_fd: expected.map(|fd| fd.as_raw_fd()),
     });
-    if let Err(error) = netlink::attach(ifindex, prog, flags, expected) {
+    if let Err(error) = rtnl.attach(ifindex, prog, flags, expected) {
         let expected = previous.map(|(id, _)| id);
-        return Err(refused(ctx, dev, ifindex, mode, expected, error));
+        return Err(refused(ctx, options, ifindex, mode, expected, error));
     }
     let replaced = previous.as_ref().map(|(id, _)| *id);
     rollback.attached(AttachUndo {
@@ -79,10 +91,24 @@ pub fn attach(
         flags: mode.flags(),
         previous: previous.map(|(_, fd)| fd),
     });
+    // The device as it is now: still named as the load found it, and the
+    // slot the kernel chose (auto).
+    let link = match rtnl.link_by_index(ifindex) {
+        Ok(link) => Some(link),
+        Err(error) if matches!(error.errno, libc::ENODEV | libc::ENOENT) => None,
+        Err(error) => return Err(failed(mode, error)),
+    };
+    let Some(link) = link.filter(|link| link.name == dev) else {
+        return Err(LoadError::DeviceChanged {
+            file: ctx.file.to_string(),
+            dev: dev.to_string(),
+            ifindex,
+            now: netlink::link_by_index(ifindex).ok().map(|link| link.name),
+        });
+    };
     let actual = match mode {
         Mode::Auto => {
-            let state = netlink::query(ifindex).map_err(|e| failed(mode, e))?;
-            let actual = attached_mode(&state, prog_id).unwrap_or(Mode::Auto);
+            let actual = attached_mode(&link.xdp, prog_id).unwrap_or(Mode::Auto);
             rollback.attached_in(actual.flags());
             actual
         }
@@ -99,6 +125,7 @@ pub fn attach(
         mode: actual,
         replaced,
         program: entry,
+        choice,
     })
 }
 
@@ -131,13 +158,31 @@ pub(crate) fn attached_mode(state: &XdpState, id: u32) -> Option<Mode> {
 /// The error for a refused attach: when a program is in the way, its name.
 fn refused(
     ctx: &Context<'_>,
-    dev: &str,
+    options: &AttachOptions,
     ifindex: u32,
     mode: Mode,
     expected: Option<u32>,
     error: SysError,
 ) -> LoadError {
     let file = ctx.file.to_string();
+    let dev = options.dev.as_str();
+    let generic = |error| LoadError::Attach {
+        file: file.clone(),
+        dev: dev.to_string(),
+        mode,
+        error,
+    };
+    // A link, or a program in the other of skb and drv: the kernel's words
+    // and the hint say what to do; --force would not help.
+    if error.link_holds_slot()
+        || (error.errno == libc::EEXIST
+            && error
+                .kernel_message
+                .as_deref()
+                .is_some_and(|m| m.contains("Native and generic")))
+    {
+        return generic(error);
+    }
     let in_the_way = matches!(error.errno, libc::EBUSY | libc::EEXIST) && expected.is_none();
     if in_the_way {
         let state = netlink::query(ifindex).ok();
@@ -150,6 +195,18 @@ fn refused(
             let held = state
                 .and_then(|state| attached_mode(&state, id))
                 .unwrap_or(mode);
+            // With --force the slot was empty when rxdp looked: another
+            // tool attached since.
+            if options.force {
+                return LoadError::AttachedMeanwhile {
+                    file,
+                    dev: dev.to_string(),
+                    mode: held,
+                    id,
+                    name,
+                    error,
+                };
+            }
             return LoadError::Busy {
                 file,
                 dev: dev.to_string(),
@@ -170,10 +227,5 @@ fn refused(
             error,
         };
     }
-    LoadError::Attach {
-        file,
-        dev: dev.to_string(),
-        mode,
-        error,
-    }
+    generic(error)
 }

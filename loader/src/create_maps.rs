@@ -15,8 +15,10 @@
 //!   `LIBBPF_PIN_BY_NAME` is looked up at its path first: if a compatible
 //!   map (type, key size, value size, max entries, flags) is pinned there it
 //!   is used as it is — not created, not filled — and an incompatible one is
-//!   an error naming the field. Otherwise it is created and pinned there,
-//!   and a failed load unpins it.
+//!   an error naming the field. The pin must be one of root's, reached
+//!   without a symlink (a name another user planted in a world-writable
+//!   bpffs would hand root's program someone else's map). Otherwise the
+//!   map is created and pinned there, and a failed load unpins it.
 //! - **Contents.** Global data (`.data`, `.rodata`) is written at key 0 and
 //!   `.rodata*` maps are frozen (`BPF_MAP_FREEZE`): user space can no longer
 //!   change them, and the verifier may treat their values as constants.
@@ -26,10 +28,11 @@
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::PathBuf;
+use std::rc::Rc;
 
 use rxdp_elf::{InnerMap, Map, MapDef, MapType};
 use rxdp_syscalls::bpf::{map_create, map_info, MapCreate, MapHandle, MapInfo, BPF_ANY};
-use rxdp_syscalls::fs::bpffs;
+use rxdp_syscalls::fs::Dir;
 use rxdp_syscalls::{Error as SysError, ENOTSUPP};
 
 use crate::error::LoadError;
@@ -126,27 +129,26 @@ fn create_one(
     observer: &mut dyn Observer,
 ) -> Result<LoadedMap, LoadError> {
     let map = &ctx.object.maps[index];
-    let shared = pin::shared_path(
+    let shared = pin::shared_pin(
         map,
         &ctx.bpffs_root,
         &ctx.object_sha1,
         ctx.pin_target.as_ref(),
     );
-    if let Some((path, _)) = &shared {
-        match bpffs::get(path) {
-            Ok(fd) => {
-                let in_load_dir = shared.as_ref().is_some_and(|(_, inside)| *inside);
-                return reuse(ctx, index, fd, path.clone(), in_load_dir, observer);
-            }
-            Err(error) if error.errno == libc::ENOENT => {}
-            Err(error) => {
-                return Err(map_error(
-                    ctx,
-                    index,
-                    format!("open the shared pin {}", path.display()),
-                    error,
-                ))
-            }
+    let shared_error = |error| LoadError::SharedPin {
+        file: ctx.file.to_string(),
+        index,
+        map: map.name.clone(),
+        error,
+    };
+    let shared_dir = match &shared {
+        Some(pin) => pin::open_shared_dir(pin, &ctx.bpffs_root, ctx.pin_target.as_ref(), rollback)
+            .map_err(shared_error)?,
+        None => None,
+    };
+    if let (Some(pin), Some(dir)) = (&shared, &shared_dir) {
+        if let Some(fd) = pin::open_shared_pin(dir, &pin.name).map_err(shared_error)? {
+            return reuse(ctx, index, fd, pin.path.clone(), pin.in_load_dir, observer);
         }
     }
 
@@ -224,14 +226,18 @@ fn create_one(
         shared: shared.is_some(),
         in_load_dir: false,
     };
-    if let Some((path, inside)) = shared {
-        if inside {
+    if let Some(pin) = shared {
+        match shared_dir {
+            Some(dir) if !pin.in_load_dir => {
+                pin_shared(ctx, index, &loaded, dir, &pin.name, rollback)?;
+                observer.event(&Event::SharedPinCreated {
+                    index,
+                    path: &pin.path,
+                });
+                loaded.pin = Some(pin.path);
+            }
             // Pinned with the load's maps, in the staging directory.
-            loaded.in_load_dir = true;
-        } else {
-            pin_shared(ctx, index, &loaded, &path, rollback)?;
-            observer.event(&Event::SharedPinCreated { index, path: &path });
-            loaded.pin = Some(path);
+            _ => loaded.in_load_dir = true,
         }
     }
     Ok(loaded)
@@ -293,17 +299,19 @@ fn pin_shared(
     ctx: &Context<'_>,
     index: usize,
     map: &LoadedMap,
-    path: &std::path::Path,
+    dir: Rc<Dir>,
+    name: &str,
     rollback: &mut Rollback,
 ) -> Result<(), LoadError> {
-    if let Some(dir) = path.parent() {
-        rollback
-            .create_dirs(dir)
-            .map_err(|error| map_error(ctx, index, format!("create {}", dir.display()), error))?;
-    }
-    bpffs::pin(map.fd.as_fd(), path)
-        .map_err(|error| map_error(ctx, index, format!("pin at {}", path.display()), error))?;
-    rollback.pinned(path.to_path_buf());
+    dir.pin(map.fd.as_fd(), name).map_err(|error| {
+        map_error(
+            ctx,
+            index,
+            format!("pin at {}", dir.join(name).display()),
+            error,
+        )
+    })?;
+    rollback.pinned(dir, name.to_string());
     Ok(())
 }
 

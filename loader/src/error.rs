@@ -14,11 +14,14 @@
 use std::path::PathBuf;
 
 use rxdp_elf::ParseError;
+use rxdp_syscalls::fs::lock::LockError;
+use rxdp_syscalls::signal::signal_name;
 use rxdp_syscalls::Error as SysError;
 
 use crate::kernel_btf::KfuncError;
 use crate::observe::Stage;
 use crate::options::{Mode, OptionError};
+use crate::pin::PinError;
 use rxdp_elf::relocate::RelocateError;
 
 /// The syscall part of a message: `OP failed: text (ERRNO): kernel says
@@ -51,6 +54,11 @@ fn io(error: &std::io::Error) -> String {
     let text = error.to_string();
     let text = text.split(" (os error").next().unwrap_or(&text).to_string();
     match error.raw_os_error() {
+        Some(errno @ (libc::EMFILE | libc::ENFILE)) => format!(
+            "{text} ({}); {}",
+            rxdp_syscalls::errno_name(errno),
+            SysError::new("open", errno).hint().unwrap_or_default()
+        ),
         Some(errno) => format!("{text} ({})", rxdp_syscalls::errno_name(errno)),
         None => text,
     }
@@ -79,6 +87,28 @@ fn lines(tail: &[String]) -> String {
     out
 }
 
+/// What to do about a lock that was not obtained.
+pub(crate) fn lock_advice(error: &LockError, what: &str) -> String {
+    match error {
+        LockError::TimedOut { .. } => format!(
+            "; another load or unload of {what} is under way: wait for it to end, or give it \
+             longer (--lock-timeout SECONDS)"
+        ),
+        _ => String::new(),
+    }
+}
+
+/// Bytes in binary units, for limits: `256 MiB`, `1536 KiB`, `100 bytes`.
+pub(crate) fn bytes(n: u64) -> String {
+    if n >= 1 << 20 && n % (1 << 20) == 0 {
+        format!("{} MiB", n >> 20)
+    } else if n >= 1 << 10 && n % (1 << 10) == 0 {
+        format!("{} KiB", n >> 10)
+    } else {
+        format!("{n} bytes")
+    }
+}
+
 fn leftovers(items: &[String]) -> String {
     format!(
         "\n  and undoing the load failed, left behind: {}",
@@ -97,9 +127,22 @@ pub struct VerifierReport {
     pub source_line: Option<String>,
     /// The last lines of the log.
     pub tail: Vec<String>,
+    /// The whole log was shown already (`-v`): the message does not repeat
+    /// its last lines.
+    pub log_shown: bool,
 }
 
 impl VerifierReport {
+    /// `; -v prints the whole log` and the last lines, or a pointer to the
+    /// log shown above.
+    fn log(&self) -> String {
+        if self.log_shown {
+            "; the whole verifier log is above".to_string()
+        } else {
+            format!("; -v prints the whole log{}", lines(&self.tail))
+        }
+    }
+
     fn at(&self) -> String {
         let mut out = String::new();
         if let Some(location) = &self.location {
@@ -129,6 +172,25 @@ pub enum LoadError {
         file: String,
         /// What reading said.
         error: std::io::Error,
+    },
+    /// The object is not a regular file (a directory, FIFO, device,
+    /// socket): rxdp does not read it.
+    #[error("{file}: open: it is {what}, not a regular file: give the object file itself (rxdp reads only regular files, so that a FIFO cannot block it nor a device flood it)")]
+    NotAFile {
+        /// The object file, as the user named it.
+        file: String,
+        /// What it is instead (`a FIFO`, `a directory`, ...).
+        what: &'static str,
+    },
+    /// The object is larger than [`LoadOptions::max_object_size`](crate::LoadOptions::max_object_size).
+    #[error("{file}: open: it is {size} bytes, more than the {} rxdp reads; a BPF object is rarely more than a few MiB: is it the right file? (raise the limit with --max-object-size BYTES, or LoadOptions::max_object_size)", bytes(*limit))]
+    TooLarge {
+        /// The object file, as the user named it.
+        file: String,
+        /// Its size in bytes (as far as it was read).
+        size: u64,
+        /// The limit it exceeds.
+        limit: u64,
     },
     /// The file is not a BPF object rxdp can load.
     #[error("{file}: open: {error}")]
@@ -213,6 +275,20 @@ pub enum LoadError {
         /// Its value in the object.
         ours: u64,
     },
+    /// A shared pin (`PIN_GLOBAL_NS`, `PIN_OBJECT_NS`, pin by name) that
+    /// rxdp will not reuse: a symlink, another user's, or one it could not
+    /// check.
+    #[error("{file}: create maps: map_fd[{index}] {map}: {error}")]
+    SharedPin {
+        /// The object file, as the user named it.
+        file: String,
+        /// The index in `map_fd[]`.
+        index: usize,
+        /// The map, by name.
+        map: String,
+        /// What is wrong with the pin.
+        error: PinError,
+    },
     /// The device cannot offload the program or map (hw mode).
     #[error("{file}: {stage}: {what}: {}; {dev} cannot offload XDP programs (its driver does not implement BPF offload; only e.g. nfp NICs and netdevsim do); use --mode drv or skb", syscall(error))]
     Offload {
@@ -244,7 +320,7 @@ pub enum LoadError {
         error: RelocateError,
     },
     /// The verifier refused a program.
-    #[error("{file}: load programs: prog_fd[{index}] {program} (section {section}): the verifier rejected it ({}){}{}; -v prints the whole log{}", error.errno_name(), error.kernel_message.as_ref().map(|m| format!(": kernel says \"{m}\"")).unwrap_or_default(), report.at(), lines(&report.tail))]
+    #[error("{file}: load programs: prog_fd[{index}] {program} (section {section}): the verifier rejected it ({}){}{}{}", error.errno_name(), error.kernel_message.as_ref().map(|m| format!(": kernel says \"{m}\"")).unwrap_or_default(), report.at(), report.log())]
     Verifier {
         /// The object file, as the user named it.
         file: String,
@@ -318,15 +394,57 @@ pub enum LoadError {
         /// What failed, with the kernel's words when a syscall did.
         error: SysError,
     },
-    /// The lock that orders concurrent loads could not be taken.
-    #[error("{file}: attach: lock {} against concurrent loads: {}", path.display(), kernel(error))]
+    /// A directory or pin in bpffs that rxdp does not use (a symlink,
+    /// another user's, one holding what rxdp did not make), or a syscall
+    /// on one that failed.
+    #[error("{file}: {stage}: {error}")]
+    Pins {
+        /// The object file, as the user named it.
+        file: String,
+        /// The stage it happened in.
+        stage: Stage,
+        /// What is wrong with the directory or pin.
+        error: PinError,
+    },
+    /// The per-device lock that orders loads and unloads could not be
+    /// taken (in time).
+    #[error(
+        "{file}: {stage}: lock for {what}: {error}{}",
+        lock_advice(error, what)
+    )]
     Lock {
         /// The object file, as the user named it.
         file: String,
-        /// The path.
-        path: PathBuf,
-        /// What failed, with the kernel's words when a syscall did.
-        error: SysError,
+        /// The stage it happened in.
+        stage: Stage,
+        /// What the lock guards (`veth0 skb`, a pin directory).
+        what: String,
+        /// Why it was not taken: timed out (naming the holder) or a
+        /// syscall failed.
+        error: LockError,
+    },
+    /// SIGINT or SIGTERM asked the load to stop; what it made was undone.
+    #[error("{file}: {stage}: interrupted by {}; everything the load had made was undone", signal_name(*signal))]
+    Interrupted {
+        /// The object file, as the user named it.
+        file: String,
+        /// The stage it was in.
+        stage: Stage,
+        /// The signal (`SIGINT`, `SIGTERM`).
+        signal: i32,
+    },
+    /// The interface's ifindex no longer has the name rxdp resolved:
+    /// renamed, or deleted (and perhaps reused) during the load.
+    #[error("{file}: attach: interface {dev} (ifindex {ifindex}) {}: it was renamed or replaced while rxdp loaded; nothing was left attached: run again", match now { Some(name) => format!("is now named {name}"), None => "is gone".to_string() })]
+    DeviceChanged {
+        /// The object file, as the user named it.
+        file: String,
+        /// The interface, as named.
+        dev: String,
+        /// The ifindex it had when resolved.
+        ifindex: u32,
+        /// That ifindex's name now, or `None` when it is gone.
+        now: Option<String>,
     },
     /// Another program is attached in that mode, and `--force` was not given.
     #[error("{file}: attach: {dev} already runs XDP program {name} (id {id}, tag {tag}) in {mode} mode ({}{}); use --force to replace it, or `rxdp unload --dev {dev}` first", error.errno_name(), error.kernel_message.as_ref().map(|m| format!(": kernel says \"{m}\"")).unwrap_or_default())]
@@ -360,6 +478,24 @@ pub enum LoadError {
         /// What failed, with the kernel's words when a syscall did.
         error: SysError,
     },
+    /// Another tool attached a program in that mode while rxdp loaded
+    /// (the slot was empty when the load began, and `--force` was not
+    /// given).
+    #[error("{file}: attach: {dev} in {mode} mode: program {name} (id {id}) was attached by another tool while rxdp loaded ({}); check it with `rxdp status`, then run again with --force to replace it", error.errno_name())]
+    AttachedMeanwhile {
+        /// The object file, as the user named it.
+        file: String,
+        /// The interface.
+        dev: String,
+        /// The XDP mode.
+        mode: Mode,
+        /// The kernel id of the program now attached.
+        id: u32,
+        /// That program, by name.
+        name: String,
+        /// What failed, with the kernel's words.
+        error: SysError,
+    },
     /// The kernel refused the attach (`RTM_SETLINK`).
     #[error("{file}: attach: {dev} in {mode} mode: {}", kernel(error))]
     Attach {
@@ -386,18 +522,28 @@ impl LoadError {
     /// The stage the load stopped at.
     pub fn stage(&self) -> Stage {
         match self {
-            LoadError::Read { .. } | LoadError::Parse { .. } => Stage::Open,
+            LoadError::Read { .. }
+            | LoadError::NotAFile { .. }
+            | LoadError::TooLarge { .. }
+            | LoadError::Parse { .. } => Stage::Open,
             LoadError::Option { .. } | LoadError::Device { .. } => Stage::Resolve,
             LoadError::Btf { .. } | LoadError::BtfPrepare { .. } => Stage::LoadBtf,
-            LoadError::Map { .. } | LoadError::PinMismatch { .. } => Stage::CreateMaps,
-            LoadError::Offload { stage, .. } | LoadError::Pin { stage, .. } => *stage,
+            LoadError::Map { .. } | LoadError::PinMismatch { .. } | LoadError::SharedPin { .. } => {
+                Stage::CreateMaps
+            }
+            LoadError::Offload { stage, .. }
+            | LoadError::Pin { stage, .. }
+            | LoadError::Pins { stage, .. }
+            | LoadError::Lock { stage, .. }
+            | LoadError::Interrupted { stage, .. } => *stage,
             LoadError::Kfunc { .. } | LoadError::Relocate { .. } => Stage::Relocate,
             LoadError::Verifier { .. } | LoadError::Program { .. } => Stage::LoadPrograms,
             LoadError::Jump { .. } => Stage::FillJumpTables,
             LoadError::PinName { .. } => Stage::Pin,
-            LoadError::Lock { .. }
-            | LoadError::Busy { .. }
+            LoadError::Busy { .. }
             | LoadError::Raced { .. }
+            | LoadError::AttachedMeanwhile { .. }
+            | LoadError::DeviceChanged { .. }
             | LoadError::Attach { .. } => Stage::Attach,
             LoadError::Rollback { error, .. } => error.stage(),
         }
@@ -414,12 +560,35 @@ impl LoadError {
             | LoadError::Program { error, .. }
             | LoadError::Jump { error, .. }
             | LoadError::Pin { error, .. }
-            | LoadError::Lock { error, .. }
             | LoadError::Busy { error, .. }
             | LoadError::Raced { error, .. }
+            | LoadError::AttachedMeanwhile { error, .. }
             | LoadError::Attach { error, .. } => Some(error),
+            LoadError::Pins { error, .. } | LoadError::SharedPin { error, .. } => {
+                error.syscall_error()
+            }
+            LoadError::Lock {
+                error: LockError::Sys(error),
+                ..
+            } => Some(error),
             LoadError::Rollback { error, .. } => error.syscall_error(),
             _ => None,
+        }
+    }
+
+    /// The same error, for a caller that has shown the whole verifier log
+    /// already (`rxdp-load -v`): its message does not repeat the log's
+    /// last lines.
+    pub fn log_shown(mut self) -> LoadError {
+        self.mark_log_shown();
+        self
+    }
+
+    fn mark_log_shown(&mut self) {
+        match self {
+            LoadError::Verifier { report, .. } => report.log_shown = true,
+            LoadError::Rollback { error, .. } => error.mark_log_shown(),
+            _ => {}
         }
     }
 
@@ -460,10 +629,13 @@ mod tests {
             what: "create".into(),
             error: SysError::new("BPF_MAP_CREATE", libc::EPERM),
         };
+        let eperm = SysError::new("BPF_MAP_CREATE", libc::EPERM).hint().unwrap();
         assert_eq!(
             error.to_string(),
-            "x.o: create maps: map_fd[0] jmp_table1: create: BPF_MAP_CREATE failed: Operation \
-             not permitted (EPERM); run as root or grant CAP_BPF and CAP_NET_ADMIN"
+            format!(
+                "x.o: create maps: map_fd[0] jmp_table1: create: BPF_MAP_CREATE failed: \
+                 Operation not permitted (EPERM); {eperm}"
+            )
         );
         let btf = |errno| {
             LoadError::Btf {
@@ -474,8 +646,10 @@ mod tests {
         };
         assert_eq!(
             btf(libc::EPERM),
-            "x.o: load BTF: the object's .BTF: BPF_BTF_LOAD failed: Operation not permitted \
-             (EPERM); run as root or grant CAP_BPF and CAP_NET_ADMIN"
+            format!(
+                "x.o: load BTF: the object's .BTF: BPF_BTF_LOAD failed: Operation not \
+                 permitted (EPERM); {eperm}"
+            )
         );
         assert!(btf(libc::EINVAL).ends_with(
             "; rebuild the object with a clang that matches this kernel, or strip .BTF"
@@ -504,6 +678,7 @@ mod tests {
                 location: Some("v.c:22".into()),
                 source_line: Some("  if (x)".into()),
                 tail: vec!["a".into(), "b".into()],
+                log_shown: false,
             },
         };
         assert_eq!(
@@ -512,6 +687,41 @@ mod tests {
              (EACCES): kernel says \"invalid access to packet\" at v.c:22 `if (x)` (insn 2: (69) \
              r1 = *(u16 *)(r1 +12)); -v prints the whole log\n  last 2 lines of the verifier \
              log:\n    a\n    b"
+        );
+        // With -v the log was printed whole: the message does not repeat it.
+        let shown = error.log_shown().to_string();
+        assert!(
+            shown
+                .ends_with("(insn 2: (69) r1 = *(u16 *)(r1 +12)); the whole verifier log is above"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn limits_and_interruptions_say_what_to_do() {
+        assert_eq!(bytes(256 << 20), "256 MiB");
+        assert_eq!(bytes(1000), "1000 bytes");
+        assert_eq!(bytes(3 << 10), "3 KiB");
+        let large = LoadError::TooLarge {
+            file: "/tmp/big.o".into(),
+            size: 3 << 30,
+            limit: 256 << 20,
+        };
+        assert!(
+            large.to_string().starts_with(
+                "/tmp/big.o: open: it is 3221225472 bytes, more than the 256 MiB rxdp reads"
+            ),
+            "{large}"
+        );
+        assert!(large.to_string().contains("--max-object-size"));
+        let stopped = LoadError::Interrupted {
+            file: "x.o".into(),
+            stage: Stage::Attach,
+            signal: libc::SIGTERM,
+        };
+        assert_eq!(
+            stopped.to_string(),
+            "x.o: attach: interrupted by SIGTERM; everything the load had made was undone"
         );
     }
 }

@@ -21,7 +21,8 @@
 //!   `--entry` names are found in the object (index, function or section name).
 //! - [`pipeline`]: [`load`] itself — calls each stage in turn, records what
 //!   each changed outside the process, undoes it all when one fails.
-//! - `open`: reads the file once and parses it ([`rxdp_elf::Object`]).
+//! - [`open`]: reads the file once (a regular file, size capped, magic
+//!   first) and parses it ([`rxdp_elf::Object`]).
 //! - `load_btf`: `BPF_BTF_LOAD` of the object's BTF (before the maps, which
 //!   reference its type ids).
 //! - `create_maps`: `BPF_MAP_CREATE` in `map_fd[]` order (inner maps first),
@@ -34,13 +35,16 @@
 //! - `load_programs`: `BPF_PROG_LOAD` in `prog_fd[]` order; a rejection
 //!   shows the failing instruction, its source line and the verifier log.
 //! - `fill_jump_tables`: prog-array entries, implied and explicit.
-//! - [`pin`]: the pin layout (`/sys/fs/bpf/IF/MODE/NAME`), pinning into a
-//!   staging directory and swapping it into place after the attach.
+//! - [`pin`]: the pin layout (`/sys/fs/bpf/rxdp/IF/MODE/NAME`), every
+//!   directory opened without following a symlink and marked with a
+//!   [`record`], pinning into a staging directory and swapping it into
+//!   place after the attach, finishing what dead loaders left.
 //! - `attach`: `RTM_SETLINK`, refusing or atomically replacing what is there.
 //! - [`observe`]: the events of a load and their timings (`--explain`,
 //!   `--timings`).
 //! - [`unload`](mod@unload) and [`status`](mod@status): detach and list, for `rxdp unload` and
 //!   `rxdp status`.
+//! - [`interrupt`]: SIGINT and SIGTERM roll a load back (opt-in).
 //! - [`error`]: [`LoadError`], one variant per stage with its context.
 //!
 //! Beside the pipeline, for looking inside:
@@ -61,14 +65,17 @@ mod attach;
 mod create_maps;
 pub mod error;
 mod fill_jump_tables;
+pub mod interrupt;
 pub mod kernel_btf;
+mod legacy;
 mod load_btf;
 mod load_programs;
 pub mod observe;
-mod open;
+pub mod open;
 pub mod options;
 pub mod pin;
 pub mod pipeline;
+pub mod record;
 mod rollback;
 pub mod status;
 pub mod test_run;
@@ -77,8 +84,9 @@ pub mod unload;
 pub use error::{LoadError, VerifierReport};
 pub use observe::{Event, NoObserver, Observer, Patch, Stage};
 pub use options::{
-    AttachOptions, JumpRequest, LoadOptions, MapRef, Mode, OptionError, PinPolicy, ProgRef, Ref,
+    AttachOptions, EntryChoice, JumpRequest, LoadOptions, MapRef, Mode, OptionError, PinPolicy,
+    ProgRef, Ref,
 };
 pub use pipeline::{load, Attached, Loaded, LoadedMap, LoadedProgram, MadeJumpEntry, StageTiming};
-pub use status::{status, DeviceStatus};
-pub use unload::{unload, Unloaded};
+pub use status::{status, DeviceStatus, StatusReport};
+pub use unload::{unload, unload_with, UnloadOptions, Unloaded};

@@ -116,7 +116,9 @@ fn refused(ctx: &Context<'_>, index: usize, linked: &LinkedProgram, error: SysEr
             error,
         };
     }
-    match error.log.as_deref() {
+    // Out of fds is no rejection, whatever log came with it.
+    let out_of_fds = matches!(error.errno, libc::EMFILE | libc::ENFILE);
+    match error.log.as_deref().filter(|_| !out_of_fds) {
         Some(log) => {
             let report = report(log, linked, ctx.object);
             LoadError::Verifier {
@@ -184,6 +186,7 @@ pub(crate) fn report(log: &str, linked: &LinkedProgram, object: &Object) -> Veri
         location: error.as_ref().map(disasm::SourceLine::location),
         source_line: error.map(|s| s.text),
         tail,
+        log_shown: false,
     }
 }
 

@@ -15,6 +15,7 @@ use rxdp_elf::{JumpOrigin, MapType, ProgramType};
 use rxdp_syscalls::netlink::XdpFlags;
 
 use crate::options::Mode;
+use crate::pin::Recovered;
 
 /// The stages of a load, in the order they run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -220,6 +221,19 @@ pub enum Event<'a> {
     PinsPublished {
         /// The final directory.
         dir: &'a Path,
+    },
+    /// A staging directory left by a loader that died was published or
+    /// removed (under the device's lock, before this load staged its own).
+    Recovered {
+        /// What was found and what became of it.
+        recovered: &'a Recovered,
+    },
+    /// The device's lock was taken after `waited`.
+    Locked {
+        /// The lock file.
+        path: &'a Path,
+        /// How long the load waited for it.
+        waited: Duration,
     },
     /// A stage ended: its wall time, and the part of it spent in syscalls
     /// (`rxdp_syscalls::seam::kernel_time`).

@@ -11,6 +11,7 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use rxdp_elf::{JumpEntry, JumpOrigin, MapType, Object, ProgramType};
 use rxdp_syscalls::netlink::XdpFlags;
@@ -135,7 +136,7 @@ impl JumpRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum PinPolicy {
-    /// With a device, `/sys/fs/bpf/IF/MODE/`; without one, nowhere.
+    /// With a device, `/sys/fs/bpf/rxdp/IF/MODE/`; without one, nowhere.
     #[default]
     Default,
     /// This directory (`--pin-dir`), with or without a device.
@@ -154,8 +155,11 @@ pub struct AttachOptions {
     pub mode: Mode,
     /// Replace what is attached in that mode, atomically.
     pub force: bool,
-    /// The program to attach (default `prog_fd[0]`).
-    pub entry: ProgRef,
+    /// The program to attach. `None`: `prog_fd[0]`, as `load_bpf_file()`
+    /// users attached — unless the object itself puts it in a jump table
+    /// (a tail-call target, not an entry), which is refused: name the
+    /// entry then.
+    pub entry: Option<ProgRef>,
 }
 
 impl AttachOptions {
@@ -165,7 +169,7 @@ impl AttachOptions {
             dev: dev.into(),
             mode: Mode::Auto,
             force: false,
-            entry: Ref::Index(0),
+            entry: None,
         }
     }
 
@@ -183,10 +187,28 @@ impl AttachOptions {
 
     /// The same, attaching the program `entry` names.
     pub fn with_entry(mut self, entry: ProgRef) -> AttachOptions {
-        self.entry = entry;
+        self.entry = Some(entry);
         self
     }
 }
+
+/// How the attached program was chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EntryChoice {
+    /// Named by the options (`--entry`).
+    Named,
+    /// `prog_fd[0]`, no entry being named, and the object putting it in
+    /// no jump table.
+    First,
+}
+
+/// How long a load or an unload waits for another one on the same device
+/// by default.
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(5);
+/// The largest object file read by default: BPF objects are kilobytes to a
+/// few MiB; a bigger file is most likely not one.
+pub const DEFAULT_MAX_OBJECT_SIZE: u64 = 256 << 20;
 
 /// Everything a load needs to know besides the object. Start from
 /// [`LoadOptions::new`] and set what else the load needs: more fields may
@@ -206,6 +228,10 @@ pub struct LoadOptions {
     pub pins: PinPolicy,
     /// Load with a verifier log and keep it, even on success (`-v`).
     pub verifier_log: bool,
+    /// How long to wait for another load or unload of the same device.
+    pub lock_timeout: Duration,
+    /// The largest object file to read, in bytes.
+    pub max_object_size: u64,
 }
 
 impl LoadOptions {
@@ -218,6 +244,8 @@ impl LoadOptions {
             default_type: ProgramType::XDP,
             pins: PinPolicy::Default,
             verifier_log: false,
+            lock_timeout: DEFAULT_LOCK_TIMEOUT,
+            max_object_size: DEFAULT_MAX_OBJECT_SIZE,
         }
     }
 }
@@ -265,6 +293,21 @@ pub enum OptionError {
         key: u32,
         /// What is wrong with the entry.
         problem: String,
+    },
+    /// `prog_fd[0]` would be attached by default, but the object puts it
+    /// in a jump table: a tail-call target, not an entry.
+    #[error("prog_fd[0] {program} (section {section}) is a tail-call target: the object puts it at key {key} of {map}, and attached by itself it would run without what its caller prepares; name the program to attach with --entry ({others})")]
+    TailEntry {
+        /// `prog_fd[0]`, by name.
+        program: String,
+        /// Its ELF section.
+        section: String,
+        /// The prog array the object puts it in.
+        map: String,
+        /// Its key there.
+        key: u32,
+        /// The other programs, which `--entry` could name.
+        others: String,
     },
     /// `--map map --key key` is given twice (`prog_fd[first]` and `prog_fd[second]`).
     #[error(
@@ -367,6 +410,54 @@ pub fn resolve_program(object: &Object, reference: &ProgRef) -> Result<usize, Op
             list: program_list(object),
         }),
     }
+}
+
+/// The program to attach: the one `entry` names, else `prog_fd[0]` unless
+/// the object itself puts it in a jump table (`plan`'s implied entries):
+/// a tail-call target attached by itself runs without what its caller
+/// prepares (the tutorial's tails read the metadata its entry writes).
+pub fn resolve_entry(
+    object: &Object,
+    entry: Option<&ProgRef>,
+    plan: &[JumpEntry],
+) -> Result<(usize, EntryChoice), OptionError> {
+    if let Some(entry) = entry {
+        return Ok((resolve_program(object, entry)?, EntryChoice::Named));
+    }
+    let first = resolve_program(object, &Ref::Index(0))?;
+    let Some(tail) = plan
+        .iter()
+        .find(|e| e.program == first && e.origin != JumpOrigin::Explicit)
+    else {
+        return Ok((first, EntryChoice::First));
+    };
+    let targets: Vec<usize> = plan
+        .iter()
+        .filter(|e| e.origin != JumpOrigin::Explicit)
+        .map(|e| e.program)
+        .collect();
+    let others: Vec<String> = object
+        .programs
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !targets.contains(i))
+        .map(|(i, p)| format!("prog_fd[{i}] {} (section {})", p.name(), p.section))
+        .collect();
+    let others = if others.is_empty() {
+        "every program of the object is a tail-call target: --entry 0 attaches this one \
+         anyway"
+            .to_string()
+    } else {
+        format!("programs no jump table holds: {}", others.join(", "))
+    };
+    let program = &object.programs[first];
+    Err(OptionError::TailEntry {
+        program: program.name().to_string(),
+        section: program.section.clone(),
+        map: object.maps[tail.map].name.clone(),
+        key: tail.key,
+        others,
+    })
 }
 
 /// The jump entries to make: those the object implies, then the explicit
@@ -542,6 +633,41 @@ pub(crate) mod tests {
             error.to_string(),
             "\"xdp\" names more than one program: prog_fd[4] (function xdp) and prog_fd[2] \
              (first, first in section xdp); use an index"
+        );
+    }
+
+    #[test]
+    fn a_tail_call_target_is_not_the_entry_unless_named() {
+        let mut object = tutorial();
+        let plan = jump_plan(&object, &[]).unwrap();
+        assert_eq!(
+            resolve_entry(&object, None, &plan),
+            Ok((0, EntryChoice::First))
+        );
+        // prog/0 first: the object puts prog_fd[0] at key 0 of jmp_table.
+        object.programs.swap(0, 1);
+        object.jump_entries[0].program = 0;
+        let plan = jump_plan(&object, &[]).unwrap();
+        let error = resolve_entry(&object, None, &plan).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "prog_fd[0] xdp_prog0 (section prog/0) is a tail-call target: the object puts it at \
+             key 0 of jmp_table, and attached by itself it would run without what its caller \
+             prepares; name the program to attach with --entry (programs no jump table holds: \
+             prog_fd[1] xdp_entry_prog (section xdp_entry), prog_fd[2] first (section xdp), \
+             prog_fd[3] second (section xdp), prog_fd[4] xdp (section other))"
+        );
+        // Named, it is attached: the user said so.
+        assert_eq!(
+            resolve_entry(&object, Some(&Ref::Index(0)), &plan),
+            Ok((0, EntryChoice::Named))
+        );
+        // An entry the user adds (--map/--key/--prog) does not count.
+        let mut explicit = plan.clone();
+        explicit[0].origin = JumpOrigin::Explicit;
+        assert_eq!(
+            resolve_entry(&object, None, &explicit),
+            Ok((0, EntryChoice::First))
         );
     }
 

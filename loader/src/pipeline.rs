@@ -15,6 +15,17 @@
 //! record is undone newest first and the file descriptors close as their
 //! owners drop: nothing stays attached, pinned or open. On success the
 //! record is dropped and [`Loaded`] owns the fds.
+//!
+//! Between stages the load checks whether SIGINT or SIGTERM asked it to
+//! stop ([`crate::interrupt`]; the handlers are the caller's choice) and,
+//! if so, rolls back as on an error ([`LoadError::Interrupted`]).
+//!
+//! From the pin stage to the publication of the pins the load holds the
+//! device's lock ([`rxdp_syscalls::fs::lock`], `/run/rxdp/device-IF`, with
+//! a timeout): two loads on one device attach in some order and must
+//! publish their pins in the same one, and `rxdp unload` takes the same
+//! lock. Under it, staging directories that dead loaders left are
+//! resolved first (`pin::recover`).
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
@@ -25,20 +36,23 @@ use rxdp_elf::kfunc::{needs_kernel_btf, KfuncIds};
 use rxdp_elf::relocate::relocate_against;
 use rxdp_elf::{sha1, JumpEntry, JumpOrigin, MapType, Object, Pinning, ProgramType};
 use rxdp_syscalls::fs::bpffs;
+use rxdp_syscalls::fs::lock::{self, Lock, LockError};
 use rxdp_syscalls::netlink;
 use rxdp_syscalls::seam;
+use rxdp_syscalls::signal;
 
 use crate::attach::attach;
 use crate::create_maps::create_maps;
 use crate::error::LoadError;
 use crate::fill_jump_tables::fill_jump_tables;
 use crate::kernel_btf::{self, VMLINUX_BTF};
+use crate::legacy;
 use crate::load_btf::load_btf;
 use crate::load_programs::load_programs;
 use crate::observe::{Event, Observer, Stage};
 use crate::open;
-use crate::options::{jump_plan, resolve_program, LoadOptions, Mode, PinPolicy};
-use crate::pin::{self, PinTarget};
+use crate::options::{jump_plan, resolve_entry, EntryChoice, LoadOptions, Mode, PinPolicy};
+use crate::pin::{self, Intent, PinTarget};
 use crate::rollback::Rollback;
 
 /// A map of the loaded object: `map_fd[i]`.
@@ -110,6 +124,8 @@ pub struct Attached {
     pub replaced: Option<u32>,
     /// The index of the attached program in `prog_fd[]`.
     pub program: usize,
+    /// Why that program: named, or `prog_fd[0]` by default.
+    pub choice: EntryChoice,
 }
 
 /// How long a stage took, and how much of it was spent in syscalls.
@@ -143,6 +159,9 @@ pub struct Loaded {
     pub timings: Vec<StageTiming>,
     /// Things the user should know that did not stop the load.
     pub warnings: Vec<String>,
+    /// Staging directories of loaders that died, found and resolved by
+    /// this load.
+    pub recovered: Vec<pin::Recovered>,
     /// Kept so that the object's BTF id stays valid while `Loaded` lives.
     btf: Option<OwnedFd>,
 }
@@ -255,16 +274,30 @@ struct Made {
     programs: Vec<LoadedProgram>,
     /// `prog_fd[]` index of the program being attached.
     entry: Option<usize>,
-    /// The bpffs lock, held from before the attach until the pins are
-    /// published — or, on failure, until the rollback is done.
-    publish_lock: Option<bpffs::Lock>,
+    /// The device's (and `--pin-dir`'s) locks, held from the pin stage
+    /// until the pins are published — or, on failure, until the rollback
+    /// is done.
+    locks: Vec<Lock>,
 }
 
 /// What a device and the options resolved to before anything is made.
 struct Resolved {
-    entry: Option<usize>,
+    entry: Option<(usize, EntryChoice)>,
     ifindex: Option<u32>,
     plan: Vec<JumpEntry>,
+}
+
+/// Fails with [`LoadError::Interrupted`] when a signal asked the load to
+/// stop, naming the stage that just ended.
+fn checkpoint(file: &str, stage: Stage) -> Result<(), LoadError> {
+    match signal::interrupted() {
+        Some(signal) => Err(LoadError::Interrupted {
+            file: file.to_string(),
+            stage,
+            signal,
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Loads `options.path` as the options say: the whole pipeline. On error
@@ -273,9 +306,10 @@ struct Resolved {
 pub fn load(options: &LoadOptions, observer: &mut dyn Observer) -> Result<Loaded, LoadError> {
     let file = options.path.display().to_string();
     let mut clock = Clock::start();
-    let bytes = open::read(&options.path)?;
+    let bytes = open::read(&options.path, options.max_object_size)?;
     let object = open::parse(&options.path, &bytes)?;
     clock.lap(Stage::Open, observer);
+    checkpoint(&file, Stage::Open)?;
 
     let resolved = resolve(&file, &object, options)?;
     let ctx = context(&file, &object, options, &bytes, resolved.ifindex)?;
@@ -294,9 +328,10 @@ pub fn load(options: &LoadOptions, observer: &mut dyn Observer) -> Result<Loaded
         }
     }
     clock.lap(Stage::Resolve, observer);
+    checkpoint(&file, Stage::Resolve)?;
 
     let mut made = Made {
-        entry: resolved.entry,
+        entry: resolved.entry.map(|(entry, _)| entry),
         ..Made::default()
     };
     let mut rollback = Rollback::default();
@@ -312,6 +347,7 @@ pub fn load(options: &LoadOptions, observer: &mut dyn Observer) -> Result<Loaded
             attach,
             pin_dir,
             warning,
+            recovered,
         }) => {
             warnings.extend(warning);
             Ok(Loaded {
@@ -332,16 +368,40 @@ pub fn load(options: &LoadOptions, observer: &mut dyn Observer) -> Result<Loaded
                 pin_dir,
                 timings: clock.timings,
                 warnings,
+                recovered,
                 btf: made.btf,
             })
         }
         Err(error) => {
-            let ours = made
-                .entry
-                .and_then(|entry| made.programs.get(entry))
-                .map(|p| p.fd.as_fd());
-            let left = rollback.undo(ours, observer);
-            // `made` drops after this: every fd closes.
+            // A syscall a signal cut short fails with its own errno
+            // (BPF_PROG_LOAD: EAGAIN): the signal is the reason.
+            let error = match (signal::interrupted(), &error) {
+                (_, LoadError::Interrupted { .. }) => error,
+                (Some(signal), _) => LoadError::Interrupted {
+                    file: file.clone(),
+                    stage: error.stage(),
+                    signal,
+                },
+                (None, _) => error,
+            };
+            // The fds the undo does not need close first: a load that ran
+            // out of fds must still have one for the netlink socket that
+            // detaches its program.
+            let Made {
+                btf,
+                maps,
+                mut programs,
+                entry,
+                locks,
+            } = made;
+            drop((btf, maps));
+            let ours = entry
+                .filter(|&entry| entry < programs.len())
+                .map(|entry| programs.swap_remove(entry));
+            drop(programs);
+            let left = rollback.undo(ours.as_ref().map(|p| p.fd.as_fd()), observer);
+            // The lock goes last: the next load finds the device as it was.
+            drop((ours, locks));
             if left.is_empty() {
                 Err(error)
             } else {
@@ -364,7 +424,8 @@ fn resolve(file: &str, object: &Object, options: &LoadOptions) -> Result<Resolve
     let plan = jump_plan(object, &options.jumps).map_err(option_error)?;
     let (entry, ifindex) = match &options.attach {
         Some(attach) => {
-            let entry = resolve_program(object, &attach.entry).map_err(option_error)?;
+            let entry =
+                resolve_entry(object, attach.entry.as_ref(), &plan).map_err(option_error)?;
             let ifindex = netlink::ifindex(&attach.dev).map_err(|error| LoadError::Device {
                 file: file.to_string(),
                 dev: attach.dev.clone(),
@@ -406,9 +467,21 @@ fn context<'a>(
     };
     let pin_target = match (&options.pins, &options.attach) {
         (PinPolicy::Dir(dir), _) => Some(PinTarget::Dir(dir.clone())),
-        (PinPolicy::Default, Some(attach)) => Some(PinTarget::Device(bpffs_root.join(&attach.dev))),
+        (PinPolicy::Default, Some(attach)) => Some(PinTarget::Device {
+            bpffs: bpffs_root.clone(),
+            ifname: attach.dev.clone(),
+        }),
         _ => None,
     };
+    // What exists of the target must be rxdp's (or an empty --pin-dir)
+    // and reachable without a symlink: refused before anything is made.
+    if let Some(target) = &pin_target {
+        pin::check_target(target, ifindex).map_err(|error| LoadError::Pins {
+            file: file.to_string(),
+            stage: Stage::Resolve,
+            error,
+        })?;
+    }
     let object_sha1 = if object.maps.iter().any(|m| m.pinning == Pinning::ObjectNs) {
         sha1::hex(bytes)
     } else {
@@ -434,7 +507,50 @@ struct Finished {
     attach: Option<Attached>,
     pin_dir: Option<PathBuf>,
     /// From publishing the pins, when the old ones could not be removed.
-    warning: Option<String>,
+    warning: Vec<String>,
+    recovered: Vec<pin::Recovered>,
+}
+
+/// Takes the locks of the device (`dev`) and of the `--pin-dir`, in that
+/// order, each within the options' timeout.
+fn take_locks(
+    ctx: &Context<'_>,
+    dev: Option<&str>,
+    observer: &mut dyn Observer,
+) -> Result<Vec<Lock>, LoadError> {
+    let mut keys: Vec<(String, String)> = Vec::new();
+    if let Some(dev) = dev {
+        keys.push((pin::device_lock(dev), format!("device {dev}")));
+    }
+    if let Some(PinTarget::Dir(dir)) = &ctx.pin_target {
+        keys.push((
+            pin::pin_dir_lock(dir),
+            format!("--pin-dir {}", dir.display()),
+        ));
+    }
+    let mut locks = Vec::with_capacity(keys.len());
+    for (key, what) in keys {
+        let start = Instant::now();
+        let lock = lock::lock(&key, ctx.options.lock_timeout).map_err(|error| match error {
+            LockError::Interrupted { signal, .. } => LoadError::Interrupted {
+                file: ctx.file.to_string(),
+                stage: Stage::Pin,
+                signal,
+            },
+            error => LoadError::Lock {
+                file: ctx.file.to_string(),
+                stage: Stage::Pin,
+                what,
+                error,
+            },
+        })?;
+        observer.event(&Event::Locked {
+            path: lock.path(),
+            waited: start.elapsed(),
+        });
+        locks.push(lock);
+    }
+    Ok(locks)
 }
 
 /// The stages after resolution.
@@ -449,10 +565,12 @@ fn run(
     let file = ctx.file;
     made.btf = load_btf(file, ctx.object, observer)?;
     clock.lap(Stage::LoadBtf, observer);
+    checkpoint(file, Stage::LoadBtf)?;
 
     let btf = made.btf.as_ref().map(AsFd::as_fd);
     made.maps = create_maps(ctx, btf, rollback, observer)?;
     clock.lap(Stage::CreateMaps, observer);
+    checkpoint(file, Stage::CreateMaps)?;
 
     // The kernel's BTF, only for objects with kfuncs or CO-RE relocations.
     let kernel_btf = if needs_kernel_btf(ctx.object) {
@@ -491,57 +609,102 @@ fn run(
         linked.push(program_linked);
     }
     clock.lap(Stage::Relocate, observer);
+    checkpoint(file, Stage::Relocate)?;
 
     drop(core_target);
     drop(kernel_btf);
     made.programs = load_programs(ctx, &linked, btf, observer)?;
     drop(linked);
     clock.lap(Stage::LoadPrograms, observer);
+    checkpoint(file, Stage::LoadPrograms)?;
 
     fill_jump_tables(ctx, &resolved.plan, &made.maps, &made.programs, observer)?;
     clock.lap(Stage::FillJumpTables, observer);
+    checkpoint(file, Stage::FillJumpTables)?;
 
+    // Loads of one device take turns from here to the publication of
+    // their pins, and so do unloads: the pins in place are always those
+    // of the program attached last. A load that pins nothing has nothing
+    // to keep in order (--no-pin).
+    let dev = ctx.options.attach.as_ref().map(|a| a.dev.as_str());
+    if ctx.pin_target.is_some() {
+        made.locks = take_locks(ctx, dev, observer)?;
+    }
+    let mut recovered = Vec::new();
+    let mut warning = Vec::new();
     let staged = match &ctx.pin_target {
         Some(target) => {
+            let pins_error = |stage, error| LoadError::Pins {
+                file: file.to_string(),
+                stage,
+                error,
+            };
+            let place = pin::open_place(target, resolved.ifindex, rollback)
+                .map_err(|error| pins_error(Stage::Pin, error))?;
+            recovered = pin::recover_place(target, &place, observer)
+                .map_err(|error| pins_error(Stage::Pin, error))?;
             let plan = pin::plan(file, &made.maps)?;
-            let staging = pin::stage(file, target, &made.maps, &plan, rollback, observer)?;
+            let intent = Intent {
+                ifindex: resolved.ifindex,
+                ifname: dev.map(str::to_string),
+                mode: ctx.options.attach.as_ref().map(|a| a.mode),
+                prog: made.entry.map(|entry| made.programs[entry].id),
+            };
+            let staging = pin::stage(
+                file, target, &place, &intent, &made.maps, &plan, rollback, observer,
+            )?;
             clock.lap(Stage::Pin, observer);
+            checkpoint(file, Stage::Pin)?;
             Some((target, staging, plan))
         }
         None => None,
     };
 
-    let attached = match (&ctx.options.attach, made.entry, resolved.ifindex) {
-        (Some(options), Some(entry), Some(ifindex)) => {
-            // Two loads on one device attach in some order and must
-            // publish their pins in the same one, or the pins of the
-            // program attached first would replace those of the one
-            // attached last. Loads take turns from here to the
-            // publication (every rxdp load on the machine: it is short).
-            if staged.is_some() {
-                let root = &ctx.bpffs_root;
-                let lock = bpffs::lock(root).map_err(|error| LoadError::Lock {
-                    file: file.to_string(),
-                    path: root.clone(),
-                    error,
-                })?;
-                made.publish_lock = Some(lock);
-            }
-            let program = (entry, &made.programs[entry]);
+    let attached = match (&ctx.options.attach, resolved.entry, resolved.ifindex) {
+        (Some(options), Some((entry, choice)), Some(ifindex)) => {
+            let program = (entry, &made.programs[entry], choice);
             let attached = attach(ctx, options, ifindex, program, rollback, observer)?;
             clock.lap(Stage::Attach, observer);
+            // The last moment a signal rolls the load back: past the
+            // publication, the load is done.
+            checkpoint(file, Stage::Attach)?;
             Some(attached)
         }
         _ => None,
     };
 
-    let mut warning = None;
     let pin_dir = match staged {
         Some((target, staging, plan)) => {
-            let final_dir = target.final_dir(attached.as_ref().map(|a| a.mode));
-            warning = pin::publish(file, &staging, &final_dir, rollback, observer)?;
+            let mode = attached.as_ref().map(|a| a.mode);
+            let final_name = target.final_name(mode).ok_or_else(|| LoadError::Attach {
+                file: file.to_string(),
+                dev: dev.unwrap_or_default().to_string(),
+                mode: Mode::Auto,
+                error: rxdp_syscalls::Error::new("RTM_GETLINK", libc::ENOENT).with_subject(
+                    "the slot the program went into, which the kernel did not report",
+                ),
+            })?;
+            warning.extend(pin::publish(
+                file,
+                &staging,
+                &final_name,
+                rollback,
+                observer,
+            )?);
+            let final_dir = staging.parent.join(&final_name);
             for (index, name) in plan {
                 made.maps[index].pin = Some(final_dir.join(name));
+            }
+            // The pins of the replaced program in the layout before rxdp/.
+            if let (PinTarget::Device { bpffs, ifname }, Some(attached)) = (target, &attached) {
+                if let Some(replaced) = attached.replaced {
+                    warning.extend(legacy::remove_pins_of(
+                        bpffs,
+                        ifname,
+                        attached.mode,
+                        replaced,
+                    ));
+                }
             }
             clock.lap(Stage::PublishPins, observer);
             Some(final_dir)
@@ -552,5 +715,6 @@ fn run(
         attach: attached,
         pin_dir,
         warning,
+        recovered,
     })
 }

@@ -2,18 +2,24 @@
 //!
 //! File descriptors need no log: they are `OwnedFd`s and close when the
 //! load's values drop. What outlives the process is recorded here as it
-//! happens — pins, directories, the staging directory, the attach — and
-//! [`Rollback::undo`] reverses it, newest first, when a later stage fails.
-//! On success the pipeline simply drops the log.
+//! happens — directories, shared pins, the staging directory, the attach —
+//! and [`Rollback::undo`] reverses it, newest first, when a later stage
+//! fails or a signal asks the load to stop. On success the pipeline simply
+//! drops the log.
+//!
+//! Every entry holds its directory open: undoing removes names relative to
+//! those fds, never by path (nothing renamed meanwhile is followed), and
+//! needs no new fd (a load that failed for want of fds can still undo).
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
-use rxdp_syscalls::fs::bpffs;
+use rxdp_syscalls::fs::Dir;
 use rxdp_syscalls::netlink::{self, XdpFlags};
 use rxdp_syscalls::Error as SysError;
 
 use crate::observe::{Event, Observer};
+use crate::pin::{remove_if_bare, remove_pins_dir, PinError};
 
 /// An attach to undo: put back the program it replaced, or detach ours.
 #[derive(Debug)]
@@ -27,38 +33,37 @@ pub(crate) struct AttachUndo {
 
 #[derive(Debug, Default)]
 pub(crate) struct Rollback {
-    /// Directories this load created, parents first.
-    dirs: Vec<PathBuf>,
+    /// Directories this load created, parents first, by parent and name.
+    dirs: Vec<(Rc<Dir>, String)>,
     /// Pins this load created outside the staging directory (shared maps).
-    pins: Vec<PathBuf>,
-    /// The staging directory and everything in it.
-    staging: Option<PathBuf>,
+    pins: Vec<(Rc<Dir>, String)>,
+    /// The staging directory and everything in it: its parent, its name,
+    /// and the directory once open.
+    staging: Option<(Rc<Dir>, String, Option<Rc<Dir>>)>,
     attach: Option<AttachUndo>,
 }
 
 impl Rollback {
-    /// Creates `dir` and its missing parents on bpffs, recording the ones
-    /// that did not exist.
-    pub fn create_dirs(&mut self, dir: &Path) -> Result<(), SysError> {
-        let missing: Vec<PathBuf> = dir
-            .ancestors()
-            .take_while(|path| !path.exists())
-            .map(Path::to_path_buf)
-            .collect();
-        if missing.is_empty() {
-            return Ok(());
+    /// Directory `name` was made in `parent` by this load.
+    pub fn created_dir(&mut self, parent: Rc<Dir>, name: String) {
+        self.dirs.push((parent, name));
+    }
+
+    /// Pin `name` was made in `dir` by this load.
+    pub fn pinned(&mut self, dir: Rc<Dir>, name: String) {
+        self.pins.push((dir, name));
+    }
+
+    /// The staging directory `name` was made in `parent`.
+    pub fn staging_made(&mut self, parent: Rc<Dir>, name: String) {
+        self.staging = Some((parent, name, None));
+    }
+
+    /// The staging directory is open: undoing needs no new fd.
+    pub fn staging_opened(&mut self, dir: Rc<Dir>) {
+        if let Some((_, _, open)) = &mut self.staging {
+            *open = Some(dir);
         }
-        bpffs::create_dir_all(dir)?;
-        self.dirs.extend(missing.into_iter().rev());
-        Ok(())
-    }
-
-    pub fn pinned(&mut self, path: PathBuf) {
-        self.pins.push(path);
-    }
-
-    pub fn staging(&mut self, dir: PathBuf) {
-        self.staging = Some(dir);
     }
 
     /// The staging directory was swapped into place: it is no longer ours to remove.
@@ -77,55 +82,89 @@ impl Rollback {
         }
     }
 
-    /// Undoes everything recorded, newest first. `ours` is the attached
-    /// program, the expected one when putting back a replaced program.
-    /// Returns what could not be undone.
+    /// Undoes everything recorded, newest first: the attach before the
+    /// staging directory, so that the program attached always has its
+    /// pins. `ours` is the attached program, the expected one when putting
+    /// back a replaced program. Returns what could not be undone.
     pub fn undo(self, ours: Option<BorrowedFd<'_>>, observer: &mut dyn Observer) -> Vec<String> {
         let mut left = Vec::new();
-        let mut note = |result: Result<(), SysError>, what: String, observer: &mut dyn Observer| {
-            match result {
-                Ok(()) => observer.event(&Event::RolledBack { what: &what }),
-                Err(error) => left.push(format!("{what}: {error}")),
+        let mut note = |result: Result<(), String>, what: String| match result {
+            Ok(()) => {
+                observer.event(&Event::RolledBack { what: &what });
+                true
+            }
+            Err(error) => {
+                left.push(format!("{what}: {error}"));
+                false
             }
         };
-        if let Some(attach) = self.attach {
-            match (attach.previous, ours) {
+        let sys = |result: Result<(), SysError>| result.map_err(|e| e.to_string());
+        let pins = |result: Result<bool, PinError>| result.map(drop).map_err(|e| e.to_string());
+        let attach_undone = match self.attach {
+            None => true,
+            Some(attach) => match (attach.previous, ours) {
                 (Some(previous), Some(ours)) => note(
-                    netlink::attach(attach.ifindex, previous.as_fd(), attach.flags, Some(ours)),
+                    sys(netlink::attach(
+                        attach.ifindex,
+                        previous.as_fd(),
+                        attach.flags,
+                        Some(ours),
+                    )),
                     format!(
                         "re-attach the replaced program to ifindex {}",
                         attach.ifindex
                     ),
-                    observer,
+                ),
+                // Only our program, never one another tool attached since.
+                (None, Some(ours)) => note(
+                    sys(
+                        match netlink::detach_expected(attach.ifindex, attach.flags, ours) {
+                            // Replaced meanwhile, or the device went (and the
+                            // program with it): ours is not there to detach.
+                            Err(error) if matches!(error.errno, libc::EEXIST | libc::ENODEV) => {
+                                Ok(())
+                            }
+                            result => result,
+                        },
+                    ),
+                    format!("detach from ifindex {}", attach.ifindex),
                 ),
                 _ => note(
-                    netlink::detach(attach.ifindex, attach.flags),
+                    sys(netlink::detach(attach.ifindex, attach.flags)),
                     format!("detach from ifindex {}", attach.ifindex),
-                    observer,
                 ),
+            },
+        };
+        if let Some((parent, name, dir)) = self.staging {
+            let path = parent.join(&name).display().to_string();
+            if attach_undone {
+                note(
+                    pins(remove_pins_dir(&parent, &name, dir.as_deref())),
+                    format!("remove {path}"),
+                );
+            } else {
+                // While our program stays attached, its jump tables live in
+                // the staging directory: kept, for the next load, `rxdp
+                // status` or `rxdp unload` of the device to publish.
+                note(
+                    Err("its program is still attached: kept with its pins".to_string()),
+                    path,
+                );
             }
         }
-        if let Some(staging) = self.staging {
-            note(
-                bpffs::remove_dir_all(&staging),
-                format!("remove {}", staging.display()),
-                observer,
-            );
-        }
-        for pin in self.pins.into_iter().rev() {
-            note(
-                bpffs::unpin(&pin),
-                format!("unpin {}", pin.display()),
-                observer,
-            );
-        }
-        for dir in self.dirs.into_iter().rev() {
-            // Another load may have put its own pins there meanwhile.
-            let result = match bpffs::unpin(&dir) {
-                Err(error) if error.errno == libc::ENOTEMPTY => Ok(()),
+        for (dir, name) in self.pins.into_iter().rev() {
+            let result = match dir.unlink(&name) {
+                Err(error) if error.errno == libc::ENOENT => Ok(()),
                 result => result,
             };
-            note(result, format!("rmdir {}", dir.display()), observer);
+            note(sys(result), format!("unpin {}", dir.join(&name).display()));
+        }
+        for (parent, name) in self.dirs.into_iter().rev() {
+            // Another load may have put its own pins there meanwhile.
+            note(
+                pins(remove_if_bare(&parent, &name)),
+                format!("rmdir {}", parent.join(&name).display()),
+            );
         }
         left
     }

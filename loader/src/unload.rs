@@ -1,28 +1,85 @@
 //! `rxdp unload`: detach what is attached to a device and remove the pins
-//! rxdp made for it (`/sys/fs/bpf/IF/MODE/`, and `/sys/fs/bpf/IF/` once
-//! empty). Shared pins (iproute2 `tc/globals`, pins by name) are left alone:
-//! other objects may use them.
+//! rxdp made for it (`/sys/fs/bpf/rxdp/IF/MODE/`, and `/sys/fs/bpf/rxdp/IF/`
+//! once empty). Shared pins (iproute2 `tc/globals`, pins by name) are left
+//! alone: other objects may use them.
+//!
+//! - It takes the device's lock, as loads do: it never detaches a program
+//!   whose load is still publishing its pins.
+//! - Staging directories that dead loaders left are resolved first
+//!   (`pin::recover`).
+//! - Everything it will need to read is opened before it detaches
+//!   anything: a user who may detach (`CAP_NET_ADMIN`) but not read the
+//!   pins is refused with nothing changed.
+//! - A program is detached only if it is still the one found
+//!   (`XDP_FLAGS_REPLACE` with its fd as the expected one).
+//! - A device that is gone or was renamed: its directory is found by name,
+//!   and the records in it give the ifindex the load attached to; if the
+//!   program the record names is still attached there (the device was
+//!   renamed), it is detached. `unload` of the new name also removes the
+//!   directory kept under the old name when its program is the one
+//!   detached.
+//! - Pins of the layout before `rxdp/` whose maps are those of a program
+//!   detached are removed too (`legacy`).
 
-use std::path::{Path, PathBuf};
+use std::ffi::OsStr;
+use std::os::fd::AsFd;
+use std::path::PathBuf;
+use std::time::Duration;
 
+use rxdp_syscalls::bpf::{prog_get_fd_by_id, prog_info};
 use rxdp_syscalls::fs::bpffs;
-use rxdp_syscalls::netlink;
+use rxdp_syscalls::fs::lock::{self, Lock, LockError};
+use rxdp_syscalls::fs::{Dir, EntryType};
+use rxdp_syscalls::netlink::{self, Link};
 use rxdp_syscalls::Error as SysError;
 
-use crate::error::{hint, syscall};
-use crate::options::Mode;
+use crate::attach::attached_mode;
+use crate::error::{hint, lock_advice, syscall};
+use crate::legacy;
+use crate::options::{Mode, DEFAULT_LOCK_TIMEOUT};
+use crate::pin::{
+    self, device_dir_name, device_lock, ifname_of_dir, open_bpffs, open_checked, read_record,
+    PinError, Recovered,
+};
+use crate::record::{Record, RECORD};
 
 /// What an unload did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unloaded {
     /// The interface.
     pub ifname: String,
-    /// Its index.
+    /// The device's ifindex; for a device that is gone, the one its pins
+    /// record (0 when none does).
     pub ifindex: u32,
+    /// No interface has this name any more.
+    pub gone: bool,
+    /// For a name that is gone: the name the device its pins record (by
+    /// ifindex) has now, when it is still there with their program (it
+    /// was renamed).
+    pub now_named: Option<String>,
     /// The programs detached, by slot.
     pub detached: Vec<(Mode, u32)>,
-    /// The pin directories removed.
+    /// The pin directories (and pins of the old layout) removed.
     pub removed: Vec<PathBuf>,
+    /// Staging directories of dead loaders found and resolved first.
+    pub recovered: Vec<Recovered>,
+}
+
+/// How an unload runs. Start from [`UnloadOptions::default`] and set what
+/// differs: more fields may come.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UnloadOptions {
+    /// How long to wait for a load or unload of the same device.
+    pub lock_timeout: Duration,
+}
+
+impl Default for UnloadOptions {
+    fn default() -> UnloadOptions {
+        UnloadOptions {
+            lock_timeout: DEFAULT_LOCK_TIMEOUT,
+        }
+    }
 }
 
 /// What an unload had done when it stopped, for its error message: a
@@ -61,13 +118,27 @@ impl Progress {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum UnloadError {
-    /// The interface could not be found: nothing was changed.
+    /// The interface could not be looked up: nothing was changed.
     #[error("{dev}: {}{}; nothing was changed", syscall(error), hint(error))]
     Device {
         /// The interface.
         dev: String,
         /// What failed.
         error: SysError,
+    },
+    /// No interface has this name, and rxdp keeps no pins for it.
+    #[error("{dev}: no such interface, and no rxdp pins kept for it; nothing was changed")]
+    Nothing {
+        /// The interface, as named.
+        dev: String,
+    },
+    /// The device's lock could not be taken (in time): nothing was changed.
+    #[error("{dev}: lock: {error}{}; nothing was changed", lock_advice(error, &format!("device {dev}")))]
+    Lock {
+        /// The interface whose lock it is.
+        dev: String,
+        /// Why it was not taken.
+        error: LockError,
     },
     /// A program could not be detached.
     #[error(
@@ -104,23 +175,13 @@ pub enum UnloadError {
         /// What was changed before the failure.
         done: Progress,
     },
-    /// A pin directory could not be removed.
-    #[error(
-        "{dev}: remove {}: {}{}; {}; {} is left (what of it could not be removed): \
-         remove it by hand",
-        path.display(),
-        syscall(error),
-        hint(error),
-        done.done(),
-        path.display()
-    )]
+    /// A pin directory could not be read or removed, or is not rxdp's.
+    #[error("{dev}: {error}; {}", done.done())]
     Pins {
         /// The interface.
         dev: String,
-        /// What is left.
-        path: PathBuf,
-        /// What failed.
-        error: SysError,
+        /// What is wrong with the directory, or what failed.
+        error: PinError,
         /// What was changed before the failure.
         done: Progress,
     },
@@ -130,7 +191,9 @@ impl UnloadError {
     /// What the unload changed before it failed.
     pub fn progress(&self) -> Option<&Progress> {
         match self {
-            UnloadError::Device { .. } => None,
+            UnloadError::Device { .. } | UnloadError::Nothing { .. } | UnloadError::Lock { .. } => {
+                None
+            }
             UnloadError::Detach { done, .. }
             | UnloadError::Bpffs { done, .. }
             | UnloadError::Pins { done, .. } => Some(done),
@@ -146,98 +209,312 @@ fn slots(mode: Option<Mode>) -> Vec<Mode> {
     }
 }
 
-/// Detaches the programs of `dev` in `mode` (every mode when `None`) and
-/// removes the pin directories rxdp made for those modes. It stops at the
-/// first failure — pins are removed only once their program is detached,
-/// a program whose jump tables went would fall through — and the error
-/// says what had been done by then ([`Progress`]).
-pub fn unload(dev: &str, mode: Option<Mode>) -> Result<Unloaded, UnloadError> {
-    let link = netlink::link_by_name(dev).map_err(|error| UnloadError::Device {
-        dev: dev.to_string(),
-        error,
-    })?;
-    let state = link.xdp;
-    let mut done = Progress::default();
-    for slot in slots(mode) {
-        let id = match slot {
-            Mode::Skb => state.skb_prog_id,
-            Mode::Drv => state.drv_prog_id,
-            Mode::Hw => state.hw_prog_id,
-            Mode::Auto => None,
-        };
-        if let Some(id) = id {
-            if let Err(error) = netlink::detach(link.ifindex, slot.flags()) {
-                return Err(UnloadError::Detach {
-                    dev: dev.to_string(),
-                    mode: slot,
-                    id,
-                    error,
-                    done,
-                });
-            }
-            done.detached.push((slot, id));
-        }
-    }
-    remove_pins(dev, &slots(mode), &mut done)?;
-    Ok(Unloaded {
-        ifname: link.name,
-        ifindex: link.ifindex,
-        detached: done.detached,
-        removed: done.removed,
-    })
+/// A device directory and the slot directories in it to remove, with
+/// their records, opened before anything changes.
+struct DeviceDir {
+    root_name: String,
+    /// The slot directories, with the program and ifindex they record.
+    slots: Vec<(Mode, Option<(u32, u32)>)>,
 }
 
-fn remove_pins(dev: &str, modes: &[Mode], done: &mut Progress) -> Result<(), UnloadError> {
-    let failed = |path: &Path, error, done: &mut Progress| UnloadError::Pins {
-        dev: dev.to_string(),
-        path: path.to_path_buf(),
-        error,
-        done: std::mem::take(done),
-    };
-    let root = match bpffs::find_mount() {
-        Ok(Some(root)) => root,
-        Ok(None) => return Ok(()),
+/// Detaches the programs of `dev` in `mode` (every mode when `None`) and
+/// removes the pin directories rxdp made for those modes, waiting up to
+/// the default time for a load of the device under way.
+pub fn unload(dev: &str, mode: Option<Mode>) -> Result<Unloaded, UnloadError> {
+    unload_with(dev, mode, &UnloadOptions::default())
+}
+
+/// [`unload`] with options. It stops at the first failure — pins are
+/// removed only once their program is detached, a program whose jump
+/// tables went would fall through — and the error says what had been
+/// done by then ([`Progress`]).
+pub fn unload_with(
+    dev: &str,
+    mode: Option<Mode>,
+    options: &UnloadOptions,
+) -> Result<Unloaded, UnloadError> {
+    let link = match netlink::link_by_name(dev) {
+        Ok(link) => Some(link),
+        Err(error) if error.errno == libc::ENODEV => None,
         Err(error) => {
-            return Err(UnloadError::Bpffs {
+            return Err(UnloadError::Device {
                 dev: dev.to_string(),
                 error,
-                done: std::mem::take(done),
             })
         }
     };
-    let device_dir = root.join(dev);
-    // Whether the device directory is there: "cannot look" (EACCES for a
-    // user who may not read bpffs) is an error, not "nothing to remove".
-    let exists = |path: &Path| match path.symlink_metadata() {
-        Ok(_) => Ok(true),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(false),
-        Err(error) => Err(
-            SysError::new("lstat", error.raw_os_error().unwrap_or(libc::EIO))
-                .with_subject(path.display().to_string()),
-        ),
+    let lock_error = |dev: &str, error| UnloadError::Lock {
+        dev: dev.to_string(),
+        error,
     };
-    for mode in modes {
-        let dir = device_dir.join(mode.name());
-        match exists(&dir) {
-            Ok(false) => {}
-            Ok(true) => {
-                if let Err(error) = bpffs::remove_dir_all(&dir) {
-                    return Err(failed(&dir, error, done));
-                }
-                done.removed.push(dir);
+    let mut locks: Vec<Lock> = vec![lock::lock(&device_lock(dev), options.lock_timeout)
+        .map_err(|error| lock_error(dev, error))?];
+    let mut done = Progress::default();
+    let pins_error = |error, done: &mut Progress| UnloadError::Pins {
+        dev: dev.to_string(),
+        error,
+        done: std::mem::take(done),
+    };
+    let bpffs_root = bpffs::find_mount().map_err(|error| UnloadError::Bpffs {
+        dev: dev.to_string(),
+        error,
+        done: Progress::default(),
+    })?;
+    let slots = slots(mode);
+
+    // Everything to read is opened now, before anything changes.
+    let mut recovered = Vec::new();
+    let mut dirs: Vec<DeviceDir> = Vec::new();
+    let mut root_dir: Option<Dir> = None;
+    if let Some(bpffs_root) = &bpffs_root {
+        let bpffs = open_bpffs(bpffs_root).map_err(|e| pins_error(e, &mut done))?;
+        if let Some(root) = pin::open_root(bpffs, false).map_err(|e| pins_error(e, &mut done))? {
+            if let Some(device) =
+                pin::open_device_dir(&root, dev).map_err(|e| pins_error(e, &mut done))?
+            {
+                recovered =
+                    pin::recover(&device, "", None).map_err(|e| pins_error(e, &mut done))?;
+                dirs.push(device_dir(&device, &slots).map_err(|e| pins_error(e, &mut done))?);
             }
-            Err(error) => return Err(failed(&dir, error, done)),
+            if let Some(link) = &link {
+                for (name, device) in
+                    renamed_dirs(&root, dev, link, &slots).map_err(|e| pins_error(e, &mut done))?
+                {
+                    locks.push(
+                        lock::lock(&device_lock(&name), options.lock_timeout)
+                            .map_err(|error| lock_error(&name, error))?,
+                    );
+                    dirs.push(device_dir(&device, &slots).map_err(|e| pins_error(e, &mut done))?);
+                }
+            }
+            root_dir = Some(root);
         }
     }
-    // The device directory goes when nothing else is left in it.
-    match exists(&device_dir) {
-        Ok(false) => {}
-        Ok(true) => match bpffs::unpin(&device_dir) {
-            Ok(()) => done.removed.push(device_dir),
-            Err(error) if error.errno == libc::ENOTEMPTY => {}
-            Err(error) => return Err(failed(&device_dir, error, done)),
-        },
-        Err(error) => return Err(failed(&device_dir, error, done)),
+    // Slot directories of the old layout, to clean once their program goes.
+    let legacy_slots = match &bpffs_root {
+        Some(bpffs_root) => {
+            legacy::present(bpffs_root, dev).map_err(|e| pins_error(e, &mut done))?
+        }
+        None => Vec::new(),
+    };
+    if link.is_none() && dirs.is_empty() {
+        return Err(UnloadError::Nothing {
+            dev: dev.to_string(),
+        });
     }
-    Ok(())
+
+    // The programs to detach: those in the device's slots, or, for a
+    // device that is gone, those its records name, if still attached
+    // where the records say (the device was renamed).
+    let mut targets: Vec<(u32, Mode, u32)> = Vec::new();
+    let only_them = link.is_none();
+    match &link {
+        Some(link) => {
+            for &slot in &slots {
+                if let Some(id) = slot_prog(link, slot) {
+                    targets.push((link.ifindex, slot, id));
+                }
+            }
+        }
+        None => {
+            for dir in &dirs {
+                for (slot, record) in &dir.slots {
+                    let Some((prog, ifindex)) = record else {
+                        continue;
+                    };
+                    let still = netlink::link_by_index(*ifindex)
+                        .ok()
+                        .is_some_and(|l| attached_mode(&l.xdp, *prog) == Some(*slot));
+                    if still && !targets.contains(&(*ifindex, *slot, *prog)) {
+                        targets.push((*ifindex, *slot, *prog));
+                    }
+                }
+            }
+        }
+    }
+    let mut detached_maps: Vec<(Mode, Vec<u32>)> = Vec::new();
+    for (ifindex, slot, id) in targets {
+        let detached =
+            detach(ifindex, slot, id, only_them).map_err(|error| UnloadError::Detach {
+                dev: dev.to_string(),
+                mode: slot,
+                id,
+                error,
+                done: std::mem::take(&mut done),
+            })?;
+        if let Some(maps) = detached {
+            done.detached.push((slot, id));
+            detached_maps.push((slot, maps));
+        }
+    }
+
+    if let Some(root) = &root_dir {
+        for dir in &dirs {
+            let device =
+                pin::open_device_dir(root, &dir.ifname()).map_err(|e| pins_error(e, &mut done))?;
+            let Some(device) = device else {
+                continue;
+            };
+            for (slot, _) in &dir.slots {
+                if pin::remove_pins_dir(&device, slot.name(), None)
+                    .map_err(|e| pins_error(e, &mut done))?
+                {
+                    done.removed.push(device.join(slot.name()));
+                }
+            }
+            drop(device);
+            if pin::remove_if_bare(root, &dir.root_name).map_err(|e| pins_error(e, &mut done))? {
+                done.removed.push(root.join(&dir.root_name));
+            }
+        }
+    }
+    if let Some(bpffs_root) = &bpffs_root {
+        for (slot, maps) in detached_maps
+            .iter()
+            .filter(|(slot, _)| legacy_slots.contains(slot))
+        {
+            let removed = legacy::remove(bpffs_root, dev, *slot, maps)
+                .map_err(|e| pins_error(e, &mut done))?;
+            done.removed.extend(removed);
+        }
+    }
+    drop(locks);
+    let ifindex = match &link {
+        Some(link) => link.ifindex,
+        None => dirs
+            .iter()
+            .flat_map(|d| d.slots.iter())
+            .find_map(|(_, record)| record.map(|(_, ifindex)| ifindex))
+            .unwrap_or(0),
+    };
+    let now_named = match (&link, done.detached.is_empty()) {
+        (None, false) => netlink::link_by_index(ifindex).ok().map(|l| l.name),
+        _ => None,
+    };
+    Ok(Unloaded {
+        ifname: link
+            .as_ref()
+            .map_or_else(|| dev.to_string(), |l| l.name.clone()),
+        ifindex,
+        gone: link.is_none(),
+        now_named,
+        detached: done.detached,
+        removed: done.removed,
+        recovered,
+    })
+}
+
+impl DeviceDir {
+    fn ifname(&self) -> String {
+        ifname_of_dir(&self.root_name).unwrap_or_else(|| self.root_name.clone())
+    }
+}
+
+/// The program in slot `mode` of `link`.
+fn slot_prog(link: &Link, mode: Mode) -> Option<u32> {
+    match mode {
+        Mode::Skb => link.xdp.skb_prog_id,
+        Mode::Drv => link.xdp.drv_prog_id,
+        Mode::Hw => link.xdp.hw_prog_id,
+        Mode::Auto => None,
+    }
+}
+
+/// The slot directories of `device` among `slots`, opened (so that a user
+/// who may not read them is refused before anything changes) with the
+/// program and ifindex their records name.
+fn device_dir(device: &Dir, slots: &[Mode]) -> Result<DeviceDir, PinError> {
+    let mut found = Vec::new();
+    for &slot in slots {
+        let Some(dir) = open_checked(device, OsStr::new(slot.name()))? else {
+            continue;
+        };
+        let record = match read_record(&dir)? {
+            Some(Record::Pins(pins)) => pins.prog.zip(pins.ifindex),
+            _ => None,
+        };
+        // What is in it must be readable too.
+        dir.entries()?;
+        found.push((slot, record));
+    }
+    let root_name = device
+        .path()
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok(DeviceDir {
+        root_name,
+        slots: found,
+    })
+}
+
+/// Device directories under another name whose pins are those of a
+/// program attached to `link` now: the device was renamed after the load.
+fn renamed_dirs(
+    root: &Dir,
+    dev: &str,
+    link: &Link,
+    slots: &[Mode],
+) -> Result<Vec<(String, Dir)>, PinError> {
+    let own = device_dir_name(dev);
+    let mut out = Vec::new();
+    for (name, kind) in root.entries()? {
+        let name = name.to_string_lossy().into_owned();
+        if kind != EntryType::Directory || name == own || name == RECORD {
+            continue;
+        }
+        let Some(ifname) = ifname_of_dir(&name) else {
+            continue;
+        };
+        let Some(device) = pin::open_device_dir(root, &ifname)? else {
+            continue;
+        };
+        let ours = slots.iter().any(|&slot| {
+            let record = open_checked(&device, OsStr::new(slot.name()))
+                .ok()
+                .flatten()
+                .and_then(|dir| read_record(&dir).ok().flatten());
+            matches!(record, Some(Record::Pins(pins))
+                if pins.ifindex == Some(link.ifindex)
+                    && pins.prog.is_some()
+                    && pins.prog == slot_prog(link, slot))
+        });
+        if ours {
+            out.push((ifname, device));
+        }
+    }
+    Ok(out)
+}
+
+/// Detaches slot `mode` of `ifindex`, where program `id` was found;
+/// returns the ids of its maps (for its pins of the old layout). With
+/// `only_it` (a program found through a record, on a device found by
+/// ifindex), only if it is still that program: `None` when it is not.
+fn detach(ifindex: u32, mode: Mode, id: u32, only_it: bool) -> Result<Option<Vec<u32>>, SysError> {
+    let prog = match prog_get_fd_by_id(id) {
+        Ok(prog) => Some(prog),
+        // Detached and freed meanwhile.
+        Err(error) if error.errno == libc::ENOENT => return Ok(Some(Vec::new())),
+        // Without CAP_SYS_ADMIN a program cannot be opened by id: detach
+        // the slot, as netlink alone allows.
+        Err(error)
+            if matches!(error.errno, libc::EPERM | libc::EACCES)
+                && !only_it
+                && !error.is_injected() =>
+        {
+            None
+        }
+        Err(error) => return Err(error),
+    };
+    let maps = match &prog {
+        Some(prog) => prog_info(prog.as_fd())?.map_ids,
+        None => Vec::new(),
+    };
+    match (&prog, only_it) {
+        (Some(prog), true) => match netlink::detach_expected(ifindex, mode.flags(), prog.as_fd()) {
+            Err(error) if error.errno == libc::EEXIST => Ok(None),
+            result => result.map(|()| Some(maps)),
+        },
+        _ => netlink::detach(ifindex, mode.flags()).map(|()| Some(maps)),
+    }
 }

@@ -121,29 +121,53 @@ impl Error {
     /// `CAP_BPF` with `CAP_NET_ADMIN` for loading. On a path (bpffs,
     /// tracefs) EACCES — and EPERM when removing or renaming, which the
     /// sticky bit of `/sys/fs/bpf` refuses — is the file's permissions, not
-    /// a capability.
+    /// a capability. Root is never told to run as root.
     pub fn hint(&self) -> Option<&'static str> {
+        self.hint_for(nix::unistd::geteuid().is_root())
+    }
+
+    /// [`Error::hint`] for a process that runs as root (`root`) or not: a
+    /// hint never tells root to run as root.
+    pub fn hint_for(&self, root: bool) -> Option<&'static str> {
         let netlink = self.op.starts_with("RTM_");
         let by_id = self.op.ends_with("_GET_FD_BY_ID") || self.op.ends_with("_GET_NEXT_ID");
         let path_op = matches!(
             self.op,
             "mkdir"
+                | "mkdirat"
                 | "lstat"
+                | "fstatat"
                 | "readdir"
+                | "getdents64"
                 | "unlink"
+                | "unlinkat"
                 | "rmdir"
                 | "open"
+                | "openat"
                 | "renameat2"
+                | "symlinkat"
+                | "readlinkat"
                 | "statfs"
                 | "flock"
                 | "BPF_OBJ_PIN"
                 | "BPF_OBJ_GET"
         );
-        let removes = matches!(self.op, "unlink" | "rmdir" | "renameat2");
+        let removes = matches!(self.op, "unlink" | "unlinkat" | "rmdir" | "renameat2");
         match self.errno {
+            libc::EMFILE | libc::ENFILE => Some(
+                "too many open files: raise the limit (ulimit -n); a load holds one fd for each \
+                 map and program of the object, and a few more",
+            ),
+            libc::EPERM if netlink && root => {
+                Some("root lacks CAP_NET_ADMIN here (a container or user namespace?): grant it")
+            }
             libc::EPERM if netlink => Some("run as root or grant CAP_NET_ADMIN"),
             libc::EPERM if self.names_dotted_path() => Some(
                 "bpffs refuses names containing '.' (if the path is on bpffs; else run as root)",
+            ),
+            libc::EPERM if by_id && root => Some(
+                "root lacks CAP_SYS_ADMIN here (a container or user namespace?): the kernel \
+                 opens programs and maps by id only for it",
             ),
             libc::EPERM if by_id => Some(
                 "run as root or grant CAP_SYS_ADMIN (the kernel opens programs and maps by id \
@@ -153,12 +177,28 @@ impl Error {
                 "mounting bpffs needs CAP_SYS_ADMIN: run as root, or mount it first \
                  (mount -t bpf bpf /sys/fs/bpf)",
             ),
+            libc::EPERM if self.op == "BPF_OBJ_PIN" && root => Some(
+                "the kernel pins only on a bpffs (mount -t bpf bpf DIR) and refuses names \
+                 containing '.' there",
+            ),
+            libc::EACCES | libc::EPERM if path_op && root => Some(
+                "root was refused: a security module (SELinux, AppArmor) or a read-only mount \
+                 forbids it",
+            ),
             libc::EACCES if path_op => Some(FILE_PERMISSIONS),
             libc::EPERM if removes => Some(FILE_PERMISSIONS),
+            libc::EPERM if root => Some(
+                "root lacks CAP_BPF or CAP_NET_ADMIN here (a container or user namespace?), or \
+                 lockdown forbids BPF: grant them",
+            ),
             libc::EPERM => Some("run as root or grant CAP_BPF and CAP_NET_ADMIN"),
             libc::EACCES if self.op == "BPF_PROG_LOAD" => {
                 Some("the verifier rejected the program; its log says why (-v shows all of it)")
             }
+            libc::EACCES if root => Some(
+                "root lacks CAP_BPF or CAP_NET_ADMIN here (a container or user namespace?): \
+                 grant them",
+            ),
             libc::EACCES => Some("run as root or grant CAP_BPF and CAP_NET_ADMIN"),
             libc::ENOSPC if self.op == "BPF_PROG_LOAD" || self.op == "BPF_BTF_LOAD" => {
                 Some("the log did not fit in 16 MiB; ask for a lower log level")
@@ -167,6 +207,7 @@ impl Error {
             libc::EOPNOTSUPP if netlink => {
                 Some("the device or driver does not support this XDP mode; try --mode skb")
             }
+            libc::EBUSY if netlink && self.kernel_says("XDP link") => Some(LINK_HOLDS_SLOT),
             libc::EBUSY if netlink => {
                 Some("another XDP program is attached in this mode; use --force to replace it")
             }
@@ -192,7 +233,20 @@ impl Error {
             _ => None,
         }
     }
+
+    /// Whether a BPF link holds the XDP slot this netlink request was
+    /// refused for (the kernel's words: "Can't replace active BPF XDP link").
+    pub fn link_holds_slot(&self) -> bool {
+        self.op.starts_with("RTM_") && self.errno == libc::EBUSY && self.kernel_says("XDP link")
+    }
 }
+
+/// What to do about an XDP slot a BPF link holds.
+pub const LINK_HOLDS_SLOT: &str = "a BPF link holds this XDP slot (BPF_LINK_CREATE, as \
+                                   xdp-loader and libbpf programs attach): netlink can neither \
+                                   replace nor detach it, --force included; the program that \
+                                   made the link must release it (bpftool link show; bpftool \
+                                   link detach id N)";
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -278,27 +332,30 @@ mod tests {
         let error = Error::new("BPF_MAP_CREATE", libc::EPERM);
         assert_eq!(
             error.to_string(),
-            "BPF_MAP_CREATE failed: Operation not permitted (EPERM); \
-             run as root or grant CAP_BPF and CAP_NET_ADMIN"
+            format!(
+                "BPF_MAP_CREATE failed: Operation not permitted (EPERM); {}",
+                error.hint().unwrap()
+            )
         );
         assert_eq!(errno_name(12345), "errno 12345");
     }
 
     #[test]
     fn hints_follow_the_operation_and_errno() {
+        let hint = |error: &Error| error.hint_for(false).unwrap();
         let refused = Error::new("BPF_PROG_LOAD", libc::EACCES);
-        assert!(refused.hint().unwrap().contains("verifier"));
+        assert!(hint(&refused).contains("verifier"));
         let denied = Error::new("BPF_MAP_CREATE", libc::EACCES);
-        assert!(denied.hint().unwrap().contains("CAP_BPF"));
+        assert!(hint(&denied).contains("CAP_BPF"));
         let missing = Error::new("BPF_OBJ_GET", libc::ENOENT).with_subject("/sys/fs/bpf/x");
         assert!(missing.to_string().contains("(/sys/fs/bpf/x)"));
         assert!(missing.hint().is_some());
         let dotted = Error::new("mkdir", libc::EPERM).with_subject("/sys/fs/bpf/eth0.new/m");
-        assert!(dotted.hint().unwrap().contains("'.'"));
+        assert!(hint(&dotted).contains("'.'"));
         let plain = Error::new("mkdir", libc::EPERM).with_subject("/sys/fs/bpf/eth0");
-        assert!(plain.hint().unwrap().starts_with("run as root"));
+        assert!(hint(&plain).starts_with("run as root"));
         let full = Error::new("BPF_PROG_LOAD", libc::ENOSPC);
-        assert!(full.hint().unwrap().contains("16 MiB"));
+        assert!(hint(&full).contains("16 MiB"));
     }
 
     #[test]
@@ -319,7 +376,7 @@ mod tests {
 
     #[test]
     fn hints_name_the_capability_or_the_permissions_that_are_missing() {
-        let hint = |op, errno| Error::new(op, errno).hint().unwrap();
+        let hint = |op, errno| Error::new(op, errno).hint_for(false).unwrap();
         assert_eq!(
             hint("RTM_SETLINK", libc::EPERM),
             "run as root or grant CAP_NET_ADMIN"
@@ -340,6 +397,52 @@ mod tests {
                 "{op} {errno}"
             );
         }
+    }
+
+    #[test]
+    fn root_is_never_told_to_run_as_root() {
+        for (op, errno) in [
+            ("RTM_SETLINK", libc::EPERM),
+            ("BPF_PROG_GET_FD_BY_ID", libc::EPERM),
+            ("BPF_BTF_LOAD", libc::EPERM),
+            ("BPF_MAP_CREATE", libc::EACCES),
+            ("BPF_OBJ_PIN", libc::EPERM),
+            ("mkdirat", libc::EACCES),
+            ("unlinkat", libc::EPERM),
+        ] {
+            let hint = Error::new(op, errno).hint_for(true).unwrap();
+            assert!(!hint.contains("run as root"), "{op} {errno}: {hint}");
+            assert!(
+                Error::new(op, errno)
+                    .hint_for(false)
+                    .unwrap()
+                    .contains("root")
+                    || op == "BPF_OBJ_PIN"
+                    || op == "unlinkat",
+                "{op} {errno}"
+            );
+        }
+        let pin = Error::new("BPF_OBJ_PIN", libc::EPERM)
+            .hint_for(true)
+            .unwrap();
+        assert!(pin.contains("only on a bpffs"), "{pin}");
+    }
+
+    #[test]
+    fn too_many_open_files_and_held_links_are_named() {
+        let fds = Error::new("BPF_PROG_LOAD", libc::EMFILE)
+            .hint_for(true)
+            .unwrap();
+        assert!(fds.contains("ulimit -n"), "{fds}");
+        let link = Error::new("RTM_SETLINK", libc::EBUSY)
+            .with_kernel_message("Can't replace active BPF XDP link");
+        assert!(link.link_holds_slot());
+        let hint = link.hint_for(true).unwrap();
+        assert!(
+            hint.contains("BPF link") && hint.contains("--force included"),
+            "{hint}"
+        );
+        assert!(!Error::new("RTM_SETLINK", libc::EBUSY).link_holds_slot());
     }
 
     #[test]

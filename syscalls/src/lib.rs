@@ -7,7 +7,9 @@
 //! - [`bpf`]: every `bpf(2)` command rxdp issues (maps, programs and their
 //!   verifier logs, BTF, pins, info, test runs, XDP links);
 //! - [`netlink`]: rtnetlink, to attach XDP programs to devices and query them;
-//! - [`fs`]: bpffs (pins) and tracefs (`trace_pipe`);
+//! - [`fs`]: bpffs (pins, directories held open, locks) and tracefs
+//!   (`trace_pipe`);
+//! - [`signal`]: SIGINT and SIGTERM as a request to stop;
 //! - [`alloc`]: the memory allocator of rxdp's programs (`mmap`).
 //!
 //! This is the only crate of rxdp with `unsafe`; each block says why it is
@@ -33,5 +35,6 @@ mod error;
 pub mod fs;
 pub mod netlink;
 pub mod seam;
+pub mod signal;
 
 pub use error::{errno_name, Error, Result, ENOTSUPP};

@@ -225,6 +225,11 @@ pub fn prog_load(load: &ProgLoad<'_>) -> Result<Loaded> {
             })
         }
         Err(error) if error.is_injected() => return Err(named(error)),
+        // Out of fds: the program may be fine, and a retry with a log
+        // would run the verifier again only to fail the same way.
+        Err(error) if matches!(error.errno, libc::EMFILE | libc::ENFILE) => {
+            return Err(named(error))
+        }
         Err(error) => error,
     };
     let (result, log) = load_logged(&base, BPF_LOG_LEVEL1);

@@ -4,19 +4,22 @@
 //! bpffs refuses names that contain a dot (EPERM; dots are kept for the
 //! kernel's own use), so pin names and directories must do without.
 //!
-//! rxdp pins under `/sys/fs/bpf/<ifname>/`. To replace a set of pins at
-//! once, the loader pins into a fresh directory and swaps it with the old
-//! one by [`rename_exchange`]: readers see the old set or the new, never a
-//! mix.
+//! To replace a set of pins at once, the loader pins into a fresh
+//! directory and swaps it with the old one (`RENAME_EXCHANGE`): readers see
+//! the old set or the new, never a mix. The loader works through
+//! [`super::Dir`] (every step relative to an open directory, no symlink
+//! followed); the path-based functions here are for tools and tests that
+//! handle paths they made themselves.
 
-use std::fs::{DirBuilder, File};
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+use std::fs::DirBuilder;
+use std::os::fd::{BorrowedFd, OwnedFd};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
+use super::dir::Dir;
 use super::io;
 use super::mountinfo::{choose, mount_points};
-use super::sys::{flock_exclusive, fs_magic, has_fs_magic, mount, renameat2, RENAME_EXCHANGE};
+use super::sys::{c_path, fs_magic, has_fs_magic, mount, renameat2, EntryType, RENAME_EXCHANGE};
 use crate::bpf::{obj_get, obj_pin};
 use crate::error::{Error, Result};
 
@@ -55,16 +58,6 @@ pub fn is_bpffs(path: &Path) -> Result<bool> {
     Ok(fs_magic(path)? == BPF_FS_MAGIC)
 }
 
-/// Fails with EINVAL, naming the path, unless `path` is on a bpffs.
-fn require_bpffs(op: &'static str, path: &Path) -> Result<()> {
-    if is_bpffs(path)? {
-        Ok(())
-    } else {
-        Err(Error::new(op, libc::EINVAL)
-            .with_subject(format!("{}: not on a bpffs", path.display())))
-    }
-}
-
 /// Creates `path` and its missing parents with mode 0700 (pins are for
 /// root; bpffs allows only directories, pins and symlinks).
 pub fn create_dir_all(path: &Path) -> Result<()> {
@@ -98,62 +91,76 @@ pub fn unpin(path: &Path) -> Result<()> {
 /// Renames `from` to `to`, replacing `to` if it is a pin or an empty
 /// directory (rename(2)).
 pub fn rename(from: &Path, to: &Path) -> Result<()> {
-    renameat2(from, to, 0)
+    rename_paths(from, to, 0)
 }
 
 /// Swaps `a` and `b` atomically (renameat2 `RENAME_EXCHANGE`); both must
 /// exist on the same bpffs.
 pub fn rename_exchange(a: &Path, b: &Path) -> Result<()> {
-    renameat2(a, b, RENAME_EXCHANGE)
+    rename_paths(a, b, RENAME_EXCHANGE)
 }
 
-/// An exclusive `flock` on a bpffs directory, released when dropped (the
-/// lock goes with the open file). Loaders that take it before attaching
-/// and keep it until their pins are in place publish their pins in the
-/// order they attached: the pins of the last attached program win.
-#[derive(Debug)]
-pub struct Lock {
-    _dir: File,
-}
-
-/// Waits for, then takes, the exclusive lock of the directory `path`.
-pub fn lock(path: &Path) -> Result<Lock> {
-    let dir = io("open", path, || File::open(path))?;
-    flock_exclusive(dir.as_fd(), path)?;
-    Ok(Lock { _dir: dir })
+fn rename_paths(from: &Path, to: &Path, flags: libc::c_uint) -> Result<()> {
+    let from_c = c_path("renameat2", from)?;
+    let to_c = c_path("renameat2", to)?;
+    renameat2(
+        libc::AT_FDCWD,
+        &from_c,
+        libc::AT_FDCWD,
+        &to_c,
+        flags,
+        || format!("{} -> {}", from.display(), to.display()),
+    )
 }
 
 /// Removes `path` and everything under it, which must be on a bpffs
-/// (EINVAL otherwise). Symlinks are removed, not followed; a filesystem
-/// mounted below `path` stops the removal with EXDEV, naming it.
+/// (EINVAL otherwise). Every step is relative to an open directory and
+/// none follows a symlink: a symlink is removed, not followed, wherever it
+/// points. A filesystem mounted below `path` stops the removal with EXDEV,
+/// naming it.
 pub fn remove_dir_all(path: &Path) -> Result<()> {
-    require_bpffs("remove pins", path)?;
-    let metadata = io("lstat", path, || path.symlink_metadata())?;
-    if !metadata.is_dir() {
-        return unpin(path);
+    let (parent, name) = split(path)?;
+    let parent = Dir::open(parent)?;
+    if parent.fs_magic()? != BPF_FS_MAGIC {
+        return Err(Error::new("remove pins", libc::EINVAL)
+            .with_subject(format!("{}: not on a bpffs", path.display())));
     }
-    remove_tree(path, metadata.dev())
+    match parent.stat_at(name)? {
+        None => Err(Error::new("fstatat", libc::ENOENT).with_subject(path.display().to_string())),
+        Some(stat) if stat.kind == EntryType::Directory => remove_tree(&parent, name, stat.dev),
+        Some(_) => parent.unlink(name),
+    }
 }
 
-fn remove_tree(dir: &Path, device: u64) -> Result<()> {
-    let entries = io("readdir", dir, || {
-        std::fs::read_dir(dir)?
-            .map(|entry| entry.map(|entry| entry.path()))
-            .collect::<std::io::Result<Vec<_>>>()
-    })?;
-    for entry in entries {
-        let metadata = io("lstat", &entry, || entry.symlink_metadata())?;
-        if metadata.dev() != device {
-            return Err(Error::new("remove pins", libc::EXDEV).with_subject(format!(
-                "{}: another filesystem is mounted there",
-                entry.display()
-            )));
-        }
-        if metadata.is_dir() {
-            remove_tree(&entry, device)?;
+/// The parent directory and last name of `path`.
+fn split(path: &Path) -> Result<(&Path, &std::ffi::OsStr)> {
+    match (path.parent(), path.file_name()) {
+        (Some(parent), Some(name)) => Ok((
+            if parent.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                parent
+            },
+            name,
+        )),
+        _ => Err(Error::new("remove pins", libc::EINVAL).with_subject(path.display().to_string())),
+    }
+}
+
+fn remove_tree(parent: &Dir, name: &std::ffi::OsStr, device: u64) -> Result<()> {
+    let dir = parent.open_dir(name)?;
+    if dir.stat()?.dev != device {
+        return Err(Error::new("remove pins", libc::EXDEV).with_subject(format!(
+            "{}: another filesystem is mounted there",
+            dir.path().display()
+        )));
+    }
+    for (entry, kind) in dir.entries()? {
+        if kind == EntryType::Directory {
+            remove_tree(&dir, &entry, device)?;
         } else {
-            io("unlink", &entry, || std::fs::remove_file(&entry))?;
+            dir.unlink(&entry)?;
         }
     }
-    io("rmdir", dir, || std::fs::remove_dir(dir))
+    parent.remove_dir(name)
 }

@@ -1,14 +1,22 @@
 //! The filesystems rxdp uses: bpffs, where pins live, and tracefs, where
-//! `bpf_trace_printk` output appears.
+//! `bpf_trace_printk` output appears; directories held open ([`Dir`]), the
+//! locks rxdp processes take turns with ([`lock`]) and what `/proc` says
+//! about processes ([`procfs`]).
 //!
 //! Every call goes through [`crate::seam`], named after the syscall
-//! (`mkdir`, `renameat2`, `mount bpffs`), and every error names the path it
+//! (`mkdirat`, `renameat2`, `mount bpffs`), and every error names the path it
 //! is about.
 
 pub mod bpffs;
+mod dir;
+pub mod lock;
 mod mountinfo;
+pub mod procfs;
 mod sys;
 pub mod tracefs;
+
+pub use dir::{euid, Dir, Stat};
+pub use sys::EntryType;
 
 use std::path::Path;
 

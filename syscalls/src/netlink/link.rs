@@ -8,7 +8,7 @@ use super::message::{
     NLM_F_DUMP, RTM_GETLINK, RTM_NEWLINK,
 };
 use super::reply::Message;
-use super::socket::transact;
+use super::socket::{transact, Session};
 use super::xdp::{parse_xdp, XdpState, IFLA_XDP};
 use crate::error::{Error, Result};
 
@@ -53,9 +53,16 @@ impl Link {
 
 /// The interface with index `ifindex`.
 pub fn link_by_index(ifindex: u32) -> Result<Link> {
+    link_by_index_on(&mut Session::default(), ifindex)
+}
+
+/// [`link_by_index`] on the socket of `session`.
+pub(crate) fn link_by_index_on(session: &mut Session, ifindex: u32) -> Result<Link> {
     let subject = index_subject(ifindex);
     let index = kernel_ifindex("RTM_GETLINK", ifindex)?;
-    let messages = transact(&getlink(index, None), &subject).map_err(name_missing)?;
+    let messages = session
+        .transact(&getlink(index, None), &subject)
+        .map_err(name_missing)?;
     single_link(messages, &subject)
 }
 

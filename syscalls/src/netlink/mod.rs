@@ -19,4 +19,7 @@ mod socket;
 mod xdp;
 
 pub use link::{ifindex, ifname, link_by_index, link_by_name, links, Link};
-pub use xdp::{attach, detach, query, query_all, LinkXdp, XdpAttached, XdpFlags, XdpState};
+pub use xdp::{
+    attach, detach, detach_expected, query, query_all, LinkXdp, Rtnl, XdpAttached, XdpFlags,
+    XdpState,
+};

@@ -21,9 +21,9 @@ use std::os::fd::{AsRawFd, BorrowedFd};
 
 use bitflags::bitflags;
 
-use super::link::{self, kernel_ifindex};
+use super::link::{self, kernel_ifindex, Link};
 use super::message::{attr_u32, attr_u8, Attrs, Malformed, Request, RTM_SETLINK};
-use super::socket::transact;
+use super::socket::{transact, Session};
 use crate::error::Result;
 
 /// `IFLA_XDP`: the nest of XDP attributes in link messages.
@@ -151,16 +151,47 @@ pub fn attach(
     flags: XdpFlags,
     expected: Option<BorrowedFd<'_>>,
 ) -> Result<()> {
-    let index = kernel_ifindex("RTM_SETLINK", ifindex)?;
-    let request = setlink_xdp(
-        index,
-        prog.as_raw_fd(),
-        flags,
-        expected.map(|fd| fd.as_raw_fd()),
-    );
-    transact(&request, &subject(ifindex, flags))
-        .map(drop)
-        .map_err(link::name_missing)
+    Rtnl::new().attach(ifindex, prog, flags, expected)
+}
+
+/// A netlink socket kept for a few requests about one device in a row:
+/// the attach of a load, the queries before and after it.
+#[derive(Debug, Default)]
+pub struct Rtnl {
+    session: Session,
+}
+
+impl Rtnl {
+    /// A socket not opened yet: the first request opens it.
+    pub fn new() -> Rtnl {
+        Rtnl::default()
+    }
+
+    /// [`attach`] on this socket.
+    pub fn attach(
+        &mut self,
+        ifindex: u32,
+        prog: BorrowedFd<'_>,
+        flags: XdpFlags,
+        expected: Option<BorrowedFd<'_>>,
+    ) -> Result<()> {
+        let index = kernel_ifindex("RTM_SETLINK", ifindex)?;
+        let request = setlink_xdp(
+            index,
+            prog.as_raw_fd(),
+            flags,
+            expected.map(|fd| fd.as_raw_fd()),
+        );
+        self.session
+            .transact(&request, &subject(ifindex, flags))
+            .map(drop)
+            .map_err(link::name_missing)
+    }
+
+    /// [`link::link_by_index`] on this socket.
+    pub fn link_by_index(&mut self, ifindex: u32) -> Result<Link> {
+        link::link_by_index_on(&mut self.session, ifindex)
+    }
 }
 
 /// Detaches the XDP program in the slot the mode flag of `flags` names
@@ -168,6 +199,17 @@ pub fn attach(
 pub fn detach(ifindex: u32, flags: XdpFlags) -> Result<()> {
     let index = kernel_ifindex("RTM_SETLINK", ifindex)?;
     let request = setlink_xdp(index, -1, flags, None);
+    transact(&request, &subject(ifindex, flags))
+        .map(drop)
+        .map_err(link::name_missing)
+}
+
+/// Detaches `expected` from the slot the mode flag of `flags` names, and
+/// only it: if another program is attached there now, the kernel refuses
+/// with EEXIST ("Active program does not match expected") and leaves it.
+pub fn detach_expected(ifindex: u32, flags: XdpFlags, expected: BorrowedFd<'_>) -> Result<()> {
+    let index = kernel_ifindex("RTM_SETLINK", ifindex)?;
+    let request = setlink_xdp(index, -1, flags, Some(expected.as_raw_fd()));
     transact(&request, &subject(ifindex, flags))
         .map(drop)
         .map_err(link::name_missing)
