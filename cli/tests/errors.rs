@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use rxdp::kernel_btf::KfuncError;
 use rxdp::observe::Stage;
 use rxdp::options::Mode;
+use rxdp::pin::PinError;
 use rxdp::status::StatusError;
 use rxdp::unload::{Progress, UnloadError};
 use rxdp::LoadError;
@@ -23,6 +24,7 @@ use rxdp_elf::core::CoreError;
 use rxdp_elf::kfunc::UnknownKfunc;
 use rxdp_elf::relocate::{RelocProblem, RelocateError};
 use rxdp_elf::ParseError;
+use rxdp_syscalls::fs::lock::LockError;
 use rxdp_syscalls::Error as SysError;
 
 /// Every link of the chain, outermost first, as a chain printer sees it.
@@ -206,4 +208,63 @@ fn unload_status_and_command_errors_print_their_causes_once() {
         error: io::Error::other("a reading failure, once"),
     };
     printed_once(&read, "a reading failure, once");
+}
+
+#[test]
+fn pin_lock_and_attach_race_errors_print_their_causes_once() {
+    let pins = LoadError::Pins {
+        file: "x.o".into(),
+        stage: Stage::Pin,
+        error: PinError::Sys(kernel_error("mkdirat")),
+    };
+    printed_once(&pins, KERNEL_WORDS);
+    let symlink = LoadError::Pins {
+        file: "x.o".into(),
+        stage: Stage::Resolve,
+        error: PinError::Symlink {
+            path: PathBuf::from("/sys/fs/bpf/rxdp/veth0"),
+            target: Some("a planted target, once".into()),
+        },
+    };
+    printed_once(&symlink, "a planted target, once");
+    let shared = LoadError::SharedPin {
+        file: "x.o".into(),
+        index: 0,
+        map: "jmp".into(),
+        error: PinError::Sys(kernel_error("BPF_OBJ_GET")),
+    };
+    printed_once(&shared, KERNEL_WORDS);
+    let lock = LoadError::Lock {
+        file: "x.o".into(),
+        stage: Stage::Pin,
+        what: "device veth0".into(),
+        error: LockError::Sys(kernel_error("flock")),
+    };
+    printed_once(&lock, KERNEL_WORDS);
+    let meanwhile = LoadError::AttachedMeanwhile {
+        file: "x.o".into(),
+        dev: "veth0".into(),
+        mode: Mode::Skb,
+        id: 7,
+        name: "other".into(),
+        error: kernel_error("RTM_SETLINK"),
+    };
+    // Its message names the errno, not the kernel's words; no cause
+    // comes back from source() to print them again.
+    assert!(meanwhile.source().is_none());
+    for error in [pins, symlink, shared, lock] {
+        assert!(error.source().is_none(), "{error}");
+    }
+    let unload_lock = UnloadError::Lock {
+        dev: "veth0".into(),
+        error: LockError::Sys(kernel_error("flock")),
+    };
+    printed_once(&unload_lock, KERNEL_WORDS);
+    let unload_pins = UnloadError::Pins {
+        dev: "veth0".into(),
+        error: PinError::Sys(kernel_error("unlinkat")),
+        done: Progress::default(),
+    };
+    printed_once(&unload_pins, KERNEL_WORDS);
+    printed_once(&CliError::Unload(unload_pins), KERNEL_WORDS);
 }
