@@ -5,6 +5,8 @@
 #   make demo     the article's tail-call scenario on a veth pair it creates
 #   make static   dist/rxdp-load and dist/rxdp, static musl binaries
 #   make bench    rxdp against ip, xdp-loader and Aya, side by side
+#   make vm-test  the kernel tests in guest kernels 6.1 and 6.12 under QEMU
+#                 (KERNEL=6.1 for one; vm/README.md), netdevsim offload included
 #
 # Targets that need a tool install it themselves (apt-get, rustup).
 
@@ -18,7 +20,7 @@ BPF_CFLAGS   := -O2 -g -target bpf -Wall -Werror -Iprogs/include -I$(ARCH_INCLUD
 PROG_SRCS := $(wildcard progs/*.c)
 PROG_OBJS := $(patsubst progs/%.c,progs/obj/%.o,$(PROG_SRCS))
 
-.PHONY: all deps mounts progs build test unit kernel-test lint clean static bench demo
+.PHONY: all deps mounts progs build test unit kernel-test lint clean static bench demo vm-test
 
 all: progs build
 
@@ -63,6 +65,7 @@ lint:
 		rustup component add $$c; done
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy -p rxdp-kernel-tests --all-targets --features vm -- -D warnings
 
 # Static musl binaries of at most 512 KiB each. Stable Rust cannot get there:
 # with its prebuilt std, rxdp-load is ~860 KiB even with opt-level z, LTO and
@@ -110,6 +113,14 @@ static:
 # by side; scripts/bench.sh installs what it needs. Root: it makes a veth pair.
 bench: progs mounts
 	scripts/bench.sh
+
+# The kernel test suite (VM-only binaries included) inside Debian's 6.1 and
+# 6.12 kernels, built once into $(RXDP_VM_CACHE) (default /var/cache/rxdp-vm)
+# and booted under qemu-system-x86_64 on the host's root over virtio-9p.
+# Root. See vm/README.md and scripts/vm-test.sh.
+KERNEL ?= 6.1 6.12
+vm-test: progs
+	scripts/vm-test.sh $(KERNEL)
 
 clean:
 	$(CARGO) clean
