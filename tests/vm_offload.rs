@@ -15,6 +15,7 @@
 #[path = "load_common.rs"]
 mod common;
 
+use std::io::Write as _;
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -184,9 +185,13 @@ fn the_seed_offload_pair_runs_hw_and_drv_on_one_device() {
     let tail = obj("xdp_prog_kern_off_tail");
 
     // The seed's two commands: the entry offloaded, the tail native.
+    let started = Instant::now();
     let hw = rxdp_load(&[&entry, "--dev", dev, "--mode", "hw"]).ok();
+    let hw_took = started.elapsed();
     let hw_id = printed_prog_id(&hw.stdout, 0);
+    let started = Instant::now();
     let drv = rxdp_load(&[&tail, "--dev", dev, "--mode", "drv"]).ok();
+    let drv_took = started.elapsed();
     let drv_id = printed_prog_id(&drv.stdout, 0);
 
     // Both attached together, each in its slot.
@@ -256,7 +261,15 @@ fn the_seed_offload_pair_runs_hw_and_drv_on_one_device() {
     );
 
     // rxdp unload removes both, and the pins.
+    let started = Instant::now();
     rxdp(&["unload", "--dev", dev]).ok();
+    let unload_took = started.elapsed();
+    // Straight to the process's stderr (libtest captures eprintln!), for
+    // the README's figures: whole rxdp-load/rxdp processes, under TCG.
+    let _ = writeln!(
+        std::io::stderr(),
+        "figure: offload pair on netdevsim: rxdp-load hw {hw_took:?}, rxdp-load drv {drv_took:?}, rxdp unload of both {unload_took:?}"
+    );
     assert_eq!(xdp(nsim.ifindex), Default::default());
     assert!(!device_pins(dev).exists());
     gone(hw_id);
@@ -475,11 +488,29 @@ fn a_device_refusing_the_attach_leaves_the_program_before_in_place() {
     // With the switch back on, the same command works.
     nsim.accept(&nsim.port_debugfs("bpf_xdpoffload_accept"), true);
     let after = rxdp_load(&[&entry, "--dev", dev, "--mode", "hw", "--force"]).ok();
-    assert_eq!(
-        xdp(nsim.ifindex).hw_prog_id,
-        Some(printed_prog_id(&after.stdout, 0))
-    );
+    let after_id = printed_prog_id(&after.stdout, 0);
+    assert_eq!(xdp(nsim.ifindex).hw_prog_id, Some(after_id));
     gone(before_id);
+
+    // The native half refused (bpf_xdpdrv_accept): the offloaded program
+    // stays, and the tail leaves no program and no pins.
+    nsim.accept(&nsim.port_debugfs("bpf_xdpdrv_accept"), false);
+    let tail = obj("xdp_prog_kern_off_tail");
+    let refused = rxdp_load(&[&tail, "--dev", dev, "--mode", "drv"]).failed();
+    assert!(
+        refused.stderr.contains("driver XDP disabled in DebugFS") && refused.stderr.contains(dev),
+        "{}",
+        refused.stderr
+    );
+    let state = xdp(nsim.ifindex);
+    assert_eq!(
+        (state.hw_prog_id, state.drv_prog_id),
+        (Some(after_id), None)
+    );
+    assert!(
+        !device_pins(dev).join("drv").exists(),
+        "the refused tail's pins"
+    );
 }
 
 fn map_id(fd: &std::os::fd::OwnedFd) -> u32 {
