@@ -104,10 +104,10 @@ run_kernel() {
 	# to 4 ms jiffies: every duration the tests measure then reads 0.
 	# rcupdate.rcu_expedited=1: every XDP attach and detach waits for an RCU
 	# grace period; expedited ones are shorter under emulation (leaks.rs:
-	# 267 -> 250 s in debug builds), and change nothing the tests see.
+	# 299 -> 267 s in debug builds), and change nothing the tests see.
 	timeout -k 10 "$guest_timeout" qemu-system-x86_64 \
 		"${accel_args[@]}" -smp 2 -m 2048 \
-		-display none -monitor none -serial stdio -no-reboot \
+		-display none -monitor none -serial stdio -no-reboot -nic none \
 		-kernel "$kernel/bzImage" \
 		-append "console=ttyS0 loglevel=5 panic=-1 rcupdate.rcu_expedited=1 tsc=reliable${tsc_khz:+ tsc_early_khz=$tsc_khz} lsm=bpf root=rxdproot rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=262144,cache=loose ro init=$root/vm/guest-init" \
 		-fsdev local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap \
