@@ -2,11 +2,12 @@
 //! pin, id or name, its keys and values read and written through its BTF
 //! (see [`rxdp::kernel_maps`] and [`rxdp_elf::btf::value`] for the forms).
 //!
-//! The words after the subcommand follow bpftool: `MAP` is `id N`,
-//! `name NAME`, `pinned PATH` or a path with a `/`; then `key WORDS...`
-//! (for update, up to `value`) and `value WORDS...`. Without the
-//! keywords the key is one word (or `hex` and one word) and the value
-//! is the rest.
+//! The first word is the action; the words after it follow bpftool:
+//! `MAP` is `id N`, `name NAME`, `pinned PATH` or a path with a `/`; then
+//! `key WORDS...` (for update, up to `value`) and `value WORDS...`.
+//! Without the keywords the key is one word (or `hex` and one word) and
+//! the value is the rest. `--flags` (update) and `--json` are options.
+//! docs/10-maps.md shows them at work.
 
 use std::io::Write;
 
@@ -74,7 +75,7 @@ struct Target<'w> {
     value: Vec<&'w str>,
 }
 
-/// What each subcommand takes after the map.
+/// What each action takes after the map.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Takes {
     Nothing,

@@ -20,6 +20,10 @@
 //! }
 //! # Ok::<(), rxdp::kernel_maps::MapError>(())
 //! ```
+//!
+//! The larger functions are `#[inline(never)]`: the programs are built
+//! for size, and inlined into each caller they took more room than once
+//! apart (`make static` keeps `dist/rxdp` in its budget).
 
 use std::fmt;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
@@ -230,7 +234,7 @@ pub enum NewValue {
 /// or replace.
 pub use rxdp_syscalls::bpf::{BPF_ANY, BPF_EXIST, BPF_NOEXIST};
 
-/// An open map, its info and (when asked and it has one) its BTF.
+/// An open map, its info and its BTF (when it has one that can be read).
 #[derive(Debug)]
 pub struct KernelMap {
     named: ObjectRef,
