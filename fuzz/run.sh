@@ -5,13 +5,13 @@
 # final figures (`Done N runs in S second(s)`, `stat::number_of_executed_units`,
 # the final `cov:`/`ft:` line), which RESULTS.md records.
 #
-#   ./run.sh                 # all four targets, 11 minutes each
+#   ./run.sh                 # all five targets, 11 minutes each
 #   ./run.sh 60 relocate     # one target, one minute
 set -u
 cd "$(dirname "$0")"
 seconds=${1:-660}
 shift 2>/dev/null || :
-targets=${*:-parse_object parse_btf parse_btf_ext relocate}
+targets=${*:-parse_object parse_btf parse_btf_ext relocate btf_values}
 ./seed-corpus.sh
 cargo +nightly fuzz build || exit 1
 mkdir -p logs

@@ -7,9 +7,12 @@
 #                          them: u16 length of .BTF (LE), .BTF, then .BTF.ext;
 #   corpus/parse_btf_ext/  a byte naming one of the objects parse_btf_ext.rs
 #                          embeds (its OBJECTS order), then that object's .BTF.ext.
+#   corpus/btf_values/     a byte naming one of the objects btf_values.rs
+#                          embeds, a type id, a size, then bytes that read as
+#                          a value and as words (members, numbers, hex).
 set -eu
 cd "$(dirname "$0")"
-mkdir -p corpus/parse_object corpus/relocate corpus/parse_btf corpus/parse_btf_ext
+mkdir -p corpus/parse_object corpus/relocate corpus/parse_btf corpus/parse_btf_ext corpus/btf_values
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -37,6 +40,14 @@ for obj in ../progs/obj/xdp_prog_kern.o ../progs/obj/btf_maps.o ../progs/obj/glo
 	printf "$(printf '\\%03o' "$index")" | cat - "$tmp/ext" >"corpus/parse_btf_ext/$(basename "$obj" .o).bin"
 	index=$((index + 1))
 done
-for target in parse_object relocate parse_btf parse_btf_ext; do
+for object in 0 1 2 3; do
+	for id in 1 2 5 10 11 14 18 28 35; do
+		for words in "packets=1,flags.low=3,name=eth0" "SEEN_IPV4" "hex 01 02 03 04" "1 0 0 0" "-1"; do
+			printf "$(printf '\\%03o\\%03o\\000\\000\\000\\060' "$object" "$id")%s" "$words" \
+				>"corpus/btf_values/$object-$id-$(printf '%s' "$words" | cksum | cut -d' ' -f1).bin"
+		done
+	done
+done
+for target in parse_object relocate parse_btf parse_btf_ext btf_values; do
 	echo "corpus/$target: $(ls corpus/$target | wc -l) inputs"
 done

@@ -10,6 +10,9 @@ pub enum Json {
     Null,
     Bool(bool),
     Number(u64),
+    /// A number already written out: signed, wider than 64 bits, or
+    /// floating-point.
+    Literal(String),
     String(String),
     Array(Vec<Json>),
     Object(Vec<(String, Json)>),
@@ -102,6 +105,7 @@ impl fmt::Display for Json {
             Json::Null => f.write_str("null"),
             Json::Bool(b) => write!(f, "{b}"),
             Json::Number(n) => write!(f, "{n}"),
+            Json::Literal(text) => f.write_str(text),
             Json::String(s) => write_string(f, s),
             Json::Array(items) => {
                 f.write_char('[')?;

@@ -22,6 +22,7 @@
 pub mod inspect;
 pub mod json;
 pub mod load;
+pub mod map;
 pub mod packet;
 pub mod run;
 pub mod status;
@@ -63,6 +64,8 @@ pub enum Command {
     Run(run::RunArgs),
     /// Stream bpf_trace_printk output from the trace pipe
     Trace(trace::TraceArgs),
+    /// Read and write the maps in the kernel: list, dump MAP, lookup MAP KEY, update MAP KEY VALUE, delete MAP KEY
+    Map(map::MapArgs),
 }
 
 /// `rxdp-load`: `rxdp load` as a program of its own.
@@ -87,11 +90,15 @@ impl Command {
             Command::Status(args) => status::run(args, out),
             Command::Run(args) => run::run(args, out),
             Command::Trace(args) => trace::run(args, out),
+            Command::Map(args) => map::run(args, out),
         }
     }
 
     /// What clap cannot check, as a usage error of the subcommand.
     fn check(&self) -> Result<(), (&'static str, String)> {
+        if let Command::Map(args) = self {
+            return args.check().map_err(|message| ("map", message));
+        }
         let jumps = match self {
             Command::Load(args) => &args.jumps,
             Command::Run(args) => &args.jumps,
@@ -173,6 +180,9 @@ pub enum CliError {
     Unload(rxdp::unload::UnloadError),
     #[error("status: {0}")]
     Status(rxdp::status::StatusError),
+    /// A map command failed; the error names the map.
+    #[error("{0}")]
+    Map(map::MapFailure),
     /// Options that do not fit together.
     #[error("{0}")]
     Usage(String),

@@ -357,7 +357,7 @@ fn help_version_and_subcommands() {
         printed(rxdp_load(&["-V"])),
         format!("rxdp-load {}\n", env!("CARGO_PKG_VERSION"))
     );
-    for name in ["inspect", "load", "unload", "status", "run", "trace"] {
+    for name in ["inspect", "load", "unload", "status", "run", "trace", "map"] {
         let help = printed(rxdp(&[name, "--help"]));
         assert!(help.contains(&format!("\nUsage: rxdp {name}")), "{help}");
         assert_eq!(printed(rxdp(&["help", name])), help);
@@ -495,6 +495,53 @@ fn usage_errors_of_the_real_commands() {
             "error: invalid value '1.5' for '--count <N>'",
         ),
         (&["frobnicate"], "error: unrecognized subcommand 'frobnicate'"),
+        (
+            &["map"],
+            "error: the following required arguments were not provided:\n  <ACTION MAP [key] KEY [value] VALUE>...\n",
+        ),
+        (
+            &["map", "show"],
+            "error: `show` is not an action: list, dump, lookup, update or delete\n\nUsage: rxdp map ",
+        ),
+        (
+            &["map", "dump"],
+            "error: the map: missing: name it by `id N`, `name NAME`, `pinned PATH` or a path\n",
+        ),
+        (
+            &["map", "dump", "counters"],
+            "error: the map: `counters`: name it by `id N`, `name NAME`, `pinned PATH` or a path\n",
+        ),
+        (
+            &["map", "dump", "id", "x"],
+            "error: the map: `id x`: an id is a number\n",
+        ),
+        (
+            &["map", "dump", "id", "5", "1"],
+            "error: `1` after the map: dump takes the map only\n",
+        ),
+        (&["map", "list", "id"], "error: `id`: list takes no map\n"),
+        (
+            &["map", "lookup", "id", "5"],
+            "error: the key is missing\n\nUsage: rxdp map [OPTIONS] <ACTION MAP [key] KEY [value] VALUE>...\n",
+        ),
+        (&["map", "delete", "pinned", "/p", "key"], "error: the key is missing\n"),
+        (&["map", "update", "id", "5", "1"], "error: the value is missing\n"),
+        (
+            &["map", "update", "id", "5", "key", "1", "2"],
+            "error: after `key ...`, the value needs `value`: key 1 value 2\n",
+        ),
+        (
+            &["map", "update", "id", "5", "1", "2", "--flags", "all"],
+            "error: --flags all: any, noexist or exist\n",
+        ),
+        (
+            &["map", "lookup", "id", "5", "1", "--flags", "any"],
+            "error: --flags is for update\n",
+        ),
+        (
+            &["map", "lookup", "id", "5", "-0x10"],
+            "error: unexpected argument '-0' found",
+        ),
     ];
     for (args, head) in cases {
         let text = error_of(rxdp(args));
@@ -507,6 +554,33 @@ fn usage_errors_of_the_real_commands() {
     // rxdp-load says the same, with its own usage line.
     assert!(error_of(rxdp_load(&["x.o", "--key", "1"]))
         .contains("(0 --map, 1 --key, 0 --prog given)\n\nUsage: rxdp-load [OPTIONS] <OBJ>\n"));
+}
+
+#[test]
+fn map_words_options_and_negative_numbers() {
+    let Command::Map(update) = rxdp(&words(
+        "map update id 5 key 1 0 0 0 value -1 --flags exist --json",
+    ))
+    .unwrap() else {
+        panic!("not map")
+    };
+    let (action, rest) = update.action().unwrap();
+    assert_eq!(action, map::Action::Update);
+    assert_eq!(rest, words("id 5 key 1 0 0 0 value -1"));
+    assert_eq!(update.flags.as_deref(), Some("exist"));
+    assert!(update.json);
+    // After `--`, everything is a word: -0x10, and --json too.
+    let Command::Map(lookup) = rxdp(&words("map lookup /sys/fs/bpf/x -- -0x10 --json")).unwrap()
+    else {
+        panic!("not map")
+    };
+    assert_eq!(lookup.words, words("lookup /sys/fs/bpf/x -0x10 --json"));
+    assert!(!lookup.json && lookup.flags.is_none());
+    let Command::Map(list) = rxdp(&["map", "list", "--json"]).unwrap() else {
+        panic!("not map")
+    };
+    assert_eq!(list.action().unwrap(), (map::Action::List, &[][..]));
+    assert!(list.json);
 }
 
 #[test]

@@ -133,6 +133,20 @@ impl MapType {
     pub fn is_map_in_map(self) -> bool {
         self == MapType::ARRAY_OF_MAPS || self == MapType::HASH_OF_MAPS
     }
+
+    /// Whether it holds one value per possible CPU (`PERCPU_HASH`,
+    /// `PERCPU_ARRAY`, `LRU_PERCPU_HASH`, `PERCPU_CGROUP_STORAGE`).
+    pub fn is_per_cpu(self) -> bool {
+        matches!(self.0, 5 | 6 | 10 | 21)
+    }
+
+    /// Whether its keys are indexes, a `u32` from 0 to `max_entries`: the
+    /// array maps (`ARRAY`, `PROG_ARRAY`, `PERF_EVENT_ARRAY`,
+    /// `PERCPU_ARRAY`, `CGROUP_ARRAY`, `ARRAY_OF_MAPS`, `DEVMAP`,
+    /// `SOCKMAP`, `CPUMAP`, `XSKMAP`, `REUSEPORT_SOCKARRAY`).
+    pub fn has_index_keys(self) -> bool {
+        matches!(self.0, 2 | 3 | 4 | 6 | 8 | 12 | 14 | 15 | 16 | 17 | 20)
+    }
 }
 
 impl ProgramType {
@@ -265,5 +279,13 @@ mod tests {
         assert_eq!(ProgramType::from_name("unspec"), None);
         assert_eq!(ProgramType::from_name("nonsense"), None);
         assert_eq!(MapType(99).name(), "type_99");
+    }
+
+    #[test]
+    fn classes() {
+        assert!(MapType::PERCPU_ARRAY.is_per_cpu() && MapType(10).is_per_cpu());
+        assert!(!MapType::ARRAY.is_per_cpu() && !MapType::HASH.is_per_cpu());
+        assert!(MapType::PROG_ARRAY.has_index_keys() && MapType::DEVMAP.has_index_keys());
+        assert!(!MapType::HASH.has_index_keys() && !MapType::DEVMAP_HASH.has_index_keys());
     }
 }

@@ -53,6 +53,9 @@
 //!   relocations by symbol, source lines (verifier errors).
 //! - [`test_run`]: `BPF_PROG_TEST_RUN` of a loaded XDP program on a frame
 //!   (`rxdp run`, whose frames the CLI crate builds).
+//! - [`kernel_maps`]: any map in the kernel, by pin, id or name — list,
+//!   dump, lookup, update, delete, keys and values through its BTF
+//!   (`rxdp map`).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 // A `LoadError` carries what a user needs to act (the kernel's words, the
@@ -67,6 +70,7 @@ pub mod error;
 mod fill_jump_tables;
 pub mod interrupt;
 pub mod kernel_btf;
+pub mod kernel_maps;
 mod legacy;
 mod load_btf;
 mod load_programs;

@@ -8,8 +8,8 @@
 //! Writes `DIR/completions/`: `rxdp.bash`, `_rxdp`, `rxdp.fish` and the
 //! same for `rxdp-load`; and `DIR/man/`: `rxdp.1`, `rxdp-load.1` (the
 //! program, which is `rxdp load`), and `rxdp-inspect.1`, `rxdp-unload.1`,
-//! `rxdp-status.1`, `rxdp-run.1`, `rxdp-trace.1`, named as git names the
-//! pages of its subcommands.
+//! `rxdp-status.1`, `rxdp-run.1`, `rxdp-trace.1`, `rxdp-map.1`, named as
+//! git names the pages of its subcommands.
 #![forbid(unsafe_code)]
 
 use std::path::{Path, PathBuf};
@@ -90,7 +90,7 @@ mod tests {
     fn every_page_and_script_names_every_option() {
         let dir = std::env::temp_dir().join(format!("rxdp-cli-gen-{}", std::process::id()));
         let written = generate(&dir).unwrap();
-        assert_eq!(written.len(), 6 + 7, "{written:?}");
+        assert_eq!(written.len(), 6 + 8, "{written:?}");
         let read = |path: &str| std::fs::read_to_string(dir.join(path)).unwrap();
         let load_page = read("man/rxdp-load.1");
         for option in [
@@ -106,6 +106,7 @@ mod tests {
             assert!(load_page.contains(&format!("\\-\\-{option}")), "--{option}");
         }
         assert!(read("man/rxdp-run.1").contains("\\-\\-packet\\-hex"));
+        assert!(read("man/rxdp-map.1").contains("lookup"));
         for script in [
             "completions/rxdp.bash",
             "completions/_rxdp",
@@ -119,6 +120,7 @@ mod tests {
                 "trace",
                 "show-map",
                 "packet-hex",
+                "flags",
             ] {
                 assert!(text.contains(word), "{script}: {word}");
             }

@@ -15,7 +15,8 @@
 //!
 //! Files: `parse.rs` (reading), `write.rs` (writing), `types.rs` (the
 //! records), `datasec.rs` and `kernel.rs` (the two repairs), `maps.rs` (BTF
-//! map definitions), `ext.rs` (`.BTF.ext`), `error.rs`.
+//! map definitions), `ext.rs` (`.BTF.ext`), `error.rs`; [`value`] reads
+//! and writes map keys and values through it.
 //!
 //! Only little-endian BTF is read: BPF objects for this kernel are little-endian.
 
@@ -26,6 +27,7 @@ mod kernel;
 mod maps;
 mod parse;
 mod types;
+pub mod value;
 mod write;
 
 #[cfg(test)]

@@ -271,6 +271,20 @@ pub(crate) struct BpfMapInfo {
     pub map_extra: u64,
 }
 
+/// `struct bpf_btf_info`, which `BPF_OBJ_GET_INFO_BY_FD` fills for a BTF
+/// object: `btf` points to a buffer of `btf_size` bytes for the raw BTF,
+/// `name` to one of `name_len` bytes for its name (vmlinux, a module).
+#[repr(C, align(8))]
+#[derive(Debug, Default, Clone, Copy, Pod, Zeroable)]
+pub(crate) struct BpfBtfInfo {
+    pub btf: u64,
+    pub btf_size: u32,
+    pub id: u32,
+    pub name: u64,
+    pub name_len: u32,
+    pub kernel_btf: u32,
+}
+
 /// The structs the `bpf(2)` choke point accepts: attr members, plain data
 /// (`Pod`: no padding, every bit pattern valid), so the kernel may read
 /// all of it and write any of it.
@@ -292,6 +306,7 @@ pub(crate) trait Info: Pod + Default {}
 
 impl Info for BpfProgInfo {}
 impl Info for BpfMapInfo {}
+impl Info for BpfBtfInfo {}
 
 // Sizes and offsets from include/uapi/linux/bpf.h (checked against
 // `offsetof` on the uapi header on x86_64).
@@ -387,6 +402,13 @@ const _: () = {
     assert!(offset_of!(BpfMapInfo, btf_id) == 64);
     assert!(offset_of!(BpfMapInfo, btf_vmlinux_id) == 76);
     assert!(offset_of!(BpfMapInfo, map_extra) == 80);
+
+    assert!(size_of::<BpfBtfInfo>() == 32);
+    assert!(offset_of!(BpfBtfInfo, btf_size) == 8);
+    assert!(offset_of!(BpfBtfInfo, id) == 12);
+    assert!(offset_of!(BpfBtfInfo, name) == 16);
+    assert!(offset_of!(BpfBtfInfo, name_len) == 24);
+    assert!(offset_of!(BpfBtfInfo, kernel_btf) == 28);
 };
 
 /// A kernel name field (`char[BPF_OBJ_NAME_LEN]`) as text: up to the first NUL.

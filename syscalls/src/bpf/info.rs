@@ -6,7 +6,8 @@ use std::fmt::Write as _;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 
 use super::attr::{
-    name_from_bytes, ptr_mut, BpfMapInfo, BpfProgInfo, GetIdAttr, Info, InfoAttr, BPF_TAG_SIZE,
+    name_from_bytes, ptr_mut, BpfBtfInfo, BpfMapInfo, BpfProgInfo, GetIdAttr, Info, InfoAttr,
+    BPF_TAG_SIZE,
 };
 use super::sys::{bpf, bpf_fd, Cmd};
 use crate::error::{Error, Result};
@@ -179,6 +180,49 @@ pub fn map_info(map: BorrowedFd<'_>) -> Result<MapInfo> {
     })
 }
 
+/// A BTF object the kernel holds, as `struct bpf_btf_info` describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BtfInfo {
+    /// The kernel's id (a map's or program's `btf_id`).
+    pub id: u32,
+    /// The raw BTF: header, types and strings, as `BPF_BTF_LOAD` took it
+    /// (for a module's BTF, only the types it adds to vmlinux's).
+    pub data: Vec<u8>,
+    /// `vmlinux` or a module's name for the kernel's own BTF; for a
+    /// loaded one, the name it was loaded with (mostly empty).
+    pub name: String,
+    /// Whether it is the kernel's own (vmlinux or a module).
+    pub kernel_btf: bool,
+}
+
+/// Room for a BTF object's name: module names are at most 56 bytes.
+const BTF_NAME_LEN: usize = 64;
+
+/// The info of a BTF object with its raw data: one
+/// `BPF_OBJ_GET_INFO_BY_FD` for the size, one with a buffer of that size.
+pub fn btf_info(btf: BorrowedFd<'_>) -> Result<BtfInfo> {
+    let mut raw = BpfBtfInfo::default();
+    obj_info(btf, &mut raw)?;
+    let mut data = vec![0u8; raw.btf_size as usize];
+    let mut name = [0u8; BTF_NAME_LEN];
+    let mut full = BpfBtfInfo {
+        btf: ptr_mut(&mut data),
+        btf_size: raw.btf_size,
+        name: ptr_mut(&mut name),
+        name_len: BTF_NAME_LEN as u32,
+        ..BpfBtfInfo::default()
+    };
+    obj_info(btf, &mut full)?;
+    // BTF objects never change; the size cannot have grown in between.
+    data.truncate(full.btf_size.min(raw.btf_size) as usize);
+    Ok(BtfInfo {
+        id: full.id,
+        data,
+        name: name_from_bytes(&name),
+        kernel_btf: full.kernel_btf != 0,
+    })
+}
+
 fn next_id(cmd: Cmd, start: u32) -> Result<Option<u32>> {
     let mut attr = GetIdAttr {
         start_id: start,
@@ -227,6 +271,12 @@ pub fn prog_get_fd_by_id(id: u32) -> Result<OwnedFd> {
 /// Opens the map with this id (ENOENT when there is none).
 pub fn map_get_fd_by_id(id: u32) -> Result<OwnedFd> {
     fd_by_id(Cmd::MapGetFdById, "map", id)
+}
+
+/// Opens the BTF object with this id (a map's `btf_id`; ENOENT when
+/// there is none).
+pub fn btf_get_fd_by_id(id: u32) -> Result<OwnedFd> {
+    fd_by_id(Cmd::BtfGetFdById, "BTF", id)
 }
 
 #[cfg(test)]

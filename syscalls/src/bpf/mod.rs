@@ -5,7 +5,9 @@
 //! - `sys`: the one choke point and its retries; `attr`: the
 //!   `union bpf_attr` members, checked against the uapi at compile time;
 //! - `map`, `prog` (with `log`, the verifier log strategy), `btf`, `object`
-//!   (pin/get), `info` (info, ids), `test_run`, `link`: the commands;
+//!   (pin/get), `info` (info, ids, BTF by id), `test_run`, `link`: the commands;
+//! - `fdinfo`: what `/proc/self/fdinfo` says of a bpf fd (its kind, a
+//!   map's `frozen`);
 //! - `memlock`: `RLIMIT_MEMLOCK` on kernels that still charge it;
 //! - `types`: the map-type classes and attach type the calls depend on.
 //!
@@ -13,6 +15,7 @@
 
 mod attr;
 mod btf;
+mod fdinfo;
 mod info;
 mod link;
 mod log;
@@ -26,9 +29,10 @@ mod types;
 
 pub use attr::{sanitize_name, BPF_OBJ_NAME_LEN, BPF_TAG_SIZE};
 pub use btf::btf_load;
+pub use fdinfo::{fd_info, FdInfo, ObjectKind};
 pub use info::{
-    link_get_next_id, map_get_fd_by_id, map_get_next_id, map_info, prog_get_fd_by_id,
-    prog_get_next_id, prog_info, MapInfo, ProgInfo,
+    btf_get_fd_by_id, btf_info, link_get_next_id, map_get_fd_by_id, map_get_next_id, map_info,
+    prog_get_fd_by_id, prog_get_next_id, prog_info, BtfInfo, MapInfo, ProgInfo,
 };
 pub use link::link_create_xdp;
 pub use log::{
