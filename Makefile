@@ -63,6 +63,7 @@ $(CORPUS_STAMP): conformance/subset.tsv conformance/conformance.py conformance/r
 
 kernel-test: progs mounts corpus
 	$(CARGO) build --workspace --bins
+	$(CARGO) build -p rxdp --examples
 	$(CARGO) test -p rxdp-kernel-tests
 
 test: unit kernel-test

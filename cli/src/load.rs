@@ -190,6 +190,9 @@ impl LoadArgs {
     pub fn options(&self) -> Result<LoadOptions, String> {
         self.jumps.check()?;
         let mut options = LoadOptions::new(&self.object);
+        // A command may change its own process: mount bpffs, raise memlock.
+        options.mount_bpffs = true;
+        options.raise_memlock = true;
         options.jumps = self.jumps.requests();
         options.attach = self.dev.as_ref().map(|dev| {
             let attach = AttachOptions::new(dev)

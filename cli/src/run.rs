@@ -154,6 +154,9 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<(), CliError> {
 fn options(args: &RunArgs) -> Result<LoadOptions, CliError> {
     args.jumps.check().map_err(CliError::Usage)?;
     let mut options = LoadOptions::new(&args.object);
+    // A command may change its own process: mount bpffs, raise memlock.
+    options.mount_bpffs = true;
+    options.raise_memlock = true;
     options.jumps = args.jumps.requests();
     options.default_type = args.prog_type.prog_type;
     options.pins = PinPolicy::Never;

@@ -15,8 +15,34 @@
 //! # Ok::<(), rxdp::LoadError>(())
 //! ```
 //!
+//! The same in stages, for a program that embeds rxdp — open, change,
+//! load, fill, attach, read:
+//!
+//! ```no_run
+//! use rxdp::{Mode, Object};
+//!
+//! let mut object = Object::open("tail_kern.o")?;      // parsed, nothing in the kernel
+//! object.set_autoload("xdp1", true)?;                  // every program loads unless told
+//! let loaded = object.load()?;                         // maps, programs: a LoadedObject
+//! loaded.prog_array("jmp_table1")?.set(78, loaded.program("xdp1")?)?;
+//! let attachment = loaded.attach_xdp("xdp0", "veth0", Mode::Skb)?;
+//! let counters = loaded.array::<u32, u64>("counters")?;
+//! println!("xdp0 ran {} times", counters.get(&0)?);
+//! attachment.detach()?;                                // or .keep(): stays after exit
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! [`Object`] (open, inspect, set globals, program types, autoload) →
+//! [`LoadedObject`] (typed maps: [`ProgArray`], [`Array`], [`HashMap`],
+//! [`PerCpuArray`], [`PerCpuHashMap`]; by index or name) →
+//! [`XdpAttachment`] (rtnetlink) or [`XdpLink`] (bpf_link). A library
+//! load changes nothing process-wide unless asked: mounting bpffs and
+//! raising `RLIMIT_MEMLOCK` are [`LoadOptions`] fields, off by default.
+//!
 //! The modules, in the order a load runs through them:
 //!
+//! - [`object`], [`loaded_object`], [`typed_maps`], [`xdp`]: the staged
+//!   API above, built on the stages below.
 //! - [`options`]: what a load is asked to do, and how `--map`, `--prog` and
 //!   `--entry` names are found in the object (index, function or section name).
 //! - [`pipeline`]: [`load`] itself — calls each stage in turn, records what
@@ -74,6 +100,8 @@ pub mod kernel_maps;
 mod legacy;
 mod load_btf;
 mod load_programs;
+pub mod loaded_object;
+pub mod object;
 pub mod observe;
 pub mod open;
 pub mod options;
@@ -83,7 +111,16 @@ pub mod record;
 mod rollback;
 pub mod status;
 pub mod test_run;
+pub mod typed_maps;
 pub mod unload;
+pub mod xdp;
+
+pub use bytemuck;
+pub use loaded_object::LoadedObject;
+pub use object::{Global, GlobalError, Object};
+pub use rxdp_elf::{MapType, ProgramType};
+pub use typed_maps::{Array, HashMap, MapError, PerCpuArray, PerCpuHashMap, ProgArray};
+pub use xdp::{XdpAttachment, XdpLink};
 
 pub use error::{LoadError, VerifierReport};
 pub use observe::{Event, NoObserver, Observer, Patch, Stage};

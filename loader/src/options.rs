@@ -232,6 +232,17 @@ pub struct LoadOptions {
     pub lock_timeout: Duration,
     /// The largest object file to read, in bytes.
     pub max_object_size: u64,
+    /// Mount bpffs at `/sys/fs/bpf` when the load pins something and no
+    /// bpffs is mounted. A mount changes the whole mount namespace, so it
+    /// is off by default: without it such a load fails, saying so. The
+    /// `rxdp` and `rxdp-load` commands turn it on.
+    pub mount_bpffs: bool,
+    /// Let a map or program the kernel refuses with EPERM raise the
+    /// process's `RLIMIT_MEMLOCK` and retry once (kernels before 5.11
+    /// charge BPF memory to it). Process-wide and sticky (see
+    /// [`rxdp_syscalls::bpf::allow_memlock_raise`]), so off by default; the
+    /// commands turn it on.
+    pub raise_memlock: bool,
 }
 
 impl LoadOptions {
@@ -246,6 +257,8 @@ impl LoadOptions {
             verifier_log: false,
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
             max_object_size: DEFAULT_MAX_OBJECT_SIZE,
+            mount_bpffs: false,
+            raise_memlock: false,
         }
     }
 }

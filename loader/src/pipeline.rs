@@ -50,7 +50,6 @@ use crate::legacy;
 use crate::load_btf::load_btf;
 use crate::load_programs::load_programs;
 use crate::observe::{Event, Observer, Stage};
-use crate::open;
 use crate::options::{jump_plan, resolve_entry, EntryChoice, LoadOptions, Mode, PinPolicy};
 use crate::pin::{self, Intent, PinTarget};
 use crate::rollback::Rollback;
@@ -303,16 +302,56 @@ fn checkpoint(file: &str, stage: Stage) -> Result<(), LoadError> {
 /// Loads `options.path` as the options say: the whole pipeline. On error
 /// everything the load made has been undone (or the error lists what could
 /// not be: [`LoadError::Rollback`]).
+///
+/// This is the staged API in one call: [`Object::open`](crate::Object::open)
+/// of `options.path`, then [`Object::load_with`](crate::Object::load_with).
 pub fn load(options: &LoadOptions, observer: &mut dyn Observer) -> Result<Loaded, LoadError> {
-    let file = options.path.display().to_string();
-    let mut clock = Clock::start();
-    let bytes = open::read(&options.path, options.max_object_size)?;
-    let object = open::parse(&options.path, &bytes)?;
-    clock.lap(Stage::Open, observer);
-    checkpoint(&file, Stage::Open)?;
+    let object = crate::object::Object::open_with(&options.path, options.max_object_size)?;
+    object
+        .load_with(options, observer)
+        .map(crate::LoadedObject::into_loaded)
+}
 
-    let resolved = resolve(&file, &object, options)?;
-    let ctx = context(&file, &object, options, &bytes, resolved.ifindex)?;
+/// An object read and parsed: what the stages after the open start from.
+pub(crate) struct Opened<'a> {
+    /// The file as messages name it.
+    pub file: &'a str,
+    /// The path [`Loaded::file`] reports.
+    pub path: &'a Path,
+    pub bytes: &'a [u8],
+    pub object: &'a Object,
+    /// How long reading and parsing took.
+    pub open: StageTiming,
+}
+
+/// The stages after the open (see [`load`]).
+pub(crate) fn load_opened(
+    opened: Opened<'_>,
+    options: &LoadOptions,
+    observer: &mut dyn Observer,
+) -> Result<Loaded, LoadError> {
+    let Opened {
+        file,
+        path,
+        bytes,
+        object,
+        open,
+    } = opened;
+    let file = file.to_string();
+    let mut clock = Clock::start();
+    observer.event(&Event::StageFinished {
+        stage: Stage::Open,
+        wall: open.wall,
+        kernel: open.kernel,
+    });
+    clock.timings.push(open);
+    checkpoint(&file, Stage::Open)?;
+    if options.raise_memlock {
+        rxdp_syscalls::bpf::allow_memlock_raise(true);
+    }
+
+    let resolved = resolve(&file, object, options)?;
+    let ctx = context(&file, object, options, bytes, resolved.ifindex)?;
     let mut warnings = Vec::new();
     if options.pins == PinPolicy::Never && options.attach.is_some() {
         for map in object
@@ -351,7 +390,7 @@ pub fn load(options: &LoadOptions, observer: &mut dyn Observer) -> Result<Loaded
         }) => {
             warnings.extend(warning);
             Ok(Loaded {
-                file: options.path.clone(),
+                file: path.to_path_buf(),
                 jump_entries: resolved
                     .plan
                     .iter()
@@ -454,14 +493,28 @@ fn context<'a>(
         (&options.pins, &options.attach),
         (PinPolicy::Never, _) | (PinPolicy::Default, None)
     );
-    // bpffs is looked up (and mounted if missing) only when something is pinned.
+    // bpffs is looked up (and mounted if missing, when the options allow
+    // it) only when something is pinned.
     let bpffs_root = if shares || pins {
-        bpffs::ensure_mounted().map_err(|error| LoadError::Pin {
-            file: file.to_string(),
-            stage: Stage::Resolve,
-            path: PathBuf::from(bpffs::DEFAULT_MOUNT),
-            error,
-        })?
+        let found = if options.mount_bpffs {
+            bpffs::ensure_mounted().map(Some)
+        } else {
+            bpffs::find_mount()
+        };
+        let not_mounted = || {
+            rxdp_syscalls::Error::new("statfs", libc::ENOENT).with_subject(
+                "no bpffs is mounted, and LoadOptions::mount_bpffs is off: mount one \
+                 (mount -t bpf bpf /sys/fs/bpf) or turn the option on",
+            )
+        };
+        found
+            .and_then(|root| root.ok_or_else(not_mounted))
+            .map_err(|error| LoadError::Pin {
+                file: file.to_string(),
+                stage: Stage::Resolve,
+                path: PathBuf::from(bpffs::DEFAULT_MOUNT),
+                error,
+            })?
     } else {
         PathBuf::from(bpffs::DEFAULT_MOUNT)
     };

@@ -12,12 +12,30 @@
 //! permitted) and retry once. On a 5.11+ kernel an EPERM means a missing
 //! capability, the retry fails the same way, and the cost is one syscall on
 //! a path that is failing anyway. [`was_raised`] tells whether it happened.
+//!
+//! Raising the limit changes the whole process, so it happens only once a
+//! program asked for it with [`allow_raise`]: rxdp's binaries do, a library
+//! user decides (`rxdp::LoadOptions::raise_memlock`). Without it the EPERM
+//! is returned as it is.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use nix::sys::resource::{getrlimit, setrlimit, Resource, RLIM_INFINITY};
 
 static RAISED: AtomicBool = AtomicBool::new(false);
+static ALLOWED: AtomicBool = AtomicBool::new(false);
+
+/// Lets (or no longer lets) a `BPF_MAP_CREATE`/`BPF_PROG_LOAD` failing with
+/// EPERM raise this process's `RLIMIT_MEMLOCK` and retry once. Off until
+/// called: the limit is the process's, not rxdp's.
+pub fn allow_raise(allowed: bool) {
+    ALLOWED.store(allowed, Ordering::Relaxed);
+}
+
+/// Whether [`allow_raise`] allowed raising the limit.
+pub(crate) fn allowed() -> bool {
+    ALLOWED.load(Ordering::Relaxed)
+}
 
 /// Raises `RLIMIT_MEMLOCK` as far as permitted; true if the soft limit went
 /// up (so a retry may now succeed).

@@ -44,7 +44,7 @@ pub use map::{
     BPF_F_MMAPABLE, BPF_F_NO_PREALLOC, BPF_F_NUMA_NODE, BPF_F_RDONLY, BPF_F_RDONLY_PROG,
     BPF_F_WRONLY, BPF_NOEXIST,
 };
-pub use memlock::was_raised as memlock_was_raised;
+pub use memlock::{allow_raise as allow_memlock_raise, was_raised as memlock_was_raised};
 pub use object::{obj_get, obj_pin};
 pub use prog::{
     prog_load, Loaded, ProgLoad, BPF_F_ANY_ALIGNMENT, BPF_F_SLEEPABLE, BPF_F_STRICT_ALIGNMENT,

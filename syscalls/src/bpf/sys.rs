@@ -140,6 +140,7 @@ pub(crate) unsafe fn bpf<T: Attr>(cmd: Cmd, attr: &mut T) -> Result<i64> {
             && error.errno == libc::EPERM
             && !error.is_injected()
             && !raised_memlock
+            && memlock::allowed()
             && memlock::raise();
         if !(transient || memlock_retry) {
             return Err(error);
