@@ -32,6 +32,8 @@
 pub mod alloc;
 pub mod bpf;
 mod error;
+#[cfg(feature = "fake-kernel")]
+pub mod fake;
 pub mod fs;
 pub mod netlink;
 pub mod seam;

@@ -15,6 +15,8 @@
 
 mod attr;
 mod btf;
+#[cfg(feature = "fake-kernel")]
+mod fake;
 mod fdinfo;
 mod info;
 mod link;
@@ -29,6 +31,8 @@ mod types;
 
 pub use attr::{sanitize_name, BPF_OBJ_NAME_LEN, BPF_TAG_SIZE};
 pub use btf::btf_load;
+#[cfg(feature = "fake-kernel")]
+pub(crate) use fake::fake_call;
 pub use fdinfo::{fd_info, FdInfo, ObjectKind};
 pub use info::{
     btf_get_fd_by_id, btf_info, link_get_next_id, map_get_fd_by_id, map_get_next_id, map_info,
@@ -50,6 +54,8 @@ pub use prog::{
     prog_load, Loaded, ProgLoad, BPF_F_ANY_ALIGNMENT, BPF_F_SLEEPABLE, BPF_F_STRICT_ALIGNMENT,
     BPF_F_XDP_HAS_FRAGS, INSN_SIZE,
 };
+#[cfg(feature = "fake-kernel")]
+pub(crate) use sys::Cmd;
 pub use test_run::{
     prog_test_run, xdp_md, TestRun, TestRunResult, BPF_F_TEST_RUN_ON_CPU,
     BPF_F_TEST_XDP_LIVE_FRAMES,

@@ -112,6 +112,10 @@ pub(crate) unsafe fn bpf<T: Attr>(cmd: Cmd, attr: &mut T) -> Result<i64> {
     let mut raised_memlock = false;
     loop {
         let result = seam::enter(op, || {
+            #[cfg(feature = "fake-kernel")]
+            if let Some(result) = crate::fake::bpf(cmd, bytemuck::bytes_of_mut(attr)) {
+                return result;
+            }
             // SAFETY: `attr` is a live, exclusively borrowed `#[repr(C)]` attr
             // member (`T: Attr`) and its size is passed with it; the caller
             // guarantees the pointers inside it (this function's contract).

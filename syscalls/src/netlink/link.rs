@@ -13,9 +13,9 @@ use super::xdp::{parse_xdp, XdpState, IFLA_XDP};
 use crate::error::{Error, Result};
 
 /// `IFLA_IFNAME`: the interface name, a NUL-terminated string.
-const IFLA_IFNAME: u16 = 3;
+pub(crate) const IFLA_IFNAME: u16 = 3;
 /// `IFLA_MTU`: u32.
-const IFLA_MTU: u16 = 4;
+pub(crate) const IFLA_MTU: u16 = 4;
 /// `IFLA_EXT_MASK`: u32 of `RTEXT_FILTER_*`, what to leave out of the answer.
 const IFLA_EXT_MASK: u16 = 29;
 /// `RTEXT_FILTER_SKIP_STATS`: no `IFLA_STATS`/`IFLA_STATS64` counters, which

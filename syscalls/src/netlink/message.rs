@@ -98,6 +98,24 @@ impl Request {
         }
     }
 
+    /// `nlmsg_type`.
+    #[cfg(feature = "fake-kernel")]
+    pub(crate) fn msg_type(&self) -> u16 {
+        self.msg_type
+    }
+
+    /// `nlmsg_flags`.
+    #[cfg(feature = "fake-kernel")]
+    pub(crate) fn flags(&self) -> u16 {
+        self.flags
+    }
+
+    /// The family header and attributes.
+    #[cfg(feature = "fake-kernel")]
+    pub(crate) fn body(&self) -> &[u8] {
+        &self.body
+    }
+
     /// The uapi name of this request, for errors.
     pub(crate) fn op(&self) -> &'static str {
         op_name(self.msg_type)

@@ -12,6 +12,8 @@
 //! Every request is one transaction through the crate's seam, named by its
 //! uapi message type (`RTM_SETLINK`, `RTM_GETLINK`) in errors.
 
+#[cfg(feature = "fake-kernel")]
+mod fake;
 mod link;
 mod message;
 mod reply;

@@ -29,14 +29,14 @@ use crate::error::Result;
 /// `IFLA_XDP`: the nest of XDP attributes in link messages.
 pub(crate) const IFLA_XDP: u16 = 43;
 // The attributes inside IFLA_XDP (`IFLA_XDP_*`, uapi linux/if_link.h).
-const IFLA_XDP_FD: u16 = 1;
-const IFLA_XDP_ATTACHED: u16 = 2;
-const IFLA_XDP_FLAGS: u16 = 3;
-const IFLA_XDP_PROG_ID: u16 = 4;
-const IFLA_XDP_DRV_PROG_ID: u16 = 5;
-const IFLA_XDP_SKB_PROG_ID: u16 = 6;
-const IFLA_XDP_HW_PROG_ID: u16 = 7;
-const IFLA_XDP_EXPECTED_FD: u16 = 8;
+pub(crate) const IFLA_XDP_FD: u16 = 1;
+pub(crate) const IFLA_XDP_ATTACHED: u16 = 2;
+pub(crate) const IFLA_XDP_FLAGS: u16 = 3;
+pub(crate) const IFLA_XDP_PROG_ID: u16 = 4;
+pub(crate) const IFLA_XDP_DRV_PROG_ID: u16 = 5;
+pub(crate) const IFLA_XDP_SKB_PROG_ID: u16 = 6;
+pub(crate) const IFLA_XDP_HW_PROG_ID: u16 = 7;
+pub(crate) const IFLA_XDP_EXPECTED_FD: u16 = 8;
 
 bitflags! {
     /// `XDP_FLAGS_*`: how to attach. At most one mode flag; none lets the

@@ -1,0 +1,499 @@
+//! The load pipeline, its rollback, attach and the staged API against the
+//! fake kernel (`rxdp_syscalls::fake::SimKernel`): no root, milliseconds.
+//!
+//! Every test installs a simulated kernel on its own thread, runs the
+//! library as a program would, and checks what the kernel saw (the call
+//! log, in order), what it holds afterwards (slots, map contents), and
+//! that no fd the kernel handed out is still open after a failure.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use rxdp::{
+    load, AttachOptions, GlobalError, JumpRequest, LoadError, LoadOptions, MapError, Mode,
+    NoObserver, Object, PinPolicy, Ref, Stage,
+};
+use rxdp_syscalls::fake::{install, Installed, SimKernel};
+use rxdp_syscalls::netlink::{self, XdpFlags};
+
+const DEV: &str = "fake0";
+
+fn obj(name: &str) -> String {
+    format!("{}/../progs/obj/{name}.o", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A simulated kernel with one device, installed on this thread.
+fn kernel() -> (Rc<RefCell<SimKernel>>, u32, Installed) {
+    let mut sim = SimKernel::new();
+    let ifindex = sim.add_device(DEV);
+    let sim = Rc::new(RefCell::new(sim));
+    let installed = install(sim.clone());
+    (sim, ifindex, installed)
+}
+
+/// The article's load: `--map 0 --key 78 --prog 1`, attached in `mode`
+/// to the fake device, no pins.
+fn article(mode: Mode, force: bool) -> LoadOptions {
+    let mut options = LoadOptions::new(obj("tail_kern"));
+    options
+        .jumps
+        .push(JumpRequest::new(Ref::Index(0), 78, Ref::Index(1)));
+    options.attach = Some(AttachOptions::new(DEV).with_mode(mode).with_force(force));
+    options.pins = PinPolicy::Never;
+    options
+}
+
+/// The log lines of the kernel that are not info queries or lookups.
+fn changes(sim: &SimKernel) -> Vec<String> {
+    sim.log()
+        .iter()
+        .filter(|line| {
+            !line.starts_with("BPF_OBJ_GET_INFO_BY_FD") && !line.starts_with("RTM_GETLINK")
+        })
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn the_pipeline_runs_its_stages_in_order() {
+    let (sim, ifindex, _installed) = kernel();
+    let loaded = load(&article(Mode::Skb, false), &mut NoObserver).expect("load");
+    let sim = sim.borrow();
+    assert_eq!(
+        changes(&sim),
+        [
+            "BPF_BTF_LOAD",
+            "BPF_MAP_CREATE jmp_table1",
+            "BPF_MAP_CREATE jmp_table2",
+            "BPF_MAP_CREATE counters",
+            "BPF_PROG_LOAD xdp_prog0",
+            "BPF_PROG_LOAD xdp_prog1",
+            "BPF_MAP_UPDATE_ELEM jmp_table1",
+            "RTM_SETLINK 2 attach xdp_prog0 UPDATE_IF_NOEXIST | SKB_MODE",
+        ]
+    );
+    // The kernel holds what the load reports.
+    let prog1 = loaded.programs[1].id;
+    assert_eq!(
+        sim.map_value("jmp_table1", &78u32.to_ne_bytes()),
+        Some(prog1.to_ne_bytes().to_vec())
+    );
+    let device = sim.device(ifindex).expect("device");
+    assert_eq!(device.xdp.skb_prog_id, Some(loaded.programs[0].id));
+    let attached = loaded.attach.as_ref().expect("attached");
+    assert_eq!((attached.ifindex, attached.mode), (ifindex, Mode::Skb));
+}
+
+#[test]
+fn auto_mode_reports_the_slot_the_kernel_chose() {
+    let (sim, ifindex, _installed) = kernel();
+    let loaded = load(&article(Mode::Auto, false), &mut NoObserver).expect("load");
+    assert_eq!(loaded.attach.as_ref().map(|a| a.mode), Some(Mode::Drv));
+    let id = loaded.programs[0].id;
+    assert_eq!(
+        sim.borrow().device(ifindex).unwrap().xdp.drv_prog_id,
+        Some(id)
+    );
+}
+
+/// Fails the `nth` call `op` of the article's load and checks the stage
+/// the error names, that no fd stays open and nothing stays attached.
+fn fails_and_rolls_back(
+    op: &'static str,
+    nth: usize,
+    stage: Stage,
+) -> (LoadError, Vec<String>, Vec<String>) {
+    let (sim, ifindex, _installed) = kernel();
+    sim.borrow_mut().fail(op, nth, libc::EPERM, None);
+    let error = load(&article(Mode::Skb, false), &mut NoObserver)
+        .expect_err(&format!("{op} #{nth} must fail"));
+    assert_eq!(error.stage(), stage, "{op} #{nth}: {error}");
+    assert!(error.to_string().contains(op), "{op} #{nth}: {error}");
+    let sim = sim.borrow();
+    assert_eq!(
+        sim.open_fds(),
+        Vec::<String>::new(),
+        "{op} #{nth}: fds left open"
+    );
+    assert_eq!(
+        sim.device(ifindex).unwrap().xdp.skb_prog_id,
+        None,
+        "{op} #{nth}: left attached"
+    );
+    (error, changes(&sim), sim.log().to_vec())
+}
+
+#[test]
+fn every_stage_fails_cleanly() {
+    for (op, nth, stage) in [
+        ("BPF_BTF_LOAD", 1, Stage::LoadBtf),
+        ("BPF_MAP_CREATE", 1, Stage::CreateMaps),
+        ("BPF_MAP_CREATE", 3, Stage::CreateMaps),
+        ("BPF_OBJ_GET_INFO_BY_FD", 2, Stage::CreateMaps),
+        ("BPF_PROG_LOAD", 1, Stage::LoadPrograms),
+        ("BPF_PROG_LOAD", 2, Stage::LoadPrograms),
+        ("BPF_MAP_UPDATE_ELEM", 1, Stage::FillJumpTables),
+        ("RTM_SETLINK", 1, Stage::Attach),
+    ] {
+        let (_, _, log) = fails_and_rolls_back(op, nth, stage);
+        // Nothing after the failing call: the load stopped there.
+        let failed = log
+            .iter()
+            .filter(|line| line.starts_with(op))
+            .nth(nth - 1)
+            .unwrap_or_else(|| panic!("{op} #{nth} not in {log:?}"));
+        assert_eq!(log.last(), Some(failed), "{op} #{nth}: {log:?}");
+    }
+}
+
+#[test]
+fn a_failure_after_the_attach_detaches_our_program_only() {
+    // RTM_GETLINK #1 finds the device, #2 is the check after the attach.
+    let (error, log, _) = fails_and_rolls_back("RTM_GETLINK", 2, Stage::Attach);
+    assert!(matches!(error, LoadError::Attach { .. }), "{error}");
+    assert_eq!(
+        &log[log.len() - 2..],
+        [
+            "RTM_SETLINK 2 attach xdp_prog0 UPDATE_IF_NOEXIST | SKB_MODE",
+            "RTM_SETLINK 2 detach SKB_MODE | REPLACE expected xdp_prog0",
+        ],
+        "the undo names our program as the expected one"
+    );
+}
+
+#[test]
+fn a_verifier_refusal_shows_the_log() {
+    let (sim, _, _installed) = kernel();
+    sim.borrow_mut()
+        .reject_program("xdp_prog1", "0: (b7) r0 = 2\n1: (95) exit\nR0 !read_ok\n");
+    let error = load(&article(Mode::Skb, false), &mut NoObserver).expect_err("refused");
+    let LoadError::Verifier {
+        program, report, ..
+    } = &error
+    else {
+        panic!("not a verifier error: {error}");
+    };
+    assert_eq!(program, "xdp_prog1");
+    assert_eq!(report.tail.last().map(String::as_str), Some("R0 !read_ok"));
+    // Loaded once without a log, once more with one.
+    assert_eq!(sim.borrow().calls("BPF_PROG_LOAD xdp_prog1").len(), 2);
+    assert_eq!(sim.borrow().open_fds(), Vec::<String>::new());
+}
+
+#[test]
+fn a_program_in_the_slot_is_named_and_kept() {
+    let (sim, ifindex, _installed) = kernel();
+    let old = sim
+        .borrow_mut()
+        .attach_foreign(ifindex, XdpFlags::SKB_MODE, "old_prog")
+        .unwrap();
+    let error = load(&article(Mode::Skb, false), &mut NoObserver).expect_err("busy");
+    let LoadError::Busy { id, name, .. } = &error else {
+        panic!("not busy: {error}");
+    };
+    assert_eq!((*id, name.as_str()), (old, "old_prog"));
+    let sim = sim.borrow();
+    assert_eq!(sim.device(ifindex).unwrap().xdp.skb_prog_id, Some(old));
+    assert_eq!(sim.open_fds(), Vec::<String>::new());
+}
+
+#[test]
+fn force_replaces_atomically() {
+    let (sim, ifindex, _installed) = kernel();
+    let old = sim
+        .borrow_mut()
+        .attach_foreign(ifindex, XdpFlags::SKB_MODE, "old_prog")
+        .unwrap();
+    let loaded = load(&article(Mode::Skb, true), &mut NoObserver).expect("load");
+    assert_eq!(loaded.attach.as_ref().unwrap().replaced, Some(old));
+    let sim = sim.borrow();
+    assert_eq!(
+        sim.calls("RTM_SETLINK"),
+        ["RTM_SETLINK 2 attach xdp_prog0 SKB_MODE | REPLACE expected old_prog"]
+    );
+    assert_eq!(
+        sim.device(ifindex).unwrap().xdp.skb_prog_id,
+        Some(loaded.programs[0].id)
+    );
+}
+
+#[test]
+fn force_loses_a_race_and_leaves_the_winner() {
+    let (sim, ifindex, _installed) = kernel();
+    let old = sim
+        .borrow_mut()
+        .attach_foreign(ifindex, XdpFlags::SKB_MODE, "old_prog")
+        .unwrap();
+    // Between rxdp's look at the slot and its replace, another tool
+    // replaces the program rxdp expects.
+    sim.borrow_mut()
+        .race_next_attach(ifindex, XdpFlags::SKB_MODE);
+    let error = load(&article(Mode::Skb, true), &mut NoObserver).expect_err("raced");
+    let LoadError::Raced { id, .. } = &error else {
+        panic!("not a race: {error}");
+    };
+    assert_eq!(*id, old, "the error names the program rxdp expected");
+    let sim = sim.borrow();
+    let winner = sim.device(ifindex).unwrap().xdp.skb_prog_id;
+    assert_eq!(winner.and_then(|id| sim.prog_name(id)), Some("other_tool"));
+    assert_eq!(sim.open_fds(), Vec::<String>::new());
+}
+
+#[test]
+fn native_and_generic_never_together() {
+    let (sim, ifindex, _installed) = kernel();
+    sim.borrow_mut()
+        .attach_foreign(ifindex, XdpFlags::DRV_MODE, "native")
+        .unwrap();
+    let error = load(&article(Mode::Skb, false), &mut NoObserver).expect_err("refused");
+    assert!(
+        error
+            .to_string()
+            .contains("Native and generic XDP can't be active at the same time"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_missing_device_costs_no_object() {
+    let (sim, _, _installed) = kernel();
+    let mut options = article(Mode::Skb, false);
+    options.attach = Some(AttachOptions::new("nosuch0"));
+    let error = load(&options, &mut NoObserver).expect_err("no device");
+    assert!(matches!(error, LoadError::Device { .. }), "{error}");
+    assert_eq!(changes(&sim.borrow()), Vec::<String>::new());
+}
+
+#[test]
+fn globals_are_written_before_rodata_is_frozen() {
+    let (sim, _, _installed) = kernel();
+    let mut object = Object::open(obj("global_data")).expect("open");
+    let global = object
+        .globals()
+        .into_iter()
+        .find(|g| g.name == "cfg_verdict")
+        .expect("cfg_verdict");
+    assert_eq!((global.section.as_str(), global.size), (".rodata", 4));
+    object.set_global("cfg_verdict", &1u32).expect("set");
+    let loaded = object.load().expect("load");
+    let sim = sim.borrow();
+    let rodata = sim
+        .map_value(".rodata", &0u32.to_ne_bytes())
+        .expect(".rodata");
+    let at = global.offset as usize;
+    assert_eq!(rodata[at..at + 4], 1u32.to_ne_bytes());
+    let log = changes(&sim);
+    let written = log.iter().position(|l| l == "BPF_MAP_UPDATE_ELEM .rodata");
+    let frozen = log.iter().position(|l| l == "BPF_MAP_FREEZE .rodata");
+    let program = log.iter().position(|l| l == "BPF_PROG_LOAD xdp_global");
+    assert!(written < frozen && frozen < program, "{log:?}");
+    assert!(loaded.map(".rodata").is_ok());
+}
+
+#[test]
+fn globals_refuse_what_does_not_fit() {
+    let mut object = Object::open(obj("global_data")).expect("open");
+    let error = object.set_global("cfg_verdict", &1u64).expect_err("size");
+    assert!(
+        matches!(
+            error,
+            GlobalError::WrongSize {
+                size: 4,
+                given: 8,
+                ..
+            }
+        ),
+        "{error}"
+    );
+    let error = object
+        .set_global("no_such_global", &1u32)
+        .expect_err("name");
+    assert!(
+        matches!(&error, GlobalError::NotFound { list, .. } if list.contains("cfg_verdict (.rodata, 4 bytes)")),
+        "{error}"
+    );
+    assert!(error.to_string().contains("no_such_global"), "{error}");
+    let mut legacy = Object::open(obj("tail_kern")).expect("open");
+    assert!(legacy.set_global("x", &1u32).is_err());
+}
+
+#[test]
+fn typed_maps_check_types_and_sizes() {
+    let (_sim, _, _installed) = kernel();
+    let loaded = Object::open(obj("map_values"))
+        .expect("open")
+        .load()
+        .expect("load");
+    let flows = loaded.hash_map::<[u8; 8], u64>("flows").expect("flows");
+    flows.insert(&[1; 8], &7).expect("insert");
+    flows.insert(&[2; 8], &9).expect("insert");
+    assert_eq!(flows.get(&[1; 8]).unwrap(), Some(7));
+    assert_eq!(flows.keys().unwrap(), [[1; 8], [2; 8]]);
+    assert!(flows.remove(&[1; 8]).unwrap());
+    assert_eq!(flows.get(&[1; 8]).unwrap(), None);
+
+    let cpu = loaded
+        .per_cpu_array::<u32, [u64; 3]>("cpu_stats")
+        .expect("cpu_stats");
+    let values = vec![[1, 2, 3]; cpu.cpus()];
+    cpu.set(&0, &values).expect("set");
+    assert_eq!(cpu.get(&0).unwrap(), values);
+    assert!(matches!(
+        cpu.set(&0, &values[..0]),
+        Err(MapError::Cpus { .. })
+    ));
+
+    assert!(matches!(
+        loaded.array::<u32, u64>("flows"),
+        Err(MapError::WrongType { .. })
+    ));
+    assert!(matches!(
+        loaded.hash_map::<u32, u64>("flows"),
+        Err(MapError::Size {
+            what: "key",
+            size: 8,
+            given: 4,
+            ..
+        })
+    ));
+    assert!(matches!(
+        loaded.array::<u32, u64>("nosuch"),
+        Err(MapError::NotFound { .. })
+    ));
+}
+
+#[test]
+fn prog_arrays_and_arrays_by_index_and_name() {
+    let (sim, _, _installed) = kernel();
+    let loaded = Object::open(obj("tail_kern"))
+        .expect("open")
+        .load()
+        .expect("load");
+    let table = loaded.prog_array(0).expect("map_fd[0]");
+    table.set(78, loaded.program("xdp1").unwrap()).expect("set");
+    assert_eq!(table.keys().unwrap(), [78]);
+    assert!(matches!(
+        table.set(100, &loaded.programs()[0]),
+        Err(MapError::OutOfRange { .. })
+    ));
+    assert!(table.clear(78).unwrap());
+    assert!(!table.clear(78).unwrap());
+    let counters = loaded.array::<u32, u64>("counters").expect("counters");
+    counters.set(&2, &42).unwrap();
+    assert_eq!(counters.get(&2).unwrap(), 42);
+    assert_eq!(counters.get(&0).unwrap(), 0);
+    assert_eq!(
+        sim.borrow().map_value("counters", &2u32.to_ne_bytes()),
+        Some(42u64.to_ne_bytes().to_vec())
+    );
+}
+
+#[test]
+fn autoload_off_leaves_a_program_out() {
+    let (sim, _, _installed) = kernel();
+    let mut object = Object::open(obj("tail_kern")).expect("open");
+    object.set_autoload("xdp_prog1", false).expect("autoload");
+    assert!(object.set_autoload("nosuch", false).is_err());
+    let loaded = object.load().expect("load");
+    assert_eq!(loaded.programs().len(), 1);
+    assert_eq!(
+        sim.borrow().calls("BPF_PROG_LOAD"),
+        ["BPF_PROG_LOAD xdp_prog0"]
+    );
+}
+
+#[test]
+fn program_types_can_be_set() {
+    let (sim, _, _installed) = kernel();
+    let mut object = Object::open(obj("tail_kern")).expect("open");
+    object
+        .set_program_type(0, rxdp::ProgramType::from_name("sched_cls").unwrap())
+        .expect("type");
+    let loaded = object.load().expect("load");
+    assert_eq!(loaded.programs()[0].prog_type.name(), "sched_cls");
+    drop(sim);
+}
+
+#[test]
+fn an_attachment_detaches_when_dropped_unless_kept() {
+    let (sim, ifindex, _installed) = kernel();
+    let loaded = Object::open(obj("tail_kern")).unwrap().load().unwrap();
+    let id = loaded.programs()[0].id;
+    let slot = |sim: &Rc<RefCell<SimKernel>>| sim.borrow().device(ifindex).unwrap().xdp.skb_prog_id;
+
+    let attachment = loaded.attach_xdp(0, DEV, Mode::Skb).expect("attach");
+    assert_eq!((attachment.prog_id(), slot(&sim)), (id, Some(id)));
+    drop(attachment);
+    assert_eq!(slot(&sim), None, "dropped: detached");
+
+    let attachment = loaded.attach_xdp("xdp_prog0", DEV, Mode::Skb).unwrap();
+    assert_eq!(attachment.detach(), Ok(true));
+    assert_eq!(slot(&sim), None);
+
+    let kept = loaded.attach_xdp(0, DEV, Mode::Skb).unwrap().keep();
+    assert_eq!((kept.ifindex, kept.mode), (ifindex, Mode::Skb));
+    assert_eq!(slot(&sim), Some(id), "kept: still attached");
+    drop(loaded);
+    assert_eq!(slot(&sim), Some(id), "the device holds it, not our fds");
+}
+
+#[test]
+fn an_attachment_never_detaches_a_program_it_did_not_attach() {
+    let (sim, ifindex, _installed) = kernel();
+    let loaded = Object::open(obj("tail_kern")).unwrap().load().unwrap();
+    let attachment = loaded.attach_xdp(0, DEV, Mode::Skb).unwrap();
+    // Another tool replaces it.
+    let other = sim
+        .borrow_mut()
+        .attach_foreign(ifindex, XdpFlags::SKB_MODE, "other")
+        .unwrap();
+    assert_eq!(attachment.detach(), Ok(false));
+    assert_eq!(
+        sim.borrow().device(ifindex).unwrap().xdp.skb_prog_id,
+        Some(other)
+    );
+}
+
+#[test]
+fn a_link_holds_the_slot_until_closed() {
+    let (sim, ifindex, _installed) = kernel();
+    let loaded = Object::open(obj("tail_kern")).unwrap().load().unwrap();
+    let link = loaded.attach_xdp_link(0, DEV, Mode::Auto).expect("link");
+    assert_eq!(link.mode(), Mode::Drv);
+    // A netlink attach cannot take a link's slot, not even with force.
+    let error = loaded
+        .attach_xdp_with(
+            &AttachOptions::new(DEV)
+                .with_mode(Mode::Drv)
+                .with_force(true),
+        )
+        .expect_err("held by a link");
+    assert!(error.to_string().contains("link"), "{error}");
+    link.detach();
+    let state = netlink::query(ifindex).expect("query");
+    assert_eq!(state.drv_prog_id, None, "closed: the kernel detached it");
+    assert_eq!(sim.borrow().device(ifindex).unwrap().link, None);
+}
+
+#[test]
+fn one_call_load_is_the_staged_load() {
+    let (sim, _, _installed) = kernel();
+    let mut options = LoadOptions::new(obj("tail_kern"));
+    options.pins = PinPolicy::Never;
+    let one = load(&options, &mut NoObserver).expect("load");
+    let calls_one = changes(&sim.borrow()).len();
+    let staged = Object::open(obj("tail_kern"))
+        .unwrap()
+        .load_with(&options, &mut NoObserver)
+        .expect("staged")
+        .into_loaded();
+    assert_eq!(changes(&sim.borrow()).len(), 2 * calls_one);
+    let names = |l: &rxdp::Loaded| {
+        l.programs
+            .iter()
+            .map(|p| p.name.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(&one), names(&staged));
+    assert_eq!(one.timings.first().map(|t| t.stage), Some(Stage::Open));
+}
