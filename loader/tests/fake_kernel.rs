@@ -497,3 +497,160 @@ fn one_call_load_is_the_staged_load() {
     assert_eq!(names(&one), names(&staged));
     assert_eq!(one.timings.first().map(|t| t.stage), Some(Stage::Open));
 }
+
+/// A directory of this test's own under the temp dir, removed on drop.
+struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let path = std::env::temp_dir().join(format!("rxdp-fake-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).expect("temp dir");
+        TempDir(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A simulated kernel with one device and a filesystem (bpffs, lock
+/// directory) under `dir`.
+fn kernel_with_fs(dir: &TempDir) -> (Rc<RefCell<SimKernel>>, u32, Installed) {
+    let mut sim = SimKernel::new().with_fs(&dir.0).expect("fake fs");
+    let ifindex = sim.add_device(DEV);
+    let sim = Rc::new(RefCell::new(sim));
+    let installed = install(sim.clone());
+    (sim, ifindex, installed)
+}
+
+fn pinned(dir: &TempDir) -> std::path::PathBuf {
+    dir.0.join("bpf/rxdp").join(DEV)
+}
+
+fn entries(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// The article's load with the default pins.
+fn article_pinned(force: bool) -> LoadOptions {
+    let mut options = article(Mode::Skb, force);
+    options.pins = PinPolicy::Default;
+    options
+}
+
+#[test]
+fn pins_are_staged_before_the_attach_and_published_after_it() {
+    let dir = TempDir::new("publish");
+    let (sim, _, _installed) = kernel_with_fs(&dir);
+    let loaded = load(&article_pinned(false), &mut NoObserver).expect("load");
+    let skb = pinned(&dir).join("skb");
+    assert_eq!(loaded.pin_dir.as_deref(), Some(skb.as_path()));
+    assert_eq!(
+        entries(&skb),
+        ["counters", "jmp_table1", "jmp_table2", "rxdp:record"]
+    );
+    assert_eq!(
+        entries(&pinned(&dir)),
+        ["rxdp:record", "skb"],
+        "no staging left"
+    );
+    let log = changes(&sim.borrow());
+    let last_pin = log.iter().rposition(|l| l.starts_with("BPF_OBJ_PIN"));
+    let attach = log.iter().position(|l| l.starts_with("RTM_SETLINK"));
+    assert!(last_pin < attach, "{log:?}");
+    // The pin is the map: opened again, it is the loaded one.
+    let counters = rxdp_syscalls::fs::bpffs::get(&skb.join("counters")).expect("get");
+    let info = rxdp_syscalls::bpf::map_info(std::os::fd::AsFd::as_fd(&counters)).unwrap();
+    assert_eq!(info.id, loaded.maps[2].id);
+}
+
+#[test]
+fn a_failed_attach_leaves_no_pins() {
+    let dir = TempDir::new("unpinned");
+    let (sim, _, _installed) = kernel_with_fs(&dir);
+    sim.borrow_mut()
+        .fail("RTM_SETLINK", 1, libc::EINVAL, Some("no"));
+    let error = load(&article_pinned(false), &mut NoObserver).expect_err("fails");
+    assert_eq!(error.stage(), Stage::Attach, "{error}");
+    let left = entries(&pinned(&dir));
+    assert!(
+        left.iter().all(|name| name == "rxdp:record"),
+        "staging or mode directories left: {left:?}"
+    );
+    assert_eq!(sim.borrow().open_fds(), Vec::<String>::new());
+}
+
+#[test]
+fn force_swaps_in_the_new_pins() {
+    let dir = TempDir::new("swap");
+    let (sim, ifindex, _installed) = kernel_with_fs(&dir);
+    let first = load(&article_pinned(false), &mut NoObserver).expect("first");
+    let second = load(&article_pinned(true), &mut NoObserver).expect("second");
+    assert_eq!(
+        second.attach.as_ref().unwrap().replaced,
+        Some(first.programs[0].id)
+    );
+    let skb = pinned(&dir).join("skb");
+    let counters = rxdp_syscalls::fs::bpffs::get(&skb.join("counters")).expect("get");
+    let info = rxdp_syscalls::bpf::map_info(std::os::fd::AsFd::as_fd(&counters)).unwrap();
+    assert_eq!(info.id, second.maps[2].id, "the pins are the new load's");
+    assert_eq!(entries(&pinned(&dir)), ["rxdp:record", "skb"]);
+    assert_eq!(
+        sim.borrow().device(ifindex).unwrap().xdp.skb_prog_id,
+        Some(second.programs[0].id)
+    );
+}
+
+#[test]
+fn status_and_unload_see_what_a_load_left() {
+    let dir = TempDir::new("unload");
+    let (sim, ifindex, _installed) = kernel_with_fs(&dir);
+    let loaded = load(&article_pinned(false), &mut NoObserver).expect("load");
+    let id = loaded.programs[0].id;
+    drop(loaded);
+
+    let report = rxdp::status(Some(DEV)).expect("status");
+    let device = report.devices.iter().find(|d| d.ifname == DEV).expect(DEV);
+    assert_eq!(device.ifindex, ifindex);
+    assert!(
+        device
+            .pins
+            .iter()
+            .any(|p| p.prog == Some(id) && p.pins == ["counters", "jmp_table1", "jmp_table2"]),
+        "{device:?}"
+    );
+
+    let unloaded = rxdp::unload(DEV, None).expect("unload");
+    assert_eq!(unloaded.detached, [(Mode::Skb, id)]);
+    assert_eq!(sim.borrow().device(ifindex).unwrap().xdp.skb_prog_id, None);
+    assert!(!pinned(&dir).exists(), "{:?}", entries(&pinned(&dir)));
+}
+
+#[test]
+fn a_failed_pin_removes_the_staging_directory_and_attaches_nothing() {
+    let dir = TempDir::new("pinfail");
+    let (sim, ifindex, _installed) = kernel_with_fs(&dir);
+    sim.borrow_mut().fail("BPF_OBJ_PIN", 2, libc::ENOSPC, None);
+    let error = load(&article_pinned(false), &mut NoObserver).expect_err("fails");
+    assert_eq!(error.stage(), Stage::Pin, "{error}");
+    let sim = sim.borrow();
+    assert_eq!(sim.calls("RTM_SETLINK"), Vec::<&str>::new());
+    assert_eq!(sim.device(ifindex).unwrap().xdp.skb_prog_id, None);
+    let left = entries(&pinned(&dir));
+    assert!(
+        left.iter().all(|name| name == "rxdp:record"),
+        "staging left: {left:?}"
+    );
+    assert_eq!(sim.open_fds(), Vec::<String>::new());
+}

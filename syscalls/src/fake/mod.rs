@@ -227,6 +227,16 @@ pub trait Handler {
     /// per-CPU value is the whole per-CPU array), for decoding element
     /// calls; `None` for an fd that is no map (EBADF).
     fn map_sizes(&self, map: ObjectKey) -> Option<(usize, usize)>;
+    /// A directory to treat as the bpffs mount (statfs says `BPF_FS_MAGIC`
+    /// for it and below, `bpffs::find_mount` finds it), or `None` to leave
+    /// the filesystem alone.
+    fn bpffs_root(&self) -> Option<PathBuf> {
+        None
+    }
+    /// A directory to take the device locks in instead of `/run/rxdp`.
+    fn lock_dir(&self) -> Option<PathBuf> {
+        None
+    }
 }
 
 thread_local! {
@@ -319,6 +329,23 @@ pub(crate) fn netlink(call: NetlinkCall) -> Option<Result<Vec<Link>>> {
     let handler = handler()?;
     let result = handler.borrow_mut().netlink(call);
     Some(result)
+}
+
+/// The fake bpffs mount, when the installed handler has one.
+pub(crate) fn bpffs_root() -> Option<PathBuf> {
+    handler()?.borrow().bpffs_root()
+}
+
+/// `BPF_FS_MAGIC` for paths in the fake bpffs; `None`: ask the kernel.
+pub(crate) fn fs_magic(path: &std::path::Path) -> Option<u32> {
+    let root = bpffs_root()?;
+    path.starts_with(&root)
+        .then_some(crate::fs::bpffs::BPF_FS_MAGIC)
+}
+
+/// The fake lock directory, when the installed handler has one.
+pub(crate) fn lock_dir() -> Option<PathBuf> {
+    handler()?.borrow().lock_dir()
 }
 
 /// An fd answer as the syscall's return value: the fd, now the caller's.

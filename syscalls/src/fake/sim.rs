@@ -99,6 +99,10 @@ pub struct SimKernel {
     objects: Vec<Object>,
     devices: Vec<Device>,
     pins: BTreeMap<PathBuf, ObjectKey>,
+    /// With a fake bpffs: each pin is a file there, by the file's identity.
+    pin_files: Vec<(ObjectKey, ObjectKey)>,
+    bpffs: Option<PathBuf>,
+    lock_dir: Option<PathBuf>,
     handed: Vec<(RawFd, ObjectKey)>,
     failures: Vec<Failure>,
     rejected: Vec<(String, String)>,
@@ -160,6 +164,28 @@ impl SimKernel {
             next_id: 1,
             ..SimKernel::default()
         }
+    }
+
+    /// Gives the kernel a filesystem under `dir`: `dir/bpf` is its bpffs
+    /// (pins are files there, found again by identity, so renames keep
+    /// them), `dir/run` its lock directory (mode 0700). Both are made.
+    pub fn with_fs(mut self, dir: &std::path::Path) -> Result<SimKernel> {
+        use std::os::unix::fs::DirBuilderExt;
+        let io = |error: std::io::Error| errno(error.raw_os_error().unwrap_or(libc::EIO));
+        let (bpf, run) = (dir.join("bpf"), dir.join("run"));
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&bpf)
+            .map_err(io)?;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&run)
+            .map_err(io)?;
+        self.bpffs = Some(bpf);
+        self.lock_dir = Some(run);
+        Ok(self)
     }
 
     /// Adds a device (native XDP, like veth) and returns its ifindex.
@@ -367,7 +393,8 @@ impl SimKernel {
 
     /// Links whose last fd closed (and that have no pin) detach.
     fn reap_links(&mut self) {
-        let pinned: Vec<ObjectKey> = self.pins.values().copied().collect();
+        let mut pinned: Vec<ObjectKey> = self.pins.values().copied().collect();
+        pinned.extend(self.pin_files.iter().map(|(_, object)| *object));
         let dead: Vec<(ObjectKey, u32)> = self
             .objects
             .iter()
@@ -683,6 +710,34 @@ impl Handler for SimKernel {
                 self.create(&name, kind).map(|(answer, _)| answer)
             }
             Call::BtfLoad { .. } => self.create("", Kind::Btf).map(|(answer, _)| answer),
+            Call::ObjPin { object, path } if self.bpffs.is_some() => {
+                use std::os::unix::fs::OpenOptionsExt;
+                let file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(&path)
+                    .map_err(|e| errno(e.raw_os_error().unwrap_or(libc::EIO)))?;
+                let file_key = crate::fake::key_of(std::os::fd::AsFd::as_fd(&file))?;
+                self.pin_files.push((file_key, object));
+                Ok(Answer::Done)
+            }
+            Call::ObjGet { path } if self.bpffs.is_some() => {
+                use std::os::unix::fs::MetadataExt;
+                let meta = std::fs::metadata(&path)
+                    .map_err(|e| errno(e.raw_os_error().unwrap_or(libc::EIO)))?;
+                let file_key = ObjectKey {
+                    dev: meta.dev(),
+                    ino: meta.ino(),
+                };
+                let object = self
+                    .pin_files
+                    .iter()
+                    .find(|(file, _)| *file == file_key)
+                    .map(|(_, object)| *object)
+                    .ok_or_else(|| errno(libc::EPERM))?;
+                self.dup(object)
+            }
             Call::ObjPin { object, path } => {
                 if self.pins.contains_key(&path) {
                     return Err(errno(libc::EEXIST));
@@ -843,6 +898,14 @@ impl Handler for SimKernel {
                 Err(errno(libc::EOPNOTSUPP))
             }
         }
+    }
+
+    fn bpffs_root(&self) -> Option<PathBuf> {
+        self.bpffs.clone()
+    }
+
+    fn lock_dir(&self) -> Option<PathBuf> {
+        self.lock_dir.clone()
     }
 
     fn map_sizes(&self, map: ObjectKey) -> Option<(usize, usize)> {

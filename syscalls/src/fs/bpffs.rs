@@ -35,6 +35,10 @@ pub const DEFAULT_MOUNT: &str = "/sys/fs/bpf";
 /// is the answer, and `/proc/self/mountinfo` (which the kernel writes out
 /// line by line for every mount) is only read when it is not.
 pub fn find_mount() -> Result<Option<PathBuf>> {
+    #[cfg(feature = "fake-kernel")]
+    if let Some(root) = crate::fake::bpffs_root() {
+        return Ok(Some(root));
+    }
     let default = Path::new(DEFAULT_MOUNT);
     if has_fs_magic(default, BPF_FS_MAGIC)? {
         return Ok(Some(default.to_path_buf()));

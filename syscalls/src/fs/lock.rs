@@ -107,6 +107,11 @@ fn holder_text(holder: &Option<Holder>) -> String {
 /// of root or this user with no access for anyone else. `/run` is root's:
 /// the path up to it is trusted.
 fn lock_dir() -> Result<Dir, LockError> {
+    #[cfg(feature = "fake-kernel")]
+    let fake = crate::fake::lock_dir();
+    #[cfg(feature = "fake-kernel")]
+    let path = fake.as_deref().unwrap_or(Path::new(LOCK_DIR));
+    #[cfg(not(feature = "fake-kernel"))]
     let path = Path::new(LOCK_DIR);
     let not_private = |what: String| LockError::NotPrivate {
         path: path.to_path_buf(),

@@ -39,6 +39,10 @@ pub(crate) fn has_fs_magic(path: &Path, magic: u32) -> Result<bool> {
 /// The filesystem magic (`f_type` of statfs(2)) of the filesystem holding
 /// `path`; the magics rxdp checks fit in 32 bits.
 pub(crate) fn fs_magic(path: &Path) -> Result<u32> {
+    #[cfg(feature = "fake-kernel")]
+    if let Some(magic) = crate::fake::fs_magic(path) {
+        return Ok(magic);
+    }
     let op = "statfs";
     seam::enter(op, || {
         nix::sys::statfs::statfs(path)
@@ -50,6 +54,10 @@ pub(crate) fn fs_magic(path: &Path) -> Result<u32> {
 /// The filesystem magic of the filesystem holding the open file `fd`
 /// (fstatfs(2)); `path` names it in errors.
 pub(crate) fn fd_fs_magic(fd: BorrowedFd<'_>, path: &Path) -> Result<u32> {
+    #[cfg(feature = "fake-kernel")]
+    if let Some(magic) = crate::fake::fs_magic(path) {
+        return Ok(magic);
+    }
     let op = "fstatfs";
     seam::enter(op, || {
         nix::sys::statfs::fstatfs(fd)
