@@ -10,7 +10,11 @@
 //! - [`fs`]: bpffs (pins, directories held open, locks) and tracefs
 //!   (`trace_pipe`);
 //! - [`signal`]: SIGINT and SIGTERM as a request to stop;
-//! - [`alloc`]: the memory allocator of rxdp's programs (`mmap`).
+//! - [`alloc`]: the memory allocator of rxdp's programs (`mmap`);
+//! - `fake` (feature `fake-kernel`, for tests): a replaceable handler that
+//!   answers the seam's `bpf(2)` and rtnetlink calls instead of the kernel,
+//!   and `SimKernel`, a model kernel with maps, programs, pins, links and
+//!   XDP slots, so that loads, attaches and their failures run without root.
 //!
 //! This is the only crate of rxdp with `unsafe`; each block says why it is
 //! sound in a `// SAFETY:` comment.
