@@ -423,21 +423,3 @@ impl Object {
         model
     }
 }
-
-impl From<usize> for crate::options::Ref {
-    fn from(index: usize) -> Self {
-        crate::options::Ref::Index(index)
-    }
-}
-
-impl From<&str> for crate::options::Ref {
-    fn from(name: &str) -> Self {
-        crate::options::Ref::Name(name.to_string())
-    }
-}
-
-impl From<String> for crate::options::Ref {
-    fn from(name: String) -> Self {
-        crate::options::Ref::Name(name)
-    }
-}

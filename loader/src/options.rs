@@ -104,6 +104,27 @@ impl Default for Ref {
     }
 }
 
+/// An index: `map_fd[i]` or `prog_fd[i]`.
+impl From<usize> for Ref {
+    fn from(index: usize) -> Ref {
+        Ref::Index(index)
+    }
+}
+
+/// A name, taken as it is (digits included: use an index for an index).
+impl From<&str> for Ref {
+    fn from(name: &str) -> Ref {
+        Ref::Name(name.to_string())
+    }
+}
+
+/// A name, taken as it is.
+impl From<String> for Ref {
+    fn from(name: String) -> Ref {
+        Ref::Name(name)
+    }
+}
+
 impl fmt::Display for Ref {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

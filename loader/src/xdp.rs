@@ -69,7 +69,8 @@ impl XdpAttachment {
 
     /// Detaches the program now. Only ours: `Ok(false)` when another
     /// program has replaced it meanwhile (left alone) or the device is
-    /// gone, `Ok(true)` when ours was detached.
+    /// gone, `Ok(true)` when ours was detached. A program this attach
+    /// replaced (`force`) is not put back: the slot is left empty.
     pub fn detach(mut self) -> Result<bool, SysError> {
         self.kept = true;
         self.detach_now()

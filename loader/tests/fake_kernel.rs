@@ -654,3 +654,43 @@ fn a_failed_pin_removes_the_staging_directory_and_attaches_nothing() {
     );
     assert_eq!(sim.open_fds(), Vec::<String>::new());
 }
+
+#[test]
+fn a_held_device_lock_times_out_naming_its_holder() {
+    let dir = TempDir::new("lock");
+    let (sim, ifindex, _installed) = kernel_with_fs(&dir);
+    let key = rxdp::pin::device_lock(DEV);
+    let _held = rxdp_syscalls::fs::lock::lock(&key, std::time::Duration::ZERO).expect("lock");
+    let mut options = article_pinned(false);
+    options.lock_timeout = std::time::Duration::from_millis(30);
+    let start = std::time::Instant::now();
+    let error = load(&options, &mut NoObserver).expect_err("lock held");
+    assert!(start.elapsed() < std::time::Duration::from_secs(2));
+    assert!(matches!(error, LoadError::Lock { .. }), "{error}");
+    let text = error.to_string();
+    assert!(
+        text.contains(&format!("process {}", std::process::id())),
+        "the holder is named: {text}"
+    );
+    let sim = sim.borrow();
+    assert_eq!(sim.device(ifindex).unwrap().xdp.skb_prog_id, None);
+    assert_eq!(sim.open_fds(), Vec::<String>::new());
+}
+
+#[test]
+fn an_object_from_bytes_is_named_as_given() {
+    let (_sim, _, _installed) = kernel();
+    let bytes = std::fs::read(obj("tail_kern")).expect("read");
+    let mut object = Object::from_bytes("embedded.o", bytes).expect("parse");
+    assert_eq!(object.name(), "embedded.o");
+    let error = object
+        .set_autoload("nosuch", false)
+        .expect_err("no such program");
+    assert!(error.to_string().contains("nosuch"), "{error}");
+    let loaded = object.load().expect("load");
+    assert_eq!(loaded.programs().len(), 2);
+    assert!(Object::from_bytes("junk.o", b"not an ELF".to_vec())
+        .expect_err("junk")
+        .to_string()
+        .contains("junk.o"));
+}
