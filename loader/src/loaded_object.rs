@@ -40,12 +40,21 @@ use crate::typed_maps::{Array, HashMap, MapError, PerCpuArray, PerCpuHashMap, Pr
 use crate::xdp::{XdpAttachment, XdpLink};
 
 /// An object loaded into the kernel: `map_fd[]` and `prog_fd[]`, owned.
-#[derive(Debug)]
 pub struct LoadedObject {
     file: String,
     /// The model the load ran on (programs left out already removed).
     model: rxdp_elf::Object,
     loaded: Loaded,
+}
+
+/// What the load made; not the object's instructions.
+impl std::fmt::Debug for LoadedObject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedObject")
+            .field("file", &self.file)
+            .field("loaded", &self.loaded)
+            .finish_non_exhaustive()
+    }
 }
 
 impl LoadedObject {

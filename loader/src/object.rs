@@ -47,7 +47,7 @@ const NOT_GLOBALS: [&str; 4] = [".maps", "license", ".kconfig", ".ksyms"];
 
 /// A BPF object read and parsed, not yet loaded: inspect it, change it, then
 /// [`load`](Object::load) it.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Object {
     /// The name messages give it: the path, or the name given to
     /// [`Object::from_bytes`].
@@ -140,6 +140,26 @@ pub enum GlobalError {
         /// The section's length.
         len: usize,
     },
+}
+
+/// The name and what the object holds, not its bytes.
+impl std::fmt::Debug for Object {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names = |names: Vec<&str>| names.join(", ");
+        f.debug_struct("Object")
+            .field("file", &self.file)
+            .field("bytes", &self.bytes.len())
+            .field(
+                "maps",
+                &names(self.model.maps.iter().map(|m| m.name.as_str()).collect()),
+            )
+            .field(
+                "programs",
+                &names(self.model.programs.iter().map(Program::name).collect()),
+            )
+            .field("autoload", &self.autoload)
+            .finish()
+    }
 }
 
 impl Object {
