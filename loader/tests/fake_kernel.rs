@@ -694,3 +694,22 @@ fn an_object_from_bytes_is_named_as_given() {
         .to_string()
         .contains("junk.o"));
 }
+
+#[test]
+fn a_device_renamed_under_the_load_gets_nothing_attached() {
+    let (sim, ifindex, _installed) = kernel();
+    sim.borrow_mut()
+        .rename_after_next_attach(ifindex, "renamed0");
+    let error = load(&article(Mode::Skb, false), &mut NoObserver).expect_err("renamed");
+    let LoadError::DeviceChanged { now, .. } = &error else {
+        panic!("not a device change: {error}");
+    };
+    assert_eq!(now.as_deref(), Some("renamed0"));
+    let sim = sim.borrow();
+    assert_eq!(
+        sim.device(ifindex).unwrap().xdp.skb_prog_id,
+        None,
+        "detached again"
+    );
+    assert_eq!(sim.open_fds(), Vec::<String>::new());
+}

@@ -14,7 +14,8 @@
 //! "another tool" in a slot ([`SimKernel::attach_foreign`]), failures
 //! ([`SimKernel::fail`]), a verifier refusal with its log
 //! ([`SimKernel::reject_program`]), a race that puts a foreign program in
-//! a slot just before the next attach ([`SimKernel::race_next_attach`]).
+//! a slot just before the next attach ([`SimKernel::race_next_attach`]), a
+//! device renamed right after it ([`SimKernel::rename_after_next_attach`]).
 //! What it reads back: the log of every call in order ([`SimKernel::log`]),
 //! the devices, map contents, pins, and which handed-out fds are still
 //! open ([`SimKernel::open_fds`]).
@@ -107,6 +108,7 @@ pub struct SimKernel {
     failures: Vec<Failure>,
     rejected: Vec<(String, String)>,
     race: Option<(u32, XdpFlags)>,
+    rename: Option<(u32, String)>,
     log: Vec<String>,
     next_id: u32,
 }
@@ -267,6 +269,12 @@ impl SimKernel {
     /// a program of its own in the slot `mode` names on `ifindex`.
     pub fn race_next_attach(&mut self, ifindex: u32, mode: XdpFlags) {
         self.race = Some((ifindex, mode));
+    }
+
+    /// Right after the next attach succeeds, device `ifindex` is renamed
+    /// `name` (by someone else, between rxdp's lookup and its check).
+    pub fn rename_after_next_attach(&mut self, ifindex: u32, name: &str) {
+        self.rename = Some((ifindex, name.to_string()));
     }
 
     /// Every call so far, in order: `BPF_MAP_CREATE counters`,
@@ -890,8 +898,14 @@ impl Handler for SimKernel {
                 if let Some(error) = self.planned("RTM_SETLINK") {
                     return Err(error);
                 }
-                self.set_xdp(ifindex, prog, flags, expected)
-                    .map(|()| Vec::new())
+                self.set_xdp(ifindex, prog, flags, expected)?;
+                if prog.is_some() {
+                    if let Some((index, name)) = self.rename.take() {
+                        self.rename_device(index, &name);
+                        self.log.push(format!("renamed {index} to {name}"));
+                    }
+                }
+                Ok(Vec::new())
             }
             NetlinkCall::Other { op } => {
                 self.log.push(op.to_string());
