@@ -38,7 +38,10 @@ use crate::error::LoadError;
 use crate::loaded_object::LoadedObject;
 use crate::observe::{NoObserver, Observer, Stage};
 use crate::open;
-use crate::options::{resolve_program, LoadOptions, OptionError, ProgRef, DEFAULT_MAX_OBJECT_SIZE};
+use crate::options::{
+    resolve_map, resolve_program, LoadOptions, MapRef, OptionError, ProgRef,
+    DEFAULT_MAX_OBJECT_SIZE,
+};
 use crate::pipeline::{load_opened, Opened, StageTiming};
 
 /// DATASECs that hold no variables of the object's own: maps, the licence,
@@ -230,6 +233,17 @@ impl Object {
     /// The programs, in `prog_fd[]` order.
     pub fn programs(&self) -> &[Program] {
         &self.model.programs
+    }
+
+    /// The map `map` names: its index in `map_fd[]` or its name.
+    pub fn map(&self, map: impl Into<MapRef>) -> Result<&Map, OptionError> {
+        resolve_map(&self.model, &map.into()).map(|index| &self.model.maps[index])
+    }
+
+    /// The program `program` names: its index in `prog_fd[]`, its function
+    /// name, or its section name.
+    pub fn program(&self, program: impl Into<ProgRef>) -> Result<&Program, OptionError> {
+        resolve_program(&self.model, &program.into()).map(|index| &self.model.programs[index])
     }
 
     /// The global variables of `.rodata*`, `.data*` and `.bss*`, as the

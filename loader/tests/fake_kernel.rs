@@ -683,6 +683,9 @@ fn an_object_from_bytes_is_named_as_given() {
     let bytes = std::fs::read(obj("tail_kern")).expect("read");
     let mut object = Object::from_bytes("embedded.o", bytes).expect("parse");
     assert_eq!(object.name(), "embedded.o");
+    assert_eq!(object.map(2).map(|m| m.name.as_str()), Ok("counters"));
+    assert_eq!(object.program("xdp1").map(|p| p.name()), Ok("xdp_prog1"));
+    assert!(object.map("nosuch").is_err());
     let error = object
         .set_autoload("nosuch", false)
         .expect_err("no such program");
