@@ -411,49 +411,57 @@ impl Object {
         options: &LoadOptions,
         observer: &mut dyn Observer,
     ) -> Result<LoadedObject, LoadError> {
-        let model = self.selected();
+        let Object {
+            file,
+            path,
+            bytes,
+            model,
+            autoload,
+            open,
+        } = self;
+        // Moved, not copied: a load holds one model (the bench's peak memory).
+        let model = selected(model, &autoload);
         let loaded = load_opened(
             Opened {
-                file: &self.file,
-                path: &self.path,
-                bytes: &self.bytes,
+                file: &file,
+                path: &path,
+                bytes: &bytes,
                 object: &model,
-                open: self.open,
+                open,
             },
             options,
             observer,
         )?;
-        Ok(LoadedObject::new(self.file, model, loaded))
+        Ok(LoadedObject::new(file, model, loaded))
     }
+}
 
-    /// The model without the programs whose autoload is off, jump entries
-    /// renumbered.
-    fn selected(&self) -> rxdp_elf::Object {
-        if self.autoload.iter().all(|&on| on) {
-            return self.model.clone();
-        }
-        let mut model = self.model.clone();
-        let mut new_index = Vec::with_capacity(self.autoload.len());
-        let mut next = 0;
-        for &on in &self.autoload {
-            new_index.push(on.then_some(next));
-            next += usize::from(on);
-        }
-        let mut index = 0;
-        model.programs.retain(|_| {
-            index += 1;
-            self.autoload[index - 1]
-        });
-        model.jump_entries = model
-            .jump_entries
-            .iter()
-            .filter_map(|entry| {
-                let program = new_index.get(entry.program).copied().flatten()?;
-                let mut entry = *entry;
-                entry.program = program;
-                Some(entry)
-            })
-            .collect();
-        model
+/// `model` without the programs whose autoload is off, jump entries
+/// renumbered.
+fn selected(mut model: rxdp_elf::Object, autoload: &[bool]) -> rxdp_elf::Object {
+    if autoload.iter().all(|&on| on) {
+        return model;
     }
+    let mut new_index = Vec::with_capacity(autoload.len());
+    let mut next = 0;
+    for &on in autoload {
+        new_index.push(on.then_some(next));
+        next += usize::from(on);
+    }
+    let mut index = 0;
+    model.programs.retain(|_| {
+        index += 1;
+        autoload.get(index - 1).copied().unwrap_or(true)
+    });
+    model.jump_entries = model
+        .jump_entries
+        .iter()
+        .filter_map(|entry| {
+            let program = new_index.get(entry.program).copied().flatten()?;
+            let mut entry = *entry;
+            entry.program = program;
+            Some(entry)
+        })
+        .collect();
+    model
 }
