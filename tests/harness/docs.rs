@@ -9,8 +9,9 @@
 //! fenced `sh` or `text` are shown, never run.
 //!
 //! All the blocks of one page (of one kind) run in order in one `bash`, in
-//! a sandbox of their own: `unshare --mount --net`, a fresh bpffs instance
-//! on /sys/fs/bpf and a tmpfs on /run. The lessons' fixed names (`rxl0`,
+//! a sandbox of their own: `unshare --mount --net`, sysfs mounted again for
+//! the new network namespace, a fresh bpffs instance on /sys/fs/bpf and a
+//! tmpfs on /run. Pages that read the trace pipe hold [`TraceLock`]. The lessons' fixed names (`rxl0`,
 //! `rxlesson`, `/sys/fs/bpf/rxdp/rxl0/`) then meet nothing of the host's or
 //! of another test's, and everything a page made goes with the sandbox.
 //!
@@ -123,6 +124,7 @@ pub fn mask(line: &str) -> String {
         "(program ",
         "\"id\":",
         "\"ifindex\":",
+        "\"btf_id\":",
         "\"duration_ns\":",
         "staging-",
         "rxdp-",
