@@ -82,7 +82,7 @@ demo: progs build mounts
 # crates.io when missing or of another version; no server or watcher, only
 # search) into target/book. Offline: open target/book/index.html.
 MDBOOK_VERSION := 0.5.4
-MDBOOK         ?= $(HOME)/.cargo/bin/mdbook
+MDBOOK         ?= $(or $(CARGO_HOME),$(HOME)/.cargo)/bin/mdbook
 BOOK_LINKED_DIRS := progs loader elf syscalls cli scripts tests
 docs:
 	@$(MDBOOK) --version 2>/dev/null | grep -qx 'mdbook v$(MDBOOK_VERSION)' || \

@@ -64,10 +64,19 @@ send() {
 down() {
     need_root
     # Detach and unpin what a lesson left on rxl0 (nothing if nothing is there).
+    # rxdp from PATH, else this checkout's build: pins left under
+    # /sys/fs/bpf/rxdp/rxl0/ would outlive the interface.
+    local rxdp
+    rxdp=$(command -v rxdp || true)
+    for candidate in target/release/rxdp target/debug/rxdp; do
+        [ -n "$rxdp" ] || { [ -x "$candidate" ] && rxdp=$candidate; }
+    done
+    if [ -n "$rxdp" ]; then
+        "$rxdp" unload --dev "$DEV" >/dev/null 2>&1 || true
+    elif [ -d /sys/fs/bpf/rxdp/$DEV ]; then
+        echo "lesson.sh: no rxdp found (run make): /sys/fs/bpf/rxdp/$DEV/ is left" >&2
+    fi
     if ip link show "$DEV" >/dev/null 2>&1; then
-        if command -v rxdp >/dev/null 2>&1; then
-            rxdp unload --dev "$DEV" >/dev/null 2>&1 || true
-        fi
         ip link del "$DEV"
     fi
     if ip netns list | grep -qw "^$NS"; then
