@@ -35,3 +35,50 @@ fn every_console_block_prints_what_the_page_shows() {
         );
     }
 }
+
+/// Every page of docs/ is in the book, and every relative link of a page
+/// (to another page, an exercise, a source file) leads to a file of the
+/// repository: what a reader follows offline exists.
+#[test]
+fn the_summary_lists_every_page_and_every_relative_link_resolves() {
+    let root = rxdp_kernel_tests::docs::repo_root();
+    let docs = root.join("docs");
+    let summary = std::fs::read_to_string(docs.join("SUMMARY.md")).expect("docs/SUMMARY.md");
+    let mut problems = Vec::new();
+    for page in rxdp_kernel_tests::docs::pages() {
+        let relative = page.strip_prefix(&docs).expect("a page of docs/");
+        let name = relative.to_string_lossy();
+        if name != "SUMMARY.md" && !summary.contains(&format!("({name})")) {
+            problems.push(format!("{name} is not in docs/SUMMARY.md"));
+        }
+        let text = std::fs::read_to_string(&page).expect("a page reads");
+        for target in relative_links(&text) {
+            let path = target.split('#').next().unwrap_or_default();
+            if path.is_empty() {
+                continue;
+            }
+            let file = page.parent().expect("a page has a directory").join(path);
+            if !file.exists() {
+                problems.push(format!("{name}: the link ({target}) leads nowhere"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The targets of the Markdown links `[text](target)` of a page that are
+/// not URLs.
+fn relative_links(text: &str) -> Vec<&str> {
+    let mut links = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("](") {
+        rest = &rest[at + 2..];
+        let Some(end) = rest.find(')') else { break };
+        let target = &rest[..end];
+        if !target.contains("://") && !target.starts_with("mailto:") && !target.contains(' ') {
+            links.push(target);
+        }
+        rest = &rest[end..];
+    }
+    links
+}
