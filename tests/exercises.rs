@@ -1,8 +1,10 @@
 //! The book's exercises (docs/exercises/N/): each answer does what its
 //! lesson asks, on the kernel, and each skeleton the learner starts from
 //! does not yet. Verdicts through BPF_PROG_TEST_RUN (`rxdp run --json`),
-//! counters read back from the maps after the run. And lesson 5's
-//! library example (loader/examples/load_article.rs) on a veth pair.
+//! counters read back from the maps after the run. Lesson 5's are Rust:
+//! its library example (loader/examples/load_article.rs) on a veth pair,
+//! and the exercise's `Observer` (docs/exercises/5/, examples of the
+//! `rxdp` crate).
 
 #[path = "load_common.rs"]
 mod common;
@@ -245,4 +247,49 @@ fn lesson_5_the_library_example_does_the_articles_load() {
         "{}",
         unload.stdout
     );
+}
+
+/// Lesson 5's exercise, an `Observer`: what `exercise5_NAME` prints for
+/// tail_kern.o (built by `cargo build --examples`).
+fn observer_lines(name: &str) -> Vec<String> {
+    let example = bin(&format!("examples/exercise5_{name}"));
+    let output = Command::new(&example)
+        .arg(common::obj("tail_kern"))
+        .output()
+        .unwrap_or_else(|error| panic!("cannot run {}: {error}", example.display()));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn lesson_5_the_answer_prints_what_the_verifier_did_with_each_program() {
+    assert!(require_kernel());
+    let lines = observer_lines("answer");
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    for (line, (prefix, insns)) in lines
+        .iter()
+        .zip([("prog_fd[0] xdp_prog0", 64), ("prog_fd[1] xdp_prog1", 24)])
+    {
+        // The verifier's count comes from the kernel, and differs between
+        // kernels; it is never 0 for a program it accepted.
+        let verified: u32 = line
+            .strip_prefix(&format!("{prefix}: the verifier processed "))
+            .and_then(|rest| rest.strip_suffix(&format!(" of {insns} insns")))
+            .and_then(|count| count.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected line {line:?}"));
+        assert!(verified > 0, "{line}");
+    }
+}
+
+#[test]
+fn lesson_5_the_skeleton_prints_nothing_yet() {
+    assert!(require_kernel());
+    assert_eq!(observer_lines("skeleton"), Vec::<String>::new());
 }
