@@ -7,6 +7,8 @@
 #   make completions  shell completions and manual pages, installed under PREFIX
 #   make bench    rxdp against ip, xdp-loader and Aya, side by side
 #   make conformance  the kernel's BPF selftests: libbpf and rxdp side by side
+#   make docs     the book (docs/, mdBook) into target/book; make docs-bless
+#                 rewrites the outputs its pages show (the command checker)
 #   make vm-test  the kernel tests in guest kernels 6.1 and 6.12 under QEMU
 #                 (KERNEL=6.1 for one; vm/README.md), netdevsim offload included
 #
@@ -22,7 +24,7 @@ BPF_CFLAGS   := -O2 -g -target bpf -Wall -Werror -Iprogs/include -I$(ARCH_INCLUD
 PROG_SRCS := $(wildcard progs/*.c)
 PROG_OBJS := $(patsubst progs/%.c,progs/obj/%.o,$(PROG_SRCS))
 
-.PHONY: all deps mounts progs build test unit kernel-test lint clean static bench demo completions conformance corpus vm-test
+.PHONY: all deps mounts progs build test unit kernel-test lint clean static bench demo completions conformance corpus vm-test docs docs-bless
 
 all: progs build
 
@@ -46,6 +48,11 @@ progs/obj/%.o: progs/%.c $(wildcard progs/include/*.h)
 	@mkdir -p progs/obj
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
+# The exercises' objects, for `rxdp run` in the lessons:
+# make docs/exercises/1/skeleton.o
+docs/exercises/%.o: docs/exercises/%.c $(wildcard progs/include/*.h)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
 build:
 	$(CARGO) build --release --workspace --bins
 
@@ -62,8 +69,7 @@ $(CORPUS_STAMP): conformance/subset.tsv conformance/conformance.py conformance/r
 	@touch $@
 
 kernel-test: progs mounts corpus
-	$(CARGO) build --workspace --bins
-	$(CARGO) build -p rxdp --examples
+	$(CARGO) build --workspace --bins --examples
 	$(CARGO) test -p rxdp-kernel-tests
 
 test: unit kernel-test
@@ -71,6 +77,27 @@ test: unit kernel-test
 # The article's command on a veth pair it creates; see scripts/demo.sh.
 demo: progs build mounts
 	scripts/demo.sh
+
+# The book: docs/SUMMARY.md's pages, built by mdBook (installed from
+# crates.io when missing or of another version; no server or watcher, only
+# search) into target/book. Offline: open target/book/index.html.
+MDBOOK_VERSION := 0.5.4
+MDBOOK         ?= $(or $(CARGO_HOME),$(HOME)/.cargo)/bin/mdbook
+BOOK_LINKED_DIRS := progs loader elf syscalls cli scripts tests
+docs:
+	@$(MDBOOK) --version 2>/dev/null | grep -qx 'mdbook v$(MDBOOK_VERSION)' || \
+		$(CARGO) install mdbook --locked --version $(MDBOOK_VERSION) --no-default-features --features search
+	$(MDBOOK) build
+	@# The pages link to the sources as ../progs/... (reference) and
+	@# ../../progs/... (lessons): beside target/book, those are target/progs...
+	@for d in $(BOOK_LINKED_DIRS); do ln -sfn ../$$d target/$$d; done
+	@echo "the book: target/book/index.html"
+
+# Runs every console block of docs/ (tests/docs_commands.rs) and writes the
+# outputs produced into the pages: after a change of rxdp's output text.
+docs-bless: progs mounts
+	$(CARGO) build --workspace --bins --examples
+	RXDP_DOCS_BLESS=1 $(CARGO) test -p rxdp-kernel-tests --test docs_commands
 
 lint:
 	@for c in clippy rustfmt; do rustup component list --installed 2>/dev/null | grep -q "^$$c" || \

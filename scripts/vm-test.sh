@@ -46,9 +46,7 @@ fi
 # debug builds, 118 s with release ones; races 62 s and 23 s.
 # RXDP_VM_PROFILE=dev for debug builds.
 profile=${RXDP_VM_PROFILE:-release}
-$cargo build --profile "$profile" --workspace --bins || exit 1
-# tests/library_examples.rs runs the library's examples.
-$cargo build --profile "$profile" -p rxdp --examples || exit 1
+$cargo build --profile "$profile" --workspace --bins --examples || exit 1
 json=$(mktemp /tmp/rxdp-vm-build.XXXXXX)
 trap 'rm -f "$json"' EXIT
 $cargo test --profile "$profile" -p rxdp-kernel-tests --features vm --no-run --message-format=json >"$json" || exit 1

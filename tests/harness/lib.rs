@@ -19,6 +19,7 @@
 //! - [`VethPair::send_udp`], [`VethPair::send_tcp_syn`],
 //!   [`VethPair::send_icmp_echo`], [`receive_udp`]: bounded test traffic;
 //! - [`run`], [`ip`], [`unique_name`], [`TraceLock`], [`bin`];
+//! - [`docs`]: the book's command checker (docs/ console blocks, run and compared);
 //! - [`corpus_object`]: the kernel selftest objects of `conformance/subset.tsv`.
 //!
 //! No `unsafe` here: namespaces and raw sockets go through nix's safe API.
@@ -26,6 +27,7 @@
 #![forbid(unsafe_code)]
 
 mod cmd;
+pub mod docs;
 mod kernel;
 mod net;
 mod traffic;
