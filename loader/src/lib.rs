@@ -79,6 +79,7 @@ pub mod open;
 pub mod options;
 pub mod pin;
 pub mod pipeline;
+mod pool;
 pub mod record;
 mod rollback;
 pub mod status;
@@ -88,8 +89,8 @@ pub mod unload;
 pub use error::{LoadError, VerifierReport};
 pub use observe::{Event, NoObserver, Observer, Patch, Stage};
 pub use options::{
-    AttachOptions, EntryChoice, JumpRequest, LoadOptions, MapRef, Mode, OptionError, PinPolicy,
-    ProgRef, Ref,
+    AttachOptions, EntryChoice, Jobs, JumpRequest, LoadOptions, MapRef, Mode, OptionError,
+    PinPolicy, ProgRef, Ref,
 };
 pub use pipeline::{load, Attached, Loaded, LoadedMap, LoadedProgram, MadeJumpEntry, StageTiming};
 pub use status::{status, DeviceStatus, StatusReport};

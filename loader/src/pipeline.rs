@@ -236,6 +236,8 @@ impl Context<'_> {
 struct Clock {
     wall: Instant,
     kernel: Duration,
+    /// See [`Clock::kernel_elsewhere`].
+    elsewhere: Duration,
     timings: Vec<StageTiming>,
 }
 
@@ -244,16 +246,24 @@ impl Clock {
         Clock {
             wall: Instant::now(),
             kernel: seam::kernel_time(),
+            elsewhere: Duration::ZERO,
             timings: Vec::new(),
         }
     }
 
+    /// Time the stage under way spent in the kernel on other threads.
+    fn kernel_elsewhere(&mut self, time: Duration) {
+        self.elsewhere += time;
+    }
+
     fn lap(&mut self, stage: Stage, observer: &mut dyn Observer) {
         let (now, kernel) = (Instant::now(), seam::kernel_time());
+        let wall = now - self.wall;
         let timing = StageTiming {
             stage,
-            wall: now - self.wall,
-            kernel: kernel.saturating_sub(self.kernel),
+            wall,
+            kernel: (kernel.saturating_sub(self.kernel) + std::mem::take(&mut self.elsewhere))
+                .min(wall),
         };
         self.wall = now;
         self.kernel = kernel;
@@ -613,7 +623,9 @@ fn run(
 
     drop(core_target);
     drop(kernel_btf);
-    made.programs = load_programs(ctx, &linked, btf, observer)?;
+    let (programs, elsewhere) = load_programs(ctx, &linked, btf, observer)?;
+    made.programs = programs;
+    clock.kernel_elsewhere(elsewhere);
     drop(linked);
     clock.lap(Stage::LoadPrograms, observer);
     checkpoint(file, Stage::LoadPrograms)?;

@@ -10,6 +10,7 @@
 //! - [`fs`]: bpffs (pins, directories held open, locks) and tracefs
 //!   (`trace_pipe`);
 //! - [`signal`]: SIGINT and SIGTERM as a request to stop;
+//! - [`sched`]: the CPUs the process may use (the loader's pool of threads);
 //! - [`alloc`]: the memory allocator of rxdp's programs (`mmap`).
 //!
 //! This is the only crate of rxdp with `unsafe`; each block says why it is
@@ -34,6 +35,7 @@ pub mod bpf;
 mod error;
 pub mod fs;
 pub mod netlink;
+pub mod sched;
 pub mod seam;
 pub mod signal;
 
