@@ -82,23 +82,26 @@ impl Observer for Recorder {
     }
 }
 
+/// A program as the library and the kernel report it, without its id.
+#[derive(Debug, PartialEq, Eq)]
+struct ProgramView {
+    name: String,
+    section: String,
+    prog_type: String,
+    tag: String,
+    verified_insns: u32,
+    kernel_type: u32,
+    kernel_name: String,
+    kernel_tag: String,
+    /// The maps it uses, by `map_fd[]` index.
+    maps: Vec<usize>,
+}
+
 /// What a load of many_progs.o made, as the kernel and the library report
 /// it, without the kernel's ids.
 #[derive(Debug, PartialEq, Eq)]
 struct Snapshot {
-    /// Per program: name, section, type, tag, verified insns; the
-    /// kernel's type, name and tag; the maps it uses, by `map_fd[]` index.
-    programs: Vec<(
-        String,
-        String,
-        String,
-        String,
-        u32,
-        u32,
-        String,
-        String,
-        Vec<usize>,
-    )>,
+    programs: Vec<ProgramView>,
     /// Per map: name, type, pin name.
     maps: Vec<(String, String, Option<String>)>,
     jump_entries: Vec<String>,
@@ -120,17 +123,17 @@ fn snapshot(loaded: &Loaded, events: Vec<String>) -> Snapshot {
         .map(|p| {
             let info = prog_info(p.fd.as_fd()).unwrap();
             assert_eq!(info.id, p.id);
-            (
-                p.name.clone(),
-                p.section.clone(),
-                format!("{:?}", p.prog_type),
-                p.tag.clone(),
-                p.verified_insns,
-                info.prog_type,
-                info.name.clone(),
-                info.tag_hex(),
-                info.map_ids.iter().map(|&id| map_index(id)).collect(),
-            )
+            ProgramView {
+                name: p.name.clone(),
+                section: p.section.clone(),
+                prog_type: format!("{:?}", p.prog_type),
+                tag: p.tag.clone(),
+                verified_insns: p.verified_insns,
+                kernel_type: info.prog_type,
+                kernel_name: info.name.clone(),
+                kernel_tag: info.tag_hex(),
+                maps: info.map_ids.iter().map(|&id| map_index(id)).collect(),
+            }
         })
         .collect();
     let maps = loaded
@@ -210,13 +213,13 @@ fn one_job_and_many_jobs_load_the_same() {
     }
     let (_, serial) = &snapshots[0];
     // What the serial load must have made, before comparing against it.
-    assert_eq!(serial.programs[0].0, "mp_tail_0");
-    assert_eq!(serial.programs[2].0, "mp_0");
-    assert_eq!(serial.programs[25].0, "mp_23");
-    assert_eq!(serial.programs[26].2, "ProgramType(socket_filter)");
-    assert_eq!(serial.programs[27].2, "ProgramType(sched_cls)");
+    assert_eq!(serial.programs[0].name, "mp_tail_0");
+    assert_eq!(serial.programs[2].name, "mp_0");
+    assert_eq!(serial.programs[25].name, "mp_23");
+    assert_eq!(serial.programs[26].prog_type, "ProgramType(socket_filter)");
+    assert_eq!(serial.programs[27].prog_type, "ProgramType(sched_cls)");
     assert_eq!(
-        serial.programs[2].8,
+        serial.programs[2].maps,
         [1, 0],
         "mp_0 uses mp_hits and mp_jumps"
     );
