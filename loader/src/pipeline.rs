@@ -318,11 +318,20 @@ pub fn load(options: &LoadOptions, observer: &mut dyn Observer) -> Result<Loaded
     let mut clock = Clock::start();
     let bytes = open::read(&options.path, options.max_object_size)?;
     let object = open::parse(&options.path, &bytes)?;
+    // The model owns what it needs of the file: only iproute2's
+    // `PIN_OBJECT_NS` needs the bytes again (their hash), and the rest of
+    // the load runs without them.
+    let object_sha1 = if object.maps.iter().any(|m| m.pinning == Pinning::ObjectNs) {
+        sha1::hex(&bytes)
+    } else {
+        String::new()
+    };
+    drop(bytes);
     clock.lap(Stage::Open, observer);
     checkpoint(&file, Stage::Open)?;
 
     let resolved = resolve(&file, &object, options)?;
-    let ctx = context(&file, &object, options, &bytes, resolved.ifindex)?;
+    let ctx = context(&file, &object, options, object_sha1, resolved.ifindex)?;
     let mut warnings = Vec::new();
     if options.pins == PinPolicy::Never && options.attach.is_some() {
         for map in object
@@ -456,7 +465,7 @@ fn context<'a>(
     file: &'a str,
     object: &'a Object,
     options: &'a LoadOptions,
-    bytes: &[u8],
+    object_sha1: String,
     ifindex: Option<u32>,
 ) -> Result<Context<'a>, LoadError> {
     let shares = object.maps.iter().any(|m| m.pinning != Pinning::None);
@@ -492,11 +501,6 @@ fn context<'a>(
             error,
         })?;
     }
-    let object_sha1 = if object.maps.iter().any(|m| m.pinning == Pinning::ObjectNs) {
-        sha1::hex(bytes)
-    } else {
-        String::new()
-    };
     let offload = match (&options.attach, ifindex) {
         (Some(attach), Some(ifindex)) if attach.mode == Mode::Hw => ifindex,
         _ => 0,
@@ -601,7 +605,7 @@ fn run(
     let map_fds: Vec<RawFd> = made.maps.iter().map(|m| m.fd.as_raw_fd()).collect();
     let mut linked = Vec::with_capacity(ctx.object.programs.len());
     for (index, program) in ctx.object.programs.iter().enumerate() {
-        let program_linked =
+        let mut program_linked =
             relocate_against(ctx.object, index, &map_fds, kfuncs, core_target.as_ref()).map_err(
                 |error| LoadError::Relocate {
                     file: file.to_string(),
@@ -616,6 +620,8 @@ fn run(
                 patch: &patched.patch,
             });
         }
+        // Shown: what the program-load stage needs is the rest.
+        program_linked.patches = Vec::new();
         linked.push(program_linked);
     }
     clock.lap(Stage::Relocate, observer);
