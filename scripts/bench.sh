@@ -622,7 +622,8 @@ versions() {
 	echo "- kernel: $(uname -r); date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "- rxdp: $(git rev-parse --short HEAD 2>/dev/null || echo '?') ($(rustc +nightly --version 2>/dev/null | cut -d' ' -f1-2) for dist/); $(ip -V)"
 	echo "- xdp-tools $(dpkg-query -W -f '${Version}' xdp-tools 2>/dev/null) (libxdp, libbpf $(dpkg-query -W -f '${Version}' libbpf1 2>/dev/null | sed 's/^1://')); aya $(awk '/^name = "aya"$/ { getline; print $3 }' bench/aya-loader/Cargo.lock | tr -d '"') ($(rustc --version | cut -d' ' -f1-2), release, LTO)"
-	echo "- $ROUNDS rounds after $WARMUP warm-up, tools interleaved (order shuffled every round); medians, (p25–p75) in brackets"
+	[ "${BENCH_ONLY:-}" = verify ] ||
+		echo "- $ROUNDS rounds after $WARMUP warm-up, tools interleaved (order shuffled every round); medians, (p25–p75) in brackets"
 }
 
 verify_report() {
