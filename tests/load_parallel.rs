@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use rxdp::{
-    load, Event, Jobs, JumpRequest, LoadError, LoadOptions, Loaded, Observer, PinPolicy, Ref,
+    load, Event, Jobs, JumpRequest, LoadError, LoadOptions, Loaded, Observer, PinPolicy, Ref, Stage,
 };
 use rxdp_kernel_tests::{require_kernel, unique_name};
 use rxdp_syscalls::bpf::{prog_get_fd_by_id, prog_get_next_id, prog_info, MapHandle};
@@ -209,6 +209,17 @@ fn one_job_and_many_jobs_load_the_same() {
         assert_eq!(loaded.programs.len(), 28, "{jobs:?}");
         let ids: BTreeSet<u32> = loaded.programs.iter().map(|p| p.id).collect();
         assert_eq!(ids.len(), 28, "{jobs:?}: every program its own");
+        // --timings: the stage's time in the kernel, also when other
+        // threads made the syscalls, and never more than its wall time.
+        let stage = loaded
+            .timings
+            .iter()
+            .find(|t| t.stage == Stage::LoadPrograms)
+            .expect("a load-programs timing");
+        assert!(
+            stage.kernel > Duration::ZERO && stage.kernel <= stage.wall,
+            "{jobs:?}: {stage:?}"
+        );
         snapshots.push((jobs, snapshot(&loaded, recorder.0)));
     }
     let (_, serial) = &snapshots[0];

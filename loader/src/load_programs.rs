@@ -322,6 +322,21 @@ mod tests {
     use crate::options::tests::program;
 
     #[test]
+    fn busy_time_is_the_union_of_the_spans() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        // [0, 10) and [5, 12) overlap: 12; [20, 25) apart: 5; [21, 22) inside it.
+        let spans = [
+            (t0 + ms(5), ms(7)),
+            (t0, ms(10)),
+            (t0 + ms(20), ms(5)),
+            (t0 + ms(21), ms(1)),
+        ];
+        assert_eq!(busy_time(spans.into_iter()), ms(17));
+        assert_eq!(busy_time(std::iter::empty()), Duration::ZERO);
+    }
+
+    #[test]
     fn instruction_lines_of_the_log() {
         assert_eq!(insn_index("12: (69) r1 = *(u16 *)(r1 +12)"), Some(12));
         assert_eq!(insn_index("0: (b7) r0 = 2"), Some(0));
