@@ -14,8 +14,12 @@
 //!   has been called exactly for the jobs before it.
 //! - One job at a time runs everything on the calling thread, in order:
 //!   no thread is made.
+//! - A job that panics stops the pool like a failure, and the panic goes
+//!   on in the calling thread (a panicking job must not leave it waiting).
 
+use std::any::Any;
 use std::num::NonZeroUsize;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
 
@@ -40,6 +44,9 @@ enum Slot<T, E> {
     /// Succeeded; the value until the calling thread takes it.
     Done(Option<T>),
     Failed(E),
+    /// The job panicked: the panic goes on in the calling thread once the
+    /// pool has stopped (rather than leave it waiting for a result).
+    Panicked(Option<Box<dyn Any + Send>>),
 }
 
 struct Board<T, E> {
@@ -133,14 +140,18 @@ where
                 board.first_waiting += 1;
             }
             drop(board);
-            let result = work(index);
+            let result = panic::catch_unwind(AssertUnwindSafe(|| work(index)));
             board = lock();
             board.running -= 1;
             board.slots[index] = match result {
-                Ok(value) => Slot::Done(Some(value)),
-                Err(error) => {
+                Ok(Ok(value)) => Slot::Done(Some(value)),
+                Ok(Err(error)) => {
                     board.stop = true;
                     Slot::Failed(error)
+                }
+                Err(payload) => {
+                    board.stop = true;
+                    Slot::Panicked(Some(payload))
                 }
             };
             changed.notify_all();
@@ -174,7 +185,7 @@ where
                     values.push(value);
                     board = lock();
                 }
-                Slot::Failed(_) => break,
+                Slot::Failed(_) | Slot::Panicked(_) => break,
                 _ if stopped => break,
                 _ => board = wait(&changed, board),
             }
@@ -183,7 +194,14 @@ where
     if values.len() == count {
         return Ok(values);
     }
-    let board = board.into_inner().unwrap_or_else(PoisonError::into_inner);
+    let mut board = board.into_inner().unwrap_or_else(PoisonError::into_inner);
+    for slot in &mut board.slots {
+        if let Slot::Panicked(payload) = slot {
+            if let Some(payload) = payload.take() {
+                panic::resume_unwind(payload);
+            }
+        }
+    }
     let failure = board
         .slots
         .into_iter()
@@ -329,6 +347,28 @@ mod tests {
             assert!(at(3) < at(0) && at(0) < at(1) && at(4) < at(1), "{order:?}");
             assert_eq!(reported, [0, 1, 2, 3, 4]);
         }
+    }
+
+    #[test]
+    fn a_panicking_job_panics_the_caller_instead_of_hanging_it() {
+        let caught = panic::catch_unwind(|| {
+            run(
+                6,
+                jobs(3),
+                &none(6),
+                |i| {
+                    assert_ne!(i, 2, "job 2 panics");
+                    Ok::<_, ()>(i)
+                },
+                |_, _| {},
+            )
+        });
+        let payload = caught.expect_err("the panic reached the caller");
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .unwrap_or_default();
+        assert!(message.contains("job 2 panics"), "{message}");
     }
 
     #[test]
