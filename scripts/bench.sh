@@ -21,12 +21,21 @@
 #   parse + relocate time without the kernel (elf/examples/parse_bench.rs)
 #   and rxdp-load's full load time without attaching.
 #
+# - parallel load: objects of 1, 8, 64 and 256 programs that each cost the
+#   verifier about 20 ms (scripts/bench-verify-gen.sh), loaded without
+#   attaching by rxdp-load with one job and with one per usable CPU,
+#   `bpftool prog loadall` (libbpf; it pins every program, removed after the
+#   clock) and Aya (bench/aya-loader --load-all), interleaved like the rest,
+#   with each tool's peak memory.
+#
 # - a diagnostic second set of rounds with expedited RCU grace periods
 #   (/sys/kernel/rcu_expedited, put back afterwards): the kernel's wait in the
 #   attach shrinks and the loaders' own costs show.
 #
 # Environment: BENCH_ROUNDS (default 41), BENCH_WARMUP (3), BENCH_MEM_RUNS (5),
-# BENCH_SCALE_ROUNDS (31), BENCH_EXPEDITED (1; 0 skips the diagnostic).
+# BENCH_SCALE_ROUNDS (31), BENCH_EXPEDITED (1; 0 skips the diagnostic),
+# BENCH_VERIFY_ROUNDS (7), BENCH_VERIFY_MEM_RUNS (3); BENCH_ONLY=verify runs
+# the parallel-load table alone.
 # Needs root (veth, XDP attach, bpffs). Attaches only to the veth it creates.
 set -euo pipefail
 
@@ -37,6 +46,8 @@ ROUNDS=${BENCH_ROUNDS:-41}
 WARMUP=${BENCH_WARMUP:-3}
 MEM_RUNS=${BENCH_MEM_RUNS:-5}
 SCALE_ROUNDS=${BENCH_SCALE_ROUNDS:-31}
+VERIFY_ROUNDS=${BENCH_VERIFY_ROUNDS:-7}
+VERIFY_MEM_RUNS=${BENCH_VERIFY_MEM_RUNS:-3}
 
 BT=$ROOT/bench/target
 OUT=$ROOT/bench/results
@@ -56,6 +67,9 @@ TARGET_PARSE_US=10000      # parse + relocate of the 1000-program object
 TARGET_RSS_KIB=2048        # peak memory while loading and attaching
 TARGET_SIZE_LOAD=524288    # dist/rxdp-load: 512 KiB
 TARGET_SIZE_RXDP=655360    # dist/rxdp: 640 KiB (every subcommand, clap)
+# Targets of issue 16.
+TARGET_PARALLEL=1.6        # 64 programs of ~20 ms: bpftool loadall / rxdp-load (N jobs)
+TARGET_RSS_1000_KIB=4096   # the 1000-program object, load only
 
 log() { echo "bench: $*" >&2; }
 die() { echo "bench: $*" >&2; exit 1; }
@@ -391,6 +405,7 @@ run_memory() {
 	REPORT_MEM+=("| rxdp-load | \`xdp_prog_kern.o\` skb, pinned | $r |"); track_rss "$r"
 	r=$(peak_rss true "$RXDP_LOAD" "$OBJS/p1000_m1.o")
 	REPORT_MEM+=("| rxdp-load | \`p1000_m1.o\` (1000 programs), load only | $r |")
+	TARGET_ROWS+=("| the 1000-program object, peak memory ≤ 4 MiB | $r KiB | $([ "$r" -le "$TARGET_RSS_1000_KIB" ] && echo PASS || echo MISS) |")
 	r=$(peak_rss true "$RXDP_LOAD" "$OBJS/p1_m1000.o")
 	REPORT_MEM+=("| rxdp-load | \`p1_m1000.o\` (1000 maps), load only | $r |")
 	local verdict; verdict=$([ "$RXDP_RSS_MAX" -lt "$TARGET_RSS_KIB" ] && echo PASS || echo MISS)
@@ -550,6 +565,56 @@ run_scale() {
 	TARGET_ROWS+=("| parse + relocate of 1000 programs < 10 ms, linear | $(ms "$p1000") ms; 100 → 1000 programs: ×$growth | $verdict |")
 }
 
+# ---------------------------------------------------------------- parallel load
+
+VERIFY=(1 8 64 256)
+declare -a REPORT_VERIFY=()
+
+gen_verify_objects() {
+	local n base
+	for n in "${VERIFY[@]}"; do
+		base=$OBJS/verify$n
+		[ -f "$base.o" ] && [ "$base.o" -nt scripts/bench-verify-gen.sh ] && continue
+		scripts/bench-verify-gen.sh "$n" >"$base.c"
+		clang "${BPF_CFLAGS[@]}" -c "$base.c" -o "$base.o"
+	done
+}
+
+run_verify() {
+	local jobs n o plan=$OUT/verify.plan pins=/sys/fs/bpf/rxdp-bench-loadall-$$
+	jobs=$(nproc)
+	gen_verify_objects
+	: >"$plan"
+	for n in "${VERIFY[@]}"; do
+		o=$OBJS/verify$n.o
+		printf 'j1-%s\t\t%s\t\n' "$n" "$RXDP_LOAD $o --no-pin --jobs 1" >>"$plan"
+		printf 'jn-%s\t\t%s\t\n' "$n" "$RXDP_LOAD $o --no-pin --jobs $jobs" >>"$plan"
+		printf 'bpftool-%s\t\t%s\t%s\n' "$n" "bpftool prog loadall $o $pins" "rm -rf $pins" >>"$plan"
+		printf 'aya-%s\t\t%s\t\n' "$n" "$AYA --load-all $o" >>"$plan"
+	done
+	log "parallel load: ${VERIFY[*]} programs ($VERIFY_ROUNDS rounds x $((${#VERIFY[@]} * 4)) cases; minutes)"
+	"$RUNNER" "$plan" "$VERIFY_ROUNDS" 1 "$OUT/verify" >"$OUT/verify.tsv"
+	local r64=
+	for n in "${VERIFY[@]}"; do
+		o=$OBJS/verify$n.o
+		local j1 jn bt aya ratio m1 mn mb ma
+		j1=$(field "$OUT/verify.tsv" "j1-$n" 3)
+		jn=$(field "$OUT/verify.tsv" "jn-$n" 3)
+		bt=$(field "$OUT/verify.tsv" "bpftool-$n" 3)
+		aya=$(field "$OUT/verify.tsv" "aya-$n" 3)
+		ratio=$(awk -v a="$bt" -v b="$jn" 'BEGIN { printf "%.2f", a / b }')
+		[ "$n" = 64 ] && r64=$ratio
+		m1=$(MEM_RUNS=$VERIFY_MEM_RUNS peak_rss true "$RXDP_LOAD" "$o" --no-pin --jobs 1)
+		mn=$(MEM_RUNS=$VERIFY_MEM_RUNS peak_rss true "$RXDP_LOAD" "$o" --no-pin --jobs "$jobs")
+		mb=$(MEM_RUNS=$VERIFY_MEM_RUNS peak_rss "rm -rf $pins" bpftool prog loadall "$o" "$pins")
+		ma=$(MEM_RUNS=$VERIFY_MEM_RUNS peak_rss true "$AYA" --load-all "$o")
+		REPORT_VERIFY+=("| $n | $(ms "$j1") | $(ms "$jn") | $(ms "$bt") | $(ms "$aya") | ${ratio}x | $m1 / $mn / $mb / $ma |")
+	done
+	local verdict
+	verdict=$(awk -v r="$r64" -v t="$TARGET_PARALLEL" 'BEGIN { exit !(r >= t) }' && echo PASS || echo MISS)
+	TARGET_ROWS+=("| 64 programs of ~20 ms: rxdp-load --jobs $jobs ≥ 1.6x faster than bpftool prog loadall | ${r64}x (load average $(cut -d' ' -f1-3 /proc/loadavg)) | $verdict |")
+}
+
 # ---------------------------------------------------------------- report
 
 versions() {
@@ -557,7 +622,19 @@ versions() {
 	echo "- kernel: $(uname -r); date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "- rxdp: $(git rev-parse --short HEAD 2>/dev/null || echo '?') ($(rustc +nightly --version 2>/dev/null | cut -d' ' -f1-2) for dist/); $(ip -V)"
 	echo "- xdp-tools $(dpkg-query -W -f '${Version}' xdp-tools 2>/dev/null) (libxdp, libbpf $(dpkg-query -W -f '${Version}' libbpf1 2>/dev/null | sed 's/^1://')); aya $(awk '/^name = "aya"$/ { getline; print $3 }' bench/aya-loader/Cargo.lock | tr -d '"') ($(rustc --version | cut -d' ' -f1-2), release, LTO)"
-	echo "- $ROUNDS rounds after $WARMUP warm-up, tools interleaved (order shuffled every round); medians, (p25–p75) in brackets"
+	[ "${BENCH_ONLY:-}" = verify ] ||
+		echo "- $ROUNDS rounds after $WARMUP warm-up, tools interleaved (order shuffled every round); medians, (p25–p75) in brackets"
+}
+
+verify_report() {
+	echo "### Parallel load: programs of ~20 ms verification each (ms; max RSS KiB)"
+	echo
+	echo "\`verifyP.o\`: P XDP programs in section \`xdp\`, each a bounded loop over 1800 packet bytes, about 20 ms of verification on this kernel (scripts/bench-verify-gen.sh). Load only, no attach: \`rxdp-load OBJ --no-pin --jobs 1\` and \`--jobs $(nproc)\` (one per CPU), \`bpftool prog loadall OBJ DIR\` (which must pin every program; the pins are removed after the clock), \`aya-bench-loader --load-all OBJ\` (every program, one after another). Medians of $VERIFY_ROUNDS rounds after 1 warm-up, interleaved; max RSS: median of $VERIFY_MEM_RUNS runs. Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
+	echo
+	echo "| programs | rxdp-load --jobs 1 | rxdp-load --jobs $(nproc) | bpftool prog loadall | aya | bpftool / rxdp --jobs $(nproc) | max RSS: rxdp 1 / rxdp $(nproc) / bpftool / aya |"
+	echo "|---|---|---|---|---|---|---|"
+	printf '%s\n' "${REPORT_VERIFY[@]}"
+	echo
 }
 
 report() {
@@ -623,7 +700,8 @@ report() {
 	echo "|---|---|---|---|---|---|---|"
 	printf '%s\n' "${REPORT_SCALE[@]}"
 	echo
-	echo "### Targets (issue 6)"
+	verify_report
+	echo "### Targets (issues 6 and 16)"
 	echo
 	echo "| target | figure | result |"
 	echo "|---|---|---|"
@@ -633,6 +711,21 @@ report() {
 main() {
 	install_tools
 	mkdir -p "$OUT"
+	if [ "${BENCH_ONLY:-}" = verify ]; then
+		mkdir -p "$OBJS"
+		run_verify
+		{
+			echo "## rxdp bench: parallel load"
+			echo
+			versions
+			echo
+			verify_report
+			echo "| target | figure | result |"
+			echo "|---|---|---|"
+			printf '%s\n' "${TARGET_ROWS[@]}"
+		} | tee "$OUT/report-verify.md"
+		return
+	fi
 	gen_objects
 	make_veth
 	run_btf multi_prog.o xdp xdp_first skb
@@ -646,6 +739,7 @@ main() {
 	run_sizes
 	run_btf_check
 	run_scale
+	run_verify
 	{
 		echo "## rxdp bench"
 		echo

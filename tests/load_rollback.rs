@@ -37,7 +37,7 @@ use std::path::{Path, PathBuf};
 use common::*;
 use rxdp::unload::UnloadError;
 use rxdp::{
-    load, unload, AttachOptions, LoadError, LoadOptions, Loaded, Mode, NoObserver, Ref, Stage,
+    load, unload, AttachOptions, Jobs, LoadError, LoadOptions, Loaded, Mode, NoObserver, Ref, Stage,
 };
 use rxdp_kernel_tests::{require_kernel, VethPair};
 use rxdp_syscalls::bpf::{map_info, prog_info};
@@ -226,6 +226,16 @@ fn iproute2_maps(dev: &str) -> LoadOptions {
     options
 }
 
+/// The same load, one program at a time on this thread: the fault plan
+/// counts the syscalls of the thread that sets it, and the program-load
+/// stage's worker threads have plans of their own (`load_parallel.rs`
+/// fails a program under several jobs).
+fn serial(options: &LoadOptions) -> LoadOptions {
+    let mut options = options.clone();
+    options.jobs = Jobs::ONE;
+    options
+}
+
 /// What one scenario's failures covered.
 #[derive(Debug, Default)]
 struct Coverage {
@@ -249,6 +259,7 @@ fn fail_each_syscall(
 ) -> (Coverage, Loaded) {
     let mut coverage = Coverage::default();
     let name = rxdp_syscalls::errno_name(errno);
+    let options = &serial(options);
     for nth in 1..MAX_SYSCALLS {
         seam::fail_nth(nth, errno);
         let result = load(options, &mut NoObserver);
@@ -473,6 +484,7 @@ fn forced_replace(pair: &VethPair) {
     // table is checked once more on a failure at the attach itself.
     let original = load_original(dev, ifindex);
     let before = Baseline::take(ifindex);
+    let options = serial(&options);
     let attach_nth = (1..MAX_SYSCALLS)
         .find(|&nth| {
             seam::fail_nth(nth, libc::EBUSY);

@@ -3,13 +3,14 @@
 //! (per stage, wall time and the kernel's share).
 
 use std::io::Write;
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
 use rxdp::observe::{Event, Observer};
 use rxdp::options::{
-    AttachOptions, EntryChoice, JumpRequest, LoadOptions, Mode, PinPolicy, Ref,
+    AttachOptions, EntryChoice, Jobs, JumpRequest, LoadOptions, Mode, PinPolicy, Ref,
     DEFAULT_LOCK_TIMEOUT, DEFAULT_MAX_OBJECT_SIZE,
 };
 use rxdp::pin::{Recovered, Recovery};
@@ -59,6 +60,9 @@ pub struct LoadArgs {
     /// Refuse object files larger than this
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_OBJECT_SIZE)]
     pub max_object_size: u64,
+    /// Verify up to N programs at once (default: one per usable CPU; 1: one after another)
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<NonZeroUsize>,
     /// Print the verifier log, also on success
     #[arg(short, long)]
     pub verbose: bool,
@@ -212,6 +216,7 @@ impl LoadArgs {
         options.verifier_log = self.verbose;
         options.lock_timeout = self.lock_timeout.lock_timeout;
         options.max_object_size = self.max_object_size;
+        options.jobs = self.jobs.map_or(Jobs::Auto, Jobs::Max);
         Ok(options)
     }
 }

@@ -81,6 +81,7 @@ fn load_args(object: &str) -> LoadArgs {
         no_pin: false,
         lock_timeout: LockTimeoutArg::default(),
         max_object_size: rxdp::options::DEFAULT_MAX_OBJECT_SIZE,
+        jobs: None,
         verbose: false,
         json: false,
         explain: false,
@@ -127,6 +128,7 @@ fn load_every_option_in_both_forms() {
             lock_timeout: Duration::from_millis(250),
         },
         max_object_size: 4096,
+        jobs: std::num::NonZeroUsize::new(3),
         verbose: true,
         json: true,
         explain: true,
@@ -138,20 +140,20 @@ fn load_every_option_in_both_forms() {
         "--map 0 --key 78 --prog 1 --map jmp_table2 --key 4294967295 ",
         "--prog xdp_prog1 --type socket_filter --pin-dir ",
         "/sys/fs/bpf/x --lock-timeout 250ms --max-object-size 4096 ",
-        "--verbose --json --explain --timings",
+        "--jobs 3 --verbose --json --explain --timings",
     ));
     let joined = words(concat!(
         "--dev=veth0 --mode=skb --entry=xdp0 --map=0 --key=78 ",
         "--prog=1 --map=jmp_table2 --key=4294967295 --prog=xdp_prog1 ",
         "--type=socket_filter --pin-dir=/sys/fs/bpf/x -fv --json ",
-        "--lock-timeout=250ms --max-object-size=4096 ",
+        "--lock-timeout=250ms --max-object-size=4096 --jobs=3 ",
         "--explain --timings tail_kern.o",
     ));
     let short = words(concat!(
         "-d veth0 -m skb -f -v --entry xdp0 --map 0 --key 78 --prog 1 ",
         "--map jmp_table2 --key 4294967295 --prog xdp_prog1 --type ",
         "socket_filter --pin-dir /sys/fs/bpf/x --json --explain ",
-        "--lock-timeout 250ms --max-object-size 4096 ",
+        "--lock-timeout 250ms --max-object-size 4096 -j3 ",
         "--timings -- tail_kern.o",
     ));
     for args in [&spaced[..], &joined, &short] {
@@ -416,6 +418,10 @@ fn usage_errors_of_the_real_commands() {
             "error: invalid value '-1' for '--key <K>'",
         ),
         (&["load", "x.o", "--key", "-1"], "error: unexpected argument '-1' found"),
+        (
+            &["load", "x.o", "--jobs", "0"],
+            "error: invalid value '0' for '--jobs <N>'",
+        ),
         (
             &["load"],
             "error: the following required arguments were not provided:\n  <OBJ>\n",

@@ -25,53 +25,64 @@ pub(crate) struct FunctionRecords {
 }
 
 /// One part of `.BTF.ext`, by section name, each list sorted by byte offset
-/// (file order among equal offsets).
+/// (file order among equal offsets). The records are the parsed ones,
+/// moved and sorted in place: a big object has thousands of them.
 #[derive(Debug)]
 struct Part<T> {
-    by_section: BTreeMap<String, Vec<(u64, T)>>,
+    by_section: BTreeMap<String, Vec<T>>,
+    /// The record's byte offset in its section (`insn_off`).
+    offset: fn(&T) -> u32,
 }
 
 impl<T: Copy> Part<T> {
     fn new(
-        parts: &[SectionRecords<T>],
+        parts: Vec<SectionRecords<T>>,
         name: &'static str,
-        insn_off: impl Fn(&T) -> u32,
+        offset: fn(&T) -> u32,
     ) -> Result<Part<T>, ParseError> {
-        let mut by_section: BTreeMap<String, Vec<(u64, T)>> = BTreeMap::new();
+        let mut by_section: BTreeMap<String, Vec<T>> = BTreeMap::new();
         for records in parts {
-            let list = by_section.entry(records.section.clone()).or_default();
-            for record in &records.records {
-                let off = insn_off(record);
-                if u64::from(off) % INSN_SIZE as u64 != 0 {
-                    return Err(ParseError::BtfExtOffset {
-                        part: name,
-                        section: records.section.clone(),
-                        insn_off: off,
-                    });
+            if let Some(record) = records
+                .records
+                .iter()
+                .find(|r| offset(r) as usize % INSN_SIZE != 0)
+            {
+                return Err(ParseError::BtfExtOffset {
+                    part: name,
+                    section: records.section,
+                    insn_off: offset(record),
+                });
+            }
+            match by_section.get_mut(&records.section) {
+                Some(list) => list.extend(records.records),
+                None => {
+                    by_section.insert(records.section, records.records);
                 }
-                list.push((u64::from(off), *record));
             }
         }
         for list in by_section.values_mut() {
-            list.sort_by_key(|(off, _)| *off);
+            // Stable: file order among equal offsets.
+            list.sort_by_key(offset);
         }
-        Ok(Part { by_section })
+        Ok(Part { by_section, offset })
     }
 
     /// The records of `span` (in section `section`), each with its
     /// instruction index relative to the span's start.
     fn within<'s>(&'s self, section: &str, span: &FuncSpan) -> impl Iterator<Item = (u32, T)> + 's {
         let list = self.by_section.get(section).map_or(&[][..], Vec::as_slice);
-        let first = list.partition_point(|(off, _)| *off < span.start);
+        let offset = self.offset;
+        let first = list.partition_point(|r| u64::from(offset(r)) < span.start);
         let start = span.start;
         let end = span.end;
         list.iter()
             .skip(first)
-            .take_while(move |(off, _)| *off < end)
+            .take_while(move |r| u64::from(offset(r)) < end)
             // Below 2^32 / 8: the offsets came from u32s.
-            .map(move |(off, r)| {
+            .map(move |r| {
                 (
-                    u32::try_from((off - start) / INSN_SIZE as u64).unwrap_or(u32::MAX),
+                    u32::try_from((u64::from(offset(r)) - start) / INSN_SIZE as u64)
+                        .unwrap_or(u32::MAX),
                     *r,
                 )
             })
@@ -88,11 +99,11 @@ pub(crate) struct ExtIndex {
 
 impl ExtIndex {
     /// Indexes `ext`, checking that every record is on an instruction.
-    pub fn new(ext: &BtfExt) -> Result<ExtIndex, ParseError> {
+    pub fn new(ext: BtfExt) -> Result<ExtIndex, ParseError> {
         Ok(ExtIndex {
-            func_info: Part::new(&ext.func_info, "func_info", |r| r.insn_off)?,
-            line_info: Part::new(&ext.line_info, "line_info", |r| r.insn_off)?,
-            core_relocs: Part::new(&ext.core_relocs, "core_relo", |r| r.insn_off)?,
+            func_info: Part::new(ext.func_info, "func_info", |r| r.insn_off)?,
+            line_info: Part::new(ext.line_info, "line_info", |r| r.insn_off)?,
+            core_relocs: Part::new(ext.core_relocs, "core_relo", |r| r.insn_off)?,
         })
     }
 

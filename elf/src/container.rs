@@ -415,6 +415,13 @@ fn read_relocations<'a>(
                 ),
             });
         }
+        // Only the relocations of code and loaded data (`.maps` and
+        // `maps` among it) are applied by a loader. Those of `.BTF.ext`
+        // and the DWARF sections, several per function, are never read:
+        // a 1000-program object has 13000 of them.
+        if sections[target].flags & (elf::SHF_ALLOC.0 | elf::SHF_EXECINSTR.0) == 0 {
+            continue;
+        }
         let bad_table = |e: object::read::Error| ParseError::Malformed {
             detail: format!("relocation section `{name}`: {e}"),
         };

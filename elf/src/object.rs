@@ -24,7 +24,7 @@ impl Object {
         let kernel_version = kernel_version(&elf)?;
         let btf = btf(&elf)?;
         let ext = btf_ext(&elf, btf.as_ref())?
-            .map(|ext| ExtIndex::new(&ext))
+            .map(ExtIndex::new)
             .transpose()?;
         let code = Code::read(&elf)?;
         let mut maps = MapTable::read(&elf, btf.as_ref())?;

@@ -107,6 +107,7 @@ pub mod open;
 pub mod options;
 pub mod pin;
 pub mod pipeline;
+mod pool;
 pub mod record;
 mod rollback;
 pub mod status;
@@ -125,8 +126,8 @@ pub use xdp::{XdpAttachment, XdpLink};
 pub use error::{LoadError, VerifierReport};
 pub use observe::{Event, NoObserver, Observer, Patch, Stage};
 pub use options::{
-    AttachOptions, EntryChoice, JumpRequest, LoadOptions, MapRef, Mode, OptionError, PinPolicy,
-    ProgRef, Ref,
+    AttachOptions, EntryChoice, Jobs, JumpRequest, LoadOptions, MapRef, Mode, OptionError,
+    PinPolicy, ProgRef, Ref,
 };
 pub use pipeline::{load, Attached, Loaded, LoadedMap, LoadedProgram, MadeJumpEntry, StageTiming};
 pub use status::{status, DeviceStatus, StatusReport};

@@ -8,36 +8,144 @@
 //! only a refused program is loaded again with one (`rxdp_syscalls`), and
 //! its rejection is reported with the failing instruction, its source line
 //! and the end of the log. `-v` asks for the log on success too.
+//!
+//! The kernel verifies privileged loads without a lock shared between
+//! them, so the stage loads several programs at once (`--jobs`, one per
+//! usable CPU by default) on a few threads ([`crate::pool`]); everything
+//! the caller sees comes back in `prog_fd[]` order.
 
+use std::num::NonZeroUsize;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::time::{Duration, Instant};
 
 use rxdp_elf::insn::encode;
 use rxdp_elf::{Function, Object};
 use rxdp_syscalls::bpf::{prog_info, prog_load, ProgLoad, BPF_LOG_LEVEL1};
-use rxdp_syscalls::Error as SysError;
+use rxdp_syscalls::sched::usable_cpus;
+use rxdp_syscalls::{seam, signal, Error as SysError};
 
 use crate::create_maps::is_offload_refusal;
 use crate::error::{LoadError, VerifierReport};
 use crate::observe::{Event, Observer, Stage};
+use crate::options::Jobs;
 use crate::pipeline::{Context, LoadedProgram};
+use crate::pool::{self, Stopped};
 use rxdp_elf::disasm;
 use rxdp_elf::relocate::{LinkedProgram, FUNC_INFO_REC_SIZE, LINE_INFO_REC_SIZE};
 
 /// Log lines a rejection shows.
 const TAIL_LINES: usize = 20;
 
-/// Loads the relocated programs, in `prog_fd[]` order.
+/// Loads the relocated programs into `prog_fd[]`, `jobs` at a time (see
+/// [`crate::pool`]): events, results and the error are those of a load in
+/// `prog_fd[]` order. Returns the programs and, when worker threads did
+/// the loads, the wall time during which at least one of them was in the
+/// kernel: their syscalls are not on the calling thread's clock
+/// (`rxdp_syscalls::seam` counts per thread), and added up they would
+/// exceed the stage's wall time.
 pub fn load_programs(
     ctx: &Context<'_>,
     linked: &[LinkedProgram],
     btf: Option<BorrowedFd<'_>>,
     observer: &mut dyn Observer,
-) -> Result<Vec<LoadedProgram>, LoadError> {
-    let mut loaded = Vec::with_capacity(linked.len());
-    for (index, linked) in linked.iter().enumerate() {
-        loaded.push(load_one(ctx, index, linked, btf, observer)?);
+) -> Result<(Vec<LoadedProgram>, Duration), LoadError> {
+    let count = linked.len();
+    let jobs = match ctx.options.jobs {
+        Jobs::Max(jobs) => jobs,
+        // Asked only when there is a choice to make.
+        Jobs::Auto if count > 1 => usable_cpus()
+            .ok()
+            .and_then(NonZeroUsize::new)
+            .unwrap_or(NonZeroUsize::MIN),
+        Jobs::Auto => NonZeroUsize::MIN,
+    };
+    let after: Vec<Vec<usize>> = (0..count).map(|index| prerequisites(ctx, index)).collect();
+    let threaded = jobs.get().min(count) > 1 || after.iter().any(|a| !a.is_empty());
+    let work = |index: usize| {
+        if let Some(signal) = signal::interrupted() {
+            return Err(LoadError::Interrupted {
+                file: ctx.file.to_string(),
+                stage: Stage::LoadPrograms,
+                signal,
+            });
+        }
+        let (start, kernel) = (Instant::now(), seam::kernel_time());
+        let loaded = load_one(ctx, index, &linked[index], btf)?;
+        Ok((loaded, start, seam::kernel_time().saturating_sub(kernel)))
+    };
+    let report = |index: usize, (loaded, _, _): &(Done, Instant, Duration)| {
+        observer.event(&Event::ProgramLoaded {
+            index,
+            name: &loaded.program.name,
+            prog_type: loaded.program.prog_type,
+            fd: loaded.program.fd.as_raw_fd(),
+            id: loaded.program.id,
+            insns: linked[index].insns.len(),
+            verified_insns: loaded.program.verified_insns,
+            took: loaded.took,
+        })
+    };
+    let done = pool::run(count, jobs, &after, work, report).map_err(|stopped| match stopped {
+        Stopped::Failed(_, error) => error,
+        Stopped::Stuck(index) => {
+            let program = &ctx.object.programs[index];
+            LoadError::Program {
+                file: ctx.file.to_string(),
+                index,
+                program: program.name().to_string(),
+                section: program.section.clone(),
+                error: SysError::new("BPF_PROG_LOAD", libc::EDEADLK).with_subject(
+                    "the programs it must be loaded after lead back to it: none was loaded",
+                ),
+            }
+        }
+    })?;
+    let kernel = if threaded {
+        busy_time(done.iter().map(|(_, start, kernel)| (*start, *kernel)))
+    } else {
+        Duration::ZERO
+    };
+    Ok((
+        done.into_iter()
+            .map(|(loaded, _, _)| loaded.program)
+            .collect(),
+        kernel,
+    ))
+}
+
+/// The programs `prog_fd[index]` needs in the kernel before it can be
+/// loaded. None in rxdp's model yet: each program stands alone. A program
+/// that names another one at load time (an freplace program's
+/// `attach_prog_fd`, a struct_ops map's members) lists it here, and the
+/// pool starts it only once that one is loaded (a cycle fails the stage
+/// naming a program on it).
+fn prerequisites(_ctx: &Context<'_>, _index: usize) -> Vec<usize> {
+    Vec::new()
+}
+
+/// The wall time covered by the union of `[start, start + length)`.
+fn busy_time(spans: impl Iterator<Item = (Instant, Duration)>) -> Duration {
+    let mut spans: Vec<(Instant, Instant)> = spans.map(|(s, d)| (s, s + d)).collect();
+    spans.sort();
+    let mut total = Duration::ZERO;
+    let mut current: Option<(Instant, Instant)> = None;
+    for (start, end) in spans {
+        current = match current {
+            Some((s, e)) if start <= e => Some((s, e.max(end))),
+            Some((s, e)) => {
+                total += e - s;
+                Some((start, end))
+            }
+            None => Some((start, end)),
+        };
     }
-    Ok(loaded)
+    total + current.map_or(Duration::ZERO, |(s, e)| e - s)
+}
+
+/// A program the kernel accepted, and how long `BPF_PROG_LOAD` took.
+struct Done {
+    program: LoadedProgram,
+    took: Duration,
 }
 
 fn load_one(
@@ -45,8 +153,7 @@ fn load_one(
     index: usize,
     linked: &LinkedProgram,
     btf: Option<BorrowedFd<'_>>,
-    observer: &mut dyn Observer,
-) -> Result<LoadedProgram, LoadError> {
+) -> Result<Done, LoadError> {
     let program = &ctx.object.programs[index];
     let prog_type = program.prog_type.unwrap_or(ctx.options.default_type);
     let insns = encode(&linked.insns);
@@ -79,25 +186,18 @@ fn load_one(
         section: program.section.clone(),
         error,
     })?;
-    observer.event(&Event::ProgramLoaded {
-        index,
-        name: program.name(),
-        prog_type,
-        fd: done.fd.as_raw_fd(),
-        id: info.id,
-        insns: linked.insns.len(),
-        verified_insns: info.verified_insns,
+    Ok(Done {
+        program: LoadedProgram {
+            name: program.name().to_string(),
+            section: program.section.clone(),
+            prog_type,
+            fd: done.fd,
+            id: info.id,
+            tag: info.tag_hex(),
+            verified_insns: info.verified_insns,
+            log: done.log,
+        },
         took: done.load_time,
-    });
-    Ok(LoadedProgram {
-        name: program.name().to_string(),
-        section: program.section.clone(),
-        prog_type,
-        fd: done.fd,
-        id: info.id,
-        tag: info.tag_hex(),
-        verified_insns: info.verified_insns,
-        log: done.log,
     })
 }
 
@@ -220,6 +320,21 @@ fn function_at<'a>(
 mod tests {
     use super::*;
     use crate::options::tests::program;
+
+    #[test]
+    fn busy_time_is_the_union_of_the_spans() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        // [0, 10) and [5, 12) overlap: 12; [20, 25) apart: 5; [21, 22) inside it.
+        let spans = [
+            (t0 + ms(5), ms(7)),
+            (t0, ms(10)),
+            (t0 + ms(20), ms(5)),
+            (t0 + ms(21), ms(1)),
+        ];
+        assert_eq!(busy_time(spans.into_iter()), ms(17));
+        assert_eq!(busy_time(std::iter::empty()), Duration::ZERO);
+    }
 
     #[test]
     fn instruction_lines_of_the_log() {

@@ -31,7 +31,7 @@ use std::time::Instant;
 
 use bytemuck::Pod;
 use rxdp_elf::btf::BtfKind;
-use rxdp_elf::{Map, Program, ProgramType};
+use rxdp_elf::{sha1, Map, Pinning, Program, ProgramType};
 use rxdp_syscalls::seam;
 
 use crate::error::LoadError;
@@ -56,7 +56,8 @@ pub struct Object {
     /// [`Object::from_bytes`].
     file: String,
     path: PathBuf,
-    bytes: Vec<u8>,
+    /// See [`Opened::object_sha1`]: the file's bytes go after the parse.
+    object_sha1: String,
     model: rxdp_elf::Object,
     /// One per program of `model`: load it or leave it out.
     autoload: Vec<bool>,
@@ -151,7 +152,7 @@ impl std::fmt::Debug for Object {
         let names = |names: Vec<&str>| names.join(", ");
         f.debug_struct("Object")
             .field("file", &self.file)
-            .field("bytes", &self.bytes.len())
+            .field("object_sha1", &self.object_sha1)
             .field(
                 "maps",
                 &names(self.model.maps.iter().map(|m| m.name.as_str()).collect()),
@@ -201,11 +202,20 @@ impl Object {
         kernel: std::time::Duration,
     ) -> Result<Object, LoadError> {
         let model = open::parse(path, &bytes)?;
+        // The model owns what it needs of the file: only iproute2's
+        // `PIN_OBJECT_NS` needs the bytes again (their hash), and the rest of
+        // the load runs without them.
+        let object_sha1 = if model.maps.iter().any(|m| m.pinning == Pinning::ObjectNs) {
+            sha1::hex(&bytes)
+        } else {
+            String::new()
+        };
+        drop(bytes);
         Ok(Object {
             file: path.display().to_string(),
             path: path.to_path_buf(),
             autoload: vec![true; model.programs.len()],
-            bytes,
+            object_sha1,
             model,
             open: StageTiming {
                 stage: Stage::Open,
@@ -414,7 +424,7 @@ impl Object {
         let Object {
             file,
             path,
-            bytes,
+            object_sha1,
             model,
             autoload,
             open,
@@ -425,7 +435,7 @@ impl Object {
             Opened {
                 file: &file,
                 path: &path,
-                bytes: &bytes,
+                object_sha1,
                 object: &model,
                 open,
             },

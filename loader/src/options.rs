@@ -10,6 +10,7 @@
 //! programs is refused with the candidates listed.
 
 use std::fmt;
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -153,6 +154,26 @@ impl JumpRequest {
     }
 }
 
+/// How many `BPF_PROG_LOAD`s run at once. Privileged loads do not share a
+/// verifier lock, so on N CPUs N programs are verified in the time of one.
+/// Whatever the number, `prog_fd[]`, names, events and errors are those of
+/// a load one program after another; only kernel ids may differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Jobs {
+    /// One per CPU the process may run on (`sched_getaffinity`).
+    #[default]
+    Auto,
+    /// At most this many; 1 loads every program on the calling thread, in
+    /// `prog_fd[]` order.
+    Max(NonZeroUsize),
+}
+
+impl Jobs {
+    /// One program at a time, on the calling thread.
+    pub const ONE: Jobs = Jobs::Max(NonZeroUsize::MIN);
+}
+
 /// Where maps are pinned.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -264,6 +285,8 @@ pub struct LoadOptions {
     /// [`rxdp_syscalls::bpf::allow_memlock_raise`]), so off by default; the
     /// commands turn it on.
     pub raise_memlock: bool,
+    /// How many programs the kernel verifies at once (`--jobs`).
+    pub jobs: Jobs,
 }
 
 impl LoadOptions {
@@ -280,6 +303,7 @@ impl LoadOptions {
             max_object_size: DEFAULT_MAX_OBJECT_SIZE,
             mount_bpffs: false,
             raise_memlock: false,
+            jobs: Jobs::Auto,
         }
     }
 }

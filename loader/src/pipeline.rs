@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 use rxdp_elf::core::CoreTarget;
 use rxdp_elf::kfunc::{needs_kernel_btf, KfuncIds};
 use rxdp_elf::relocate::relocate_against;
-use rxdp_elf::{sha1, JumpEntry, JumpOrigin, MapType, Object, Pinning, ProgramType};
+use rxdp_elf::{JumpEntry, JumpOrigin, MapType, Object, Pinning, ProgramType};
 use rxdp_syscalls::fs::bpffs;
 use rxdp_syscalls::fs::lock::{self, Lock, LockError};
 use rxdp_syscalls::netlink;
@@ -235,6 +235,8 @@ impl Context<'_> {
 struct Clock {
     wall: Instant,
     kernel: Duration,
+    /// See [`Clock::kernel_elsewhere`].
+    elsewhere: Duration,
     timings: Vec<StageTiming>,
 }
 
@@ -243,16 +245,24 @@ impl Clock {
         Clock {
             wall: Instant::now(),
             kernel: seam::kernel_time(),
+            elsewhere: Duration::ZERO,
             timings: Vec::new(),
         }
     }
 
+    /// Time the stage under way spent in the kernel on other threads.
+    fn kernel_elsewhere(&mut self, time: Duration) {
+        self.elsewhere += time;
+    }
+
     fn lap(&mut self, stage: Stage, observer: &mut dyn Observer) {
         let (now, kernel) = (Instant::now(), seam::kernel_time());
+        let wall = now - self.wall;
         let timing = StageTiming {
             stage,
-            wall: now - self.wall,
-            kernel: kernel.saturating_sub(self.kernel),
+            wall,
+            kernel: (kernel.saturating_sub(self.kernel) + std::mem::take(&mut self.elsewhere))
+                .min(wall),
         };
         self.wall = now;
         self.kernel = kernel;
@@ -318,7 +328,10 @@ pub(crate) struct Opened<'a> {
     pub file: &'a str,
     /// The path [`Loaded::file`] reports.
     pub path: &'a Path,
-    pub bytes: &'a [u8],
+    /// The SHA-1 of the file when a map is pinned by iproute2's
+    /// `PIN_OBJECT_NS` (its directory is named after it), else empty: the
+    /// only use of the file's bytes after the parse.
+    pub object_sha1: String,
     pub object: &'a Object,
     /// How long reading and parsing took.
     pub open: StageTiming,
@@ -333,7 +346,7 @@ pub(crate) fn load_opened(
     let Opened {
         file,
         path,
-        bytes,
+        object_sha1,
         object,
         open,
     } = opened;
@@ -351,7 +364,7 @@ pub(crate) fn load_opened(
     }
 
     let resolved = resolve(&file, object, options)?;
-    let ctx = context(&file, object, options, bytes, resolved.ifindex)?;
+    let ctx = context(&file, object, options, object_sha1, resolved.ifindex)?;
     let mut warnings = Vec::new();
     if options.pins == PinPolicy::Never && options.attach.is_some() {
         for map in object
@@ -485,7 +498,7 @@ fn context<'a>(
     file: &'a str,
     object: &'a Object,
     options: &'a LoadOptions,
-    bytes: &[u8],
+    object_sha1: String,
     ifindex: Option<u32>,
 ) -> Result<Context<'a>, LoadError> {
     let shares = object.maps.iter().any(|m| m.pinning != Pinning::None);
@@ -535,11 +548,6 @@ fn context<'a>(
             error,
         })?;
     }
-    let object_sha1 = if object.maps.iter().any(|m| m.pinning == Pinning::ObjectNs) {
-        sha1::hex(bytes)
-    } else {
-        String::new()
-    };
     let offload = match (&options.attach, ifindex) {
         (Some(attach), Some(ifindex)) if attach.mode == Mode::Hw => ifindex,
         _ => 0,
@@ -644,7 +652,7 @@ fn run(
     let map_fds: Vec<RawFd> = made.maps.iter().map(|m| m.fd.as_raw_fd()).collect();
     let mut linked = Vec::with_capacity(ctx.object.programs.len());
     for (index, program) in ctx.object.programs.iter().enumerate() {
-        let program_linked =
+        let mut program_linked =
             relocate_against(ctx.object, index, &map_fds, kfuncs, core_target.as_ref()).map_err(
                 |error| LoadError::Relocate {
                     file: file.to_string(),
@@ -659,6 +667,8 @@ fn run(
                 patch: &patched.patch,
             });
         }
+        // Shown: what the program-load stage needs is the rest.
+        program_linked.patches = Vec::new();
         linked.push(program_linked);
     }
     clock.lap(Stage::Relocate, observer);
@@ -666,7 +676,9 @@ fn run(
 
     drop(core_target);
     drop(kernel_btf);
-    made.programs = load_programs(ctx, &linked, btf, observer)?;
+    let (programs, elsewhere) = load_programs(ctx, &linked, btf, observer)?;
+    made.programs = programs;
+    clock.kernel_elsewhere(elsewhere);
     drop(linked);
     clock.lap(Stage::LoadPrograms, observer);
     checkpoint(file, Stage::LoadPrograms)?;

@@ -10,6 +10,7 @@
 //! - [`fs`]: bpffs (pins, directories held open, locks) and tracefs
 //!   (`trace_pipe`);
 //! - [`signal`]: SIGINT and SIGTERM as a request to stop;
+//! - [`sched`]: the CPUs the process may use (the loader's pool of threads);
 //! - [`alloc`]: the memory allocator of rxdp's programs (`mmap`);
 //! - `fake` (feature `fake-kernel`, for tests): a replaceable handler that
 //!   answers the seam's `bpf(2)` and rtnetlink calls instead of the kernel,
@@ -40,6 +41,7 @@ mod error;
 pub mod fake;
 pub mod fs;
 pub mod netlink;
+pub mod sched;
 pub mod seam;
 pub mod signal;
 

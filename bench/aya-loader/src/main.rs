@@ -2,6 +2,11 @@
 //! written the ordinary Aya way, for `make bench` to compare against.
 //!
 //! usage: aya-bench-loader OBJ PROG IF skb|drv LINK_PIN
+//!        aya-bench-loader --load-all OBJ
+//!
+//! The second form loads every program of the object (all XDP) and
+//! attaches none: the job of `rxdp-load OBJ --no-pin` and `bpftool prog
+//! loadall` in the parallel-load table.
 //!
 //! `Ebpf::load_file` reads the object, creates every map and parses the
 //! kernel's BTF (`/sys/kernel/btf/vmlinux`): that is what Aya does by default
@@ -15,9 +20,33 @@ use std::process::ExitCode;
 use aya::programs::{links::FdLink, Xdp, XdpMode};
 use aya::Ebpf;
 
+/// Loads every program of `obj`, one after another (Aya has no other way).
+fn load_all(obj: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let mut ebpf = Ebpf::load_file(obj)?;
+    let mut loaded = 0;
+    for (name, program) in ebpf.programs_mut() {
+        let xdp: &mut Xdp = program
+            .try_into()
+            .map_err(|e| format!("{obj}: {name}: {e}"))?;
+        xdp.load()?;
+        loaded += 1;
+    }
+    if loaded == 0 {
+        return Err(format!("{obj}: no program").into());
+    }
+    Ok(())
+}
+
 fn run(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
+    if let [flag, obj] = args {
+        if flag == "--load-all" {
+            return load_all(obj);
+        }
+    }
     let [obj, prog, iface, mode, link_pin] = args else {
-        return Err("usage: aya-bench-loader OBJ PROG IF skb|drv LINK_PIN".into());
+        return Err(
+            "usage: aya-bench-loader OBJ PROG IF skb|drv LINK_PIN | --load-all OBJ".into(),
+        );
     };
     let mode = match mode.as_str() {
         "skb" => XdpMode::Skb,
