@@ -51,6 +51,9 @@ pub fn load_programs(
 ) -> Result<(Vec<LoadedProgram>, Duration), LoadError> {
     let count = linked.len();
     let jobs = match ctx.options.jobs {
+        // A fault plan or a fake kernel is this thread's alone: its
+        // syscalls stay here, in prog_fd[] order.
+        _ if seam::thread_bound() => NonZeroUsize::MIN,
         Jobs::Max(jobs) => jobs,
         // Asked only when there is a choice to make.
         Jobs::Auto if count > 1 => usable_cpus()

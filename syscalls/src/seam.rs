@@ -45,6 +45,22 @@ pub(crate) fn enter<T>(
     result
 }
 
+/// Whether this thread's syscalls are diverted by per-thread state — a
+/// fault plan ([`fail_nth`]) or a fake kernel (`fake::install`) — that
+/// other threads would not see. A caller that would hand syscalls to
+/// worker threads (the loader's pool) keeps them on this thread instead.
+pub fn thread_bound() -> bool {
+    #[cfg(feature = "fault-injection")]
+    if FAULT.with(Cell::get).is_some() {
+        return true;
+    }
+    #[cfg(feature = "fake-kernel")]
+    if crate::fake::installed() {
+        return true;
+    }
+    false
+}
+
 /// Syscalls made by this thread so far.
 pub fn syscall_count() -> u64 {
     SYSCALLS.with(Cell::get)

@@ -261,6 +261,11 @@ impl Drop for Installed {
     }
 }
 
+/// Whether a handler answers this thread's syscalls.
+pub(crate) fn installed() -> bool {
+    HANDLER.with(|slot| slot.borrow().is_some())
+}
+
 fn handler() -> Option<Rc<RefCell<dyn Handler>>> {
     HANDLER.with(|slot| slot.borrow().clone())
 }
