@@ -116,6 +116,10 @@ pub fn mask(line: &str) -> String {
     for prefix in [
         "id ",
         "ids ",
+        // Programs are verified several at once (`--jobs`): which gets the
+        // lower fd is the scheduler's choice, as ids are the kernel's.
+        "fd ",
+        "IFLA_XDP_FD ",
         "ifindex ",
         "ifindex=",
         "pid=",
