@@ -161,7 +161,7 @@ impl Default for LockTimeoutArg {
 }
 
 /// `--lock-timeout 5`, `--lock-timeout 250ms`.
-fn parse_lock_timeout(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_lock_timeout(text: &str) -> Result<Duration, String> {
     let bad = || format!("{text:?} is not a time: whole seconds (5) or milliseconds (250ms)");
     match text.strip_suffix("ms") {
         Some(ms) => ms.parse().map(Duration::from_millis).map_err(|_| bad()),

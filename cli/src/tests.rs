@@ -234,6 +234,22 @@ fn other_commands_every_option() {
         Command::Status(status::StatusArgs {
             dev: Some("veth0".into()),
             json: true,
+            stats: None,
+        })
+    );
+    assert_eq!(
+        rxdp(&["status", "--stats"]).unwrap(),
+        Command::Status(status::StatusArgs {
+            stats: Some(Duration::from_secs(1)),
+            ..status::StatusArgs::default()
+        })
+    );
+    assert_eq!(
+        rxdp(&["status", "--stats", "250ms", "--dev", "veth0"]).unwrap(),
+        Command::Status(status::StatusArgs {
+            dev: Some("veth0".into()),
+            stats: Some(Duration::from_millis(250)),
+            ..status::StatusArgs::default()
         })
     );
     assert_eq!(

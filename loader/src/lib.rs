@@ -78,6 +78,7 @@ pub mod observe;
 pub mod open;
 pub mod options;
 pub mod pin;
+pub mod pin_index;
 pub mod pipeline;
 pub mod record;
 mod rollback;
@@ -92,5 +93,5 @@ pub use options::{
     ProgRef, Ref,
 };
 pub use pipeline::{load, Attached, Loaded, LoadedMap, LoadedProgram, MadeJumpEntry, StageTiming};
-pub use status::{status, DeviceStatus, StatusReport};
+pub use status::{status, status_with, DeviceStatus, StatusReport};
 pub use unload::{unload, unload_with, UnloadOptions, Unloaded};
