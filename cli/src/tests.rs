@@ -74,6 +74,7 @@ fn load_args(object: &str) -> LoadArgs {
         dev: None,
         mode: Mode::Auto,
         force: false,
+        link: false,
         entry: None,
         jumps: JumpArgs::default(),
         prog_type: TypeArg::default(),
@@ -113,6 +114,7 @@ fn load_every_option_in_both_forms() {
         dev: Some("veth0".into()),
         mode: Mode::Skb,
         force: true,
+        link: true,
         entry: Some("xdp0".into()),
         jumps: JumpArgs {
             maps: vec!["0".into(), "jmp_table2".into()],
@@ -134,21 +136,21 @@ fn load_every_option_in_both_forms() {
         ..load_args("tail_kern.o")
     };
     let spaced = words(concat!(
-        "tail_kern.o --dev veth0 --mode skb --force --entry xdp0 ",
+        "tail_kern.o --dev veth0 --mode skb --force --link --entry xdp0 ",
         "--map 0 --key 78 --prog 1 --map jmp_table2 --key 4294967295 ",
         "--prog xdp_prog1 --type socket_filter --pin-dir ",
         "/sys/fs/bpf/x --lock-timeout 250ms --max-object-size 4096 ",
         "--verbose --json --explain --timings",
     ));
     let joined = words(concat!(
-        "--dev=veth0 --mode=skb --entry=xdp0 --map=0 --key=78 ",
+        "--dev=veth0 --mode=skb --link --entry=xdp0 --map=0 --key=78 ",
         "--prog=1 --map=jmp_table2 --key=4294967295 --prog=xdp_prog1 ",
         "--type=socket_filter --pin-dir=/sys/fs/bpf/x -fv --json ",
         "--lock-timeout=250ms --max-object-size=4096 ",
         "--explain --timings tail_kern.o",
     ));
     let short = words(concat!(
-        "-d veth0 -m skb -f -v --entry xdp0 --map 0 --key 78 --prog 1 ",
+        "-d veth0 -m skb -f -v --link --entry xdp0 --map 0 --key 78 --prog 1 ",
         "--map jmp_table2 --key 4294967295 --prog xdp_prog1 --type ",
         "socket_filter --pin-dir /sys/fs/bpf/x --json --explain ",
         "--lock-timeout 250ms --max-object-size 4096 ",

@@ -514,6 +514,21 @@ pub enum LoadError {
         /// What failed, with the kernel's words.
         error: SysError,
     },
+    /// `--link --force` found a program attached by netlink: a netlink
+    /// attach cannot become a link without a moment with no program.
+    #[error("{file}: attach: {dev} already runs XDP program {name} (id {id}) in {mode} mode, attached by netlink; --link --force cannot replace it atomically (a BPF link cannot take over a netlink attach without a moment with no program): replace it with --force without --link, or `rxdp unload --dev {dev}` first and load with --link")]
+    NetlinkInTheWay {
+        /// The object file, as the user named it.
+        file: String,
+        /// The interface.
+        dev: String,
+        /// The XDP mode.
+        mode: Mode,
+        /// The kernel id of the program in the way.
+        id: u32,
+        /// That program, by name.
+        name: String,
+    },
     /// The kernel refused the attach (`RTM_SETLINK`).
     #[error("{file}: attach: {dev} in {mode} mode: {}", kernel(error))]
     Attach {
@@ -559,6 +574,7 @@ impl LoadError {
             LoadError::Jump { .. } => Stage::FillJumpTables,
             LoadError::PinName { .. } => Stage::Pin,
             LoadError::Busy { .. }
+            | LoadError::NetlinkInTheWay { .. }
             | LoadError::Raced { .. }
             | LoadError::AttachedMeanwhile { .. }
             | LoadError::DeviceChanged { .. }

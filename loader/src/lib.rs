@@ -85,6 +85,7 @@ mod rollback;
 pub mod status;
 pub mod test_run;
 pub mod unload;
+pub mod xdp_link;
 
 pub use error::{LoadError, VerifierReport};
 pub use observe::{Event, NoObserver, Observer, Patch, Stage};

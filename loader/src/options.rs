@@ -155,6 +155,9 @@ pub struct AttachOptions {
     pub mode: Mode,
     /// Replace what is attached in that mode, atomically.
     pub force: bool,
+    /// Attach through a BPF link (`BPF_LINK_CREATE`), pinned beside the
+    /// maps, instead of netlink (`RTM_SETLINK`, the default).
+    pub link: bool,
     /// The program to attach. `None`: `prog_fd[0]`, as `load_bpf_file()`
     /// users attached — unless the object itself puts it in a jump table
     /// (a tail-call target, not an entry), which is refused: name the
@@ -169,6 +172,7 @@ impl AttachOptions {
             dev: dev.into(),
             mode: Mode::Auto,
             force: false,
+            link: false,
             entry: None,
         }
     }
@@ -182,6 +186,12 @@ impl AttachOptions {
     /// The same, replacing what is attached in that mode when `force`.
     pub fn with_force(mut self, force: bool) -> AttachOptions {
         self.force = force;
+        self
+    }
+
+    /// The same, through a BPF link when `link`.
+    pub fn with_link(mut self, link: bool) -> AttachOptions {
+        self.link = link;
         self
     }
 

@@ -54,6 +54,7 @@ use crate::open;
 use crate::options::{jump_plan, resolve_entry, EntryChoice, LoadOptions, Mode, PinPolicy};
 use crate::pin::{self, Intent, PinTarget};
 use crate::rollback::Rollback;
+use crate::xdp_link::LINK_PIN;
 
 /// A map of the loaded object: `map_fd[i]`.
 #[derive(Debug)]
@@ -126,6 +127,8 @@ pub struct Attached {
     pub program: usize,
     /// Why that program: named, or `prog_fd[0]` by default.
     pub choice: EntryChoice,
+    /// The id of the BPF link holding it (`--link`), `None` for netlink.
+    pub link: Option<u32>,
 }
 
 /// How long a stage took, and how much of it was spent in syscalls.
@@ -162,6 +165,9 @@ pub struct Loaded {
     /// Staging directories of loaders that died, found and resolved by
     /// this load.
     pub recovered: Vec<pin::Recovered>,
+    /// The BPF link of a `--link` attach: the program stays attached while
+    /// this fd or its pin (`LINK_PIN` beside the maps) lives.
+    pub link: Option<OwnedFd>,
     /// Kept so that the object's BTF id stays valid while `Loaded` lives.
     btf: Option<OwnedFd>,
 }
@@ -314,6 +320,13 @@ pub fn load(options: &LoadOptions, observer: &mut dyn Observer) -> Result<Loaded
     let resolved = resolve(&file, &object, options)?;
     let ctx = context(&file, &object, options, &bytes, resolved.ifindex)?;
     let mut warnings = Vec::new();
+    if options.pins == PinPolicy::Never && options.attach.as_ref().is_some_and(|a| a.link) {
+        warnings.push(
+            "--no-pin with --link: the link is not pinned, and the program is detached when \
+             its last fd closes (when rxdp-load exits); drop --no-pin to keep it attached"
+                .to_string(),
+        );
+    }
     if options.pins == PinPolicy::Never && options.attach.is_some() {
         for map in object
             .maps
@@ -348,6 +361,7 @@ pub fn load(options: &LoadOptions, observer: &mut dyn Observer) -> Result<Loaded
             pin_dir,
             warning,
             recovered,
+            link,
         }) => {
             warnings.extend(warning);
             Ok(Loaded {
@@ -369,6 +383,7 @@ pub fn load(options: &LoadOptions, observer: &mut dyn Observer) -> Result<Loaded
                 timings: clock.timings,
                 warnings,
                 recovered,
+                link,
                 btf: made.btf,
             })
         }
@@ -509,6 +524,7 @@ struct Finished {
     /// From publishing the pins, when the old ones could not be removed.
     warning: Vec<String>,
     recovered: Vec<pin::Recovered>,
+    link: Option<OwnedFd>,
 }
 
 /// Takes the locks of the device (`dev`) and of the `--pin-dir`, in that
@@ -660,10 +676,24 @@ fn run(
         None => None,
     };
 
+    let mut link_fd = None;
     let attached = match (&ctx.options.attach, resolved.entry, resolved.ifindex) {
         (Some(options), Some((entry, choice)), Some(ifindex)) => {
             let program = (entry, &made.programs[entry], choice);
-            let attached = attach(ctx, options, ifindex, program, rollback, observer)?;
+            let (attached, link) = attach(ctx, options, ifindex, program, rollback, observer)?;
+            // The link's pin, beside the maps: it keeps the program
+            // attached after this process exits.
+            if let (Some(link), Some((_, staging, _))) = (&link, &staged) {
+                staging
+                    .dir
+                    .pin(link.as_fd(), LINK_PIN)
+                    .map_err(|error| LoadError::Pins {
+                        file: file.to_string(),
+                        stage: Stage::Attach,
+                        error: error.into(),
+                    })?;
+            }
+            link_fd = link;
             clock.lap(Stage::Attach, observer);
             // The last moment a signal rolls the load back: past the
             // publication, the load is done.
@@ -716,5 +746,6 @@ fn run(
         pin_dir,
         warning,
         recovered,
+        link: link_fd,
     })
 }

@@ -20,13 +20,17 @@
 //!   detached.
 //! - Pins of the layout before `rxdp/` whose maps are those of a program
 //!   detached are removed too (`legacy`).
+//! - A program attached through a BPF link that rxdp pinned (`--link`,
+//!   [`LINK_PIN`] in the slot's directory) is detached with
+//!   `BPF_LINK_DETACH`, then its pins go; a link rxdp did not pin is
+//!   another tool's, and netlink's refusal says so.
 
 use std::ffi::OsStr;
 use std::os::fd::AsFd;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use rxdp_syscalls::bpf::{prog_get_fd_by_id, prog_info};
+use rxdp_syscalls::bpf::{link_detach, link_info, prog_get_fd_by_id, prog_info};
 use rxdp_syscalls::fs::bpffs;
 use rxdp_syscalls::fs::lock::{self, Lock, LockError};
 use rxdp_syscalls::fs::{Dir, EntryType};
@@ -42,6 +46,7 @@ use crate::pin::{
     PinError, Recovered,
 };
 use crate::record::{Record, RECORD};
+use crate::xdp_link::{self, LINK_PIN};
 
 /// What an unload did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -334,8 +339,13 @@ pub fn unload_with(
     }
     let mut detached_maps: Vec<(Mode, Vec<u32>)> = Vec::new();
     for (ifindex, slot, id) in targets {
+        let pinned = root_dir.as_ref().map_or(Vec::new(), |root| {
+            dirs.iter()
+                .filter_map(|dir| pinned_link(root, &dir.root_name, slot))
+                .collect()
+        });
         let detached =
-            detach(ifindex, slot, id, only_them).map_err(|error| UnloadError::Detach {
+            detach(ifindex, slot, id, only_them, &pinned).map_err(|error| UnloadError::Detach {
                 dev: dev.to_string(),
                 mode: slot,
                 id,
@@ -486,11 +496,44 @@ fn renamed_dirs(
     Ok(out)
 }
 
+/// The id of the BPF link rxdp pinned in slot directory `slot` of device
+/// directory `root_name`, if there is one.
+fn pinned_link(root: &Dir, root_name: &str, slot: Mode) -> Option<u32> {
+    let device = open_checked(root, OsStr::new(root_name)).ok()??;
+    let dir = open_checked(&device, OsStr::new(slot.name())).ok()??;
+    let stat = dir.stat_at(LINK_PIN).ok()??;
+    if stat.kind != EntryType::File {
+        return None;
+    }
+    let fd = dir.get(LINK_PIN).ok()?;
+    link_info(fd.as_fd()).ok().map(|info| info.id)
+}
+
 /// Detaches slot `mode` of `ifindex`, where program `id` was found;
 /// returns the ids of its maps (for its pins of the old layout). With
 /// `only_it` (a program found through a record, on a device found by
 /// ifindex), only if it is still that program: `None` when it is not.
-fn detach(ifindex: u32, mode: Mode, id: u32, only_it: bool) -> Result<Option<Vec<u32>>, SysError> {
+/// When a link among `pinned` (those rxdp pinned for the slot) holds it,
+/// the link is detached.
+fn detach(
+    ifindex: u32,
+    mode: Mode,
+    id: u32,
+    only_it: bool,
+    pinned: &[u32],
+) -> Result<Option<Vec<u32>>, SysError> {
+    if !pinned.is_empty() {
+        if let Some((link_id, link)) = xdp_link::find(ifindex, id)? {
+            if pinned.contains(&link_id) {
+                let maps = prog_get_fd_by_id(id)
+                    .and_then(|prog| prog_info(prog.as_fd()))
+                    .map(|info| info.map_ids)
+                    .unwrap_or_default();
+                link_detach(link.as_fd())?;
+                return Ok(Some(maps));
+            }
+        }
+    }
     let prog = match prog_get_fd_by_id(id) {
         Ok(prog) => Some(prog),
         // Detached and freed meanwhile.
