@@ -81,8 +81,9 @@ pub fn attach(
     let replaced = previous.as_ref().map(|(id, _)| *id);
     let mut link_out = None;
     if options.link {
-        let link = attach_link(ctx, options, ifindex, prog, mode, previous, rollback)?;
-        link_out = Some(link);
+        link_out = Some(attach_link(
+            ctx, options, ifindex, prog, mode, previous, rollback,
+        )?);
     } else {
         let mut flags = mode.flags();
         if previous.is_none() {
@@ -134,10 +135,7 @@ pub fn attach(
         mode: actual,
         replaced,
     });
-    let link_id = match &link_out {
-        Some((id, _)) => Some(*id),
-        None => None,
-    };
+    let link_id = link_out.as_ref().map(|(id, _)| *id);
     Ok((
         Attached {
             ifname: dev.to_string(),
