@@ -276,6 +276,7 @@ fn other_commands_every_option() {
         packet: Some(PacketKind::Udp6),
         packet_hex: None,
         repeat: 1000,
+        dev: Some("veth0".into()),
         show_maps: vec!["counters".into(), "1".into()],
         prog_type: TypeArg::default(),
         verbose: true,
@@ -285,12 +286,12 @@ fn other_commands_every_option() {
         &words(concat!(
             "run tail_kern.o --entry xdp0 --map 0 --key 78 --prog 1 ",
             "--packet udp6 --repeat 1000 --show-map counters --show-map 1 ",
-            "--type xdp --verbose --json",
+            "--type xdp --verbose --json --dev veth0",
         ))[..],
         &words(concat!(
             "run --entry=xdp0 --map=0 --key=78 --prog=1 --packet=udp6 ",
             "--repeat=1000 --show-map=counters --show-map=1 -v --json ",
-            "tail_kern.o",
+            "-d veth0 tail_kern.o",
         ))[..],
     ] {
         assert_eq!(rxdp(args).unwrap(), Command::Run(want.clone()), "{args:?}");

@@ -329,6 +329,19 @@ pub enum LoadError {
         /// What failed: reading the kernel's BTF, parsing it, or finding a kfunc.
         error: KfuncError,
     },
+    /// A program calls an XDP hints kfunc and no device was named to
+    /// bind it to.
+    #[error("{file}: load programs: prog_fd[{index}] {program} calls {kfunc}, an XDP hints kfunc: the kernel runs it only in a program bound to the device it reads hints from; name the device (--dev IF), and rxdp loads it with BPF_F_XDP_DEV_BOUND_ONLY")]
+    HintsNeedDevice {
+        /// The object file, as the user named it.
+        file: String,
+        /// Its index in `prog_fd[]`.
+        index: usize,
+        /// The program.
+        program: String,
+        /// The kfunc it calls.
+        kfunc: String,
+    },
     /// A program could not be relocated.
     #[error("{file}: relocate: {error}")]
     Relocate {
@@ -570,7 +583,9 @@ impl LoadError {
             | LoadError::Lock { stage, .. }
             | LoadError::Interrupted { stage, .. } => *stage,
             LoadError::Kfunc { .. } | LoadError::Relocate { .. } => Stage::Relocate,
-            LoadError::Verifier { .. } | LoadError::Program { .. } => Stage::LoadPrograms,
+            LoadError::Verifier { .. }
+            | LoadError::Program { .. }
+            | LoadError::HintsNeedDevice { .. } => Stage::LoadPrograms,
             LoadError::Jump { .. } => Stage::FillJumpTables,
             LoadError::PinName { .. } => Stage::Pin,
             LoadError::Busy { .. }

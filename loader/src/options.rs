@@ -242,6 +242,13 @@ pub struct LoadOptions {
     pub lock_timeout: Duration,
     /// The largest object file to read, in bytes.
     pub max_object_size: u64,
+    /// The device XDP hints programs are bound to when the load attaches
+    /// nowhere (`rxdp run --dev`); with an attach, its device.
+    pub hints_dev: Option<String>,
+    /// With no device for them: load programs calling XDP hints kfuncs
+    /// with each call answering `-EOPNOTSUPP`, as a device without hints
+    /// would (`rxdp run`: the kernel test-runs no device-bound program).
+    pub hints_stub: bool,
 }
 
 impl LoadOptions {
@@ -256,6 +263,8 @@ impl LoadOptions {
             verifier_log: false,
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
             max_object_size: DEFAULT_MAX_OBJECT_SIZE,
+            hints_dev: None,
+            hints_stub: false,
         }
     }
 }

@@ -96,6 +96,12 @@ pub struct LoadedProgram {
     pub verified_insns: u32,
     /// The verifier log, when one was asked for (`-v`).
     pub log: String,
+    /// The device it is bound to for its XDP hints kfuncs
+    /// (`BPF_F_XDP_DEV_BOUND_ONLY`).
+    pub dev_bound: Option<u32>,
+    /// The XDP hints kfuncs whose calls answer `-EOPNOTSUPP`
+    /// (`LoadOptions::hints_stub`).
+    pub stubbed_kfuncs: Vec<String>,
 }
 
 /// A jump-table entry the load made: `prog_fd[program]` at `key` of `map_fd[map]`.
@@ -220,6 +226,9 @@ pub(crate) struct Context<'a> {
     pub options: &'a LoadOptions,
     /// The ifindex every map and program is bound to in hw mode, else 0.
     pub offload: u32,
+    /// The device the load attaches to (or `hints_dev`): programs calling
+    /// XDP hints kfuncs are bound to it.
+    pub hints_ifindex: Option<u32>,
     /// Where bpffs is mounted.
     pub bpffs_root: PathBuf,
     /// Hex SHA-1 of the file, for iproute2 `PIN_OBJECT_NS` (empty when no
@@ -290,6 +299,7 @@ struct Made {
 struct Resolved {
     entry: Option<(usize, EntryChoice)>,
     ifindex: Option<u32>,
+    hints_ifindex: Option<u32>,
     plan: Vec<JumpEntry>,
 }
 
@@ -318,7 +328,8 @@ pub fn load(options: &LoadOptions, observer: &mut dyn Observer) -> Result<Loaded
     checkpoint(&file, Stage::Open)?;
 
     let resolved = resolve(&file, &object, options)?;
-    let ctx = context(&file, &object, options, &bytes, resolved.ifindex)?;
+    let mut ctx = context(&file, &object, options, &bytes, resolved.ifindex)?;
+    ctx.hints_ifindex = resolved.hints_ifindex;
     let mut warnings = Vec::new();
     if options.pins == PinPolicy::Never && options.attach.as_ref().is_some_and(|a| a.link) {
         warnings.push(
@@ -450,9 +461,18 @@ fn resolve(file: &str, object: &Object, options: &LoadOptions) -> Result<Resolve
         }
         None => (None, None),
     };
+    let hints_ifindex = match (&options.hints_dev, ifindex) {
+        (Some(dev), None) => Some(netlink::ifindex(dev).map_err(|error| LoadError::Device {
+            file: file.to_string(),
+            dev: dev.clone(),
+            error,
+        })?),
+        _ => ifindex,
+    };
     Ok(Resolved {
         entry,
         ifindex,
+        hints_ifindex,
         plan,
     })
 }
@@ -511,6 +531,7 @@ fn context<'a>(
         object,
         options,
         offload,
+        hints_ifindex: None,
         bpffs_root,
         object_sha1,
         pin_target,

@@ -49,7 +49,7 @@ pub use memlock::was_raised as memlock_was_raised;
 pub use object::{obj_get, obj_pin};
 pub use prog::{
     prog_load, Loaded, ProgLoad, BPF_F_ANY_ALIGNMENT, BPF_F_SLEEPABLE, BPF_F_STRICT_ALIGNMENT,
-    BPF_F_XDP_HAS_FRAGS, INSN_SIZE,
+    BPF_F_XDP_DEV_BOUND_ONLY, BPF_F_XDP_HAS_FRAGS, INSN_SIZE,
 };
 pub use test_run::{
     prog_test_run, xdp_md, TestRun, TestRunResult, BPF_F_TEST_RUN_ON_CPU,
