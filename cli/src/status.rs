@@ -166,8 +166,15 @@ fn slot_text(slot: &SlotStatus, out: &mut String) {
     }
     for stats in &slot.stats {
         let per_run = stats.run_time_ns.checked_div(stats.run_count).unwrap_or(0);
+        // Measured (6.18): a tail call runs inside its caller's run; the
+        // kernel counts no run of the program it jumps to.
+        let note = if stats.id == slot.id {
+            ""
+        } else {
+            " (tail-called: counted in the entry's runs)"
+        };
         out.push_str(&format!(
-            "    stats: program id {}: {} runs, {} ns, {per_run} ns per run\n",
+            "    stats: program id {}: {} runs, {} ns, {per_run} ns per run{note}\n",
             stats.id, stats.run_count, stats.run_time_ns
         ));
     }
