@@ -155,6 +155,28 @@ fn map_line(map: &MapStatus) -> String {
 
 /// The maps of a slot, jump tables with their entries, and its stats.
 fn slot_text(slot: &SlotStatus, out: &mut String) {
+    if let Some(dispatcher) = &slot.dispatcher {
+        out.push_str(&format!(
+            "    libxdp dispatcher (version {}), components pinned in {}/:\n",
+            dispatcher.version,
+            dispatcher.dir.display()
+        ));
+        for component in &dispatcher.components {
+            let prog = component.prog.as_ref().map_or_else(
+                || "program not pinned".to_string(),
+                |(id, name)| format!("program id {id} {name}"),
+            );
+            let link = component
+                .link
+                .map_or_else(String::new, |id| format!(", freplace link id {id}"));
+            out.push_str(&format!(
+                "      prog{}: {prog}, run priority {}, chain call actions {}{link}\n",
+                component.slot,
+                component.run_prio,
+                component.chain_call_actions.join(",")
+            ));
+        }
+    }
     for map in &slot.maps {
         out.push_str(&map_line(map));
         for entry in &map.entries {
@@ -209,6 +231,29 @@ fn slot_json(slot: &SlotStatus) -> Json {
             ("run_time_ns", Json::from(stats.run_time_ns)),
         ])
     });
+    let dispatcher = slot.dispatcher.as_ref().map_or(Json::Null, |dispatcher| {
+        let components = dispatcher.components.iter().map(|component| {
+            Json::object([
+                ("slot", Json::from(component.slot)),
+                ("prog_id", Json::from(component.prog.as_ref().map(|(id, _)| *id))),
+                (
+                    "name",
+                    Json::from(component.prog.as_ref().map(|(_, name)| name.as_str())),
+                ),
+                ("link", Json::from(component.link)),
+                ("run_prio", Json::from(component.run_prio)),
+                (
+                    "chain_call_actions",
+                    Json::array(component.chain_call_actions.iter().copied()),
+                ),
+            ])
+        });
+        Json::object([
+            ("version", Json::from(u32::from(dispatcher.version))),
+            ("dir", Json::from(dispatcher.dir.display().to_string())),
+            ("components", Json::Array(components.collect())),
+        ])
+    });
     Json::object([
         ("mode", Json::from(slot.mode.name())),
         ("id", Json::from(slot.id)),
@@ -219,6 +264,7 @@ fn slot_json(slot: &SlotStatus) -> Json {
         ("link_pins", link_pins),
         ("maps", Json::Array(maps.collect())),
         ("stats", Json::Array(stats.collect())),
+        ("libxdp", dispatcher),
     ])
 }
 

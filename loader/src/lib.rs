@@ -72,6 +72,7 @@ pub mod interrupt;
 pub mod kernel_btf;
 pub mod kernel_maps;
 mod legacy;
+pub mod libxdp;
 mod load_btf;
 mod load_programs;
 pub mod observe;

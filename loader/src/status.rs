@@ -37,6 +37,7 @@ use crate::pin::{
     self, dead_staging, device_dir_name, device_lock, ifname_of_dir, open_bpffs, open_checked,
     read_record, PinError, Recovered, StagingName,
 };
+use crate::libxdp::{self, Dispatcher};
 use crate::pin_index::PinIndex;
 use crate::record::{Record, RECORD};
 
@@ -116,6 +117,8 @@ pub struct SlotStatus {
     pub maps: Vec<MapStatus>,
     /// With `--stats`: this program's and its tail-call targets' counts.
     pub stats: Vec<ProgStats>,
+    /// When it is libxdp's dispatcher: its components.
+    pub dispatcher: Option<Dispatcher>,
 }
 
 /// What a pin directory is.
@@ -278,7 +281,12 @@ pub fn status_with(
             ifname: link.name.clone(),
             ifindex: link.ifindex,
             gone: false,
-            programs: programs(link, &xdp_links, &index, &mut report.notes),
+            programs: programs(
+                (link, bpffs_root.as_deref()),
+                &xdp_links,
+                &index,
+                &mut report.notes,
+            ),
             pins: Vec::new(),
         };
         if let Some(root) = &root {
@@ -419,7 +427,7 @@ fn maps_of(info: &ProgInfo, index: &PinIndex) -> Vec<MapStatus> {
 /// The programs in the slots of `link`; names that cannot be read are
 /// left empty, with a note.
 fn programs(
-    link: &Link,
+    (link, bpffs): (&Link, Option<&Path>),
     xdp_links: &Option<Vec<LinkInfo>>,
     index: &PinIndex,
     notes: &mut Vec<String>,
@@ -437,6 +445,10 @@ fn programs(
         let maps = info
             .as_ref()
             .map_or(Vec::new(), |info| maps_of(info, index));
+        let dispatcher = info
+            .as_ref()
+            .ok()
+            .and_then(|info| libxdp::dispatcher(bpffs, link.ifindex, info));
         let attach = match xdp_links {
             None => AttachKind::Unknown,
             Some(links) => links
@@ -469,6 +481,7 @@ fn programs(
             attach,
             maps,
             stats: Vec::new(),
+            dispatcher,
         }
     })
     .collect()

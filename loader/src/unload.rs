@@ -20,6 +20,10 @@
 //!   detached.
 //! - Pins of the layout before `rxdp/` whose maps are those of a program
 //!   detached are removed too (`legacy`).
+//! - libxdp's dispatcher (xdp-loader's) is detached like any program, and
+//!   the pins of its components in `<bpffs>/xdp/dispatch-IFINDEX-ID/`
+//!   removed under libxdp's lock ([`crate::libxdp`]): `xdp-loader status`
+//!   then shows nothing.
 //! - A program attached through a BPF link that rxdp pinned (`--link`,
 //!   [`LINK_PIN`] in the slot's directory) is detached with
 //!   `BPF_LINK_DETACH`, then its pins go; a link rxdp did not pin is
@@ -40,6 +44,7 @@ use rxdp_syscalls::Error as SysError;
 use crate::attach::attached_mode;
 use crate::error::{hint, lock_advice, syscall};
 use crate::legacy;
+use crate::libxdp;
 use crate::options::{Mode, DEFAULT_LOCK_TIMEOUT};
 use crate::pin::{
     self, device_dir_name, device_lock, ifname_of_dir, open_bpffs, open_checked, read_record,
@@ -344,6 +349,10 @@ pub fn unload_with(
                 .filter_map(|dir| pinned_link(root, &dir.root_name, slot))
                 .collect()
         });
+        // libxdp's dispatcher: its components' pins go with it.
+        let dispatcher = prog_get_fd_by_id(id)
+            .and_then(|fd| prog_info(fd.as_fd()))
+            .is_ok_and(|info| info.name == libxdp::DISPATCHER);
         let detached =
             detach(ifindex, slot, id, only_them, &pinned).map_err(|error| UnloadError::Detach {
                 dev: dev.to_string(),
@@ -354,6 +363,11 @@ pub fn unload_with(
             })?;
         if let Some(maps) = detached {
             done.detached.push((slot, id));
+            if let (true, Some(bpffs)) = (dispatcher, &bpffs_root) {
+                let removed = libxdp::remove_pins(bpffs, ifindex, id)
+                    .map_err(|error| pins_error(error.into(), &mut done))?;
+                done.removed.extend(removed);
+            }
             detached_maps.push((slot, maps));
         }
     }
