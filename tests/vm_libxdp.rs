@@ -19,7 +19,9 @@ use std::path::Path;
 
 use common::{obj, pinned, rxdp, xdp};
 use rxdp_kernel_tests::{require_kernel, run, try_run, VethPair};
-use rxdp_syscalls::bpf::{link_info, prog_get_fd_by_id, prog_info};
+use rxdp_syscalls::bpf::{
+    link_info, map_get_fd_by_id, map_info, map_lookup_elem, prog_get_fd_by_id, prog_info,
+};
 use rxdp_syscalls::fs::bpffs;
 
 #[test]
@@ -32,13 +34,30 @@ fn rxdp_lists_and_removes_what_xdp_loader_attached() {
     // Two components, both at libxdp's default run priority (50).
     run(
         "xdp-loader",
-        &["load", "-m", "skb", dev, &obj("map_values"), &obj("global_data")],
+        &[
+            "load",
+            "-m",
+            "skb",
+            dev,
+            &obj("map_values"),
+            &obj("global_data"),
+        ],
     );
     let dispatcher = xdp(ifindex)
         .skb_prog_id
         .unwrap_or_else(|| panic!("xdp-loader attached nothing: {:?}", xdp(ifindex)));
     let info = prog_info(prog_get_fd_by_id(dispatcher).unwrap().as_fd()).unwrap();
     assert_eq!(info.name, "xdp_dispatcher");
+    // Its config, its one map's value: magic 236, then the version
+    // (Debian's libxdp 1.3.1 makes version 2).
+    let [config_id] = info.map_ids[..] else {
+        panic!("the dispatcher has maps {:?}", info.map_ids)
+    };
+    let config = map_get_fd_by_id(config_id).unwrap();
+    let mut value = vec![0u8; map_info(config.as_fd()).unwrap().value_size as usize];
+    assert!(map_lookup_elem(config.as_fd(), &0u32.to_ne_bytes(), &mut value).unwrap());
+    assert_eq!((value[0], value[2]), (236, 2), "magic and enabled slots");
+    let version = value[1];
     let dir = Path::new(bpffs::DEFAULT_MOUNT)
         .join("xdp")
         .join(format!("dispatch-{ifindex}-{dispatcher}"));
@@ -56,12 +75,11 @@ fn rxdp_lists_and_removes_what_xdp_loader_attached() {
 
     let text = rxdp(&["status", "--dev", dev]).ok().stdout;
     assert!(
-        text.contains(&format!(
-            "  skb mode: id {dispatcher} xdp_dispatcher tag "
-        )) && text.contains(&format!(
-            "    libxdp dispatcher (version 3), components pinned in {}/:\n",
-            dir.display()
-        )),
+        text.contains(&format!("  skb mode: id {dispatcher} xdp_dispatcher tag "))
+            && text.contains(&format!(
+                "    libxdp dispatcher (version {version}), components pinned in {}/:\n",
+                dir.display()
+            )),
         "{text}"
     );
     for (slot, (id, name, link)) in components.iter().enumerate() {
@@ -76,7 +94,7 @@ fn rxdp_lists_and_removes_what_xdp_loader_attached() {
     let json = rxdp(&["status", "--dev", dev, "--json"]).ok().stdout;
     assert!(
         json.contains(&format!(
-            "\"libxdp\":{{\"version\":3,\"dir\":\"{}\",\"components\":[{{\"slot\":0,\"prog_id\":{},",
+            "\"libxdp\":{{\"version\":{version},\"dir\":\"{}\",\"components\":[{{\"slot\":0,\"prog_id\":{},",
             dir.display(),
             components[0].0
         )),
@@ -94,7 +112,9 @@ fn rxdp_lists_and_removes_what_xdp_loader_attached() {
     // rxdp unload: the dispatcher goes, and libxdp's pins with it.
     let unload = rxdp(&["unload", "--dev", dev]).ok();
     assert!(
-        unload.stdout.contains(&format!("removed {}", dir.display())),
+        unload
+            .stdout
+            .contains(&format!("removed {}", dir.display())),
         "{unload:#?}"
     );
     assert_eq!(xdp(ifindex).skb_prog_id, None);

@@ -235,7 +235,10 @@ fn slot_json(slot: &SlotStatus) -> Json {
         let components = dispatcher.components.iter().map(|component| {
             Json::object([
                 ("slot", Json::from(component.slot)),
-                ("prog_id", Json::from(component.prog.as_ref().map(|(id, _)| *id))),
+                (
+                    "prog_id",
+                    Json::from(component.prog.as_ref().map(|(id, _)| *id)),
+                ),
                 (
                     "name",
                     Json::from(component.prog.as_ref().map(|(_, name)| name.as_str())),

@@ -67,7 +67,13 @@ pub struct Dispatcher {
 /// The XDP actions whose bits are set in `bits`, by name (libxdp's own
 /// bit 31, `XDP_DISPATCHER_RETVAL`, is no action).
 pub fn action_names(bits: u32) -> Vec<&'static str> {
-    const NAMES: [&str; 5] = ["XDP_ABORTED", "XDP_DROP", "XDP_PASS", "XDP_TX", "XDP_REDIRECT"];
+    const NAMES: [&str; 5] = [
+        "XDP_ABORTED",
+        "XDP_DROP",
+        "XDP_PASS",
+        "XDP_TX",
+        "XDP_REDIRECT",
+    ];
     NAMES
         .iter()
         .enumerate()

@@ -21,8 +21,8 @@ use std::time::Duration;
 
 use rxdp_elf::MapType;
 use rxdp_syscalls::bpf::{
-    enable_stats, link_get_fd_by_id, link_get_next_id, link_info, map_get_fd_by_id, map_info,
-    map_lookup_elem, prog_get_fd_by_id, prog_info, LinkInfo, ObjectKind, ProgInfo, LINK_TYPE_XDP,
+    enable_stats, map_get_fd_by_id, map_info, map_lookup_elem, prog_get_fd_by_id, prog_info,
+    LinkInfo, ObjectKind, ProgInfo,
 };
 use rxdp_syscalls::fs::bpffs;
 use rxdp_syscalls::fs::lock;
@@ -32,14 +32,15 @@ use rxdp_syscalls::Error as SysError;
 
 use crate::error::{hint, syscall};
 use crate::legacy;
+use crate::libxdp::{self, Dispatcher};
 use crate::options::Mode;
 use crate::pin::{
     self, dead_staging, device_dir_name, device_lock, ifname_of_dir, open_bpffs, open_checked,
     read_record, PinError, Recovered, StagingName,
 };
-use crate::libxdp::{self, Dispatcher};
 use crate::pin_index::PinIndex;
 use crate::record::{Record, RECORD};
+use crate::xdp_link;
 
 /// How a program holds its slot.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -344,35 +345,19 @@ fn rxdp_root(bpffs: &Path, notes: &mut Vec<String>) -> Option<Dir> {
     }
 }
 
-/// Every XDP link in the kernel (`BPF_LINK_GET_NEXT_ID`); a note when
-/// they cannot be listed.
+/// Every XDP link in the kernel; a note when they cannot be listed.
 fn xdp_links(notes: &mut Vec<String>) -> Option<Vec<LinkInfo>> {
-    let mut links = Vec::new();
-    let mut id = 0;
-    loop {
-        match link_get_next_id(id) {
-            Ok(Some(next)) => id = next,
-            Ok(None) => break,
-            Err(error) => {
-                notes.push(format!(
-                    "BPF links cannot be listed, so how programs are attached is not shown: {}{}",
-                    syscall(&error),
-                    hint(&error)
-                ));
-                return None;
-            }
-        }
-        // Gone since, or not ours to open: skipped.
-        let Ok(fd) = link_get_fd_by_id(id) else {
-            continue;
-        };
-        if let Ok(info) = link_info(fd.as_fd()) {
-            if info.link_type == LINK_TYPE_XDP && info.ifindex != 0 {
-                links.push(info);
-            }
+    match xdp_link::all() {
+        Ok(links) => Some(links.into_iter().map(|(info, _)| info).collect()),
+        Err(error) => {
+            notes.push(format!(
+                "BPF links cannot be listed, so how programs are attached is not shown: {}{}",
+                syscall(&error),
+                hint(&error)
+            ));
+            None
         }
     }
-    Some(links)
 }
 
 /// The maps of program `info`, and of the programs its prog arrays hold,

@@ -34,7 +34,7 @@ use std::os::fd::AsFd;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use rxdp_syscalls::bpf::{link_detach, link_info, prog_get_fd_by_id, prog_info};
+use rxdp_syscalls::bpf::{link_detach, link_info, prog_get_fd_by_id, prog_info, ObjectKind};
 use rxdp_syscalls::fs::bpffs;
 use rxdp_syscalls::fs::lock::{self, Lock, LockError};
 use rxdp_syscalls::fs::{Dir, EntryType};
@@ -50,6 +50,7 @@ use crate::pin::{
     self, device_dir_name, device_lock, ifname_of_dir, open_bpffs, open_checked, read_record,
     PinError, Recovered,
 };
+use crate::pin_index::PinIndex;
 use crate::record::{Record, RECORD};
 use crate::xdp_link::{self, LINK_PIN};
 
@@ -344,11 +345,15 @@ pub fn unload_with(
     }
     let mut detached_maps: Vec<(Mode, Vec<u32>)> = Vec::new();
     for (ifindex, slot, id) in targets {
-        let pinned = root_dir.as_ref().map_or(Vec::new(), |root| {
+        let mut pinned: Vec<u32> = root_dir.as_ref().map_or(Vec::new(), |root| {
             dirs.iter()
                 .filter_map(|dir| pinned_link(root, &dir.root_name, slot))
                 .collect()
         });
+        // A link rxdp pinned elsewhere (`--pin-dir`): its pin's name says so.
+        if let (true, Some(bpffs)) = (pinned.is_empty(), &bpffs_root) {
+            pinned.extend(links_pinned_as_rxdp(bpffs));
+        }
         // libxdp's dispatcher: its components' pins go with it.
         let dispatcher = prog_get_fd_by_id(id)
             .and_then(|fd| prog_info(fd.as_fd()))
@@ -508,6 +513,19 @@ fn renamed_dirs(
         }
     }
     Ok(out)
+}
+
+/// The ids of the BPF links pinned anywhere in bpffs under rxdp's name
+/// for them ([`LINK_PIN`], which no map pin can have).
+fn links_pinned_as_rxdp(bpffs: &std::path::Path) -> Vec<u32> {
+    PinIndex::walk(bpffs)
+        .pins
+        .into_iter()
+        .filter(|pin| {
+            pin.kind == ObjectKind::Link && pin.path.file_name() == Some(OsStr::new(LINK_PIN))
+        })
+        .map(|pin| pin.id)
+        .collect()
 }
 
 /// The id of the BPF link rxdp pinned in slot directory `slot` of device

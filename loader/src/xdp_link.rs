@@ -15,15 +15,18 @@
 
 use std::os::fd::{AsFd, OwnedFd};
 
-use rxdp_syscalls::bpf::{link_get_fd_by_id, link_get_next_id, link_info, LINK_TYPE_XDP};
+use rxdp_syscalls::bpf::{link_get_fd_by_id, link_get_next_id, link_info, LinkInfo, LINK_TYPE_XDP};
 use rxdp_syscalls::Error as SysError;
 
 /// The name of the link's pin in a pin directory. The `:` keeps it apart
 /// from map pins, whose names never hold one.
 pub const LINK_PIN: &str = "rxdp:link";
 
-/// The XDP link on `ifindex` that runs program `prog`, opened, with its id.
-pub(crate) fn find(ifindex: u32, prog: u32) -> Result<Option<(u32, OwnedFd)>, SysError> {
+/// Every XDP link attached to a device, with an fd of it, in id order
+/// (`BPF_LINK_GET_NEXT_ID` needs `CAP_SYS_ADMIN`). Links that go away
+/// meanwhile are skipped.
+pub fn all() -> Result<Vec<(LinkInfo, OwnedFd)>, SysError> {
+    let mut links = Vec::new();
     let mut id = 0;
     while let Some(next) = link_get_next_id(id)? {
         id = next;
@@ -33,9 +36,17 @@ pub(crate) fn find(ifindex: u32, prog: u32) -> Result<Option<(u32, OwnedFd)>, Sy
             Err(error) => return Err(error),
         };
         let info = link_info(fd.as_fd())?;
-        if info.link_type == LINK_TYPE_XDP && info.ifindex == ifindex && info.prog_id == prog {
-            return Ok(Some((id, fd)));
+        if info.link_type == LINK_TYPE_XDP && info.ifindex != 0 {
+            links.push((info, fd));
         }
     }
-    Ok(None)
+    Ok(links)
+}
+
+/// The XDP link on `ifindex` that runs program `prog`, opened, with its id.
+pub(crate) fn find(ifindex: u32, prog: u32) -> Result<Option<(u32, OwnedFd)>, SysError> {
+    Ok(all()?
+        .into_iter()
+        .find(|(info, _)| info.ifindex == ifindex && info.prog_id == prog)
+        .map(|(info, fd)| (info.id, fd)))
 }
