@@ -26,7 +26,17 @@ use common::{
 };
 use rxdp::xdp_link::LINK_PIN;
 use rxdp_kernel_tests::{require_kernel, run, Ip, VethPair};
-use rxdp_syscalls::bpf::{link_get_fd_by_id, link_get_next_id, link_info, LinkInfo, LINK_TYPE_XDP};
+use rxdp_syscalls::bpf::{
+    link_get_fd_by_id, link_get_next_id, link_info, prog_get_fd_by_id, prog_info, LinkInfo,
+    LINK_TYPE_XDP,
+};
+
+/// The kernel's tag of program `id` (it differs between kernels).
+fn tag(id: u32) -> String {
+    prog_info(prog_get_fd_by_id(id).unwrap().as_fd())
+        .unwrap()
+        .tag_hex()
+}
 
 /// Every XDP link on `ifindex`, as the kernel lists them.
 fn xdp_links(ifindex: u32) -> Vec<LinkInfo> {
@@ -96,7 +106,8 @@ fn a_link_outlives_the_loader_refuses_netlink_is_replaced_and_unloaded() {
     let status = rxdp(&["status", "--dev", dev]).ok().stdout;
     assert!(
         status.contains(&format!(
-            "  skb mode: id {entry} xdp_prog0 tag 52f55cf59c979c26 (bpf_link id {}, pinned {})\n",
+            "  skb mode: id {entry} xdp_prog0 tag {} (bpf_link id {}, pinned {})\n",
+            tag(entry),
             link.id,
             pin.display()
         )),
@@ -130,8 +141,9 @@ fn a_link_outlives_the_loader_refuses_netlink_is_replaced_and_unloaded() {
     let busy = rxdp_load(&args(&["--link"])).failed();
     assert!(
         busy.stderr.contains(&format!(
-            "already runs XDP program xdp_prog0 (id {entry}, tag 52f55cf59c979c26) in skb mode \
-             (EBUSY); use --force"
+            "already runs XDP program xdp_prog0 (id {entry}, tag {}) in skb mode \
+             (EBUSY); use --force",
+            tag(entry)
         )),
         "{busy:#?}"
     );
@@ -204,7 +216,8 @@ fn link_force_over_a_netlink_attach_is_refused() {
     let status = rxdp(&["status", "--dev", dev]).ok().stdout;
     assert!(
         status.contains(&format!(
-            "  skb mode: id {entry} xdp_prog0 tag 52f55cf59c979c26 (netlink)\n"
+            "  skb mode: id {entry} xdp_prog0 tag {} (netlink)\n",
+            tag(entry)
         )),
         "{status}"
     );
