@@ -358,8 +358,8 @@ struct Original {
     tail_id: u32,
 }
 
-fn load_original(dev: &str, ifindex: u32) -> Original {
-    let loaded = load(&article_options(dev), &mut NoObserver)
+fn load_original(dev: &str, ifindex: u32, link: bool) -> Original {
+    let loaded = load(&linked(article_options(dev), link), &mut NoObserver)
         .unwrap_or_else(|error| panic!("the original load: {error}"));
     let original = Original {
         prog_id: loaded.programs[0].id,
@@ -393,23 +393,39 @@ impl Original {
     }
 }
 
+/// `options` attaching through a BPF link when `link` (`--link`).
+fn linked(mut options: LoadOptions, link: bool) -> LoadOptions {
+    if let Some(attach) = &mut options.attach {
+        attach.link = link;
+    }
+    options
+}
+
 /// `--force` of the tutorial (skb mode) over the article: a failure leaves
 /// the article attached with its pins. A fault in removing the replaced
 /// pins, after the swap, cannot undo the load: it succeeds with a warning
 /// naming what was left, which this test then removes before going on.
-fn forced_replace(pair: &VethPair) {
+/// With `link`, both attach through a BPF link (`--link`): the replace is
+/// a `BPF_LINK_UPDATE`, and a failure gives the link its program back
+/// (the listing's pins, the link's among them, are checked by id).
+fn forced_replace(pair: &VethPair, link: bool) {
     let ifindex = pair.root_ifindex();
     let dev = pair.root_name();
-    let mut options = tutorial(dev);
+    let mut options = linked(tutorial(dev), link);
     if let Some(attach) = &mut options.attach {
         attach.mode = Mode::Skb;
         attach.force = true;
     }
+    let scenario = if link {
+        "--link --force replace"
+    } else {
+        "--force replace"
+    };
     for errno in ERRNOS {
-        let original = std::cell::RefCell::new(load_original(dev, ifindex));
+        let original = std::cell::RefCell::new(load_original(dev, ifindex, link));
         let mut warned = 0;
         let (coverage, loaded) = fail_each_syscall(
-            "--force replace",
+            scenario,
             &options,
             errno,
             ifindex,
@@ -429,7 +445,7 @@ fn forced_replace(pair: &VethPair) {
                     drop(loaded);
                     warned += 1;
                     unload(dev, None).unwrap_or_else(|error| panic!("unload: {error}"));
-                    *original.borrow_mut() = load_original(dev, ifindex);
+                    *original.borrow_mut() = load_original(dev, ifindex, link);
                     return Baseline::take(ifindex);
                 }
                 let staging = warning
@@ -453,7 +469,7 @@ fn forced_replace(pair: &VethPair) {
                 assert!(staging.exists(), "syscall {nth}: {warning}");
                 bpffs::remove_dir_all(&staging).unwrap_or_else(|error| panic!("{error}"));
                 unload(dev, None).unwrap_or_else(|error| panic!("unload: {error}"));
-                *original.borrow_mut() = load_original(dev, ifindex);
+                *original.borrow_mut() = load_original(dev, ifindex, link);
                 Baseline::take(ifindex)
             },
         );
@@ -474,7 +490,7 @@ fn forced_replace(pair: &VethPair) {
         }
         unload(dev, None).unwrap_or_else(|error| panic!("unload: {error}"));
         println!(
-            "--force replace, {}: {} failures, {warned} warnings, stages {:?}",
+            "{scenario}, {}: {} failures, {warned} warnings, stages {:?}",
             rxdp_syscalls::errno_name(errno),
             coverage.failures,
             coverage.stages
@@ -482,7 +498,7 @@ fn forced_replace(pair: &VethPair) {
     }
     // Each failure was checked against the baseline; the original's jump
     // table is checked once more on a failure at the attach itself.
-    let original = load_original(dev, ifindex);
+    let original = load_original(dev, ifindex, link);
     let before = Baseline::take(ifindex);
     let options = serial(&options);
     let attach_nth = (1..MAX_SYSCALLS)
@@ -677,7 +693,15 @@ fn a_failure_at_any_syscall_leaves_nothing_behind() {
     );
     drop(shared);
 
-    forced_replace(&pair);
+    from_scratch(
+        "article through a BPF link",
+        &linked(article_options(&dev), true),
+        &pair,
+        &ALL_STAGES,
+        |loaded| assert!(loaded.attach.as_ref().is_some_and(|a| a.link.is_some())),
+    );
+    forced_replace(&pair, false);
+    forced_replace(&pair, true);
     failing_unload(&pair);
     println!("all scenarios in {:?}", started.elapsed());
 }

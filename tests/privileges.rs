@@ -76,7 +76,8 @@ fn unprivileged_operations_name_what_is_missing_and_inspect_works() {
         let run = as_nobody("rxdp", args).ok();
         assert!(
             run.stdout.contains(&format!(
-                "{dev} (ifindex {ifindex}):\n  skb mode: id {id}  tag \n"
+                "{dev} (ifindex {ifindex}):\n  skb mode: id {id}  tag  (attached by netlink or \
+                 bpf_link: links cannot be listed)\n"
             )),
             "{run:#?}"
         );

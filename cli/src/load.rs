@@ -36,6 +36,9 @@ pub struct LoadArgs {
     /// Replace what is attached in that mode, atomically
     #[arg(short, long)]
     pub force: bool,
+    /// Attach through a BPF link (BPF_LINK_CREATE), pinned beside the maps as rxdp:link, instead of netlink (the default for now); with --force, replace the program of the link holding the slot (BPF_LINK_UPDATE)
+    #[arg(long, requires = "dev")]
+    pub link: bool,
     /// `--entry`: the program to attach, `prog_fd[0]` when not given
     /// (the help text is an attribute: rustdoc would read `prog_fd[0]`
     /// as a link).
@@ -165,7 +168,7 @@ impl Default for LockTimeoutArg {
 }
 
 /// `--lock-timeout 5`, `--lock-timeout 250ms`.
-fn parse_lock_timeout(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_lock_timeout(text: &str) -> Result<Duration, String> {
     let bad = || format!("{text:?} is not a time: whole seconds (5) or milliseconds (250ms)");
     match text.strip_suffix("ms") {
         Some(ms) => ms.parse().map(Duration::from_millis).map_err(|_| bad()),
@@ -201,7 +204,8 @@ impl LoadArgs {
         options.attach = self.dev.as_ref().map(|dev| {
             let attach = AttachOptions::new(dev)
                 .with_mode(self.mode)
-                .with_force(self.force);
+                .with_force(self.force)
+                .with_link(self.link);
             match &self.entry {
                 Some(entry) => attach.with_entry(Ref::parse(entry)),
                 None => attach,
@@ -306,6 +310,9 @@ fn text(loaded: &Loaded, args: &LoadArgs) -> String {
             "attached prog_fd[{}] to {} (ifindex {}) in {} mode",
             attach.program, attach.ifname, attach.ifindex, attach.mode
         ));
+        if let Some(id) = attach.link {
+            out.push_str(&format!(" through bpf_link id {id}"));
+        }
         if let Some(id) = attach.replaced {
             out.push_str(&format!(", replacing program id {id}"));
         }
@@ -414,6 +421,7 @@ fn json(loaded: &Loaded, args: &LoadArgs) -> Json {
                 }),
             ),
             ("replaced", Json::from(attach.replaced)),
+            ("link", Json::from(attach.link)),
         ])
     });
     let recovered = loaded

@@ -49,6 +49,9 @@ pub struct RunArgs {
     /// Run this many times for the mean time per run (verdict and frame come from one run before those)
     #[arg(long, value_name = "N", default_value = "1")]
     pub repeat: u32,
+    /// Bind programs that call XDP hints kfuncs (bpf_xdp_metadata_*) to this interface, as the kernel requires (loaded, not attached)
+    #[arg(short, long, value_name = "IFNAME")]
+    pub dev: Option<String>,
     /// After the runs, print the entries of this map (index or name)
     #[arg(long = "show-map", value_name = "M")]
     pub show_maps: Vec<String>,
@@ -134,6 +137,15 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<(), CliError> {
         }
         CliError::Load(error)
     })?;
+    let stubbed = &loaded.programs[entry].stubbed_kfuncs;
+    if !stubbed.is_empty() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "note: calls of {} answer -EOPNOTSUPP in this run, as on a device without XDP hints: the \
+             kernel test-runs no device-bound program (bound with --dev, it refuses the run)",
+            stubbed.join(", ")
+        );
+    }
     let result = run_loaded(&loaded, entry, &frame, args.repeat, &shown);
     let cleanup = if shares {
         unpin_created(&loaded, &dirs_before)
@@ -160,6 +172,8 @@ fn options(args: &RunArgs) -> Result<LoadOptions, CliError> {
     options.jumps = args.jumps.requests();
     options.default_type = args.prog_type.prog_type;
     options.pins = PinPolicy::Never;
+    options.hints_dev = args.dev.clone();
+    options.hints_stub = args.dev.is_none();
     Ok(options)
 }
 
@@ -172,11 +186,27 @@ fn run_loaded(
 ) -> Result<(Outcome, Vec<MapDump>), CliError> {
     let program = &loaded.programs[entry];
     let kernel = |what: String| move |error| CliError::Kernel { what, error };
-    let outcome = test_run::run(program.fd.as_fd(), frame, repeat).map_err(kernel(format!(
+    let what = format!(
         "run prog_fd[{entry}] {} on a frame of {} bytes",
         program.name,
         frame.len()
-    )))?;
+    );
+    let outcome = test_run::run(program.fd.as_fd(), frame, repeat).map_err(|error| {
+        match (program.dev_bound, error.errno) {
+            // Measured on 6.18: BPF_PROG_TEST_RUN refuses any device-bound
+            // XDP program (EINVAL).
+            (Some(ifindex), EINVAL) => CliError::Kernel {
+                what: format!(
+                    "{what}: it is bound to ifindex {ifindex} for its XDP hints kfuncs, and the \
+                     kernel test-runs no device-bound program; run it without --dev (its hints \
+                     kfuncs then answer -EOPNOTSUPP, as on a device without hints), or attach it \
+                     and send traffic"
+                ),
+                error,
+            },
+            _ => CliError::Kernel { what, error },
+        }
+    })?;
     let dumps = shown
         .iter()
         .map(|&index| {
@@ -192,6 +222,9 @@ fn run_loaded(
         .collect::<Result<_, CliError>>()?;
     Ok((outcome, dumps))
 }
+
+/// `EINVAL`, as `BPF_PROG_TEST_RUN` answers a device-bound program.
+const EINVAL: i32 = 22;
 
 /// Every entry of a map, in the kernel's key order (array maps: by index).
 fn dump(fd: BorrowedFd<'_>) -> Result<Vec<Entry>, rxdp_syscalls::Error> {

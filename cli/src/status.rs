@@ -1,12 +1,18 @@
-//! `rxdp status [--dev IF] [--json]`: what runs in each XDP slot, and rxdp's pins.
+//! `rxdp status [--dev IF] [--json] [--stats [TIME]]`: what runs in each
+//! XDP slot and how it is attached, its maps with their pins and jump
+//! tables, and rxdp's pin directories.
 
 use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Args;
-use rxdp::status::{status, DeviceStatus, PinDir, PinState, StatusReport};
+use rxdp::status::{
+    status_with, AttachKind, DeviceStatus, MapStatus, PinDir, PinState, SlotStatus, StatusReport,
+};
 
 use crate::json::Json;
-use crate::load::recovery_line;
+use crate::load::{parse_lock_timeout, recovery_line};
 use crate::CliError;
 
 /// Show the XDP programs attached to interfaces, and the pins rxdp keeps for them.
@@ -18,12 +24,15 @@ pub struct StatusArgs {
     /// Print the result as one JSON object
     #[arg(long)]
     pub json: bool,
+    /// Count runs and run time of each program over TIME (seconds, or 250ms), with BPF_ENABLE_STATS held meanwhile
+    #[arg(long, value_name = "TIME", num_args = 0..=1, default_missing_value = "1", value_parser = parse_lock_timeout)]
+    pub stats: Option<Duration>,
 }
 
 /// Writes the status to `out`; what could not be read goes to stderr as
 /// notes (in the JSON object with `--json`).
 pub fn run(args: &StatusArgs, out: &mut dyn Write) -> Result<(), CliError> {
-    let report = status(args.dev.as_deref()).map_err(CliError::Status)?;
+    let report = status_with(args.dev.as_deref(), args.stats).map_err(CliError::Status)?;
     let text = if args.json {
         format!("{}\n", json(&report))
     } else {
@@ -94,9 +103,14 @@ fn text(report: &StatusReport) -> String {
         }
         for slot in &device.programs {
             out.push_str(&format!(
-                "  {} mode: id {} {} tag {}\n",
-                slot.mode, slot.id, slot.name, slot.tag
+                "  {} mode: id {} {} tag {} ({})\n",
+                slot.mode,
+                slot.id,
+                slot.name,
+                slot.tag,
+                attach_words(&slot.attach)
             ));
+            slot_text(slot, &mut out);
         }
         for dir in &device.pins {
             out.push_str(&format!(
@@ -110,16 +124,164 @@ fn text(report: &StatusReport) -> String {
     out
 }
 
-fn json(report: &StatusReport) -> Json {
-    let devices = report.devices.iter().map(|device| {
-        let programs = device.programs.iter().map(|slot| {
+fn paths(pins: &[PathBuf]) -> String {
+    let shown: Vec<String> = pins.iter().map(|p| p.display().to_string()).collect();
+    shown.join(" ")
+}
+
+/// How the program is attached, in words.
+fn attach_words(attach: &AttachKind) -> String {
+    match attach {
+        AttachKind::Link { id, pins } if pins.is_empty() => {
+            format!("bpf_link id {id}, not pinned")
+        }
+        AttachKind::Link { id, pins } => format!("bpf_link id {id}, pinned {}", paths(pins)),
+        AttachKind::Netlink => "netlink".to_string(),
+        _ => "attached by netlink or bpf_link: links cannot be listed".to_string(),
+    }
+}
+
+fn map_line(map: &MapStatus) -> String {
+    let pins = if map.pins.is_empty() {
+        "not pinned".to_string()
+    } else {
+        format!("pinned {}", paths(&map.pins))
+    };
+    format!(
+        "    map id {} {} ({}): {pins}\n",
+        map.id, map.name, map.map_type
+    )
+}
+
+/// The maps of a slot, jump tables with their entries, and its stats.
+fn slot_text(slot: &SlotStatus, out: &mut String) {
+    if let Some(dispatcher) = &slot.dispatcher {
+        out.push_str(&format!(
+            "    libxdp dispatcher (version {}), components pinned in {}/:\n",
+            dispatcher.version,
+            dispatcher.dir.display()
+        ));
+        for component in &dispatcher.components {
+            let prog = component.prog.as_ref().map_or_else(
+                || "program not pinned".to_string(),
+                |(id, name)| format!("program id {id} {name}"),
+            );
+            let link = component
+                .link
+                .map_or_else(String::new, |id| format!(", freplace link id {id}"));
+            out.push_str(&format!(
+                "      prog{}: {prog}, run priority {}, chain call actions {}{link}\n",
+                component.slot,
+                component.run_prio,
+                component.chain_call_actions.join(",")
+            ));
+        }
+    }
+    for map in &slot.maps {
+        out.push_str(&map_line(map));
+        for entry in &map.entries {
+            out.push_str(&format!(
+                "      key {} -> program id {} {}\n",
+                entry.key, entry.prog_id, entry.name
+            ));
+        }
+    }
+    for stats in &slot.stats {
+        let per_run = stats.run_time_ns.checked_div(stats.run_count).unwrap_or(0);
+        // Measured (6.18): a tail call runs inside its caller's run; the
+        // kernel counts no run of the program it jumps to.
+        let note = if stats.id == slot.id {
+            ""
+        } else {
+            " (tail-called: counted in the entry's runs)"
+        };
+        out.push_str(&format!(
+            "    stats: program id {}: {} runs, {} ns, {per_run} ns per run{note}\n",
+            stats.id, stats.run_count, stats.run_time_ns
+        ));
+    }
+}
+
+fn slot_json(slot: &SlotStatus) -> Json {
+    let (kind, link, link_pins) = match &slot.attach {
+        AttachKind::Link { id, pins } => ("bpf_link", Some(*id), paths_json(pins)),
+        AttachKind::Netlink => ("netlink", None, Json::Array(Vec::new())),
+        _ => ("unknown", None, Json::Array(Vec::new())),
+    };
+    let maps = slot.maps.iter().map(|map| {
+        let entries = map.entries.iter().map(|entry| {
             Json::object([
-                ("mode", Json::from(slot.mode.name())),
-                ("id", Json::from(slot.id)),
-                ("name", Json::from(slot.name.as_str())),
-                ("tag", Json::from(slot.tag.as_str())),
+                ("key", Json::from(entry.key)),
+                ("prog_id", Json::from(entry.prog_id)),
+                ("name", Json::from(entry.name.as_str())),
             ])
         });
+        Json::object([
+            ("id", Json::from(map.id)),
+            ("name", Json::from(map.name.as_str())),
+            ("type", Json::from(map.map_type.as_str())),
+            ("pins", paths_json(&map.pins)),
+            ("entries", Json::Array(entries.collect())),
+        ])
+    });
+    let stats = slot.stats.iter().map(|stats| {
+        Json::object([
+            ("prog_id", Json::from(stats.id)),
+            ("run_count", Json::from(stats.run_count)),
+            ("run_time_ns", Json::from(stats.run_time_ns)),
+        ])
+    });
+    let dispatcher = slot.dispatcher.as_ref().map_or(Json::Null, |dispatcher| {
+        let components = dispatcher.components.iter().map(|component| {
+            Json::object([
+                ("slot", Json::from(component.slot)),
+                (
+                    "prog_id",
+                    Json::from(component.prog.as_ref().map(|(id, _)| *id)),
+                ),
+                (
+                    "name",
+                    Json::from(component.prog.as_ref().map(|(_, name)| name.as_str())),
+                ),
+                ("link", Json::from(component.link)),
+                ("run_prio", Json::from(component.run_prio)),
+                (
+                    "chain_call_actions",
+                    Json::array(component.chain_call_actions.iter().copied()),
+                ),
+            ])
+        });
+        Json::object([
+            ("version", Json::from(u32::from(dispatcher.version))),
+            ("dir", Json::from(dispatcher.dir.display().to_string())),
+            ("components", Json::Array(components.collect())),
+        ])
+    });
+    Json::object([
+        ("mode", Json::from(slot.mode.name())),
+        ("id", Json::from(slot.id)),
+        ("name", Json::from(slot.name.as_str())),
+        ("tag", Json::from(slot.tag.as_str())),
+        ("attach", Json::from(kind)),
+        ("link", Json::from(link)),
+        ("link_pins", link_pins),
+        ("maps", Json::Array(maps.collect())),
+        ("stats", Json::Array(stats.collect())),
+        ("libxdp", dispatcher),
+    ])
+}
+
+fn paths_json(pins: &[PathBuf]) -> Json {
+    Json::Array(
+        pins.iter()
+            .map(|p| Json::from(p.display().to_string()))
+            .collect(),
+    )
+}
+
+fn json(report: &StatusReport) -> Json {
+    let devices = report.devices.iter().map(|device| {
+        let programs = device.programs.iter().map(slot_json);
         let pins = device.pins.iter().map(|dir| {
             Json::object([
                 ("dir", Json::from(dir.dir.display().to_string())),

@@ -74,6 +74,7 @@ fn load_args(object: &str) -> LoadArgs {
         dev: None,
         mode: Mode::Auto,
         force: false,
+        link: false,
         entry: None,
         jumps: JumpArgs::default(),
         prog_type: TypeArg::default(),
@@ -114,6 +115,7 @@ fn load_every_option_in_both_forms() {
         dev: Some("veth0".into()),
         mode: Mode::Skb,
         force: true,
+        link: true,
         entry: Some("xdp0".into()),
         jumps: JumpArgs {
             maps: vec!["0".into(), "jmp_table2".into()],
@@ -136,21 +138,21 @@ fn load_every_option_in_both_forms() {
         ..load_args("tail_kern.o")
     };
     let spaced = words(concat!(
-        "tail_kern.o --dev veth0 --mode skb --force --entry xdp0 ",
+        "tail_kern.o --dev veth0 --mode skb --force --link --entry xdp0 ",
         "--map 0 --key 78 --prog 1 --map jmp_table2 --key 4294967295 ",
         "--prog xdp_prog1 --type socket_filter --pin-dir ",
         "/sys/fs/bpf/x --lock-timeout 250ms --max-object-size 4096 ",
         "--jobs 3 --verbose --json --explain --timings",
     ));
     let joined = words(concat!(
-        "--dev=veth0 --mode=skb --entry=xdp0 --map=0 --key=78 ",
+        "--dev=veth0 --mode=skb --link --entry=xdp0 --map=0 --key=78 ",
         "--prog=1 --map=jmp_table2 --key=4294967295 --prog=xdp_prog1 ",
         "--type=socket_filter --pin-dir=/sys/fs/bpf/x -fv --json ",
         "--lock-timeout=250ms --max-object-size=4096 --jobs=3 ",
         "--explain --timings tail_kern.o",
     ));
     let short = words(concat!(
-        "-d veth0 -m skb -f -v --entry xdp0 --map 0 --key 78 --prog 1 ",
+        "-d veth0 -m skb -f -v --link --entry xdp0 --map 0 --key 78 --prog 1 ",
         "--map jmp_table2 --key 4294967295 --prog xdp_prog1 --type ",
         "socket_filter --pin-dir /sys/fs/bpf/x --json --explain ",
         "--lock-timeout 250ms --max-object-size 4096 -j3 ",
@@ -236,6 +238,22 @@ fn other_commands_every_option() {
         Command::Status(status::StatusArgs {
             dev: Some("veth0".into()),
             json: true,
+            stats: None,
+        })
+    );
+    assert_eq!(
+        rxdp(&["status", "--stats"]).unwrap(),
+        Command::Status(status::StatusArgs {
+            stats: Some(Duration::from_secs(1)),
+            ..status::StatusArgs::default()
+        })
+    );
+    assert_eq!(
+        rxdp(&["status", "--stats", "250ms", "--dev", "veth0"]).unwrap(),
+        Command::Status(status::StatusArgs {
+            dev: Some("veth0".into()),
+            stats: Some(Duration::from_millis(250)),
+            ..status::StatusArgs::default()
         })
     );
     assert_eq!(
@@ -260,6 +278,7 @@ fn other_commands_every_option() {
         packet: Some(PacketKind::Udp6),
         packet_hex: None,
         repeat: 1000,
+        dev: Some("veth0".into()),
         show_maps: vec!["counters".into(), "1".into()],
         prog_type: TypeArg::default(),
         verbose: true,
@@ -269,12 +288,12 @@ fn other_commands_every_option() {
         &words(concat!(
             "run tail_kern.o --entry xdp0 --map 0 --key 78 --prog 1 ",
             "--packet udp6 --repeat 1000 --show-map counters --show-map 1 ",
-            "--type xdp --verbose --json",
+            "--type xdp --verbose --json --dev veth0",
         ))[..],
         &words(concat!(
             "run --entry=xdp0 --map=0 --key=78 --prog=1 --packet=udp6 ",
             "--repeat=1000 --show-map=counters --show-map=1 -v --json ",
-            "tail_kern.o",
+            "-d veth0 tail_kern.o",
         ))[..],
     ] {
         assert_eq!(rxdp(args).unwrap(), Command::Run(want.clone()), "{args:?}");

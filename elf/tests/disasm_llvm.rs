@@ -302,7 +302,11 @@ fn relocated(text: &str, kind: &str, symbol: &str, syms: &[Sym]) -> String {
                 .strip_prefix("call ")
                 .and_then(|v| v.parse().ok())
                 .unwrap_or_else(|| panic!("call in {text:?}"));
-            let name = if sym.kind == 'F' {
+            // An undefined function is a kfunc (`__ksym`), which rxdp
+            // marks as such.
+            let name = if sym.section == "*UND*" {
+                format!("{symbol}#kfunc")
+            } else if sym.kind == 'F' {
                 symbol.to_owned()
             } else {
                 // A section symbol: the callee starts (imm + 1)

@@ -19,10 +19,16 @@
 //!   that ifindex now.
 //! - A slot held by a BPF link cannot be replaced through netlink, not
 //!   even with `--force`: the error says so, and who can release it.
+//! - With `--link` the program is attached through a BPF link
+//!   (`BPF_LINK_CREATE`), returned to be pinned beside the maps. `--force`
+//!   then replaces the program of the link holding the slot with
+//!   `BPF_LINK_UPDATE` and `BPF_F_REPLACE` (atomic, refused if someone
+//!   replaced it meanwhile); a slot netlink filled is refused, since no
+//!   call turns a netlink attach into a link without a gap.
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
-use rxdp_syscalls::bpf::{prog_get_fd_by_id, prog_info};
+use rxdp_syscalls::bpf::{link_create_xdp, link_update, prog_get_fd_by_id, prog_info};
 use rxdp_syscalls::netlink::{self, XdpFlags, XdpState};
 use rxdp_syscalls::Error as SysError;
 
@@ -31,8 +37,10 @@ use crate::observe::{Event, Observer};
 use crate::options::{AttachOptions, EntryChoice, Mode};
 use crate::pipeline::{Attached, Context, LoadedProgram};
 use crate::rollback::{AttachUndo, Rollback};
+use crate::xdp_link;
 
-/// Attaches `prog_fd[entry]` of `programs` to `ifindex` as `options` say.
+/// Attaches `prog_fd[entry]` of `programs` to `ifindex` as `options` say;
+/// with `--link`, also returns the link to pin.
 pub fn attach(
     ctx: &Context<'_>,
     options: &AttachOptions,
@@ -40,7 +48,7 @@ pub fn attach(
     (entry, program, choice): (usize, &LoadedProgram, EntryChoice),
     rollback: &mut Rollback,
     observer: &mut dyn Observer,
-) -> Result<Attached, LoadError> {
+) -> Result<(Attached, Option<OwnedFd>), LoadError> {
     let dev = options.dev.as_str();
     let (prog, prog_id) = (program.fd.as_fd(), program.id);
     let failed = |mode: Mode, error: SysError| LoadError::Attach {
@@ -70,27 +78,35 @@ pub fn attach(
     } else {
         (options.mode, None)
     };
-    let mut flags = mode.flags();
-    if previous.is_none() {
-        flags |= XdpFlags::UPDATE_IF_NOEXIST;
-    }
-    let expected = previous.as_ref().map(|(_, fd)| fd.as_fd());
-    observer.event(&Event::NetlinkRequest {
-        ifindex,
-        fd: prog.as_raw_fd(),
-        flags,
-        expected_fd: expected.map(|fd| fd.as_raw_fd()),
-    });
-    if let Err(error) = rtnl.attach(ifindex, prog, flags, expected) {
-        let expected = previous.map(|(id, _)| id);
-        return Err(refused(ctx, options, ifindex, mode, expected, error));
-    }
     let replaced = previous.as_ref().map(|(id, _)| *id);
-    rollback.attached(AttachUndo {
-        ifindex,
-        flags: mode.flags(),
-        previous: previous.map(|(_, fd)| fd),
-    });
+    let mut link_out = None;
+    if options.link {
+        link_out = Some(attach_link(
+            ctx, options, ifindex, prog, mode, previous, rollback,
+        )?);
+    } else {
+        let mut flags = mode.flags();
+        if previous.is_none() {
+            flags |= XdpFlags::UPDATE_IF_NOEXIST;
+        }
+        let expected = previous.as_ref().map(|(_, fd)| fd.as_fd());
+        observer.event(&Event::NetlinkRequest {
+            ifindex,
+            fd: prog.as_raw_fd(),
+            flags,
+            expected_fd: expected.map(|fd| fd.as_raw_fd()),
+        });
+        if let Err(error) = rtnl.attach(ifindex, prog, flags, expected) {
+            let expected = previous.map(|(id, _)| id);
+            return Err(refused(ctx, options, ifindex, mode, expected, error));
+        }
+        rollback.attached(AttachUndo {
+            ifindex,
+            flags: mode.flags(),
+            previous: previous.map(|(_, fd)| fd),
+            link: None,
+        });
+    }
     // The device as it is now: still named as the load found it, and the
     // slot the kernel chose (auto).
     let link = match rtnl.link_by_index(ifindex) {
@@ -119,14 +135,100 @@ pub fn attach(
         mode: actual,
         replaced,
     });
-    Ok(Attached {
-        ifname: dev.to_string(),
-        ifindex,
-        mode: actual,
-        replaced,
-        program: entry,
-        choice,
-    })
+    let link_id = link_out.as_ref().map(|(id, _)| *id);
+    Ok((
+        Attached {
+            ifname: dev.to_string(),
+            ifindex,
+            mode: actual,
+            replaced,
+            program: entry,
+            choice,
+            link: link_id,
+        },
+        link_out.map(|(_, fd)| fd),
+    ))
+}
+
+/// The `--link` attach: a new link in an empty slot, or with `--force`
+/// the program of the link holding it replaced. Returns the link's id and
+/// an fd of it to pin.
+fn attach_link(
+    ctx: &Context<'_>,
+    options: &AttachOptions,
+    ifindex: u32,
+    prog: std::os::fd::BorrowedFd<'_>,
+    mode: Mode,
+    previous: Option<(u32, OwnedFd)>,
+    rollback: &mut Rollback,
+) -> Result<(u32, OwnedFd), LoadError> {
+    let dev = options.dev.as_str();
+    let failed = |error: SysError| LoadError::Attach {
+        file: ctx.file.to_string(),
+        dev: dev.to_string(),
+        mode,
+        error,
+    };
+    let dup = |fd: &OwnedFd| {
+        fd.try_clone().map_err(|e| {
+            failed(SysError::new(
+                "dup",
+                e.raw_os_error().unwrap_or(libc::EMFILE),
+            ))
+        })
+    };
+    match previous {
+        Some((id, old)) => {
+            let Some((link_id, link)) = xdp_link::find(ifindex, id).map_err(failed)? else {
+                let name = prog_info(old.as_fd())
+                    .map(|info| info.name)
+                    .unwrap_or_default();
+                return Err(LoadError::NetlinkInTheWay {
+                    file: ctx.file.to_string(),
+                    dev: dev.to_string(),
+                    mode,
+                    id,
+                    name,
+                });
+            };
+            let undo = dup(&link)?;
+            link_update(link.as_fd(), prog, Some(old.as_fd())).map_err(|error| {
+                if error.errno == libc::EPERM {
+                    LoadError::Raced {
+                        file: ctx.file.to_string(),
+                        dev: dev.to_string(),
+                        mode,
+                        id,
+                        error,
+                    }
+                } else {
+                    failed(error)
+                }
+            })?;
+            rollback.attached(AttachUndo {
+                ifindex,
+                flags: mode.flags(),
+                previous: Some(old),
+                link: Some(undo),
+            });
+            Ok((link_id, link))
+        }
+        None => {
+            // No UPDATE_IF_NOEXIST: a link never replaces what is there.
+            let link = link_create_xdp(prog, ifindex, mode.flags())
+                .map_err(|error| refused(ctx, options, ifindex, mode, None, error))?;
+            rollback.attached(AttachUndo {
+                ifindex,
+                flags: mode.flags(),
+                previous: None,
+                link: Some(dup(&link)?),
+            });
+            let id = rxdp_syscalls::bpf::link_info(link.as_fd())
+                .map_err(failed)?
+                .id;
+            Ok((id, link))
+        }
+    }
 }
 
 /// The slot `mode` names and the program in it; for auto, the native or

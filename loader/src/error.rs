@@ -329,6 +329,19 @@ pub enum LoadError {
         /// What failed: reading the kernel's BTF, parsing it, or finding a kfunc.
         error: KfuncError,
     },
+    /// A program calls an XDP hints kfunc and no device was named to
+    /// bind it to.
+    #[error("{file}: load programs: prog_fd[{index}] {program} calls {kfunc}, an XDP hints kfunc: the kernel runs it only in a program bound to the device it reads hints from; name the device (--dev IF), and rxdp loads it with BPF_F_XDP_DEV_BOUND_ONLY")]
+    HintsNeedDevice {
+        /// The object file, as the user named it.
+        file: String,
+        /// Its index in `prog_fd[]`.
+        index: usize,
+        /// The program.
+        program: String,
+        /// The kfunc it calls.
+        kfunc: String,
+    },
     /// A program could not be relocated.
     #[error("{file}: relocate: {error}")]
     Relocate {
@@ -514,6 +527,21 @@ pub enum LoadError {
         /// What failed, with the kernel's words.
         error: SysError,
     },
+    /// `--link --force` found a program attached by netlink: a netlink
+    /// attach cannot become a link without a moment with no program.
+    #[error("{file}: attach: {dev} already runs XDP program {name} (id {id}) in {mode} mode, attached by netlink; --link --force cannot replace it atomically (a BPF link cannot take over a netlink attach without a moment with no program): replace it with --force without --link, or `rxdp unload --dev {dev}` first and load with --link")]
+    NetlinkInTheWay {
+        /// The object file, as the user named it.
+        file: String,
+        /// The interface.
+        dev: String,
+        /// The XDP mode.
+        mode: Mode,
+        /// The kernel id of the program in the way.
+        id: u32,
+        /// That program, by name.
+        name: String,
+    },
     /// The kernel refused the attach (`RTM_SETLINK`).
     #[error("{file}: attach: {dev} in {mode} mode: {}", kernel(error))]
     Attach {
@@ -555,10 +583,13 @@ impl LoadError {
             | LoadError::Lock { stage, .. }
             | LoadError::Interrupted { stage, .. } => *stage,
             LoadError::Kfunc { .. } | LoadError::Relocate { .. } => Stage::Relocate,
-            LoadError::Verifier { .. } | LoadError::Program { .. } => Stage::LoadPrograms,
+            LoadError::Verifier { .. }
+            | LoadError::Program { .. }
+            | LoadError::HintsNeedDevice { .. } => Stage::LoadPrograms,
             LoadError::Jump { .. } => Stage::FillJumpTables,
             LoadError::PinName { .. } => Stage::Pin,
             LoadError::Busy { .. }
+            | LoadError::NetlinkInTheWay { .. }
             | LoadError::Raced { .. }
             | LoadError::AttachedMeanwhile { .. }
             | LoadError::DeviceChanged { .. }

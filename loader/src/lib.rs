@@ -98,6 +98,7 @@ pub mod interrupt;
 pub mod kernel_btf;
 pub mod kernel_maps;
 mod legacy;
+pub mod libxdp;
 mod load_btf;
 mod load_programs;
 pub mod loaded_object;
@@ -106,6 +107,7 @@ pub mod observe;
 pub mod open;
 pub mod options;
 pub mod pin;
+pub mod pin_index;
 pub mod pipeline;
 mod pool;
 pub mod record;
@@ -115,6 +117,7 @@ pub mod test_run;
 pub mod typed_maps;
 pub mod unload;
 pub mod xdp;
+pub mod xdp_link;
 
 pub use bytemuck;
 pub use loaded_object::LoadedObject;
@@ -130,5 +133,5 @@ pub use options::{
     PinPolicy, ProgRef, Ref,
 };
 pub use pipeline::{load, Attached, Loaded, LoadedMap, LoadedProgram, MadeJumpEntry, StageTiming};
-pub use status::{status, DeviceStatus, StatusReport};
+pub use status::{status, status_with, DeviceStatus, StatusReport};
 pub use unload::{unload, unload_with, UnloadOptions, Unloaded};

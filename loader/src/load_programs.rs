@@ -19,8 +19,12 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::time::{Duration, Instant};
 
 use rxdp_elf::insn::encode;
+use rxdp_elf::kfunc::{is_xdp_metadata, stub_xdp_metadata};
+use rxdp_elf::relocate::Patch;
 use rxdp_elf::{Function, Object};
-use rxdp_syscalls::bpf::{prog_info, prog_load, ProgLoad, BPF_LOG_LEVEL1};
+use rxdp_syscalls::bpf::{
+    prog_info, prog_load, ProgLoad, BPF_F_XDP_DEV_BOUND_ONLY, BPF_LOG_LEVEL1,
+};
 use rxdp_syscalls::sched::usable_cpus;
 use rxdp_syscalls::{seam, signal, Error as SysError};
 
@@ -159,7 +163,28 @@ fn load_one(
 ) -> Result<Done, LoadError> {
     let program = &ctx.object.programs[index];
     let prog_type = program.prog_type.unwrap_or(ctx.options.default_type);
-    let insns = encode(&linked.insns);
+    let mut insns = linked.insns.clone();
+    let hints = linked
+        .patches
+        .iter()
+        .find(|p| matches!(p.patch, Patch::Kfunc { .. }) && is_xdp_metadata(&p.symbol));
+    let mut stubbed_kfuncs = Vec::new();
+    let mut dev_bound = None;
+    if let (Some(hints), 0) = (hints, ctx.offload) {
+        match (ctx.hints_ifindex, ctx.options.hints_stub) {
+            (Some(ifindex), _) => dev_bound = Some(ifindex),
+            (None, true) => stubbed_kfuncs = stub_xdp_metadata(&mut insns, &linked.patches),
+            (None, false) => {
+                return Err(LoadError::HintsNeedDevice {
+                    file: ctx.file.to_string(),
+                    index,
+                    program: program.name().to_string(),
+                    kfunc: hints.symbol.clone(),
+                })
+            }
+        }
+    }
+    let insns = encode(&insns);
     // func_info/line_info refer to the object's BTF: only with it.
     let (func_info, line_info) = match btf {
         Some(_) => (linked.func_info_bytes(), linked.line_info_bytes()),
@@ -171,6 +196,12 @@ fn load_one(
     request.prog_flags = program.prog_flags;
     request.name = program.name();
     request.ifindex = ctx.offload;
+    // XDP hints: the verifier resolves the metadata kfuncs to the driver's
+    // own, so the program is bound to the device (not offloaded).
+    if let Some(ifindex) = dev_bound {
+        request.prog_flags |= BPF_F_XDP_DEV_BOUND_ONLY;
+        request.ifindex = ifindex;
+    }
     request.btf_fd = btf;
     request.func_info = &func_info;
     request.func_info_rec_size = FUNC_INFO_REC_SIZE;
@@ -199,6 +230,8 @@ fn load_one(
             tag: info.tag_hex(),
             verified_insns: info.verified_insns,
             log: done.log,
+            dev_bound,
+            stubbed_kfuncs,
         },
         took: done.load_time,
     })

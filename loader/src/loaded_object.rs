@@ -32,7 +32,8 @@ use crate::attach::{attach, attached_mode};
 use crate::error::LoadError;
 use crate::observe::NoObserver;
 use crate::options::{
-    jump_plan, resolve_entry, resolve_map, AttachOptions, LoadOptions, MapRef, Mode, ProgRef,
+    jump_plan, resolve_entry, resolve_map, AttachOptions, LoadOptions, MapRef, Mode, OptionError,
+    ProgRef,
 };
 use crate::pipeline::{Context, Loaded, LoadedMap, LoadedProgram};
 use crate::rollback::Rollback;
@@ -171,6 +172,15 @@ impl LoadedObject {
     /// `Mode::Hw` needs programs and maps bound to the device at load:
     /// load with [`crate::LoadOptions::attach`] for that.
     pub fn attach_xdp_with(&self, options: &AttachOptions) -> Result<XdpAttachment, LoadError> {
+        if options.link {
+            return Err(LoadError::Option {
+                file: self.file.clone(),
+                error: OptionError::NotHere {
+                    option: "AttachOptions::link",
+                    instead: "LoadedObject::attach_xdp_link attaches through a BPF link",
+                },
+            });
+        }
         let (entry, choice, ifindex) = self.entry(options)?;
         let mut load_options = LoadOptions::new(&self.loaded.file);
         load_options.attach = Some(options.clone());
@@ -182,6 +192,7 @@ impl LoadedObject {
             bpffs_root: PathBuf::from(bpffs::DEFAULT_MOUNT),
             object_sha1: String::new(),
             pin_target: None,
+            hints_ifindex: None,
         };
         let program = &self.loaded.programs[entry];
         // The attachment's own reference, taken before the attach so that
@@ -193,7 +204,8 @@ impl LoadedObject {
         // The attach stage records its undo; here the attachment is the
         // undo, so the record is not needed.
         let mut rollback = Rollback::default();
-        let attached = attach(
+        // Netlink (`options.link` is refused above): no link fd comes back.
+        let (attached, _) = attach(
             &ctx,
             options,
             ifindex,

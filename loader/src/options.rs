@@ -197,6 +197,9 @@ pub struct AttachOptions {
     pub mode: Mode,
     /// Replace what is attached in that mode, atomically.
     pub force: bool,
+    /// Attach through a BPF link (`BPF_LINK_CREATE`), pinned beside the
+    /// maps, instead of netlink (`RTM_SETLINK`, the default).
+    pub link: bool,
     /// The program to attach. `None`: `prog_fd[0]`, as `load_bpf_file()`
     /// users attached — unless the object itself puts it in a jump table
     /// (a tail-call target, not an entry), which is refused: name the
@@ -211,6 +214,7 @@ impl AttachOptions {
             dev: dev.into(),
             mode: Mode::Auto,
             force: false,
+            link: false,
             entry: None,
         }
     }
@@ -224,6 +228,12 @@ impl AttachOptions {
     /// The same, replacing what is attached in that mode when `force`.
     pub fn with_force(mut self, force: bool) -> AttachOptions {
         self.force = force;
+        self
+    }
+
+    /// The same, through a BPF link when `link`.
+    pub fn with_link(mut self, link: bool) -> AttachOptions {
+        self.link = link;
         self
     }
 
@@ -287,6 +297,13 @@ pub struct LoadOptions {
     pub raise_memlock: bool,
     /// How many programs the kernel verifies at once (`--jobs`).
     pub jobs: Jobs,
+    /// The device XDP hints programs are bound to when the load attaches
+    /// nowhere (`rxdp run --dev`); with an attach, its device.
+    pub hints_dev: Option<String>,
+    /// With no device for them: load programs calling XDP hints kfuncs
+    /// with each call answering `-EOPNOTSUPP`, as a device without hints
+    /// would (`rxdp run`: the kernel test-runs no device-bound program).
+    pub hints_stub: bool,
 }
 
 impl LoadOptions {
@@ -304,6 +321,8 @@ impl LoadOptions {
             mount_bpffs: false,
             raise_memlock: false,
             jobs: Jobs::Auto,
+            hints_dev: None,
+            hints_stub: false,
         }
     }
 }
@@ -341,6 +360,14 @@ pub enum OptionError {
         name: String,
         /// The programs it names.
         candidates: String,
+    },
+    /// An option this call does not take, and what does.
+    #[error("{option} is not taken here: {instead}")]
+    NotHere {
+        /// The option given.
+        option: &'static str,
+        /// The call or option to use instead.
+        instead: &'static str,
     },
     /// --map `map` --key `key`: `problem`.
     #[error("--map {map} --key {key}: {problem}")]

@@ -858,6 +858,8 @@ pub(crate) fn open_place(
 pub(crate) struct Staging {
     pub parent: Rc<Dir>,
     pub name: String,
+    /// The directory itself, open.
+    pub dir: Rc<Dir>,
 }
 
 /// Where a shared map (iproute2 pinning, `LIBBPF_PIN_BY_NAME`) is pinned:
@@ -1071,7 +1073,11 @@ pub(crate) fn stage(
         }
         Err(error) => return Err(failed(error)),
     };
-    let staging = Staging { parent, name };
+    let staging = Staging {
+        parent,
+        name,
+        dir: dir.clone(),
+    };
     rollback.staging_opened(dir.clone());
     let record = Record::Pins(Pins {
         ifindex: intent.ifindex,

@@ -53,6 +53,7 @@ use crate::observe::{Event, Observer, Stage};
 use crate::options::{jump_plan, resolve_entry, EntryChoice, LoadOptions, Mode, PinPolicy};
 use crate::pin::{self, Intent, PinTarget};
 use crate::rollback::Rollback;
+use crate::xdp_link::LINK_PIN;
 
 /// A map of the loaded object: `map_fd[i]`.
 #[derive(Debug)]
@@ -94,6 +95,12 @@ pub struct LoadedProgram {
     pub verified_insns: u32,
     /// The verifier log, when one was asked for (`-v`).
     pub log: String,
+    /// The device it is bound to for its XDP hints kfuncs
+    /// (`BPF_F_XDP_DEV_BOUND_ONLY`).
+    pub dev_bound: Option<u32>,
+    /// The XDP hints kfuncs whose calls answer `-EOPNOTSUPP`
+    /// (`LoadOptions::hints_stub`).
+    pub stubbed_kfuncs: Vec<String>,
 }
 
 /// A jump-table entry the load made: `prog_fd[program]` at `key` of `map_fd[map]`.
@@ -125,6 +132,8 @@ pub struct Attached {
     pub program: usize,
     /// Why that program: named, or `prog_fd[0]` by default.
     pub choice: EntryChoice,
+    /// The id of the BPF link holding it (`--link`), `None` for netlink.
+    pub link: Option<u32>,
 }
 
 /// How long a stage took, and how much of it was spent in syscalls.
@@ -161,6 +170,9 @@ pub struct Loaded {
     /// Staging directories of loaders that died, found and resolved by
     /// this load.
     pub recovered: Vec<pin::Recovered>,
+    /// The BPF link of a `--link` attach: the program stays attached while
+    /// this fd or its pin (`LINK_PIN` beside the maps) lives.
+    pub link: Option<OwnedFd>,
     /// Kept so that the object's BTF id stays valid while `Loaded` lives.
     btf: Option<OwnedFd>,
 }
@@ -213,6 +225,9 @@ pub(crate) struct Context<'a> {
     pub options: &'a LoadOptions,
     /// The ifindex every map and program is bound to in hw mode, else 0.
     pub offload: u32,
+    /// The device the load attaches to (or `hints_dev`): programs calling
+    /// XDP hints kfuncs are bound to it.
+    pub hints_ifindex: Option<u32>,
     /// Where bpffs is mounted.
     pub bpffs_root: PathBuf,
     /// Hex SHA-1 of the file, for iproute2 `PIN_OBJECT_NS` (empty when no
@@ -293,6 +308,7 @@ struct Made {
 struct Resolved {
     entry: Option<(usize, EntryChoice)>,
     ifindex: Option<u32>,
+    hints_ifindex: Option<u32>,
     plan: Vec<JumpEntry>,
 }
 
@@ -364,8 +380,16 @@ pub(crate) fn load_opened(
     }
 
     let resolved = resolve(&file, object, options)?;
-    let ctx = context(&file, object, options, object_sha1, resolved.ifindex)?;
+    let mut ctx = context(&file, object, options, object_sha1, resolved.ifindex)?;
+    ctx.hints_ifindex = resolved.hints_ifindex;
     let mut warnings = Vec::new();
+    if options.pins == PinPolicy::Never && options.attach.as_ref().is_some_and(|a| a.link) {
+        warnings.push(
+            "--no-pin with --link: the link is not pinned, and the program is detached when \
+             its last fd closes (when rxdp-load exits); drop --no-pin to keep it attached"
+                .to_string(),
+        );
+    }
     if options.pins == PinPolicy::Never && options.attach.is_some() {
         for map in object
             .maps
@@ -400,6 +424,7 @@ pub(crate) fn load_opened(
             pin_dir,
             warning,
             recovered,
+            link,
         }) => {
             warnings.extend(warning);
             Ok(Loaded {
@@ -421,6 +446,7 @@ pub(crate) fn load_opened(
                 timings: clock.timings,
                 warnings,
                 recovered,
+                link,
                 btf: made.btf,
             })
         }
@@ -487,9 +513,18 @@ fn resolve(file: &str, object: &Object, options: &LoadOptions) -> Result<Resolve
         }
         None => (None, None),
     };
+    let hints_ifindex = match (&options.hints_dev, ifindex) {
+        (Some(dev), None) => Some(netlink::ifindex(dev).map_err(|error| LoadError::Device {
+            file: file.to_string(),
+            dev: dev.clone(),
+            error,
+        })?),
+        _ => ifindex,
+    };
     Ok(Resolved {
         entry,
         ifindex,
+        hints_ifindex,
         plan,
     })
 }
@@ -557,6 +592,7 @@ fn context<'a>(
         object,
         options,
         offload,
+        hints_ifindex: None,
         bpffs_root,
         object_sha1,
         pin_target,
@@ -570,6 +606,7 @@ struct Finished {
     /// From publishing the pins, when the old ones could not be removed.
     warning: Vec<String>,
     recovered: Vec<pin::Recovered>,
+    link: Option<OwnedFd>,
 }
 
 /// Takes the locks of the device (`dev`) and of the `--pin-dir`, in that
@@ -725,10 +762,24 @@ fn run(
         None => None,
     };
 
+    let mut link_fd = None;
     let attached = match (&ctx.options.attach, resolved.entry, resolved.ifindex) {
         (Some(options), Some((entry, choice)), Some(ifindex)) => {
             let program = (entry, &made.programs[entry], choice);
-            let attached = attach(ctx, options, ifindex, program, rollback, observer)?;
+            let (attached, link) = attach(ctx, options, ifindex, program, rollback, observer)?;
+            // The link's pin, beside the maps: it keeps the program
+            // attached after this process exits.
+            if let (Some(link), Some((_, staging, _))) = (&link, &staged) {
+                staging
+                    .dir
+                    .pin(link.as_fd(), LINK_PIN)
+                    .map_err(|error| LoadError::Pins {
+                        file: file.to_string(),
+                        stage: Stage::Attach,
+                        error: error.into(),
+                    })?;
+            }
+            link_fd = link;
             clock.lap(Stage::Attach, observer);
             // The last moment a signal rolls the load back: past the
             // publication, the load is done.
@@ -781,5 +832,6 @@ fn run(
         pin_dir,
         warning,
         recovered,
+        link: link_fd,
     })
 }

@@ -14,6 +14,7 @@
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::rc::Rc;
 
+use rxdp_syscalls::bpf::{link_detach, link_update};
 use rxdp_syscalls::fs::Dir;
 use rxdp_syscalls::netlink::{self, XdpFlags};
 use rxdp_syscalls::Error as SysError;
@@ -29,6 +30,8 @@ pub(crate) struct AttachUndo {
     pub flags: XdpFlags,
     /// The program `--force` replaced, to re-attach.
     pub previous: Option<OwnedFd>,
+    /// Attached through a BPF link: the link, made or updated.
+    pub link: Option<OwnedFd>,
 }
 
 #[derive(Debug, Default)]
@@ -102,6 +105,27 @@ impl Rollback {
         let pins = |result: Result<bool, PinError>| result.map(drop).map_err(|e| e.to_string());
         let attach_undone = match self.attach {
             None => true,
+            // A link this load made: detached, whoever else holds it.
+            Some(AttachUndo {
+                link: Some(link),
+                previous: None,
+                ifindex,
+                ..
+            }) => note(
+                sys(link_detach(link.as_fd())),
+                format!("detach the BPF link from ifindex {ifindex}"),
+            ),
+            // A link whose program this load replaced: given back its
+            // program, only if it still runs ours.
+            Some(AttachUndo {
+                link: Some(link),
+                previous: Some(previous),
+                ifindex,
+                ..
+            }) => note(
+                sys(link_update(link.as_fd(), previous.as_fd(), ours)),
+                format!("give the BPF link on ifindex {ifindex} its program back"),
+            ),
             Some(attach) => match (attach.previous, ours) {
                 (Some(previous), Some(ours)) => note(
                     sys(netlink::attach(

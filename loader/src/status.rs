@@ -17,8 +17,13 @@
 use std::ffi::OsStr;
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use rxdp_syscalls::bpf::{prog_get_fd_by_id, prog_info};
+use rxdp_elf::MapType;
+use rxdp_syscalls::bpf::{
+    enable_stats, map_get_fd_by_id, map_info, map_lookup_elem, prog_get_fd_by_id, prog_info,
+    LinkInfo, ObjectKind, ProgInfo,
+};
 use rxdp_syscalls::fs::bpffs;
 use rxdp_syscalls::fs::lock;
 use rxdp_syscalls::fs::{Dir, EntryType};
@@ -27,12 +32,72 @@ use rxdp_syscalls::Error as SysError;
 
 use crate::error::{hint, syscall};
 use crate::legacy;
+use crate::libxdp::{self, Dispatcher};
 use crate::options::Mode;
 use crate::pin::{
     self, dead_staging, device_dir_name, device_lock, ifname_of_dir, open_bpffs, open_checked,
     read_record, PinError, Recovered, StagingName,
 };
+use crate::pin_index::PinIndex;
 use crate::record::{Record, RECORD};
+use crate::xdp_link;
+
+/// How a program holds its slot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AttachKind {
+    /// `RTM_SETLINK` (`ip link`, `rxdp-load` by default): stays until
+    /// detached or replaced through netlink.
+    Netlink,
+    /// A BPF link (`BPF_LINK_CREATE`): stays while the link has a
+    /// reference (an fd, or a pin); netlink cannot replace it.
+    Link {
+        /// The link's kernel id.
+        id: u32,
+        /// Where it is pinned.
+        pins: Vec<PathBuf>,
+    },
+    /// BPF links could not be listed (`BPF_LINK_GET_NEXT_ID` needs
+    /// `CAP_SYS_ADMIN`): said in the notes.
+    Unknown,
+}
+
+/// A jump-table entry: the program at `key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JumpStatus {
+    /// The key.
+    pub key: u32,
+    /// The program's id (what a prog array's lookup from user space gives).
+    pub prog_id: u32,
+    /// Its name, empty when it could not be read.
+    pub name: String,
+}
+
+/// A map a program (or one it tail-calls) uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapStatus {
+    /// The kernel's id.
+    pub id: u32,
+    /// Its name.
+    pub name: String,
+    /// Its type (`prog_array`, `percpu_array`).
+    pub map_type: String,
+    /// Every pin of it in bpffs (rxdp's, a `--pin-dir`, pins by name).
+    pub pins: Vec<PathBuf>,
+    /// For a prog array: its entries, by key.
+    pub entries: Vec<JumpStatus>,
+}
+
+/// Run count and run time of a program, counted over a window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProgStats {
+    /// The program.
+    pub id: u32,
+    /// Runs in the window.
+    pub run_count: u64,
+    /// Nanoseconds spent in it in the window.
+    pub run_time_ns: u64,
+}
 
 /// One attached program.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +111,15 @@ pub struct SlotStatus {
     pub name: String,
     /// Its tag, in hex.
     pub tag: String,
+    /// Netlink or a BPF link.
+    pub attach: AttachKind,
+    /// The maps it uses, and those of the programs its jump tables hold,
+    /// in id order.
+    pub maps: Vec<MapStatus>,
+    /// With `--stats`: this program's and its tail-call targets' counts.
+    pub stats: Vec<ProgStats>,
+    /// When it is libxdp's dispatcher: its components.
+    pub dispatcher: Option<Dispatcher>,
 }
 
 /// What a pin directory is.
@@ -142,6 +216,15 @@ pub enum StatusError {
 
 /// The status of `dev`, or of every interface with XDP programs or pins.
 pub fn status(dev: Option<&str>) -> Result<StatusReport, StatusError> {
+    status_with(dev, None)
+}
+
+/// [`status`], and with `stats`, each program's run count and run time
+/// over that window (`BPF_ENABLE_STATS` held for it).
+pub fn status_with(
+    dev: Option<&str>,
+    stats: Option<Duration>,
+) -> Result<StatusReport, StatusError> {
     let kernel = |what: &str| {
         let what = what.to_string();
         move |error| StatusError::Kernel { what, error }
@@ -167,6 +250,17 @@ pub fn status(dev: Option<&str>) -> Result<StatusReport, StatusError> {
     let root = bpffs_root
         .as_deref()
         .and_then(|bpffs| rxdp_root(bpffs, &mut report.notes));
+    let index = bpffs_root
+        .as_deref()
+        .map(PinIndex::walk)
+        .unwrap_or_default();
+    if index.truncated {
+        report.notes.push(format!(
+            "bpffs holds more than {} pins: only the first are shown",
+            crate::pin_index::MAX_PINS
+        ));
+    }
+    let xdp_links = xdp_links(&mut report.notes);
     // Device directories by name; those of no interface are gone ones.
     let mut dir_names: Vec<String> = match &root {
         Some(root) => match root.entries() {
@@ -188,7 +282,12 @@ pub fn status(dev: Option<&str>) -> Result<StatusReport, StatusError> {
             ifname: link.name.clone(),
             ifindex: link.ifindex,
             gone: false,
-            programs: programs(link, &mut report.notes),
+            programs: programs(
+                (link, bpffs_root.as_deref()),
+                &xdp_links,
+                &index,
+                &mut report.notes,
+            ),
             pins: Vec::new(),
         };
         if let Some(root) = &root {
@@ -222,6 +321,9 @@ pub fn status(dev: Option<&str>) -> Result<StatusReport, StatusError> {
             });
         }
     }
+    if let Some(window) = stats {
+        count_runs(&mut report, window)?;
+    }
     if let (Some(dev), true) = (dev, report.devices.is_empty()) {
         return Err(StatusError::Nothing {
             dev: dev.to_string(),
@@ -243,9 +345,78 @@ fn rxdp_root(bpffs: &Path, notes: &mut Vec<String>) -> Option<Dir> {
     }
 }
 
+/// Every XDP link in the kernel; a note when they cannot be listed.
+fn xdp_links(notes: &mut Vec<String>) -> Option<Vec<LinkInfo>> {
+    match xdp_link::all() {
+        Ok(links) => Some(links.into_iter().map(|(info, _)| info).collect()),
+        Err(error) => {
+            notes.push(format!(
+                "BPF links cannot be listed, so how programs are attached is not shown: {}{}",
+                syscall(&error),
+                hint(&error)
+            ));
+            None
+        }
+    }
+}
+
+/// The maps of program `info`, and of the programs its prog arrays hold,
+/// transitively, each once, in id order.
+fn maps_of(info: &ProgInfo, index: &PinIndex) -> Vec<MapStatus> {
+    let mut maps: Vec<MapStatus> = Vec::new();
+    let mut progs = vec![info.id];
+    let mut todo = info.map_ids.clone();
+    while let Some(id) = todo.pop() {
+        if maps.iter().any(|map| map.id == id) {
+            continue;
+        }
+        let Ok(fd) = map_get_fd_by_id(id) else {
+            continue;
+        };
+        let Ok(map) = map_info(fd.as_fd()) else {
+            continue;
+        };
+        let map_type = MapType(map.map_type);
+        let mut entries = Vec::new();
+        if map_type == MapType::PROG_ARRAY && map.key_size == 4 && map.value_size == 4 {
+            for key in 0..map.max_entries {
+                let mut value = [0u8; 4];
+                // An empty slot is ENOENT: no entry.
+                if !map_lookup_elem(fd.as_fd(), &key.to_ne_bytes(), &mut value).unwrap_or(false) {
+                    continue;
+                }
+                let prog_id = u32::from_ne_bytes(value);
+                let target = prog_get_fd_by_id(prog_id).and_then(|fd| prog_info(fd.as_fd()));
+                let name = target.as_ref().map_or(String::new(), |t| t.name.clone());
+                if let Ok(target) = target {
+                    if !progs.contains(&target.id) {
+                        progs.push(target.id);
+                        todo.extend(target.map_ids.iter().copied());
+                    }
+                }
+                entries.push(JumpStatus { key, prog_id, name });
+            }
+        }
+        maps.push(MapStatus {
+            id,
+            name: map.name,
+            map_type: map_type.name(),
+            pins: index.of(ObjectKind::Map, id),
+            entries,
+        });
+    }
+    maps.sort_by_key(|map| map.id);
+    maps
+}
+
 /// The programs in the slots of `link`; names that cannot be read are
 /// left empty, with a note.
-fn programs(link: &Link, notes: &mut Vec<String>) -> Vec<SlotStatus> {
+fn programs(
+    (link, bpffs): (&Link, Option<&Path>),
+    xdp_links: &Option<Vec<LinkInfo>>,
+    index: &PinIndex,
+    notes: &mut Vec<String>,
+) -> Vec<SlotStatus> {
     let state = &link.xdp;
     [
         (Mode::Skb, state.skb_prog_id),
@@ -256,6 +427,23 @@ fn programs(link: &Link, notes: &mut Vec<String>) -> Vec<SlotStatus> {
     .filter_map(|(mode, id)| id.map(|id| (mode, id)))
     .map(|(mode, id)| {
         let info = prog_get_fd_by_id(id).and_then(|fd| prog_info(fd.as_fd()));
+        let maps = info
+            .as_ref()
+            .map_or(Vec::new(), |info| maps_of(info, index));
+        let dispatcher = info
+            .as_ref()
+            .ok()
+            .and_then(|info| libxdp::dispatcher(bpffs, link.ifindex, info));
+        let attach = match xdp_links {
+            None => AttachKind::Unknown,
+            Some(links) => links
+                .iter()
+                .find(|l| l.ifindex == link.ifindex && l.prog_id == id)
+                .map_or(AttachKind::Netlink, |l| AttachKind::Link {
+                    id: l.id,
+                    pins: index.of(ObjectKind::Link, l.id),
+                }),
+        };
         let (name, tag) = match info {
             Ok(info) => (info.name.clone(), info.tag_hex()),
             // Detached and freed between the query and the lookup.
@@ -275,9 +463,63 @@ fn programs(link: &Link, notes: &mut Vec<String>) -> Vec<SlotStatus> {
             id,
             name,
             tag,
+            attach,
+            maps,
+            stats: Vec::new(),
+            dispatcher,
         }
     })
     .collect()
+}
+
+/// Fills each slot's `stats`: run count and time of its program and of
+/// those its jump tables hold, counted over `window` with
+/// `BPF_ENABLE_STATS` held (the counters only move while some holder
+/// keeps stats enabled; the difference is this window's share).
+fn count_runs(report: &mut StatusReport, window: Duration) -> Result<(), StatusError> {
+    let ids = |slot: &SlotStatus| {
+        let mut ids = vec![slot.id];
+        for entry in slot.maps.iter().flat_map(|map| &map.entries) {
+            if !ids.contains(&entry.prog_id) {
+                ids.push(entry.prog_id);
+            }
+        }
+        ids
+    };
+    let counters = |id: u32| {
+        prog_get_fd_by_id(id)
+            .and_then(|fd| prog_info(fd.as_fd()))
+            .map(|info| (info.run_count, info.run_time_ns))
+            .ok()
+    };
+    let enabled = enable_stats().map_err(|error| StatusError::Kernel {
+        what: "--stats".to_string(),
+        error,
+    })?;
+    let before: Vec<Vec<Option<(u64, u64)>>> = report
+        .devices
+        .iter()
+        .flat_map(|device| &device.programs)
+        .map(|slot| ids(slot).into_iter().map(counters).collect())
+        .collect();
+    std::thread::sleep(window);
+    let slots = report
+        .devices
+        .iter_mut()
+        .flat_map(|device| &mut device.programs);
+    for (slot, before) in slots.zip(before) {
+        for (id, before) in ids(slot).into_iter().zip(before) {
+            if let (Some((count0, time0)), Some((count1, time1))) = (before, counters(id)) {
+                slot.stats.push(ProgStats {
+                    id,
+                    run_count: count1.saturating_sub(count0),
+                    run_time_ns: time1.saturating_sub(time0),
+                });
+            }
+        }
+    }
+    drop(enabled);
+    Ok(())
 }
 
 /// The ifindex recorded in the pin directory `dir` of device `name`.

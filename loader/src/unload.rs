@@ -20,13 +20,21 @@
 //!   detached.
 //! - Pins of the layout before `rxdp/` whose maps are those of a program
 //!   detached are removed too (`legacy`).
+//! - libxdp's dispatcher (xdp-loader's) is detached like any program, and
+//!   the pins of its components in `<bpffs>/xdp/dispatch-IFINDEX-ID/`
+//!   removed under libxdp's lock ([`crate::libxdp`]): `xdp-loader status`
+//!   then shows nothing.
+//! - A program attached through a BPF link that rxdp pinned (`--link`,
+//!   [`LINK_PIN`] in the slot's directory) is detached with
+//!   `BPF_LINK_DETACH`, then its pins go; a link rxdp did not pin is
+//!   another tool's, and netlink's refusal says so.
 
 use std::ffi::OsStr;
 use std::os::fd::AsFd;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use rxdp_syscalls::bpf::{prog_get_fd_by_id, prog_info};
+use rxdp_syscalls::bpf::{link_detach, link_info, prog_get_fd_by_id, prog_info, ObjectKind};
 use rxdp_syscalls::fs::bpffs;
 use rxdp_syscalls::fs::lock::{self, Lock, LockError};
 use rxdp_syscalls::fs::{Dir, EntryType};
@@ -36,12 +44,15 @@ use rxdp_syscalls::Error as SysError;
 use crate::attach::attached_mode;
 use crate::error::{hint, lock_advice, syscall};
 use crate::legacy;
+use crate::libxdp;
 use crate::options::{Mode, DEFAULT_LOCK_TIMEOUT};
 use crate::pin::{
     self, device_dir_name, device_lock, ifname_of_dir, open_bpffs, open_checked, read_record,
     PinError, Recovered,
 };
+use crate::pin_index::PinIndex;
 use crate::record::{Record, RECORD};
+use crate::xdp_link::{self, LINK_PIN};
 
 /// What an unload did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -334,8 +345,21 @@ pub fn unload_with(
     }
     let mut detached_maps: Vec<(Mode, Vec<u32>)> = Vec::new();
     for (ifindex, slot, id) in targets {
+        let mut pinned: Vec<u32> = root_dir.as_ref().map_or(Vec::new(), |root| {
+            dirs.iter()
+                .filter_map(|dir| pinned_link(root, &dir.root_name, slot))
+                .collect()
+        });
+        // A link rxdp pinned elsewhere (`--pin-dir`): its pin's name says so.
+        if let (true, Some(bpffs)) = (pinned.is_empty(), &bpffs_root) {
+            pinned.extend(links_pinned_as_rxdp(bpffs));
+        }
+        // libxdp's dispatcher: its components' pins go with it.
+        let dispatcher = prog_get_fd_by_id(id)
+            .and_then(|fd| prog_info(fd.as_fd()))
+            .is_ok_and(|info| info.name == libxdp::DISPATCHER);
         let detached =
-            detach(ifindex, slot, id, only_them).map_err(|error| UnloadError::Detach {
+            detach(ifindex, slot, id, only_them, &pinned).map_err(|error| UnloadError::Detach {
                 dev: dev.to_string(),
                 mode: slot,
                 id,
@@ -344,6 +368,11 @@ pub fn unload_with(
             })?;
         if let Some(maps) = detached {
             done.detached.push((slot, id));
+            if let (true, Some(bpffs)) = (dispatcher, &bpffs_root) {
+                let removed = libxdp::remove_pins(bpffs, ifindex, id)
+                    .map_err(|error| pins_error(error.into(), &mut done))?;
+                done.removed.extend(removed);
+            }
             detached_maps.push((slot, maps));
         }
     }
@@ -486,11 +515,57 @@ fn renamed_dirs(
     Ok(out)
 }
 
+/// The ids of the BPF links pinned anywhere in bpffs under rxdp's name
+/// for them ([`LINK_PIN`], which no map pin can have).
+fn links_pinned_as_rxdp(bpffs: &std::path::Path) -> Vec<u32> {
+    PinIndex::walk(bpffs)
+        .pins
+        .into_iter()
+        .filter(|pin| {
+            pin.kind == ObjectKind::Link && pin.path.file_name() == Some(OsStr::new(LINK_PIN))
+        })
+        .map(|pin| pin.id)
+        .collect()
+}
+
+/// The id of the BPF link rxdp pinned in slot directory `slot` of device
+/// directory `root_name`, if there is one.
+fn pinned_link(root: &Dir, root_name: &str, slot: Mode) -> Option<u32> {
+    let device = open_checked(root, OsStr::new(root_name)).ok()??;
+    let dir = open_checked(&device, OsStr::new(slot.name())).ok()??;
+    let stat = dir.stat_at(LINK_PIN).ok()??;
+    if stat.kind != EntryType::File {
+        return None;
+    }
+    let fd = dir.get(LINK_PIN).ok()?;
+    link_info(fd.as_fd()).ok().map(|info| info.id)
+}
+
 /// Detaches slot `mode` of `ifindex`, where program `id` was found;
 /// returns the ids of its maps (for its pins of the old layout). With
 /// `only_it` (a program found through a record, on a device found by
 /// ifindex), only if it is still that program: `None` when it is not.
-fn detach(ifindex: u32, mode: Mode, id: u32, only_it: bool) -> Result<Option<Vec<u32>>, SysError> {
+/// When a link among `pinned` (those rxdp pinned for the slot) holds it,
+/// the link is detached.
+fn detach(
+    ifindex: u32,
+    mode: Mode,
+    id: u32,
+    only_it: bool,
+    pinned: &[u32],
+) -> Result<Option<Vec<u32>>, SysError> {
+    if !pinned.is_empty() {
+        if let Some((link_id, link)) = xdp_link::find(ifindex, id)? {
+            if pinned.contains(&link_id) {
+                let maps = prog_get_fd_by_id(id)
+                    .and_then(|prog| prog_info(prog.as_fd()))
+                    .map(|info| info.map_ids)
+                    .unwrap_or_default();
+                link_detach(link.as_fd())?;
+                return Ok(Some(maps));
+            }
+        }
+    }
     let prog = match prog_get_fd_by_id(id) {
         Ok(prog) => Some(prog),
         // Detached and freed meanwhile.

@@ -243,10 +243,12 @@ impl Error {
 
 /// What to do about an XDP slot a BPF link holds.
 pub const LINK_HOLDS_SLOT: &str = "a BPF link holds this XDP slot (BPF_LINK_CREATE, as \
-                                   xdp-loader and libbpf programs attach): netlink can neither \
-                                   replace nor detach it, --force included; the program that \
-                                   made the link must release it (bpftool link show; bpftool \
-                                   link detach id N)";
+                                   `rxdp-load --link`, xdp-loader and libbpf programs attach): \
+                                   netlink can neither replace nor detach it, --force included; \
+                                   `rxdp-load --link --force` replaces its program through the \
+                                   link (BPF_LINK_UPDATE), `rxdp unload` removes a link rxdp \
+                                   pinned, else the program that made the link must release it \
+                                   (bpftool link show; bpftool link detach id N)";
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

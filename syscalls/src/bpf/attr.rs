@@ -203,6 +203,38 @@ pub(crate) struct LinkCreateAttr {
     pub flags: u32,
 }
 
+/// The `BPF_LINK_UPDATE` member: `new_prog_fd` replaces the link's
+/// program; with `BPF_F_REPLACE` in `flags`, only if `old_prog_fd` is the
+/// one it runs.
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy, Pod, Zeroable)]
+pub(crate) struct LinkUpdateAttr {
+    pub link_fd: u32,
+    pub new_prog_fd: u32,
+    pub flags: u32,
+    pub old_prog_fd: u32,
+}
+
+/// The `BPF_LINK_DETACH` member (`link_detach`), and `BPF_ENABLE_STATS`'s
+/// (`enable_stats.type`): one `u32` each.
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy, Pod, Zeroable)]
+pub(crate) struct OneU32Attr {
+    pub value: u32,
+}
+
+/// `struct bpf_link_info`: the part every link type shares, then the union
+/// of the per-type parts (`xdp.ifindex` is its first `u32`), as words.
+#[repr(C, align(8))]
+#[derive(Debug, Default, Clone, Copy, Pod, Zeroable)]
+pub(crate) struct BpfLinkInfo {
+    pub link_type: u32,
+    pub id: u32,
+    pub prog_id: u32,
+    pub _pad: u32,
+    pub union: [u32; 8],
+}
+
 /// `struct bpf_prog_info`, which `BPF_OBJ_GET_INFO_BY_FD` fills for a program.
 #[repr(C, align(8))]
 #[derive(Debug, Default, Clone, Copy, Pod, Zeroable)]
@@ -299,6 +331,8 @@ impl Attr for GetIdAttr {}
 impl Attr for InfoAttr {}
 impl Attr for BtfLoadAttr {}
 impl Attr for LinkCreateAttr {}
+impl Attr for LinkUpdateAttr {}
+impl Attr for OneU32Attr {}
 
 /// The info structs `BPF_OBJ_GET_INFO_BY_FD` fills: plain data the kernel
 /// writes, zero to start with.
@@ -307,6 +341,7 @@ pub(crate) trait Info: Pod + Default {}
 impl Info for BpfProgInfo {}
 impl Info for BpfMapInfo {}
 impl Info for BpfBtfInfo {}
+impl Info for BpfLinkInfo {}
 
 // Sizes and offsets from include/uapi/linux/bpf.h (checked against
 // `offsetof` on the uapi header on x86_64).
@@ -379,6 +414,15 @@ const _: () = {
     assert!(offset_of!(LinkCreateAttr, target_ifindex) == 4);
     assert!(offset_of!(LinkCreateAttr, attach_type) == 8);
     assert!(offset_of!(LinkCreateAttr, flags) == 12);
+
+    assert!(size_of::<LinkUpdateAttr>() == 16);
+    assert!(offset_of!(LinkUpdateAttr, flags) == 8);
+    assert!(offset_of!(LinkUpdateAttr, old_prog_fd) == 12);
+
+    assert!(size_of::<OneU32Attr>() == 4);
+
+    assert!(offset_of!(BpfLinkInfo, prog_id) == 8);
+    assert!(offset_of!(BpfLinkInfo, union) == 16);
 
     assert!(size_of::<BpfProgInfo>() == 232);
     assert!(offset_of!(BpfProgInfo, tag) == 8);

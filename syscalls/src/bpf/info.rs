@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 
 use super::attr::{
-    name_from_bytes, ptr_mut, BpfBtfInfo, BpfMapInfo, BpfProgInfo, GetIdAttr, Info, InfoAttr,
-    BPF_TAG_SIZE,
+    name_from_bytes, ptr_mut, BpfBtfInfo, BpfLinkInfo, BpfMapInfo, BpfProgInfo, GetIdAttr, Info,
+    InfoAttr, BPF_TAG_SIZE,
 };
 use super::sys::{bpf, bpf_fd, Cmd};
 use crate::error::{Error, Result};
@@ -223,6 +223,38 @@ pub fn btf_info(btf: BorrowedFd<'_>) -> Result<BtfInfo> {
     })
 }
 
+/// `BPF_LINK_TYPE_XDP` (`enum bpf_link_type`).
+pub const LINK_TYPE_XDP: u32 = 6;
+
+/// A BPF link, as `struct bpf_link_info` describes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LinkInfo {
+    /// The kernel's id.
+    pub id: u32,
+    /// `enum bpf_link_type` ([`LINK_TYPE_XDP`] for XDP).
+    pub link_type: u32,
+    /// The program it runs.
+    pub prog_id: u32,
+    /// For an XDP link, its interface; 0 once detached (or for other types).
+    pub ifindex: u32,
+}
+
+/// The info of a link (one `BPF_OBJ_GET_INFO_BY_FD`).
+pub fn link_info(link: BorrowedFd<'_>) -> Result<LinkInfo> {
+    let mut raw = BpfLinkInfo::default();
+    obj_info(link, &mut raw)?;
+    Ok(LinkInfo {
+        id: raw.id,
+        link_type: raw.link_type,
+        prog_id: raw.prog_id,
+        ifindex: if raw.link_type == LINK_TYPE_XDP {
+            raw.union[0]
+        } else {
+            0
+        },
+    })
+}
+
 fn next_id(cmd: Cmd, start: u32) -> Result<Option<u32>> {
     let mut attr = GetIdAttr {
         start_id: start,
@@ -271,6 +303,11 @@ pub fn prog_get_fd_by_id(id: u32) -> Result<OwnedFd> {
 /// Opens the map with this id (ENOENT when there is none).
 pub fn map_get_fd_by_id(id: u32) -> Result<OwnedFd> {
     fd_by_id(Cmd::MapGetFdById, "map", id)
+}
+
+/// Opens the BPF link with this id (ENOENT when there is none).
+pub fn link_get_fd_by_id(id: u32) -> Result<OwnedFd> {
+    fd_by_id(Cmd::LinkGetFdById, "link", id)
 }
 
 /// Opens the BTF object with this id (a map's `btf_id`; ENOENT when

@@ -35,10 +35,11 @@ pub use btf::btf_load;
 pub(crate) use fake::fake_call;
 pub use fdinfo::{fd_info, FdInfo, ObjectKind};
 pub use info::{
-    btf_get_fd_by_id, btf_info, link_get_next_id, map_get_fd_by_id, map_get_next_id, map_info,
-    prog_get_fd_by_id, prog_get_next_id, prog_info, BtfInfo, MapInfo, ProgInfo,
+    btf_get_fd_by_id, btf_info, link_get_fd_by_id, link_get_next_id, link_info, map_get_fd_by_id,
+    map_get_next_id, map_info, prog_get_fd_by_id, prog_get_next_id, prog_info, BtfInfo, LinkInfo,
+    MapInfo, ProgInfo, LINK_TYPE_XDP,
 };
-pub use link::link_create_xdp;
+pub use link::{enable_stats, link_create_xdp, link_detach, link_update};
 pub use log::{
     VerifierStats, BPF_LOG_LEVEL1, BPF_LOG_LEVEL2, BPF_LOG_STATS, LOG_FIRST_SIZE, LOG_MAX_SIZE,
 };
@@ -52,7 +53,7 @@ pub use memlock::{allow_raise as allow_memlock_raise, was_raised as memlock_was_
 pub use object::{obj_get, obj_pin};
 pub use prog::{
     prog_load, Loaded, ProgLoad, BPF_F_ANY_ALIGNMENT, BPF_F_SLEEPABLE, BPF_F_STRICT_ALIGNMENT,
-    BPF_F_XDP_HAS_FRAGS, INSN_SIZE,
+    BPF_F_XDP_DEV_BOUND_ONLY, BPF_F_XDP_HAS_FRAGS, INSN_SIZE,
 };
 #[cfg(feature = "fake-kernel")]
 pub(crate) use sys::Cmd;

@@ -24,6 +24,10 @@ pub const BPF_F_SLEEPABLE: u32 = 1 << 4;
 /// `BPF_F_XDP_HAS_FRAGS` (program flag): an XDP program that handles
 /// multi-buffer packets (`xdp.frags` sections).
 pub const BPF_F_XDP_HAS_FRAGS: u32 = 1 << 5;
+/// `BPF_F_XDP_DEV_BOUND_ONLY` (program flag, kernel 6.3): an XDP program
+/// bound to the device `prog_ifindex` names without being offloaded, so
+/// that the verifier can resolve the XDP hints kfuncs to its driver's.
+pub const BPF_F_XDP_DEV_BOUND_ONLY: u32 = 1 << 6;
 
 /// What `BPF_PROG_LOAD` needs. Fields left at their default are zero, as the
 /// kernel expects for "not used". Start from [`ProgLoad::new`] and set what

@@ -39,7 +39,11 @@ pub(crate) enum Cmd {
     BtfGetFdById,
     MapFreeze,
     LinkCreate,
+    LinkUpdate,
+    LinkGetFdById,
     LinkGetNextId,
+    EnableStats,
+    LinkDetach,
 }
 
 impl Cmd {
@@ -64,7 +68,11 @@ impl Cmd {
             Cmd::BtfGetFdById => 19,
             Cmd::MapFreeze => 22,
             Cmd::LinkCreate => 28,
+            Cmd::LinkUpdate => 29,
+            Cmd::LinkGetFdById => 30,
             Cmd::LinkGetNextId => 31,
+            Cmd::EnableStats => 32,
+            Cmd::LinkDetach => 34,
         }
     }
 
@@ -89,7 +97,11 @@ impl Cmd {
             Cmd::BtfGetFdById => "BPF_BTF_GET_FD_BY_ID",
             Cmd::MapFreeze => "BPF_MAP_FREEZE",
             Cmd::LinkCreate => "BPF_LINK_CREATE",
+            Cmd::LinkUpdate => "BPF_LINK_UPDATE",
+            Cmd::LinkGetFdById => "BPF_LINK_GET_FD_BY_ID",
             Cmd::LinkGetNextId => "BPF_LINK_GET_NEXT_ID",
+            Cmd::EnableStats => "BPF_ENABLE_STATS",
+            Cmd::LinkDetach => "BPF_LINK_DETACH",
         }
     }
 }
@@ -160,7 +172,7 @@ pub(crate) unsafe fn bpf<T: Attr>(cmd: Cmd, attr: &mut T) -> Result<i64> {
 ///
 /// As for [`bpf`]; and `cmd` must be one whose non-negative result is a new
 /// fd owned by the caller (`BPF_MAP_CREATE`, `BPF_PROG_LOAD`, `BPF_OBJ_GET`,
-/// `BPF_*_GET_FD_BY_ID`, `BPF_BTF_LOAD`, `BPF_LINK_CREATE`).
+/// `BPF_*_GET_FD_BY_ID`, `BPF_BTF_LOAD`, `BPF_LINK_CREATE`, `BPF_ENABLE_STATS`).
 pub(crate) unsafe fn bpf_fd<T: Attr>(cmd: Cmd, attr: &mut T) -> Result<OwnedFd> {
     // SAFETY: the caller upholds `bpf`'s contract.
     let fd = unsafe { bpf(cmd, attr) }?;

@@ -137,6 +137,24 @@ impl Dir {
         })
     }
 
+    /// Takes an exclusive `flock(2)` on this directory, waiting for it; it
+    /// is released when the directory closes. libxdp serialises changes to
+    /// its dispatchers' pins this way, on its bpffs directory (`xdp/`).
+    pub fn lock_exclusive(&self) -> Result<()> {
+        let op = "flock";
+        seam::enter(op, || loop {
+            // SAFETY: flock(2) on an fd this struct owns; no pointers.
+            let ret = unsafe { libc::flock(self.fd.as_raw_fd(), libc::LOCK_EX) };
+            if ret == 0 {
+                return Ok(());
+            }
+            let error = Error::last(op);
+            if error.errno != libc::EINTR {
+                return Err(error.with_subject(self.path.display().to_string()));
+            }
+        })
+    }
+
     /// The path this directory was reached by.
     pub fn path(&self) -> &Path {
         &self.path

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * xdp_hints.c - XDP hints: the receive hash the driver computed, read
+ * with the bpf_xdp_metadata_rx_hash kfunc (kernel 6.3).
+ *
+ * A program calling the metadata kfuncs must be loaded bound to the
+ * device it will run on (BPF_F_XDP_DEV_BOUND_ONLY with prog_ifindex): the
+ * verifier replaces each call with the driver's own implementation. veth
+ * implements rx_hash (the hash of the skb it carries), in native mode.
+ *
+ * hints[0]: the last hash, hints[1]: the kfunc's last return value
+ * (0, or -ENODATA / -EOPNOTSUPP as a u64), hints[2]: frames seen,
+ * hints[3]: frames whose hash was read (return 0).
+ */
+#include "rxdp_helpers.h"
+
+/* Kernel functions are declared extern in section .ksyms; the loader
+ * finds their BTF ids in the kernel's BTF by name. */
+#define __ksym __attribute__((section(".ksyms")))
+
+/* The last argument is an enum xdp_rss_hash_type in the kernel: 4 bytes. */
+extern int bpf_xdp_metadata_rx_hash(const struct xdp_md *ctx, __u32 *hash,
+				    __u32 *rss_type) __ksym;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 4);
+	__type(key, __u32);
+	__type(value, __u64);
+} hints SEC(".maps");
+
+static __always_inline void set(__u32 index, __u64 value)
+{
+	__u64 *slot = bpf_map_lookup_elem(&hints, &index);
+
+	if (slot)
+		*slot = value;
+}
+
+static __always_inline void add(__u32 index)
+{
+	__u64 *slot = bpf_map_lookup_elem(&hints, &index);
+
+	if (slot)
+		__sync_fetch_and_add(slot, 1);
+}
+
+SEC("xdp")
+int xdp_rx_hash(struct xdp_md *ctx)
+{
+	__u32 hash = 0, type = 0;
+	int ret = bpf_xdp_metadata_rx_hash(ctx, &hash, &type);
+
+	add(2);
+	set(1, (__u64)(__s64)ret);
+	if (ret == 0) {
+		set(0, hash);
+		add(3);
+	}
+	return XDP_PASS;
+}
+
+char _license[] SEC("license") = "GPL";
