@@ -32,8 +32,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use rxdp_elf::core::CoreTarget;
-use rxdp_elf::kfunc::{needs_kernel_btf, KfuncIds};
-use rxdp_elf::relocate::relocate_against;
+use rxdp_elf::kfunc::{is_xdp_metadata, needs_kernel_btf, KfuncIds};
+use rxdp_elf::relocate::{relocate_against, Patch};
 use rxdp_elf::{JumpEntry, JumpOrigin, MapType, Object, Pinning, ProgramType};
 use rxdp_syscalls::fs::bpffs;
 use rxdp_syscalls::fs::lock::{self, Lock, LockError};
@@ -704,8 +704,11 @@ fn run(
                 patch: &patched.patch,
             });
         }
-        // Shown: what the program-load stage needs is the rest.
-        program_linked.patches = Vec::new();
+        // Shown: the program-load stage needs only the calls to XDP hints
+        // kfuncs (they make the program device-bound, or are stubbed).
+        program_linked
+            .patches
+            .retain(|p| matches!(p.patch, Patch::Kfunc { .. }) && is_xdp_metadata(&p.symbol));
         linked.push(program_linked);
     }
     clock.lap(Stage::Relocate, observer);
