@@ -16,7 +16,8 @@ use std::path::PathBuf;
 use rxdp_elf::ParseError;
 use rxdp_syscalls::Error as SysError;
 
-use crate::kernel_btf::KfuncError;
+use crate::externs::ExternError;
+use crate::kernel_btf::KernelBtfError;
 use crate::observe::Stage;
 use crate::options::{Mode, OptionError};
 use rxdp_elf::relocate::RelocateError;
@@ -227,13 +228,26 @@ pub enum LoadError {
         /// What failed, with the kernel's words when a syscall did.
         error: SysError,
     },
-    /// The kernel's BTF could not be read, or lacks a kfunc the object calls.
+    /// The kernel's BTF could not be read, or lacks a kfunc or `__ksym`
+    /// variable the object needs.
     #[error("{file}: relocate: {error}")]
-    Kfunc {
+    KernelBtf {
         /// The object file, as the user named it.
         file: String,
-        /// What failed: reading the kernel's BTF, parsing it, or finding a kfunc.
-        error: KfuncError,
+        /// What failed: reading the kernel's BTF, parsing it, or finding a
+        /// kernel symbol in it.
+        error: KernelBtfError,
+    },
+    /// An extern could not be given a value from this machine (the kernel
+    /// configuration, `/proc/kallsyms`).
+    #[error("{file}: {stage}: {error}")]
+    Extern {
+        /// The object file, as the user named it.
+        file: String,
+        /// The stage it happened in.
+        stage: Stage,
+        /// What failed.
+        error: ExternError,
     },
     /// A program could not be relocated.
     #[error("{file}: relocate: {error}")]
@@ -391,7 +405,8 @@ impl LoadError {
             LoadError::Btf { .. } | LoadError::BtfPrepare { .. } => Stage::LoadBtf,
             LoadError::Map { .. } | LoadError::PinMismatch { .. } => Stage::CreateMaps,
             LoadError::Offload { stage, .. } | LoadError::Pin { stage, .. } => *stage,
-            LoadError::Kfunc { .. } | LoadError::Relocate { .. } => Stage::Relocate,
+            LoadError::KernelBtf { .. } | LoadError::Relocate { .. } => Stage::Relocate,
+            LoadError::Extern { stage, .. } => *stage,
             LoadError::Verifier { .. } | LoadError::Program { .. } => Stage::LoadPrograms,
             LoadError::Jump { .. } => Stage::FillJumpTables,
             LoadError::PinName { .. } => Stage::Pin,

@@ -8,7 +8,8 @@
 //!   verifier logs, BTF, pins, info, test runs, XDP links);
 //! - [`netlink`]: rtnetlink, to attach XDP programs to devices and query them;
 //! - [`fs`]: bpffs (pins) and tracefs (`trace_pipe`);
-//! - [`alloc`]: the memory allocator of rxdp's programs (`mmap`).
+//! - [`alloc`]: the memory allocator of rxdp's programs (`mmap`);
+//! - [`system`]: the kernel's release and the page size.
 //!
 //! This is the only crate of rxdp with `unsafe`; each block says why it is
 //! sound in a `// SAFETY:` comment.
@@ -33,5 +34,6 @@ mod error;
 pub mod fs;
 pub mod netlink;
 pub mod seam;
+pub mod system;
 
 pub use error::{errno_name, Error, Result, ENOTSUPP};

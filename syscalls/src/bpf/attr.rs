@@ -271,6 +271,18 @@ pub(crate) struct BpfMapInfo {
     pub map_extra: u64,
 }
 
+/// `struct bpf_btf_info`.
+#[repr(C, align(8))]
+#[derive(Debug, Default, Clone, Copy, Pod, Zeroable)]
+pub(crate) struct BpfBtfInfo {
+    pub btf: u64,
+    pub btf_size: u32,
+    pub id: u32,
+    pub name: u64,
+    pub name_len: u32,
+    pub kernel_btf: u32,
+}
+
 /// The structs the `bpf(2)` choke point accepts: attr members, plain data
 /// (`Pod`: no padding, every bit pattern valid), so the kernel may read
 /// all of it and write any of it.
@@ -292,6 +304,7 @@ pub(crate) trait Info: Pod + Default {}
 
 impl Info for BpfProgInfo {}
 impl Info for BpfMapInfo {}
+impl Info for BpfBtfInfo {}
 
 // Sizes and offsets from include/uapi/linux/bpf.h (checked against
 // `offsetof` on the uapi header on x86_64).
@@ -379,6 +392,11 @@ const _: () = {
     assert!(offset_of!(BpfProgInfo, run_time_ns) == 192);
     assert!(offset_of!(BpfProgInfo, verified_insns) == 216);
     assert!(offset_of!(BpfProgInfo, attach_btf_id) == 224);
+
+    assert!(size_of::<BpfBtfInfo>() == 32);
+    assert!(offset_of!(BpfBtfInfo, id) == 12);
+    assert!(offset_of!(BpfBtfInfo, name) == 16);
+    assert!(offset_of!(BpfBtfInfo, kernel_btf) == 28);
 
     assert!(size_of::<BpfMapInfo>() == 88);
     assert!(offset_of!(BpfMapInfo, name) == 24);

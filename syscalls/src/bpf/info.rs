@@ -6,7 +6,8 @@ use std::fmt::Write as _;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 
 use super::attr::{
-    name_from_bytes, ptr_mut, BpfMapInfo, BpfProgInfo, GetIdAttr, Info, InfoAttr, BPF_TAG_SIZE,
+    name_from_bytes, ptr_mut, BpfBtfInfo, BpfMapInfo, BpfProgInfo, GetIdAttr, Info, InfoAttr,
+    BPF_TAG_SIZE,
 };
 use super::sys::{bpf, bpf_fd, Cmd};
 use crate::error::{Error, Result};
@@ -179,6 +180,40 @@ pub fn map_info(map: BorrowedFd<'_>) -> Result<MapInfo> {
     })
 }
 
+/// A BTF object, as `struct bpf_btf_info` describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BtfInfo {
+    /// The kernel's id.
+    pub id: u32,
+    /// `vmlinux`, a module's name, or empty for a program's BTF.
+    pub name: String,
+    /// Whether it is the kernel's own (vmlinux or a module).
+    pub kernel_btf: bool,
+    /// Bytes of its raw data.
+    pub size: u32,
+}
+
+/// Longest name a BTF object has (`MODULE_NAME_LEN`, 56, with room).
+const BTF_NAME_LEN: usize = 64;
+
+/// The info of a BTF object: its id, its name (vmlinux's, a module's) and
+/// whether it is the kernel's (one `BPF_OBJ_GET_INFO_BY_FD`).
+pub fn btf_info(btf: BorrowedFd<'_>) -> Result<BtfInfo> {
+    let mut name = [0u8; BTF_NAME_LEN];
+    let mut raw = BpfBtfInfo {
+        name: ptr_mut(&mut name),
+        name_len: BTF_NAME_LEN as u32,
+        ..BpfBtfInfo::default()
+    };
+    obj_info(btf, &mut raw)?;
+    Ok(BtfInfo {
+        id: raw.id,
+        name: name_from_bytes(&name),
+        kernel_btf: raw.kernel_btf != 0,
+        size: raw.btf_size,
+    })
+}
+
 fn next_id(cmd: Cmd, start: u32) -> Result<Option<u32>> {
     let mut attr = GetIdAttr {
         start_id: start,
@@ -203,6 +238,13 @@ pub fn map_get_next_id(start: u32) -> Result<Option<u32>> {
     next_id(Cmd::MapGetNextId, start)
 }
 
+/// The id of the first BTF object after `start` (programs' and maps'
+/// included, and the kernel's own: vmlinux, modules), or `None` after the
+/// last one.
+pub fn btf_get_next_id(start: u32) -> Result<Option<u32>> {
+    next_id(Cmd::BtfGetNextId, start)
+}
+
 /// The id of the first BPF link after `start`, or `None` after the last one.
 pub fn link_get_next_id(start: u32) -> Result<Option<u32>> {
     next_id(Cmd::LinkGetNextId, start)
@@ -222,6 +264,11 @@ fn fd_by_id(cmd: Cmd, what: &str, id: u32) -> Result<OwnedFd> {
 /// Opens the program with this id (ENOENT when there is none).
 pub fn prog_get_fd_by_id(id: u32) -> Result<OwnedFd> {
     fd_by_id(Cmd::ProgGetFdById, "program", id)
+}
+
+/// Opens the BTF object with this id (ENOENT when there is none).
+pub fn btf_get_fd_by_id(id: u32) -> Result<OwnedFd> {
+    fd_by_id(Cmd::BtfGetFdById, "BTF", id)
 }
 
 /// Opens the map with this id (ENOENT when there is none).
