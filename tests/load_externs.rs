@@ -687,6 +687,10 @@ fn sanitized_btf_is_accepted_by_the_kernel() {
     if !require_kernel() {
         return;
     }
+    // The probes themselves: this kernel knows every kind, and lets a
+    // tracepoint program read its BPF cookie.
+    assert_eq!(rxdp::probe::btf_features(), BtfFeatures::ALL);
+    assert!(rxdp::probe::bpf_cookie());
     // An object's BTF with the kinds replaced that each older kernel lacks
     // (ENUM64 6.0, TYPE_TAG 5.17, DECL_TAG 5.16, FLOAT 5.13, global FUNC
     // 5.6, DATASEC 5.2): still BTF this kernel accepts, the rewrite keeping

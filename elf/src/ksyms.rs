@@ -21,12 +21,11 @@
 //!   objects if the call is reachable (`bpf_ksym_exists()` guards it); a
 //!   strong one is an error.
 
-use std::collections::BTreeMap;
 use std::os::fd::RawFd;
 use std::sync::Arc;
 
 use crate::btf::{Btf, BtfKind};
-use crate::externs::{essential, Extern, ExternKind};
+use crate::externs::{Extern, ExternKind};
 use crate::{Object, RelocTarget};
 
 /// The running kernel's BTF: vmlinux's, and the modules' (split BTF on
@@ -143,8 +142,8 @@ impl std::fmt::Display for KsymValue {
 /// live in the `.kconfig` map.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct KernelSymbols {
-    /// By extern name.
-    values: BTreeMap<String, KsymValue>,
+    /// By extern name, in the object's order.
+    values: Vec<(String, KsymValue)>,
     /// The BTF fd of each module, by its index in [`KernelBtf::modules`].
     module_fds: Vec<RawFd>,
     /// The modules whose kfuncs are called, in `fd_array` order from index 1.
@@ -196,20 +195,14 @@ pub enum KsymError {
     TooManyModules,
 }
 
-/// A type for messages: `STRUCT rq`, `FUNC_PROTO`, `void`.
+/// A type for messages: `STRUCT rq`, `FUNC_PROTO [12]`, `void`.
 fn describe(btf: &Btf, id: u32) -> String {
-    let Ok(resolved) = btf.resolve(id) else {
-        return format!("type {id}");
-    };
+    let resolved = btf.resolve(id).unwrap_or(id);
     match btf.type_by_id(resolved) {
-        Ok(t) => {
-            let name = btf.string(t.name_off).unwrap_or_default();
-            if name.is_empty() {
-                t.kind.name().to_string()
-            } else {
-                format!("{} {name}", t.kind.name())
-            }
-        }
+        Ok(t) => match btf.string(t.name_off).unwrap_or_default() {
+            "" => format!("{} [{resolved}]", t.kind),
+            name => format!("{} {name}", t.kind),
+        },
         Err(_) => "void".to_string(),
     }
 }
@@ -219,7 +212,7 @@ impl KernelSymbols {
     /// these externs with these values, vmlinux only.
     pub fn from_values(values: Vec<(String, KsymValue)>) -> KernelSymbols {
         KernelSymbols {
-            values: values.into_iter().collect(),
+            values,
             ..KernelSymbols::default()
         }
     }
@@ -245,25 +238,25 @@ impl KernelSymbols {
                 names.push(name);
             }
         }
-        let values = names.into_iter().zip(first_id..).map(|(name, id)| {
-            (
-                name.to_string(),
-                KsymValue::Btf(KernelType { module: None, id }),
-            )
-        });
         let mut symbols = KernelSymbols::default();
-        for (name, value) in values {
-            symbols.values.entry(name).or_insert(value);
+        for (name, id) in names.into_iter().zip(first_id..) {
+            if symbols.get(name).is_none() {
+                let value = KsymValue::Btf(KernelType { module: None, id });
+                symbols.values.push((name.to_string(), value));
+            }
         }
         symbols
     }
 
     /// The value of extern `name`.
     pub fn get(&self, name: &str) -> Option<KsymValue> {
-        self.values.get(name).copied()
+        self.values
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|&(_, value)| value)
     }
 
-    /// Each extern resolved, by name.
+    /// Each extern resolved, in the object's order.
     pub fn values(&self) -> impl Iterator<Item = (&str, KsymValue)> {
         self.values
             .iter()
@@ -277,8 +270,8 @@ impl KernelSymbols {
     pub fn modules_used(&self) -> Vec<usize> {
         let mut used: Vec<usize> = self
             .values
-            .values()
-            .filter_map(|value| match value {
+            .iter()
+            .filter_map(|(_, value)| match value {
                 KsymValue::Btf(KernelType {
                     module: Some(module),
                     ..
@@ -336,28 +329,29 @@ impl KernelSymbols {
 
     /// Resolves every `__ksym` extern of the object: typed variables and
     /// kfuncs against `kernel` (which must be given when the object has
-    /// any), untyped variables from `addresses` (`/proc/kallsyms`, by
-    /// name). A weak extern not found is [`KsymValue::Absent`].
+    /// any), untyped variables from `addresses` (`/proc/kallsyms`: name and
+    /// address). A weak extern not found is [`KsymValue::Absent`].
     pub fn resolve(
         object: &Object,
         kernel: Option<&KernelBtf>,
-        addresses: &BTreeMap<String, u64>,
+        addresses: &[(String, u64)],
     ) -> Result<KernelSymbols, KsymError> {
         let mut symbols = KernelSymbols::default();
         for ext in &object.externs {
             let value = match ext.kind {
                 ExternKind::Kconfig(_) => continue,
-                ExternKind::Ksym { type_id: 0 } => match addresses.get(&ext.name) {
-                    Some(&address) => KsymValue::Address(address),
-                    None if ext.weak => KsymValue::Absent,
-                    None => {
-                        return Err(KsymError::MissingAddress {
-                            name: ext.name.clone(),
-                        })
+                ExternKind::Ksym { type_id: 0 } => {
+                    match addresses.iter().find(|(n, _)| *n == ext.name) {
+                        Some(&(_, address)) => KsymValue::Address(address),
+                        None if ext.weak => KsymValue::Absent,
+                        None => {
+                            return Err(KsymError::MissingAddress {
+                                name: ext.name.clone(),
+                            })
+                        }
                     }
-                },
-                ExternKind::Ksym { type_id } => resolve_variable(object, kernel, ext, type_id)?,
-                ExternKind::Kfunc { proto_id } => resolve_kfunc(object, kernel, ext, proto_id)?,
+                }
+                _ => resolve_typed(object, kernel, ext)?,
             };
             if let (
                 ExternKind::Kfunc { .. },
@@ -374,89 +368,62 @@ impl KernelSymbols {
                     symbols.fd_array_modules.push(module);
                 }
             }
-            symbols.values.insert(ext.name.clone(), value);
+            symbols.values.push((ext.name.clone(), value));
         }
         Ok(symbols)
     }
 }
 
-/// A typed `__ksym` variable: a VAR of a compatible type.
-fn resolve_variable(
+/// A typed `__ksym` variable (a VAR of a compatible type) or a kfunc (a
+/// FUNC of a compatible prototype; a weak one of another prototype counts
+/// as absent, as in libbpf).
+fn resolve_typed(
     object: &Object,
     kernel: Option<&KernelBtf>,
     ext: &Extern,
-    type_id: u32,
 ) -> Result<KsymValue, KsymError> {
-    let found = kernel.and_then(|k| k.find(BtfKind::Var, &ext.name).map(|t| (k, t)));
+    let (kind, local_type, kfunc) = match ext.kind {
+        ExternKind::Kfunc { proto_id } => (BtfKind::Func, proto_id, true),
+        ExternKind::Ksym { type_id } => (BtfKind::Var, type_id, false),
+        ExternKind::Kconfig(_) => return Ok(KsymValue::Absent),
+    };
+    let found = kernel.and_then(|k| k.find(kind, ext.essential_name()).map(|t| (k, t)));
     let Some((kernel, found)) = found else {
-        return match ext.weak {
-            true => Ok(KsymValue::Absent),
-            false => Err(KsymError::MissingVariable {
+        return match (ext.weak, kfunc) {
+            (true, _) => Ok(KsymValue::Absent),
+            (false, true) => Err(KsymError::MissingKfunc {
+                name: ext.name.clone(),
+                caller: caller(object, &ext.name).to_string(),
+            }),
+            (false, false) => Err(KsymError::MissingVariable {
                 name: ext.name.clone(),
             }),
         };
     };
     let kernel_btf = kernel.btf(found.module);
+    // A VAR's type, a FUNC's prototype.
     let kernel_type = kernel_btf
         .type_by_id(found.id)
-        .map(|var| var.size_or_type)
+        .map(|t| t.size_or_type)
         .unwrap_or(0);
     let compatible = object.btf.as_ref().is_some_and(|local| {
-        crate::core::types_compatible(local, type_id, kernel_btf, kernel_type).unwrap_or(false)
+        crate::core::types_compatible(local, local_type, kernel_btf, kernel_type).unwrap_or(false)
     });
-    if !compatible {
-        return Err(KsymError::Incompatible {
-            name: ext.name.clone(),
-            local: object
-                .btf
-                .as_ref()
-                .map_or_else(|| "without BTF".to_string(), |b| describe(b, type_id)),
-            kernel: describe(kernel_btf, kernel_type),
-            btf: kernel.name(found.module).to_string(),
-        });
+    if compatible {
+        return Ok(KsymValue::Btf(found));
     }
-    Ok(KsymValue::Btf(found))
-}
-
-/// A kfunc: a FUNC whose prototype is compatible; a weak one that is
-/// missing or incompatible is absent.
-fn resolve_kfunc(
-    object: &Object,
-    kernel: Option<&KernelBtf>,
-    ext: &Extern,
-    proto_id: u32,
-) -> Result<KsymValue, KsymError> {
-    let name = essential(&ext.name);
-    let found = kernel.and_then(|k| k.find(BtfKind::Func, name).map(|t| (k, t)));
-    let missing = || KsymError::MissingKfunc {
+    if kfunc && ext.weak {
+        return Ok(KsymValue::Absent);
+    }
+    Err(KsymError::Incompatible {
         name: ext.name.clone(),
-        caller: caller(object, &ext.name).to_string(),
-    };
-    let Some((kernel, found)) = found else {
-        return if ext.weak {
-            Ok(KsymValue::Absent)
-        } else {
-            Err(missing())
-        };
-    };
-    let kernel_btf = kernel.btf(found.module);
-    let kernel_proto = kernel_btf
-        .type_by_id(found.id)
-        .map(|func| func.size_or_type)
-        .unwrap_or(0);
-    let compatible = object.btf.as_ref().is_some_and(|local| {
-        crate::core::types_compatible(local, proto_id, kernel_btf, kernel_proto).unwrap_or(false)
-    });
-    match (compatible, ext.weak) {
-        (true, _) => Ok(KsymValue::Btf(found)),
-        (false, true) => Ok(KsymValue::Absent),
-        (false, false) => Err(KsymError::Incompatible {
-            name: ext.name.clone(),
-            local: "a function whose prototype".to_string(),
-            kernel: format!("another (FUNC_PROTO {kernel_proto})"),
-            btf: kernel.name(found.module).to_string(),
-        }),
-    }
+        local: object
+            .btf
+            .as_ref()
+            .map_or_else(|| "without BTF".to_string(), |b| describe(b, local_type)),
+        kernel: describe(kernel_btf, kernel_type),
+        btf: kernel.name(found.module).to_string(),
+    })
 }
 
 /// The first function of the object that calls or takes the address of
@@ -668,7 +635,7 @@ mod tests {
             ksym("bpf_kfunc___v2", false, KFUNC),
             ksym("counter", false, INT_VAR),
         ]);
-        let mut symbols = KernelSymbols::resolve(&object, Some(&kernel), &BTreeMap::new()).unwrap();
+        let mut symbols = KernelSymbols::resolve(&object, Some(&kernel), &[]).unwrap();
         assert_eq!(
             symbols.get("bpf_kfunc___v2"),
             Some(KsymValue::Btf(KernelType {
@@ -709,7 +676,7 @@ mod tests {
             ksym("mod_kfunc", false, KFUNC),
             ksym("mod_counter", false, INT_VAR),
         ]);
-        let mut symbols = KernelSymbols::resolve(&object, Some(&kernel), &BTreeMap::new()).unwrap();
+        let mut symbols = KernelSymbols::resolve(&object, Some(&kernel), &[]).unwrap();
         let first = kernel.vmlinux.max_type_id() + 1;
         assert_eq!(
             symbols.get("mod_kfunc"),
@@ -739,7 +706,7 @@ mod tests {
             ksym("rxdp_none", true, KFUNC),
             ksym("rxdp_nothing", true, INT_VAR),
         ]);
-        let symbols = KernelSymbols::resolve(&object, Some(&kernel), &BTreeMap::new()).unwrap();
+        let symbols = KernelSymbols::resolve(&object, Some(&kernel), &[]).unwrap();
         assert_eq!(symbols.get("rxdp_none"), Some(KsymValue::Absent));
         let linked = relocate(&object, 0, &[], &symbols).unwrap();
         assert_eq!(
@@ -763,7 +730,7 @@ mod tests {
             ksym("rxdp_none", false, KFUNC),
             ksym("rxdp_nothing", true, INT_VAR),
         ]);
-        let error = KernelSymbols::resolve(&object, Some(&kernel), &BTreeMap::new()).unwrap_err();
+        let error = KernelSymbols::resolve(&object, Some(&kernel), &[]).unwrap_err();
         assert_eq!(
             error,
             KsymError::MissingKfunc {
@@ -776,7 +743,7 @@ mod tests {
             ksym("rxdp_nothing", false, INT_VAR),
         ]);
         assert!(matches!(
-            KernelSymbols::resolve(&object, Some(&kernel), &BTreeMap::new()),
+            KernelSymbols::resolve(&object, Some(&kernel), &[]),
             Err(KsymError::MissingVariable { .. })
         ));
         // Untyped: from the addresses given, else weak 0 or an error.
@@ -785,7 +752,7 @@ mod tests {
             ksym("bpf_kfunc", true, KFUNC),
             ksym("schedule", false, untyped),
         ]);
-        let addresses = BTreeMap::from([("schedule".to_string(), 0xffff_ffff_8100_0000)]);
+        let addresses = [("schedule".to_string(), 0xffff_ffff_8100_0000)];
         let symbols = KernelSymbols::resolve(&object, Some(&kernel), &addresses).unwrap();
         let linked = relocate(&object, 0, &[], &symbols).unwrap();
         assert_eq!(
@@ -797,7 +764,7 @@ mod tests {
             (0, 0x8100_0000, 0xffff_ffff)
         );
         assert!(matches!(
-            KernelSymbols::resolve(&object, Some(&kernel), &BTreeMap::new()),
+            KernelSymbols::resolve(&object, Some(&kernel), &[]),
             Err(KsymError::MissingAddress { .. })
         ));
     }
@@ -810,16 +777,16 @@ mod tests {
             ksym("bpf_kfunc", true, KFUNC),
             ksym("counter", true, ExternKind::Ksym { type_id: 2 }),
         ]);
-        assert!(KernelSymbols::resolve(&object, Some(&kernel), &BTreeMap::new()).is_ok());
+        assert!(KernelSymbols::resolve(&object, Some(&kernel), &[]).is_ok());
         // ...a prototype and an int are not: refused, weak or not.
         let object = crate::ksyms::tests::object(vec![
             ksym("bpf_kfunc", true, KFUNC),
             ksym("counter", true, ExternKind::Ksym { type_id: 3 }),
         ]);
-        let error = KernelSymbols::resolve(&object, Some(&kernel), &BTreeMap::new()).unwrap_err();
+        let error = KernelSymbols::resolve(&object, Some(&kernel), &[]).unwrap_err();
         assert_eq!(
             error.to_string(),
-            "extern __ksym counter: the object declares it FUNC_PROTO, vmlinux has INT int; fix the declaration"
+            "extern __ksym counter: the object declares it FUNC_PROTO [3], vmlinux has INT int; fix the declaration"
         );
         // A kfunc whose prototype differs (declared `int (long)`, here the
         // kernel's takes an `int *`): a weak one is absent, a strong one refused.
@@ -847,14 +814,14 @@ mod tests {
             ksym("other_kfunc", true, KFUNC),
             ksym("counter", true, INT_VAR),
         ]);
-        let symbols = KernelSymbols::resolve(&object, Some(&kernel), &BTreeMap::new()).unwrap();
+        let symbols = KernelSymbols::resolve(&object, Some(&kernel), &[]).unwrap();
         assert_eq!(symbols.get("other_kfunc"), Some(KsymValue::Absent));
         let object = crate::ksyms::tests::object(vec![
             ksym("other_kfunc", false, KFUNC),
             ksym("counter", true, INT_VAR),
         ]);
         assert!(matches!(
-            KernelSymbols::resolve(&object, Some(&kernel), &BTreeMap::new()),
+            KernelSymbols::resolve(&object, Some(&kernel), &[]),
             Err(KsymError::Incompatible { .. })
         ));
     }

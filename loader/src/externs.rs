@@ -6,7 +6,6 @@
 //! kernel's BTF, which typed `__ksym`s and kfuncs need, in
 //! [`kernel_btf`](crate::kernel_btf).
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use rxdp_elf::externs::{kconfig_data, needs_config, KconfigError};
@@ -144,7 +143,7 @@ fn has_syscall_wrapper() -> Result<bool, ExternError> {
         return Ok(false);
     }
     let name = format!("{prefix}sys_bpf");
-    Ok(kallsyms(&[name.as_str()])?.contains_key(&name))
+    Ok(!kallsyms(&[name.as_str()])?.is_empty())
 }
 
 /// What filling the `.kconfig` map did.
@@ -209,7 +208,7 @@ pub fn fill_kconfig(object: &mut Object) -> Result<Filled, ExternError> {
 /// The addresses of `names` in `/proc/kallsyms` (a name found twice at
 /// two addresses is an error, as in libbpf; a data symbol's `.llvm.<hash>`
 /// suffix, which LTO kernels add, is ignored).
-pub fn kallsyms(names: &[&str]) -> Result<BTreeMap<String, u64>, ExternError> {
+pub fn kallsyms(names: &[&str]) -> Result<Vec<(String, u64)>, ExternError> {
     let text = std::fs::read_to_string(KALLSYMS).map_err(|error| ExternError::Kallsyms {
         path: PathBuf::from(KALLSYMS),
         error,
@@ -217,16 +216,18 @@ pub fn kallsyms(names: &[&str]) -> Result<BTreeMap<String, u64>, ExternError> {
     kallsyms_in(&text, names)
 }
 
-/// [`kallsyms`] of a `/proc/kallsyms` text.
-fn kallsyms_in(text: &str, names: &[&str]) -> Result<BTreeMap<String, u64>, ExternError> {
-    let mut found: BTreeMap<String, u64> = BTreeMap::new();
+/// [`kallsyms`] of a `/proc/kallsyms` text: `address type name [module]`
+/// lines.
+fn kallsyms_in(text: &str, names: &[&str]) -> Result<Vec<(String, u64)>, ExternError> {
+    let mut found: Vec<(String, u64)> = Vec::new();
     for line in text.lines() {
-        let mut fields = line.split_ascii_whitespace();
+        let mut fields = line.split(' ');
         let (Some(address), Some(kind), Some(symbol)) =
             (fields.next(), fields.next(), fields.next())
         else {
             continue;
         };
+        let symbol = symbol.split('\t').next().unwrap_or(symbol);
         let symbol = match symbol.find(".llvm.") {
             Some(at) if kind == "d" => &symbol[..at],
             _ => symbol,
@@ -237,8 +238,8 @@ fn kallsyms_in(text: &str, names: &[&str]) -> Result<BTreeMap<String, u64>, Exte
         let Ok(address) = u64::from_str_radix(address, 16) else {
             continue;
         };
-        match found.get(symbol) {
-            Some(&first) if first != address => {
+        match found.iter().find(|(name, _)| name == symbol) {
+            Some(&(_, first)) if first != address => {
                 return Err(ExternError::KallsymsAmbiguous {
                     name: symbol.to_string(),
                     first,
@@ -246,9 +247,7 @@ fn kallsyms_in(text: &str, names: &[&str]) -> Result<BTreeMap<String, u64>, Exte
                 })
             }
             Some(_) => {}
-            None => {
-                found.insert(symbol.to_string(), address);
-            }
+            None => found.push((symbol.to_string(), address)),
         }
     }
     Ok(found)
@@ -256,7 +255,7 @@ fn kallsyms_in(text: &str, names: &[&str]) -> Result<BTreeMap<String, u64>, Exte
 
 /// The addresses of the object's untyped `__ksym` variables (an empty map
 /// without any: `/proc/kallsyms` is not read).
-pub fn ksym_addresses(object: &Object) -> Result<BTreeMap<String, u64>, ExternError> {
+pub fn ksym_addresses(object: &Object) -> Result<Vec<(String, u64)>, ExternError> {
     let names: Vec<&str> = object
         .externs
         .iter()
@@ -264,7 +263,7 @@ pub fn ksym_addresses(object: &Object) -> Result<BTreeMap<String, u64>, ExternEr
         .map(|e| e.name.as_str())
         .collect();
     if names.is_empty() {
-        return Ok(BTreeMap::new());
+        return Ok(Vec::new());
     }
     kallsyms(&names)
 }
@@ -340,10 +339,12 @@ pub fn survey(object: &Object) -> Vec<ExternReport> {
                     name if name.starts_with("CONFIG_") => config_value(name),
                     _ => None,
                 },
-                ExternKind::Ksym { type_id: 0 } => match &addresses {
-                    Some(addresses) => addresses.get(&ext.name).map(|a| format!("{a:#x}")),
-                    None => None,
-                },
+                ExternKind::Ksym { type_id: 0 } => addresses.as_ref().and_then(|addresses| {
+                    addresses
+                        .iter()
+                        .find(|(name, _)| *name == ext.name)
+                        .map(|(_, a)| format!("{a:#x}"))
+                }),
                 ExternKind::Ksym { .. } | ExternKind::Kfunc { .. } => {
                     let kind = match ext.kind {
                         ExternKind::Kfunc { .. } => rxdp_elf::btf::BtfKind::Func,
@@ -388,25 +389,28 @@ mod tests {
 
     #[test]
     fn kallsyms_lines_by_name() {
-        let text = "ffffffff81000000 T _stext
-                    ffffffff82259350 T schedule
-                    ffffffff83000010 d bpf_prog_active.llvm.123456
-                    ffffffffc0001000 t helper	[some_module]
-                    ffffffff81000100 t dup
-ffffffff81000100 t dup
-                    ffffffff81000200 t twice
-ffffffff81000300 t twice
-";
-        let found = kallsyms_in(text, &["schedule", "bpf_prog_active", "helper", "dup"]).unwrap();
-        assert_eq!(found.get("schedule"), Some(&0xffff_ffff_8225_9350));
-        assert_eq!(found.get("bpf_prog_active"), Some(&0xffff_ffff_8300_0010));
-        assert_eq!(found.get("helper"), Some(&0xffff_ffff_c000_1000));
-        assert_eq!(
-            found.get("dup"),
-            Some(&0xffff_ffff_8100_0100),
-            "the same address twice"
+        let text = concat!(
+            "ffffffff81000000 T _stext\n",
+            "ffffffff82259350 T schedule\n",
+            "ffffffff83000010 d bpf_prog_active.llvm.123456\n",
+            "ffffffffc0001000 t helper\t[some_module]\n",
+            "ffffffff81000100 t dup\n",
+            "ffffffff81000100 t dup\n",
+            "ffffffff81000200 t twice\n",
+            "ffffffff81000300 t twice\n",
         );
-        assert!(!found.contains_key("_stext"), "only the names asked for");
+        let found = kallsyms_in(text, &["schedule", "bpf_prog_active", "helper", "dup"]).unwrap();
+        let owned = |name: &str, address: u64| (name.to_string(), address);
+        assert_eq!(
+            found,
+            [
+                owned("schedule", 0xffff_ffff_8225_9350),
+                owned("bpf_prog_active", 0xffff_ffff_8300_0010),
+                owned("helper", 0xffff_ffff_c000_1000),
+                owned("dup", 0xffff_ffff_8100_0100),
+            ],
+            "the names asked for, once each (`dup` twice at one address)"
+        );
         let error = kallsyms_in(text, &["twice"]).unwrap_err();
         assert!(
             error

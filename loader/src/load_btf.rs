@@ -72,66 +72,59 @@ pub fn load_btf(
             file: file.to_string(),
             error,
         })?;
-    let bytes = prepared.to_bytes();
-    let loaded = |fd: OwnedFd, bytes: usize, observer: &mut dyn Observer| {
-        observer.event(&Event::BtfLoaded {
-            bytes,
-            fd: fd.as_raw_fd(),
-        });
-        fd
+    let failed = |error| LoadError::Btf {
+        file: file.to_string(),
+        error,
     };
-    let refusal = match btf_load(&bytes) {
-        Ok(fd) => {
-            return Ok(ObjectBtf {
-                fd: Some(loaded(fd, bytes.len(), observer)),
-                func_info: true,
-                warning: None,
-            })
-        }
-        Err(error) if refused_as_such(&error) => error,
-        Err(error) => {
-            return Err(LoadError::Btf {
-                file: file.to_string(),
-                error,
-            })
-        }
-    };
-    let features = probe::btf_features();
-    let refusal = if features == BtfFeatures::ALL {
-        refusal
-    } else {
-        let sanitized = prepared.sanitized(&features).to_bytes();
-        match btf_load(&sanitized) {
+    let mut features = BtfFeatures::ALL;
+    let mut refusal = None;
+    loop {
+        let bytes = match refusal {
+            None => prepared.to_bytes(),
+            Some(_) => prepared.sanitized(&features).to_bytes(),
+        };
+        match btf_load(&bytes) {
             Ok(fd) => {
-                return Ok(ObjectBtf {
-                    fd: Some(loaded(fd, sanitized.len(), observer)),
-                    func_info: features.func,
-                    warning: Some(format!(
+                observer.event(&Event::BtfLoaded {
+                    bytes: bytes.len(),
+                    fd: fd.as_raw_fd(),
+                });
+                let warning = refusal.map(|refusal| {
+                    format!(
                         "this kernel's BTF knows no {} ({}): the object's .BTF was loaded with \
                          them replaced by kinds it knows, as libbpf does",
                         features.missing().join(", "),
                         syscall(&refusal)
-                    )),
-                })
+                    )
+                });
+                return Ok(ObjectBtf {
+                    fd: Some(fd),
+                    func_info: features.func,
+                    warning,
+                });
             }
-            Err(error) if refused_as_such(&error) => error,
+            Err(error) if !refused_as_such(&error) => return Err(failed(error)),
             Err(error) => {
-                return Err(LoadError::Btf {
-                    file: file.to_string(),
-                    error,
-                })
+                let first = refusal.is_none();
+                refusal = Some(error);
+                if first {
+                    // Only now: which kinds does this kernel know?
+                    features = probe::btf_features();
+                    if features != BtfFeatures::ALL {
+                        continue;
+                    }
+                }
+                break;
             }
         }
-    };
+    }
+    let refusal = refusal.unwrap_or_else(|| SysError::new("BPF_BTF_LOAD", libc::EINVAL));
     if object
         .programs
         .iter()
         .any(|p| p.prog_type == Some(STRUCT_OPS))
     {
-        return Err(LoadError::Btf {
-            file: file.to_string(),
-            error: refusal,
-        });
+        return Err(failed(refusal));
     }
     observer.event(&Event::BtfLeftOut { error: &refusal });
     Ok(ObjectBtf {

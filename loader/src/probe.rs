@@ -7,9 +7,7 @@
 
 use std::sync::OnceLock;
 
-use rxdp_elf::btf::{
-    Btf, BtfEnum64, BtfFeatures, BtfInt, BtfKind, BtfParam, BtfType, BtfTypeData, VarSecinfo,
-};
+use rxdp_elf::btf::BtfFeatures;
 use rxdp_elf::insn::{encode, Insn, CALL, EXIT};
 use rxdp_syscalls::bpf::{btf_load, prog_load, ProgLoad};
 
@@ -17,142 +15,68 @@ use rxdp_syscalls::bpf::{btf_load, prog_load, ProgLoad};
 const TRACEPOINT: u32 = 5;
 /// `BPF_FUNC_get_attach_cookie`.
 const GET_ATTACH_COOKIE: i32 = 174;
-/// `BTF_INT_SIGNED` in the INT encoding word.
-const INT_SIGNED: u32 = 1 << 24;
+
+/// `btf_type.info` of `kind` with `vlen` records.
+const fn info(kind: u32, vlen: u32) -> u32 {
+    (kind << 24) | vlen
+}
+
+/// `int`, signed, 32 bits (`BTF_INT_ENC(BTF_INT_SIGNED, 0, 32)`), named
+/// by string offset 1.
+const INT: [u32; 4] = [1, info(1, 0), 4, (1 << 24) | 32];
 
 /// Which BTF kinds the kernel's BTF checker accepts: each probed by
-/// loading a BTF that has it (libbpf's `probe_kern_btf_*`).
+/// loading a BTF that has it, the ones of libbpf's `probe_kern_btf_*`.
 pub fn btf_features() -> BtfFeatures {
     static FEATURES: OnceLock<BtfFeatures> = OnceLock::new();
-    *FEATURES.get_or_init(|| BtfFeatures {
-        func: accepts(&func_btf(0)),
-        func_global: accepts(&func_btf(1)),
-        datasec: accepts(&datasec_btf()),
-        float: accepts(&one_type("float", BtfKind::Float, 4, BtfTypeData::None)),
-        decl_tag: accepts(&decl_tag_btf()),
-        type_tag: accepts(&type_tag_btf()),
-        enum64: accepts(&one_type(
-            "enum64",
-            BtfKind::Enum64,
-            8,
-            BtfTypeData::Enum64(Vec::<BtfEnum64>::new()),
-        )),
+    *FEATURES.get_or_init(|| {
+        // Strings: "" "int" "x" "a" ".data" "tag" "float" "enum64".
+        const STRINGS: &[u8] = b"\0int\0x\0a\0.data\0tag\0float\0enum64\0";
+        let (x, a, data, tag, float, enum64) = (5, 7, 9, 15, 19, 25);
+        // void x(int a), static or global: int [1], FUNC_PROTO [2], FUNC [3].
+        let func = |linkage| {
+            let mut types = INT.to_vec();
+            types.extend([0, info(13, 1), 0, a, 1]);
+            types.extend([x, info(12, linkage), 2]);
+            types
+        };
+        // static int x in .data: int [1], VAR [2], DATASEC [3].
+        let mut datasec = INT.to_vec();
+        datasec.extend([x, info(14, 0), 1, 0]);
+        datasec.extend([data, info(15, 1), 4, 2, 0, 4]);
+        // int [1], VAR tag [2], DECL_TAG on it [3].
+        let mut decl_tag = INT.to_vec();
+        decl_tag.extend([tag, info(14, 0), 1, 0]);
+        decl_tag.extend([tag, info(17, 0), 2, u32::MAX]);
+        // int [1], TYPE_TAG of it [2], a pointer to that [3].
+        let mut type_tag = INT.to_vec();
+        type_tag.extend([tag, info(18, 0), 1, 0, info(2, 0), 2]);
+        let accepts = |types: &[u32]| btf_load(&raw_btf(types, STRINGS)).is_ok();
+        BtfFeatures {
+            func: accepts(&func(0)),
+            func_global: accepts(&func(1)),
+            datasec: accepts(&datasec),
+            float: accepts(&[float, info(16, 0), 4]),
+            decl_tag: accepts(&decl_tag),
+            type_tag: accepts(&type_tag),
+            enum64: accepts(&[enum64, info(19, 0), 8]),
+        }
     })
 }
 
-/// Whether `BPF_BTF_LOAD` takes it (the fd is closed at once).
-fn accepts(btf: &Btf) -> bool {
-    btf_load(&btf.to_bytes()).is_ok()
-}
-
-/// Appends a type without kind flag; its id.
-fn add(btf: &mut Btf, name_off: u32, kind: BtfKind, size_or_type: u32, data: BtfTypeData) -> u32 {
-    btf.add_type(BtfType {
-        name_off,
-        kind,
-        kind_flag: false,
-        size_or_type,
-        data,
-    })
-}
-
-/// A BTF of one named type.
-fn one_type(name: &str, kind: BtfKind, size: u32, data: BtfTypeData) -> Btf {
-    let mut btf = Btf::default();
-    let name_off = btf.add_string(name);
-    add(&mut btf, name_off, kind, size, data);
-    btf
-}
-
-/// `int` as type 1.
-fn with_int(name: &str) -> Btf {
-    one_type(
-        name,
-        BtfKind::Int,
-        4,
-        BtfTypeData::Int(BtfInt(INT_SIGNED | 32)),
-    )
-}
-
-/// `void x(int a)`, static (linkage 0) or global (1).
-fn func_btf(linkage: u16) -> Btf {
-    let mut btf = with_int("int");
-    let a = btf.add_string("a");
-    let x = btf.add_string("x");
-    let proto = add(
-        &mut btf,
-        0,
-        BtfKind::FuncProto,
-        0,
-        BtfTypeData::Params(vec![BtfParam {
-            name_off: a,
-            type_id: 1,
-        }]),
-    );
-    add(
-        &mut btf,
-        x,
-        BtfKind::Func,
-        proto,
-        BtfTypeData::Func { linkage },
-    );
-    btf
-}
-
-/// `static int x` in a `.data` DATASEC.
-fn datasec_btf() -> Btf {
-    let mut btf = with_int("int");
-    let x = btf.add_string("x");
-    let data = btf.add_string(".data");
-    let var = add(
-        &mut btf,
-        x,
-        BtfKind::Var,
-        1,
-        BtfTypeData::Var { linkage: 0 },
-    );
-    add(
-        &mut btf,
-        data,
-        BtfKind::Datasec,
-        4,
-        BtfTypeData::Datasec(vec![VarSecinfo {
-            type_id: var,
-            offset: 0,
-            size: 4,
-        }]),
-    );
-    btf
-}
-
-/// A variable tagged with a DECL_TAG.
-fn decl_tag_btf() -> Btf {
-    let mut btf = with_int("int");
-    let tag = btf.add_string("tag");
-    let var = add(
-        &mut btf,
-        tag,
-        BtfKind::Var,
-        1,
-        BtfTypeData::Var { linkage: 0 },
-    );
-    add(
-        &mut btf,
-        tag,
-        BtfKind::DeclTag,
-        var,
-        BtfTypeData::DeclTag { component_idx: -1 },
-    );
-    btf
-}
-
-/// A pointer to a TYPE_TAG of int.
-fn type_tag_btf() -> Btf {
-    let mut btf = with_int("int");
-    let tag = btf.add_string("tag");
-    let tagged = add(&mut btf, tag, BtfKind::TypeTag, 1, BtfTypeData::None);
-    add(&mut btf, 0, BtfKind::Ptr, tagged, BtfTypeData::None);
-    btf
+/// A BTF blob of these type words and strings (`struct btf_header`, then
+/// the types, then the strings).
+fn raw_btf(types: &[u32], strings: &[u8]) -> Vec<u8> {
+    let type_len = (types.len() * 4) as u32;
+    let mut out = vec![0x9f, 0xeb, 1, 0];
+    for word in [24, 0, type_len, type_len, strings.len() as u32]
+        .iter()
+        .chain(types)
+    {
+        out.extend_from_slice(&word.to_le_bytes());
+    }
+    out.extend_from_slice(strings);
+    out
 }
 
 /// `LINUX_HAS_BPF_COOKIE`: whether a tracepoint program may call
