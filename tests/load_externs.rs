@@ -801,3 +801,57 @@ fn module_btf_objects_are_found_by_name() {
         );
     }
 }
+
+#[test]
+fn strong_externs_the_kernel_lacks_are_refused_naming_them() {
+    if !require_kernel() {
+        return;
+    }
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+    let error = load_with(
+        &data.join("strong_kconfig.o"),
+        ProgramType::XDP,
+        &mut Seen::default(),
+    )
+    .err()
+    .unwrap_or_else(|| panic!("a strong CONFIG_ no kernel has loaded"));
+    let text = error.to_string();
+    assert!(
+        text.contains(
+            "kconfig extern `CONFIG_RXDP_NOT_THERE` is not set in the kernel configuration"
+        ) && text.contains("declare it __weak")
+            && text.contains("(looked in "),
+        "{text}"
+    );
+    let error = load_with(
+        &data.join("strong_kfunc.o"),
+        ProgramType::XDP,
+        &mut Seen::default(),
+    )
+    .err()
+    .unwrap_or_else(|| panic!("a strong kfunc no kernel has loaded"));
+    assert_eq!(error.stage(), Stage::Relocate);
+    let text = error.to_string();
+    assert!(
+        text.contains("kernel function rxdp_not_a_kfunc (called by xdp_strong_kfunc) is not in the kernel's BTF")
+            && text.contains("(looked in /sys/kernel/btf/vmlinux"),
+        "{text}"
+    );
+    // `rxdp inspect` lists them instead of refusing the objects.
+    for object in ["strong_kconfig.o", "strong_kfunc.o"] {
+        let out = run(
+            &rxdp_kernel_tests::bin("rxdp").display().to_string(),
+            &[
+                "inspect",
+                "--json",
+                &data.join(object).display().to_string(),
+            ],
+        );
+        assert!(
+            out.contains(
+                r#""weak":false,"resolved":false,"value":"absent: a load fails (strong)"}"#
+            ),
+            "{out}"
+        );
+    }
+}

@@ -110,7 +110,9 @@ pub fn read_config(looked: &mut Vec<String>) -> Option<String> {
         let bytes = match std::fs::read(&path) {
             Ok(bytes) => bytes,
             Err(error) => {
-                looked.push(format!("{path}: {error}"));
+                let text = error.to_string();
+                let text = text.split(" (os error").next().unwrap_or(&text);
+                looked.push(format!("{path}: {text}"));
                 continue;
             }
         };
