@@ -1,6 +1,9 @@
 //! `rxdp inspect OBJ [--json]`: what an object holds, numbered as a load
 //! would number it (`map_fd[]`, `prog_fd[]`), without loading anything.
-//! It only reads the file, so it needs no privileges.
+//! It reads the file and, for an object with `__kconfig` or `__ksym`
+//! externs, what this machine has for them (the kernel configuration, its
+//! BTF, `/proc/kallsyms`), so it needs no privileges; an extern the
+//! machine lacks is listed, not refused.
 //!
 //! `rxdp inspect OBJ --disasm [--section S]`: each program's instructions
 //! instead, with the subprograms it calls ([`rxdp_elf::disasm`]).
@@ -9,6 +12,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
+use rxdp::externs::ExternReport;
 use rxdp_elf::{disasm, InnerMap, Map, Object, Program, RelocTarget};
 
 use crate::json::Json;
@@ -35,12 +39,17 @@ pub struct InspectArgs {
 pub fn run(args: &InspectArgs, out: &mut dyn Write) -> Result<(), CliError> {
     let path = args.object.display().to_string();
     let object = crate::read_object(&args.object)?;
+    let externs = rxdp::externs::survey(&object);
     let text = if args.disasm {
         disassembly(&path, &object, args.section.as_deref())?
     } else if args.json {
-        format!("{}\n", to_json(&object))
+        let mut json = to_json(&object);
+        json.push("externs", externs_json(&externs));
+        format!("{json}\n")
     } else {
-        to_text(&path, &object)
+        let mut text = to_text(&path, &object);
+        externs_text(&mut text, &externs);
+        text
     };
     out.write_all(text.as_bytes()).map_err(CliError::Output)
 }
@@ -147,12 +156,18 @@ fn map_json(object: &Object, index: usize, m: &Map) -> Json {
             ("index", Json::from(*i)),
             ("name", map_name(object, *i).into()),
         ]),
-        Some(InnerMap::Def(d)) => Json::object([
+        Some(InnerMap::Def {
+            def: d,
+            btf_key_type_id,
+            btf_value_type_id,
+        }) => Json::object([
             ("type", Json::from(d.map_type.name())),
             ("key_size", d.key_size.into()),
             ("value_size", d.value_size.into()),
             ("max_entries", d.max_entries.into()),
             ("flags", d.flags.into()),
+            ("btf_key_type_id", (*btf_key_type_id).into()),
+            ("btf_value_type_id", (*btf_value_type_id).into()),
         ]),
         Some(_) => Json::from("unknown"),
     };
@@ -232,6 +247,10 @@ fn relocs_json(relocs: &[rxdp_elf::Reloc]) -> Json {
                         value.push("kind", "kfunc");
                         value.push("kfunc", name.as_str());
                     }
+                    RelocTarget::Extern(index) => {
+                        value.push("kind", "extern");
+                        value.push("extern", *index);
+                    }
                     _ => value.push("kind", "unknown"),
                 }
                 value
@@ -240,7 +259,40 @@ fn relocs_json(relocs: &[rxdp_elf::Reloc]) -> Json {
     )
 }
 
+/// The externs and what this machine has for them.
+pub fn externs_json(externs: &[ExternReport]) -> Json {
+    Json::Array(
+        externs
+            .iter()
+            .map(|e| {
+                Json::object([
+                    ("name", Json::from(e.name.as_str())),
+                    ("kind", e.kind.into()),
+                    ("weak", e.weak.into()),
+                    ("resolved", e.resolved.into()),
+                    ("value", e.value.as_str().into()),
+                ])
+            })
+            .collect(),
+    )
+}
+
 // ------------------------------------------------------------------- text
+
+/// The externs' table, after the others.
+pub fn externs_text(out: &mut String, externs: &[ExternReport]) {
+    out.push_str(&format!("\nexterns: {}\n", externs.len()));
+    let rows = externs.iter().map(|e| {
+        vec![
+            e.name.clone(),
+            e.kind.to_owned(),
+            if e.weak { "weak" } else { "strong" }.to_owned(),
+            if e.resolved { "yes" } else { "no" }.to_owned(),
+            e.value.clone(),
+        ]
+    });
+    table(out, &["name", "kind", "binding", "resolved", "value"], rows);
+}
 
 /// Aligned tables, one per kind, in load order.
 pub fn to_text(path: &str, object: &Object) -> String {
@@ -261,7 +313,7 @@ pub fn to_text(path: &str, object: &Object) -> String {
         let inner = match &m.inner {
             None => "-".to_owned(),
             Some(InnerMap::Index(j)) => format!("map {j} ({})", map_name(object, *j)),
-            Some(InnerMap::Def(d)) => format!(
+            Some(InnerMap::Def { def: d, .. }) => format!(
                 "inline {} key {} value {} max_entries {}",
                 d.map_type, d.key_size, d.value_size, d.max_entries
             ),
@@ -417,6 +469,33 @@ mod tests {
             "{json}"
         );
         assert!(json.contains(r#""jump_entries":[]"#), "{json}");
+    }
+
+    #[test]
+    fn externs_are_listed_resolved_or_not() {
+        let data = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../progs/obj/externs.o"
+        ))
+        .expect("progs/obj/externs.o (make progs)");
+        let object = Object::parse(&data).unwrap();
+        let externs = rxdp::externs::survey(&object);
+        let json = externs_json(&externs).to_string();
+        assert!(
+            json.contains(r#"{"name":"rxdp_no_such_kfunc","kind":"kfunc","weak":true,"resolved":false,"value":"absent: 0 (weak)"}"#),
+            "{json}"
+        );
+        assert!(
+            json.contains(r#"{"name":"LINUX_HAS_BPF_COOKIE","kind":"kconfig","weak":false,"resolved":true,"value":"probed at load"}"#),
+            "{json}"
+        );
+        let mut text = String::new();
+        externs_text(&mut text, &externs);
+        assert!(text.starts_with("\nexterns: 14\n  name "), "{text}");
+        assert!(
+            text.contains("  rxdp_no_such_variable       ksym            weak     no        absent: 0 (weak)\n"),
+            "{text}"
+        );
     }
 
     #[test]

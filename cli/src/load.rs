@@ -512,7 +512,21 @@ pub(crate) fn describe(event: &Event<'_>) -> String {
             format!("  BPF_MAP_UPDATE_ELEM map_fd[{outer}][{key}] = map_fd[{inner}]")
         }
         Event::KernelBtfRead { bytes } => {
-            format!("  read the kernel's BTF ({bytes} bytes) to resolve kfuncs")
+            format!("  read the kernel's BTF ({bytes} bytes) for kfuncs, __ksym variables and CO-RE")
+        }
+        Event::BtfLeftOut { error } => format!(
+            "  the kernel refused the object's BTF ({}): loading without it",
+            error.kernel_message.as_deref().unwrap_or(&error.errno_name())
+        ),
+        Event::MapResized { name, from, to } => {
+            format!("  map {name}: max_entries {from} -> {to} for this machine")
+        }
+        Event::KconfigFilled { bytes, config } => match config {
+            Some(config) => format!("  .kconfig: {bytes} bytes of values, from {config} and rxdp's LINUX_*"),
+            None => format!("  .kconfig: {bytes} bytes of values (rxdp's LINUX_*)"),
+        },
+        Event::KsymResolved { name, value, source } => {
+            format!("  __ksym {name}: {value} ({source})")
         }
         Event::Relocated {
             program,

@@ -419,10 +419,12 @@ pub enum ParseError {
         insn: usize,
     },
     /// `function` (section `section`), insn `insn`: `symbol` is an extern variable
-    /// (__ksym/__kconfig), which rxdp does not resolve.
+    /// that no `.kconfig` or `.ksyms` DATASEC of the object's BTF declares.
     #[error(
         "`{function}` (section `{section}`), insn {insn}: `{symbol}` is an extern variable \
-         (__ksym/__kconfig), which rxdp does not resolve; define it in the object instead"
+         that the object's BTF declares neither `__kconfig` nor `__ksym`, so nothing can \
+         resolve it; declare it one of those (built with `clang -g`), or define it in the \
+         object"
     )]
     ExternVariable {
         /// The symbol the relocation names.
@@ -433,6 +435,25 @@ pub enum ParseError {
         section: String,
         /// The instruction, counted from the start of `function`.
         insn: usize,
+    },
+    /// A `__kconfig` extern declared as a function.
+    #[error(
+        "`{name}` is an extern function declared `__kconfig`; only variables can be \
+         kernel configuration values"
+    )]
+    KconfigFunction {
+        /// The extern.
+        name: String,
+    },
+    /// A `__kconfig` extern of a type no configuration value fits.
+    #[error(
+        "`__kconfig` extern `{name}` has a type no kernel configuration value fits; declare \
+         it bool, char, an integer of 1, 2, 4 or 8 bytes, `enum libbpf_tristate` or a char \
+         array"
+    )]
+    KconfigType {
+        /// The extern.
+        name: String,
     },
     /// `detail` names the symbol, the section it is in and what is wrong.
     #[error("`{function}` (section `{section}`), insn {insn}: {detail}")]

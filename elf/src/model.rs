@@ -5,7 +5,8 @@
 //! samples/bpf `load_bpf_file()` numbered them. Nothing here refers to the
 //! kernel: file descriptors are the loader's business.
 
-use crate::btf::Btf;
+use crate::btf::{Btf, KCONFIG_SECTION};
+use crate::externs::{Extern, ExternKind};
 use crate::insn::Insn;
 use crate::kinds::{MapType, ProgramType};
 
@@ -21,7 +22,9 @@ pub struct Object {
     /// BTF `.maps` in declaration order, then the global-data sections that
     /// some instruction references, in section order (clang leaves
     /// unreferenced ones behind, such as the `.rodata.str1.1` of
-    /// `bpf_debug()` stack strings; like bpf_load.c, rxdp makes no map of them).
+    /// `bpf_debug()` stack strings; like bpf_load.c, rxdp makes no map of them),
+    /// then `.kconfig` when the object has `__kconfig` externs (a read-only
+    /// one-element array the loader fills from the kernel's configuration).
     pub maps: Vec<Map>,
     /// Programs in `prog_fd[]` order: section index, then offset in the section.
     pub programs: Vec<Program>,
@@ -39,6 +42,11 @@ pub struct Object {
     /// The object's `.BTF`, with DATASEC sizes and variable offsets already
     /// filled in from the ELF symbols, ready for `BPF_BTF_LOAD`.
     pub btf: Option<Btf>,
+    /// What the object declares `__kconfig` or `__ksym` and leaves to the
+    /// loader, in libbpf's order: kconfig values by name, then kernel
+    /// symbols by name. Referenced by index from [`RelocTarget::Extern`];
+    /// kfunc calls ([`RelocTarget::Kfunc`]) name theirs.
+    pub externs: Vec<Extern>,
 }
 
 impl Object {
@@ -53,7 +61,23 @@ impl Object {
             subprograms: Vec::new(),
             jump_entries: Vec::new(),
             btf: None,
+            externs: Vec::new(),
         }
+    }
+
+    /// The `.kconfig` map's index in `maps`, when the object has
+    /// `__kconfig` externs.
+    pub fn kconfig_map(&self) -> Option<usize> {
+        self.maps
+            .iter()
+            .position(|m| m.dialect == Dialect::GlobalData && m.section == KCONFIG_SECTION)
+    }
+
+    /// The extern a kfunc call names (`RelocTarget::Kfunc`).
+    pub fn kfunc(&self, name: &str) -> Option<&Extern> {
+        self.externs
+            .iter()
+            .find(|e| e.name == name && matches!(e.kind, ExternKind::Kfunc { .. }))
     }
 }
 
@@ -185,8 +209,17 @@ pub enum InnerMap {
     /// whatever their indexes.
     Index(usize),
     /// A definition given inline (BTF `__array(values, struct { ... })`); the
-    /// loader creates a template map from it.
-    Def(MapDef),
+    /// loader creates a template map from it, with the BTF of its key and
+    /// value (a value holding a `bpf_spin_lock`, a timer or a kptr must be
+    /// described the same way in the template as in the maps stored).
+    Def {
+        /// The numbers `BPF_MAP_CREATE` needs.
+        def: MapDef,
+        /// The key's type in the object's BTF, 0 when not declared.
+        btf_key_type_id: u32,
+        /// The value's type in the object's BTF, 0 when not declared.
+        btf_value_type_id: u32,
+    },
 }
 
 /// How a map is shared through bpffs.
@@ -343,8 +376,14 @@ pub enum RelocTarget {
     FuncAddr(usize),
     /// `call` of an extern declared `__ksym` (an extern `BTF_KIND_FUNC` in
     /// the `.ksyms` DATASEC): a kernel function, resolved against the
-    /// kernel's BTF at load (`BPF_PSEUDO_KFUNC_CALL`).
+    /// kernel's BTF at load (`BPF_PSEUDO_KFUNC_CALL`). The name is the
+    /// symbol's; [`Object::kfunc`] gives its extern.
     Kfunc(String),
+    /// `ld_imm64` of an extern ([`Object::externs`] index): a `__kconfig`
+    /// value (`BPF_PSEUDO_MAP_VALUE` of the `.kconfig` map), a typed
+    /// `__ksym` variable or a kfunc's address (`BPF_PSEUDO_BTF_ID`), or an
+    /// untyped one (its address as a 64-bit immediate).
+    Extern(usize),
 }
 
 /// One jump-table entry: `prog_fd[program]` goes to `key` of `map_fd[map]`.

@@ -2,14 +2,17 @@
 
 use std::collections::BTreeMap;
 
-use crate::btf::{Btf, BtfExt};
+use crate::btf::{Btf, BtfExt, BtfKind, KCONFIG_SECTION};
 use crate::btf_records::ExtIndex;
 use crate::container::{Elf, SymbolKind};
 use crate::error::ParseError;
+use crate::externs::{self, Extern, ExternKind};
 use crate::functions::Code;
 use crate::jump_entries;
+use crate::kinds::MapType;
 use crate::maps::MapTable;
-use crate::model::Object;
+use crate::maps::BPF_F_RDONLY_PROG;
+use crate::model::{Dialect, Map, MapDef, Object};
 use crate::programs;
 use crate::relocations::Resolver;
 
@@ -27,9 +30,13 @@ impl Object {
             .map(|ext| ExtIndex::new(&ext))
             .transpose()?;
         let code = Code::read(&elf)?;
+        let externs = externs::collect(&elf, btf.as_ref())?;
         let mut maps = MapTable::read(&elf, btf.as_ref())?;
+        if let Some(map) = kconfig_map(&externs, btf.as_ref())? {
+            maps.maps.push(map);
+        }
         let linked = {
-            let resolver = Resolver::new(&elf, &code, &maps, btf.as_ref())?;
+            let resolver = Resolver::new(&elf, &code, &maps, &externs)?;
             programs::link(&code, &resolver, ext.as_ref())?
         };
         let mut jump_entries = jump_entries::from_section_names(&linked.programs, &maps.maps)?;
@@ -46,8 +53,32 @@ impl Object {
             subprograms: linked.subprograms,
             jump_entries,
             btf,
+            externs,
         })
     }
+}
+
+/// The `.kconfig` map: one read-only element holding every `__kconfig`
+/// extern at its offset, filled by the loader (zeros until then: a weak
+/// extern the kernel does not have stays 0).
+fn kconfig_map(externs: &[Extern], btf: Option<&Btf>) -> Result<Option<Map>, ParseError> {
+    if !externs
+        .iter()
+        .any(|e| matches!(e.kind, ExternKind::Kconfig(_)))
+    {
+        return Ok(None);
+    }
+    let size = externs::kconfig_size(externs);
+    let mut def = MapDef::new(MapType::ARRAY, 4, size.max(1), 1);
+    def.flags = BPF_F_RDONLY_PROG;
+    let mut map = Map::new(KCONFIG_SECTION, def);
+    map.section = KCONFIG_SECTION.to_string();
+    map.dialect = Dialect::GlobalData;
+    map.data = Some(vec![0; size.max(1) as usize]);
+    map.btf_value_type_id = btf
+        .and_then(|btf| btf.find(BtfKind::Datasec, KCONFIG_SECTION))
+        .unwrap_or(0);
+    Ok(Some(map))
 }
 
 /// The `license` section up to its NUL, empty when absent.
@@ -108,6 +139,19 @@ fn btf(elf: &Elf<'_>) -> Result<Option<Btf>, ParseError> {
         },
     )
     .map_err(btf_error)?;
+    // A global subprogram the linker made hidden (`__hidden`, `bpftool gen
+    // object`) is verified as a static one, in its callers' context: its
+    // FUNC becomes static, as libbpf does (`mark_btf_static`).
+    let hidden: Vec<&str> = elf
+        .symbols
+        .iter()
+        .filter(|s| s.kind == SymbolKind::Func && s.global && s.hidden)
+        .filter(|s| s.section.is_some_and(|i| elf.section_name(i) == ".text"))
+        .map(|s| s.name.as_str())
+        .collect();
+    for name in hidden {
+        btf.make_func_static(name);
+    }
     Ok(Some(btf))
 }
 

@@ -261,10 +261,19 @@ fn btf_maps_definitions_and_initialisers() {
     assert_eq!(defs[3], legacy_def(MapType::ARRAY, 4, 8, 2));
     assert_eq!(defs[4], legacy_def(MapType::ARRAY, 4, 8, 1));
     assert_eq!(defs[5], legacy_def(MapType::HASH, 4, 8, 16));
-    assert_eq!(
-        object.maps[2].inner,
-        Some(InnerMap::Def(legacy_def(MapType::ARRAY, 4, 8, 1)))
-    );
+    let Some(InnerMap::Def {
+        def,
+        btf_key_type_id,
+        btf_value_type_id,
+    }) = object.maps[2].inner
+    else {
+        panic!("inline inner map: {:?}", object.maps[2].inner);
+    };
+    assert_eq!(def, legacy_def(MapType::ARRAY, 4, 8, 1));
+    // The template is created with the key and value types of its struct.
+    let btf = object.btf.as_ref().unwrap();
+    assert_eq!(btf.size_of(btf_key_type_id).unwrap(), 4);
+    assert_eq!(btf.size_of(btf_value_type_id).unwrap(), 8);
     assert_eq!(object.maps[2].init_maps, [MapSlot { key: 0, map: 1 }]);
     assert_eq!(object.maps[4].pinning, Pinning::ByName);
     let btf = object.btf.as_ref().unwrap();

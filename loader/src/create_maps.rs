@@ -18,10 +18,13 @@
 //!   an error naming the field. The pin must be one of root's, reached
 //!   without a symlink (a name another user planted in a world-writable
 //!   bpffs would hand root's program someone else's map). Otherwise the
-//!   map is created and pinned there, and a failed load unpins it.
-//! - **Contents.** Global data (`.data`, `.rodata`) is written at key 0 and
-//!   `.rodata*` maps are frozen (`BPF_MAP_FREEZE`): user space can no longer
-//!   change them, and the verifier may treat their values as constants.
+//!   map is created and pinned there, and a failed load unpins it — except
+//!   under `--no-pin`, which pins nothing: the map is then the load's own.
+//! - **Contents.** Global data (`.data`, `.rodata`) and the `.kconfig`
+//!   values are written at key 0, and `.rodata*` and `.kconfig` are frozen
+//!   (`BPF_MAP_FREEZE`): user space can no longer change them, and the
+//!   verifier may treat their values as constants (dead code behind a
+//!   `CONFIG_` test is pruned).
 //!   Map-in-map initialisers store their inner maps once every map exists.
 //! - **Offload.** In hw mode every map but perf-event arrays is created on
 //!   the device (`map_ifindex`).
@@ -30,6 +33,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::PathBuf;
 use std::rc::Rc;
 
+use rxdp_elf::btf::KCONFIG_SECTION;
 use rxdp_elf::{InnerMap, Map, MapDef, MapType};
 use rxdp_syscalls::bpf::{map_create, map_info, MapCreate, MapHandle, MapInfo, BPF_ANY};
 use rxdp_syscalls::fs::Dir;
@@ -37,6 +41,7 @@ use rxdp_syscalls::{Error as SysError, ENOTSUPP};
 
 use crate::error::LoadError;
 use crate::observe::{Event, Observer, Stage};
+use crate::options::PinPolicy;
 use crate::pin;
 use crate::pipeline::{Context, LoadedMap};
 use crate::rollback::Rollback;
@@ -149,8 +154,15 @@ fn create_one(
         error,
     };
     let shared_dir = match &shared {
-        Some(pin) => pin::open_shared_dir(pin, &ctx.bpffs_root, ctx.pin_target.as_ref(), rollback)
-            .map_err(shared_error)?,
+        // --no-pin makes no directory: it only looks for a pin to reuse.
+        Some(pin) => pin::open_shared_dir(
+            pin,
+            &ctx.bpffs_root,
+            ctx.pin_target.as_ref(),
+            ctx.options.pins != PinPolicy::Never,
+            rollback,
+        )
+        .map_err(shared_error)?,
         None => None,
     };
     if let (Some(pin), Some(dir)) = (&shared, &shared_dir) {
@@ -161,9 +173,19 @@ fn create_one(
 
     // The inner map's template: another map of the object, or one made here.
     let template = match &map.inner {
-        Some(InnerMap::Def(def)) => {
+        Some(InnerMap::Def {
+            def,
+            btf_key_type_id,
+            btf_value_type_id,
+        }) => {
             let name = format!("{}_inner", map.name);
-            let fd = create(ctx, &name, def, None, None)
+            // With the BTF of its key and value, as libbpf makes it: the
+            // kernel compares the records (spin lock, timer, kptr) of the
+            // maps stored in the outer map with the template's.
+            let template_btf = btf
+                .filter(|_| *btf_key_type_id != 0 || *btf_value_type_id != 0)
+                .map(|fd| (fd, *btf_key_type_id, *btf_value_type_id));
+            let fd = create(ctx, &name, def, None, template_btf)
                 .map(|(fd, _)| fd)
                 .map_err(|error| map_error(ctx, index, "create its inner-map template", error))?;
             observer.event(&Event::InnerTemplate {
@@ -216,13 +238,15 @@ fn create_one(
             bytes: data.len(),
         });
     }
-    if map.section.starts_with(".rodata") {
+    if map.section.starts_with(".rodata") || map.section == KCONFIG_SECTION {
         rxdp_syscalls::bpf::map_freeze(fd.as_fd())
             .map_err(|error| map_error(ctx, index, "freeze", error))?;
         observer.event(&Event::MapFrozen { index });
     }
     let info = map_info(fd.as_fd()).map_err(|error| map_error(ctx, index, "read its id", error))?;
 
+    // --no-pin: a shared map that was not there to reuse is not pinned.
+    let shared = shared.filter(|_| ctx.options.pins != PinPolicy::Never);
     let mut loaded = LoadedMap {
         name: map.name.clone(),
         map_type: map.def.map_type,

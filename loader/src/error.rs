@@ -18,7 +18,8 @@ use rxdp_syscalls::fs::lock::LockError;
 use rxdp_syscalls::signal::signal_name;
 use rxdp_syscalls::Error as SysError;
 
-use crate::kernel_btf::KfuncError;
+use crate::externs::ExternError;
+use crate::kernel_btf::KernelBtfError;
 use crate::observe::Stage;
 use crate::options::{Mode, OptionError};
 use crate::pin::PinError;
@@ -321,13 +322,26 @@ pub enum LoadError {
         /// What failed, with the kernel's words when a syscall did.
         error: SysError,
     },
-    /// The kernel's BTF could not be read, or lacks a kfunc the object calls.
+    /// The kernel's BTF could not be read, or lacks a kfunc or `__ksym`
+    /// variable the object needs.
     #[error("{file}: relocate: {error}")]
-    Kfunc {
+    KernelBtf {
         /// The object file, as the user named it.
         file: String,
-        /// What failed: reading the kernel's BTF, parsing it, or finding a kfunc.
-        error: KfuncError,
+        /// What failed: reading the kernel's BTF, parsing it, or finding a
+        /// kernel symbol in it.
+        error: KernelBtfError,
+    },
+    /// An extern could not be given a value from this machine (the kernel
+    /// configuration, `/proc/kallsyms`).
+    #[error("{file}: {stage}: {error}")]
+    Extern {
+        /// The object file, as the user named it.
+        file: String,
+        /// The stage it happened in.
+        stage: Stage,
+        /// What failed.
+        error: ExternError,
     },
     /// A program could not be relocated.
     #[error("{file}: relocate: {error}")]
@@ -553,8 +567,9 @@ impl LoadError {
             | LoadError::Pin { stage, .. }
             | LoadError::Pins { stage, .. }
             | LoadError::Lock { stage, .. }
-            | LoadError::Interrupted { stage, .. } => *stage,
-            LoadError::Kfunc { .. } | LoadError::Relocate { .. } => Stage::Relocate,
+            | LoadError::Interrupted { stage, .. }
+            | LoadError::Extern { stage, .. } => *stage,
+            LoadError::KernelBtf { .. } | LoadError::Relocate { .. } => Stage::Relocate,
             LoadError::Verifier { .. } | LoadError::Program { .. } => Stage::LoadPrograms,
             LoadError::Jump { .. } => Stage::FillJumpTables,
             LoadError::PinName { .. } => Stage::Pin,

@@ -26,34 +26,51 @@ use rxdp_elf::relocate::{LinkedProgram, FUNC_INFO_REC_SIZE, LINE_INFO_REC_SIZE};
 /// Log lines a rejection shows.
 const TAIL_LINES: usize = 20;
 
-/// Loads the relocated programs, in `prog_fd[]` order.
+/// Loads the relocated programs, in `prog_fd[]` order. `func_info`: the
+/// object's BTF (`btf`) has FUNCs the records may name; `fd_array`: the
+/// module BTF fds kfunc calls index.
 pub fn load_programs(
     ctx: &Context<'_>,
     linked: &[LinkedProgram],
     btf: Option<BorrowedFd<'_>>,
+    func_info: bool,
+    fd_array: &[i32],
     observer: &mut dyn Observer,
 ) -> Result<Vec<LoadedProgram>, LoadError> {
     let mut loaded = Vec::with_capacity(linked.len());
+    let with = With {
+        btf,
+        func_info,
+        fd_array,
+    };
     for (index, linked) in linked.iter().enumerate() {
-        loaded.push(load_one(ctx, index, linked, btf, observer)?);
+        loaded.push(load_one(ctx, index, linked, &with, observer)?);
     }
     Ok(loaded)
+}
+
+/// What every program of the object is loaded with.
+struct With<'a> {
+    btf: Option<BorrowedFd<'a>>,
+    func_info: bool,
+    fd_array: &'a [i32],
 }
 
 fn load_one(
     ctx: &Context<'_>,
     index: usize,
     linked: &LinkedProgram,
-    btf: Option<BorrowedFd<'_>>,
+    with: &With<'_>,
     observer: &mut dyn Observer,
 ) -> Result<LoadedProgram, LoadError> {
     let program = &ctx.object.programs[index];
     let prog_type = program.prog_type.unwrap_or(ctx.options.default_type);
     let insns = encode(&linked.insns);
+    let btf = with.btf;
     // func_info/line_info refer to the object's BTF: only with it.
     let (func_info, line_info) = match btf {
-        Some(_) => (linked.func_info_bytes(), linked.line_info_bytes()),
-        None => (Vec::new(), Vec::new()),
+        Some(_) if with.func_info => (linked.func_info_bytes(), linked.line_info_bytes()),
+        _ => (Vec::new(), Vec::new()),
     };
     let mut request = ProgLoad::new(prog_type.0, &insns, &ctx.object.license);
     request.expected_attach_type = program.expected_attach_type;
@@ -66,6 +83,7 @@ fn load_one(
     request.func_info_rec_size = FUNC_INFO_REC_SIZE;
     request.line_info = &line_info;
     request.line_info_rec_size = LINE_INFO_REC_SIZE;
+    request.fd_array = with.fd_array;
     request.log_level = if ctx.options.verifier_log {
         BPF_LOG_LEVEL1
     } else {

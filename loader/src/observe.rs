@@ -144,10 +144,45 @@ pub enum Event<'a> {
         /// The inner map's index in `map_fd[]`.
         inner: usize,
     },
-    /// The kernel's BTF was read to resolve kfuncs.
+    /// The kernel refused the object's BTF, also with the kinds it does not
+    /// know replaced: the object is loaded without it.
+    BtfLeftOut {
+        /// The kernel's refusal.
+        error: &'a rxdp_syscalls::Error,
+    },
+    /// A map's `max_entries` set for this machine: a perf-event array's
+    /// to the possible CPUs, a ring buffer's rounded to a power-of-2
+    /// number of pages.
+    MapResized {
+        /// The map.
+        name: &'a str,
+        /// `max_entries` in the object.
+        from: u32,
+        /// `max_entries` as created.
+        to: u32,
+    },
+    /// The `.kconfig` map's value was computed (`bytes` bytes), from the
+    /// kernel configuration at `config` when the object asks for `CONFIG_*`.
+    KconfigFilled {
+        /// Its size.
+        bytes: usize,
+        /// The configuration read, if any.
+        config: Option<&'a str>,
+    },
+    /// The kernel's BTF (vmlinux's or a module's) was read, for kfuncs,
+    /// `__ksym` variables or CO-RE.
     KernelBtfRead {
         /// Its size.
         bytes: usize,
+    },
+    /// A `__ksym` extern was resolved.
+    KsymResolved {
+        /// The extern.
+        name: &'a str,
+        /// What the kernel has for it.
+        value: rxdp_elf::ksyms::KsymValue,
+        /// Where: `vmlinux`, a module, `/proc/kallsyms`, or nowhere.
+        source: &'a str,
     },
     /// Instruction `insn` of program `program` was patched for `symbol`.
     Relocated {

@@ -28,11 +28,11 @@
 //! resolved first (`pin::recover`).
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use rxdp_elf::core::CoreTarget;
-use rxdp_elf::kfunc::{needs_kernel_btf, KfuncIds};
+use rxdp_elf::ksyms::{needs_kernel_btf, KernelSymbols, KernelType, KsymValue};
 use rxdp_elf::relocate::relocate_against;
 use rxdp_elf::{sha1, JumpEntry, JumpOrigin, MapType, Object, Pinning, ProgramType};
 use rxdp_syscalls::fs::bpffs;
@@ -44,11 +44,13 @@ use rxdp_syscalls::signal;
 use crate::attach::attach;
 use crate::create_maps::create_maps;
 use crate::error::LoadError;
+use crate::externs;
 use crate::fill_jump_tables::fill_jump_tables;
-use crate::kernel_btf::{self, VMLINUX_BTF};
+use crate::kernel_btf::{Kernel, KernelBtfError};
 use crate::legacy;
 use crate::load_btf::load_btf;
 use crate::load_programs::load_programs;
+use crate::map_defaults;
 use crate::observe::{Event, Observer, Stage};
 use crate::open;
 use crate::options::{jump_plan, resolve_entry, EntryChoice, LoadOptions, Mode, PinPolicy};
@@ -307,13 +309,13 @@ pub fn load(options: &LoadOptions, observer: &mut dyn Observer) -> Result<Loaded
     let file = options.path.display().to_string();
     let mut clock = Clock::start();
     let bytes = open::read(&options.path, options.max_object_size)?;
-    let object = open::parse(&options.path, &bytes)?;
+    let mut object = open::parse(&options.path, &bytes)?;
     clock.lap(Stage::Open, observer);
     checkpoint(&file, Stage::Open)?;
 
     let resolved = resolve(&file, &object, options)?;
+    let mut warnings = for_this_machine(&file, &mut object, observer)?;
     let ctx = context(&file, &object, options, &bytes, resolved.ifindex)?;
-    let mut warnings = Vec::new();
     if options.pins == PinPolicy::Never && options.attach.is_some() {
         for map in object
             .maps
@@ -346,10 +348,10 @@ pub fn load(options: &LoadOptions, observer: &mut dyn Observer) -> Result<Loaded
         Ok(Finished {
             attach,
             pin_dir,
-            warning,
+            warnings: more,
             recovered,
         }) => {
-            warnings.extend(warning);
+            warnings.extend(more);
             Ok(Loaded {
                 file: options.path.clone(),
                 jump_entries: resolved
@@ -414,6 +416,43 @@ pub fn load(options: &LoadOptions, observer: &mut dyn Observer) -> Result<Loaded
     }
 }
 
+/// What the object leaves to the machine it loads on: map sizes
+/// ([`map_defaults`]) and the `.kconfig` values ([`externs::fill_kconfig`]).
+/// Returns warnings.
+fn for_this_machine(
+    file: &str,
+    object: &mut Object,
+    observer: &mut dyn Observer,
+) -> Result<Vec<String>, LoadError> {
+    let adjusted = map_defaults::apply(object).map_err(|error| LoadError::Map {
+        file: file.to_string(),
+        index: 0,
+        map: "(perf event arrays)".to_string(),
+        what: "size them for the possible CPUs".to_string(),
+        error,
+    })?;
+    for (name, from, to) in &adjusted {
+        observer.event(&Event::MapResized {
+            name,
+            from: *from,
+            to: *to,
+        });
+    }
+    let extern_error = |error| LoadError::Extern {
+        file: file.to_string(),
+        stage: Stage::Resolve,
+        error,
+    };
+    let filled = externs::fill_kconfig(object).map_err(extern_error)?;
+    if let Some(map) = object.kconfig_map().and_then(|i| object.maps.get(i)) {
+        observer.event(&Event::KconfigFilled {
+            bytes: map.data.as_ref().map_or(0, Vec::len),
+            config: filled.config.as_deref(),
+        });
+    }
+    Ok(filled.warnings)
+}
+
 /// Resolves the entry program, the jump plan and the device, before
 /// anything is made: a typo costs no syscall but the device lookup.
 fn resolve(file: &str, object: &Object, options: &LoadOptions) -> Result<Resolved, LoadError> {
@@ -449,7 +488,10 @@ fn context<'a>(
     bytes: &[u8],
     ifindex: Option<u32>,
 ) -> Result<Context<'a>, LoadError> {
-    let shares = object.maps.iter().any(|m| m.pinning != Pinning::None);
+    // With --no-pin nothing is pinned, shared maps included: bpffs is not
+    // mounted for them (an existing pin is still reused, if there is one).
+    let shares =
+        object.maps.iter().any(|m| m.pinning != Pinning::None) && options.pins != PinPolicy::Never;
     let pins = !matches!(
         (&options.pins, &options.attach),
         (PinPolicy::Never, _) | (PinPolicy::Default, None)
@@ -502,12 +544,22 @@ fn context<'a>(
     })
 }
 
+/// Whether a function of the object has CO-RE relocations.
+fn has_core_relocs(object: &Object) -> bool {
+    object
+        .programs
+        .iter()
+        .map(|p| &p.function)
+        .chain(&object.subprograms)
+        .any(|f| !f.core_relocs.is_empty())
+}
+
 /// What the stages after resolution end with, besides `Made`.
 struct Finished {
     attach: Option<Attached>,
     pin_dir: Option<PathBuf>,
-    /// From publishing the pins, when the old ones could not be removed.
-    warning: Vec<String>,
+    /// The object's BTF rewritten or left out; the old pins not removed.
+    warnings: Vec<String>,
     recovered: Vec<pin::Recovered>,
 }
 
@@ -563,7 +615,9 @@ fn run(
     observer: &mut dyn Observer,
 ) -> Result<Finished, LoadError> {
     let file = ctx.file;
-    made.btf = load_btf(file, ctx.object, observer)?;
+    let object_btf = load_btf(file, ctx.object, observer)?;
+    made.btf = object_btf.fd;
+    let mut warnings: Vec<String> = object_btf.warning.into_iter().collect();
     clock.lap(Stage::LoadBtf, observer);
     checkpoint(file, Stage::LoadBtf)?;
 
@@ -572,27 +626,84 @@ fn run(
     clock.lap(Stage::CreateMaps, observer);
     checkpoint(file, Stage::CreateMaps)?;
 
-    // The kernel's BTF, only for objects with kfuncs or CO-RE relocations.
-    let kernel_btf = if needs_kernel_btf(ctx.object) {
-        let path = Path::new(VMLINUX_BTF);
-        let kfunc_error = |error| LoadError::Kfunc {
-            file: file.to_string(),
-            error,
-        };
-        let btf = kernel_btf::read(path, observer).map_err(kfunc_error)?;
-        let kfuncs = kernel_btf::resolve_kfuncs(ctx.object, &btf, path).map_err(kfunc_error)?;
-        Some((btf, kfuncs))
+    // The kernel's BTF, only for objects with kfuncs, typed __ksym
+    // variables or CO-RE relocations.
+    let kernel_error = |error| LoadError::KernelBtf {
+        file: file.to_string(),
+        error,
+    };
+    let mut kernel = if needs_kernel_btf(ctx.object) {
+        Some(Kernel::read(observer).map_err(kernel_error)?)
     } else {
         None
     };
-    let core_target = kernel_btf.as_ref().map(|(btf, _)| CoreTarget::new(btf));
-    let no_kfuncs = KfuncIds::default();
-    let kfuncs = kernel_btf.as_ref().map_or(&no_kfuncs, |(_, kfuncs)| kfuncs);
+    let vmlinux = kernel.as_ref().map(Kernel::vmlinux);
+    let mut core_target = match &vmlinux {
+        Some(vmlinux) if has_core_relocs(ctx.object) => Some(CoreTarget::new(vmlinux)),
+        _ => None,
+    };
+    if let Some(kernel) = &mut kernel {
+        let lacking = kernel.btf.vmlinux_lacks_ksyms(ctx.object)
+            || core_target
+                .as_ref()
+                .is_some_and(|core| core.vmlinux_lacks_candidates(ctx.object));
+        if lacking {
+            kernel.read_modules(observer).map_err(kernel_error)?;
+        }
+    }
+    if let (Some(core), Some(kernel)) = (&mut core_target, &kernel) {
+        for module in &kernel.btf.modules {
+            core.add_module(&module.btf);
+        }
+    }
+    let addresses = externs::ksym_addresses(ctx.object).map_err(|error| LoadError::Extern {
+        file: file.to_string(),
+        stage: Stage::Relocate,
+        error,
+    })?;
+    let mut symbols =
+        KernelSymbols::resolve(ctx.object, kernel.as_ref().map(|k| &k.btf), &addresses).map_err(
+            |error| {
+                kernel_error(KernelBtfError::Ksym {
+                    error,
+                    looked: kernel.as_ref().map(Kernel::looked).unwrap_or_default(),
+                })
+            },
+        )?;
+    // The BTF fds of the modules whose kfuncs and variables the programs
+    // use: open until the programs are loaded.
+    let mut module_fds: Vec<Option<OwnedFd>> = Vec::new();
+    if let Some(kernel) = &kernel {
+        module_fds.resize_with(kernel.btf.modules.len(), || None);
+        for module in symbols.modules_used() {
+            module_fds[module] = Some(kernel.module_fd(module).map_err(kernel_error)?);
+        }
+    }
+    symbols.set_module_fds(
+        module_fds
+            .iter()
+            .map(|fd| fd.as_ref().map_or(0, AsRawFd::as_raw_fd))
+            .collect(),
+    );
+    for (name, value) in symbols.values() {
+        let source = match value {
+            KsymValue::Btf(KernelType { module, .. }) => {
+                kernel.as_ref().map_or("vmlinux", |k| k.btf.name(module))
+            }
+            KsymValue::Address(_) => externs::KALLSYMS,
+            _ => "not in this kernel",
+        };
+        observer.event(&Event::KsymResolved {
+            name,
+            value,
+            source,
+        });
+    }
     let map_fds: Vec<RawFd> = made.maps.iter().map(|m| m.fd.as_raw_fd()).collect();
     let mut linked = Vec::with_capacity(ctx.object.programs.len());
     for (index, program) in ctx.object.programs.iter().enumerate() {
         let program_linked =
-            relocate_against(ctx.object, index, &map_fds, kfuncs, core_target.as_ref()).map_err(
+            relocate_against(ctx.object, index, &map_fds, &symbols, core_target.as_ref()).map_err(
                 |error| LoadError::Relocate {
                     file: file.to_string(),
                     error,
@@ -612,9 +723,12 @@ fn run(
     checkpoint(file, Stage::Relocate)?;
 
     drop(core_target);
-    drop(kernel_btf);
-    made.programs = load_programs(ctx, &linked, btf, observer)?;
+    drop(vmlinux);
+    drop(kernel);
+    let fd_array = symbols.fd_array();
+    made.programs = load_programs(ctx, &linked, btf, object_btf.func_info, &fd_array, observer)?;
     drop(linked);
+    drop(module_fds);
     clock.lap(Stage::LoadPrograms, observer);
     checkpoint(file, Stage::LoadPrograms)?;
 
@@ -631,7 +745,6 @@ fn run(
         made.locks = take_locks(ctx, dev, observer)?;
     }
     let mut recovered = Vec::new();
-    let mut warning = Vec::new();
     let staged = match &ctx.pin_target {
         Some(target) => {
             let pins_error = |stage, error| LoadError::Pins {
@@ -684,7 +797,7 @@ fn run(
                     "the slot the program went into, which the kernel did not report",
                 ),
             })?;
-            warning.extend(pin::publish(
+            warnings.extend(pin::publish(
                 file,
                 &staging,
                 &final_name,
@@ -698,7 +811,7 @@ fn run(
             // The pins of the replaced program in the layout before rxdp/.
             if let (PinTarget::Device { bpffs, ifname }, Some(attached)) = (target, &attached) {
                 if let Some(replaced) = attached.replaced {
-                    warning.extend(legacy::remove_pins_of(
+                    warnings.extend(legacy::remove_pins_of(
                         bpffs,
                         ifname,
                         attached.mode,
@@ -714,7 +827,7 @@ fn run(
     Ok(Finished {
         attach: attached,
         pin_dir,
-        warning,
+        warnings,
         recovered,
     })
 }

@@ -10,7 +10,8 @@
 //! - [`fs`]: bpffs (pins, directories held open, locks) and tracefs
 //!   (`trace_pipe`);
 //! - [`signal`]: SIGINT and SIGTERM as a request to stop;
-//! - [`alloc`]: the memory allocator of rxdp's programs (`mmap`).
+//! - [`alloc`]: the memory allocator of rxdp's programs (`mmap`);
+//! - [`system`]: the kernel's release and the page size.
 //!
 //! This is the only crate of rxdp with `unsafe`; each block says why it is
 //! sound in a `// SAFETY:` comment.
@@ -36,5 +37,6 @@ pub mod fs;
 pub mod netlink;
 pub mod seam;
 pub mod signal;
+pub mod system;
 
 pub use error::{errno_name, Error, Result, ENOTSUPP};

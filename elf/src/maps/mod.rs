@@ -13,7 +13,7 @@ use crate::container::Elf;
 use crate::error::ParseError;
 use crate::model::{JumpEntry, Map};
 
-pub(crate) use global_data::is_data_section;
+pub(crate) use global_data::{is_data_section, BPF_F_RDONLY_PROG};
 
 /// The maps and how relocations find them.
 #[derive(Debug)]

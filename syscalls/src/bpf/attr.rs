@@ -395,6 +395,11 @@ const _: () = {
     assert!(offset_of!(BpfProgInfo, verified_insns) == 216);
     assert!(offset_of!(BpfProgInfo, attach_btf_id) == 224);
 
+    assert!(size_of::<BpfBtfInfo>() == 32);
+    assert!(offset_of!(BpfBtfInfo, id) == 12);
+    assert!(offset_of!(BpfBtfInfo, name) == 16);
+    assert!(offset_of!(BpfBtfInfo, kernel_btf) == 28);
+
     assert!(size_of::<BpfMapInfo>() == 88);
     assert!(offset_of!(BpfMapInfo, name) == 24);
     assert!(offset_of!(BpfMapInfo, ifindex) == 40);

@@ -31,8 +31,9 @@ pub use attr::{sanitize_name, BPF_OBJ_NAME_LEN, BPF_TAG_SIZE};
 pub use btf::btf_load;
 pub use fdinfo::{fd_info, FdInfo, ObjectKind};
 pub use info::{
-    btf_get_fd_by_id, btf_info, link_get_next_id, map_get_fd_by_id, map_get_next_id, map_info,
-    prog_get_fd_by_id, prog_get_next_id, prog_info, BtfInfo, MapInfo, ProgInfo,
+    btf_data, btf_get_fd_by_id, btf_get_next_id, btf_info, link_get_next_id, map_get_fd_by_id,
+    map_get_next_id, map_info, prog_get_fd_by_id, prog_get_next_id, prog_info, BtfInfo, MapInfo,
+    ProgInfo,
 };
 pub use link::link_create_xdp;
 pub use log::{
