@@ -8,10 +8,12 @@ use crate::container::{Elf, SymbolKind};
 use crate::error::ParseError;
 use crate::functions::Code;
 use crate::jump_entries;
+use crate::maps::Binding;
 use crate::maps::MapTable;
-use crate::model::Object;
+use crate::model::{AttachTarget, Function, JumpEntry, Map, Object, Program, RelocTarget};
 use crate::programs;
 use crate::relocations::Resolver;
+use crate::section_types::{section_kind, Target};
 
 impl Object {
     /// Parses a clang-built (`-target bpf`) BPF object.
@@ -28,10 +30,14 @@ impl Object {
             .transpose()?;
         let code = Code::read(&elf)?;
         let mut maps = MapTable::read(&elf, btf.as_ref())?;
-        let linked = {
+        let mut linked = {
             let resolver = Resolver::new(&elf, &code, &maps, btf.as_ref())?;
             programs::link(&code, &resolver, ext.as_ref())?
         };
+        let bindings = maps.bind_struct_ops(&elf, btf.as_ref(), |section, offset| {
+            linked.program_at(section, offset)
+        })?;
+        struct_ops_targets(&mut linked.programs, &maps.maps, bindings)?;
         let mut jump_entries = jump_entries::from_section_names(&linked.programs, &maps.maps)?;
         // `__array(values, ...)` of a prog array names a program's function.
         jump_entries.extend(
@@ -48,6 +54,62 @@ impl Object {
             btf,
         })
     }
+}
+
+/// Each struct_ops program's target: the member of the first variable that
+/// points at it. A program can serve several variables only at the same
+/// member of the same struct (libbpf's rule).
+fn struct_ops_targets(
+    programs: &mut [Program],
+    maps: &[Map],
+    bindings: Vec<Binding>,
+) -> Result<(), ParseError> {
+    let struct_name = |map: usize| {
+        maps.get(map)
+            .and_then(|m| m.struct_ops.as_ref())
+            .map_or("", |ops| ops.type_name.as_str())
+    };
+    let map_name = |map: usize| maps.get(map).map_or("", |m| m.name.as_str());
+    for (index, map, member) in bindings {
+        let Some(program) = programs.get_mut(index) else {
+            continue;
+        };
+        if section_kind(&program.section).target != Target::StructOps {
+            return Err(ParseError::StructOpsNotStructOpsProgram {
+                map: map_name(map).to_string(),
+                program: program.name().to_string(),
+                section: program.section.clone(),
+            });
+        }
+        let use_of = |map: usize, member: &str| {
+            format!("{}.{member} (struct {})", map_name(map), struct_name(map))
+        };
+        match &program.attach_target {
+            AttachTarget::StructOps {
+                map: first,
+                member: first_member,
+            } => {
+                if struct_name(*first) != struct_name(map) || *first_member != member {
+                    return Err(ParseError::StructOpsProgramShared {
+                        program: program.name().to_string(),
+                        first: use_of(*first, first_member),
+                        second: use_of(map, &member),
+                    });
+                }
+            }
+            _ => program.attach_target = AttachTarget::StructOps { map, member },
+        }
+    }
+    // A struct_ops program no variable points at has nothing to attach to:
+    // like libbpf since 1.4, it is not loaded unless asked for.
+    for program in programs.iter_mut() {
+        if program.attach_target == AttachTarget::Missing
+            && section_kind(&program.section).target == Target::StructOps
+        {
+            program.autoload = false;
+        }
+    }
+    Ok(())
 }
 
 /// The `license` section up to its NUL, empty when absent.
@@ -122,4 +184,128 @@ fn btf_ext(elf: &Elf<'_>, btf: Option<&Btf>) -> Result<Option<BtfExt>, ParseErro
             section: ".BTF.ext",
             error,
         })
+}
+
+impl Object {
+    /// The object as a load sees it when only the programs `keep` accepts
+    /// are loaded (`SEC("?...")` programs are left out unless asked for):
+    /// those programs in the same order, so `prog_fd[]` counts only them;
+    /// jump entries and struct_ops bindings renumbered, those of programs
+    /// left out gone; and the subprograms that only programs left out
+    /// reach gone too, so that nothing of theirs (kfuncs, CO-RE) is
+    /// resolved. Maps do not change.
+    pub fn select_programs(&self, keep: impl Fn(usize, &Program) -> bool) -> Object {
+        let kept: Vec<bool> = self
+            .programs
+            .iter()
+            .enumerate()
+            .map(|(i, p)| keep(i, p))
+            .collect();
+        if kept.iter().all(|&k| k) {
+            return self.clone();
+        }
+        let mut new_index = Vec::with_capacity(kept.len());
+        let mut next = 0;
+        for &k in &kept {
+            new_index.push(k.then_some(next));
+            next += usize::from(k);
+        }
+        let program = |i: usize| new_index.get(i).copied().flatten();
+        // Subprograms reached from kept programs, and from the others.
+        let reach = |want: bool| {
+            let roots = self
+                .programs
+                .iter()
+                .zip(&kept)
+                .filter(|(_, &k)| k == want)
+                .map(|(p, _)| &p.function);
+            self.reachable(roots)
+        };
+        let (from_kept, from_dropped) = (reach(true), reach(false));
+        let gone: Vec<bool> = (0..self.subprograms.len())
+            .map(|i| from_dropped[i] && !from_kept[i])
+            .collect();
+        let mut sub_index = Vec::with_capacity(gone.len());
+        let mut next = 0;
+        for &g in &gone {
+            sub_index.push((!g).then_some(next));
+            next += usize::from(!g);
+        }
+        let renumber = |function: &Function| {
+            let mut function = function.clone();
+            for reloc in &mut function.relocs {
+                if let RelocTarget::Call(i) | RelocTarget::FuncAddr(i) = &mut reloc.target {
+                    *i = sub_index.get(*i).copied().flatten().unwrap_or(*i);
+                }
+            }
+            function
+        };
+        let mut maps = self.maps.clone();
+        for ops in maps.iter_mut().filter_map(|m| m.struct_ops.as_mut()) {
+            ops.programs = ops
+                .programs
+                .iter()
+                .filter_map(|(member, p)| Some((member.clone(), program(*p)?)))
+                .collect();
+        }
+        Object {
+            license: self.license.clone(),
+            kernel_version: self.kernel_version,
+            maps,
+            programs: self
+                .programs
+                .iter()
+                .zip(&kept)
+                .filter(|(_, &k)| k)
+                .map(|(p, _)| Program {
+                    function: renumber(&p.function),
+                    ..p.clone()
+                })
+                .collect(),
+            subprograms: self
+                .subprograms
+                .iter()
+                .zip(&gone)
+                .filter(|(_, &g)| !g)
+                .map(|(f, _)| renumber(f))
+                .collect(),
+            jump_entries: self
+                .jump_entries
+                .iter()
+                .filter_map(|e| {
+                    Some(JumpEntry {
+                        program: program(e.program)?,
+                        ..*e
+                    })
+                })
+                .collect(),
+            btf: self.btf.clone(),
+        }
+    }
+
+    /// Which subprograms the functions `roots` reach through calls and
+    /// function addresses, directly or not.
+    fn reachable<'a>(&self, roots: impl Iterator<Item = &'a Function>) -> Vec<bool> {
+        let mut seen = vec![false; self.subprograms.len()];
+        let mut stack: Vec<usize> = Vec::new();
+        let visit = |function: &Function, seen: &mut Vec<bool>, stack: &mut Vec<usize>| {
+            for reloc in &function.relocs {
+                if let RelocTarget::Call(i) | RelocTarget::FuncAddr(i) = reloc.target {
+                    if let Some(false) = seen.get(i) {
+                        seen[i] = true;
+                        stack.push(i);
+                    }
+                }
+            }
+        };
+        for root in roots {
+            visit(root, &mut seen, &mut stack);
+        }
+        while let Some(i) = stack.pop() {
+            if let Some(function) = self.subprograms.get(i) {
+                visit(function, &mut seen, &mut stack);
+            }
+        }
+        seen
+    }
 }
