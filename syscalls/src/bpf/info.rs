@@ -6,7 +6,8 @@ use std::fmt::Write as _;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 
 use super::attr::{
-    name_from_bytes, ptr_mut, BpfMapInfo, BpfProgInfo, GetIdAttr, Info, InfoAttr, BPF_TAG_SIZE,
+    name_from_bytes, ptr_mut, BpfBtfInfo, BpfMapInfo, BpfProgInfo, GetIdAttr, Info, InfoAttr,
+    BPF_TAG_SIZE,
 };
 use super::sys::{bpf, bpf_fd, Cmd};
 use crate::error::{Error, Result};
@@ -59,6 +60,12 @@ pub struct ProgInfo {
     pub run_time_ns: u64,
     /// See `run_time_ns`.
     pub run_count: u64,
+    /// The BTF type the program was loaded for (`attach_btf_id`: tracing,
+    /// LSM, iterators, struct_ops, freplace), 0 without (kernel 5.18).
+    pub attach_btf_id: u32,
+    /// The id of the BTF object holding it: vmlinux's, a module's or a
+    /// program's; 0 without.
+    pub attach_btf_obj_id: u32,
 }
 
 impl ProgInfo {
@@ -114,6 +121,8 @@ pub fn prog_info(prog: BorrowedFd<'_>) -> Result<ProgInfo> {
         gpl_compatible: gpl_compatible(raw.gpl_compatible_bits),
         run_time_ns: raw.run_time_ns,
         run_count: raw.run_cnt,
+        attach_btf_id: raw.attach_btf_id,
+        attach_btf_obj_id: raw.attach_btf_obj_id,
     })
 }
 
@@ -179,6 +188,43 @@ pub fn map_info(map: BorrowedFd<'_>) -> Result<MapInfo> {
     })
 }
 
+/// A BTF object in the kernel, as `struct bpf_btf_info` describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BtfInfo {
+    /// The kernel's id.
+    pub id: u32,
+    /// Its name: `vmlinux`, a module's, empty for a program's.
+    pub name: String,
+    /// Whether it is the kernel's or a module's.
+    pub kernel_btf: bool,
+    /// The raw BTF (header, types, strings), as `BPF_BTF_LOAD` took it.
+    pub data: Vec<u8>,
+}
+
+/// The info of a BTF object, its bytes included: one call for the sizes,
+/// one for the contents.
+pub fn btf_info(btf: BorrowedFd<'_>) -> Result<BtfInfo> {
+    let mut raw = BpfBtfInfo::default();
+    obj_info(btf, &mut raw)?;
+    let mut data = vec![0u8; raw.btf_size as usize];
+    let mut name = vec![0u8; raw.name_len as usize + 1];
+    let mut full = BpfBtfInfo {
+        btf: ptr_mut(&mut data),
+        btf_size: data.len() as u32,
+        name: ptr_mut(&mut name),
+        name_len: name.len() as u32,
+        ..BpfBtfInfo::default()
+    };
+    obj_info(btf, &mut full)?;
+    data.truncate(full.btf_size as usize);
+    Ok(BtfInfo {
+        id: full.id,
+        name: name_from_bytes(&name),
+        kernel_btf: full.kernel_btf != 0,
+        data,
+    })
+}
+
 fn next_id(cmd: Cmd, start: u32) -> Result<Option<u32>> {
     let mut attr = GetIdAttr {
         start_id: start,
@@ -227,6 +273,11 @@ pub fn prog_get_fd_by_id(id: u32) -> Result<OwnedFd> {
 /// Opens the map with this id (ENOENT when there is none).
 pub fn map_get_fd_by_id(id: u32) -> Result<OwnedFd> {
     fd_by_id(Cmd::MapGetFdById, "map", id)
+}
+
+/// Opens the BTF object with this id (ENOENT when there is none).
+pub fn btf_get_fd_by_id(id: u32) -> Result<OwnedFd> {
+    fd_by_id(Cmd::BtfGetFdById, "BTF", id)
 }
 
 #[cfg(test)]

@@ -27,10 +27,10 @@ mod types;
 pub use attr::{sanitize_name, BPF_OBJ_NAME_LEN, BPF_TAG_SIZE};
 pub use btf::btf_load;
 pub use info::{
-    link_get_next_id, map_get_fd_by_id, map_get_next_id, map_info, prog_get_fd_by_id,
-    prog_get_next_id, prog_info, MapInfo, ProgInfo,
+    btf_get_fd_by_id, btf_info, link_get_next_id, map_get_fd_by_id, map_get_next_id, map_info,
+    prog_get_fd_by_id, prog_get_next_id, prog_info, BtfInfo, MapInfo, ProgInfo,
 };
-pub use link::link_create_xdp;
+pub use link::{iter_create, link_create, link_create_xdp};
 pub use log::{
     VerifierStats, BPF_LOG_LEVEL1, BPF_LOG_LEVEL2, BPF_LOG_STATS, LOG_FIRST_SIZE, LOG_MAX_SIZE,
 };

@@ -39,6 +39,8 @@ pub(crate) enum Cmd {
     MapFreeze,
     LinkCreate,
     LinkGetNextId,
+    BtfGetFdById,
+    IterCreate,
 }
 
 impl Cmd {
@@ -63,6 +65,8 @@ impl Cmd {
             Cmd::MapFreeze => 22,
             Cmd::LinkCreate => 28,
             Cmd::LinkGetNextId => 31,
+            Cmd::BtfGetFdById => 19,
+            Cmd::IterCreate => 33,
         }
     }
 
@@ -87,6 +91,8 @@ impl Cmd {
             Cmd::MapFreeze => "BPF_MAP_FREEZE",
             Cmd::LinkCreate => "BPF_LINK_CREATE",
             Cmd::LinkGetNextId => "BPF_LINK_GET_NEXT_ID",
+            Cmd::BtfGetFdById => "BPF_BTF_GET_FD_BY_ID",
+            Cmd::IterCreate => "BPF_ITER_CREATE",
         }
     }
 }
