@@ -8,12 +8,36 @@ use std::time::Duration;
 
 use clap::Args;
 use rxdp::observe::{Event, Observer};
-use rxdp::options::{AttachOptions, JumpRequest, LoadOptions, Mode, PinPolicy, Ref};
+use rxdp::options::{
+    AttachOptions, AttachProg, Autoload, JumpRequest, LoadOptions, Mode, PinPolicy, Ref,
+};
 use rxdp::pipeline::{load, Loaded};
 use rxdp_elf::ProgramType;
 
 use crate::json::Json;
 use crate::CliError;
+
+/// How section names give program types, for `rxdp-load --help` and
+/// `rxdp load --help` (docs/10-section-names.md has the whole table).
+pub const SECTION_NAMES_HELP: &str = "\
+Section names: a program's type, expected attach type and flags come from
+its ELF section, as libbpf 1.x names them (`xdp`, `tc`, `kprobe/FUNC`,
+`cgroup/connect4`, `fentry/FUNC`, `iter/task`, `struct_ops/NAME`, ...),
+plus the prefixes samples/bpf's bpf_load.c took (`xdp0`, `xdp_1`,
+`socket1`, `cgroup/sock1`, `sk_skb1`); a name both know means what libbpf
+says. A section no table knows is refused, with the nearest known names:
+--type TYPE loads every such section as TYPE. `prog`, `prog/N` and
+iproute2's `ID/KEY` never carried a type and are xdp unless --type says.
+
+`SEC(\"?NAME\")` programs are not loaded (nor in prog_fd[]) unless
+--autoload NAME or --all asks. fentry/fexit/lsm/iter/tp_btf programs get
+their target from the kernel's BTF; freplace/FUNC needs --attach-prog.
+.struct_ops maps are created and their programs loaded; --register MAP
+registers one (the kernel then keeps it until unregistered).
+
+`socket/N`, `kprobe/N`, `kretprobe/N` and `sockops/N` put their program at
+key N of the last prog array, as bpf_load.c did; --no-section-keys reads
+them as libbpf does (the text after `/` names an event, not a key).";
 
 /// Load a BPF object like samples/bpf's load_bpf_file(), fill its jump
 /// tables, pin its maps and attach its entry program to a device.
@@ -38,6 +62,21 @@ pub struct LoadArgs {
     pub jumps: JumpArgs,
     #[command(flatten)]
     pub prog_type: TypeArg,
+    /// Load this SEC("?...") program too (function or section name; repeat for more)
+    #[arg(long, value_name = "NAME")]
+    pub autoload: Vec<String>,
+    /// Load every SEC("?...") program too
+    #[arg(long)]
+    pub all: bool,
+    /// The program freplace programs replace a function of: its kernel id, its pin, or a program of this object
+    #[arg(long, value_name = "ID|PIN|PROG")]
+    pub attach_prog: Option<String>,
+    /// Register this .struct_ops map (index or name; repeat for more): the kernel keeps it registered until it is unregistered
+    #[arg(long, value_name = "MAP")]
+    pub register: Vec<String>,
+    /// socket/N, kprobe/N, kretprobe/N, sockops/N fill no prog array (libbpf's reading)
+    #[arg(long)]
+    pub no_section_keys: bool,
     /// Pin the maps in DIR (default with --dev: /sys/fs/bpf/IFNAME/MODE/)
     #[arg(long, value_name = "DIR", conflicts_with = "no_pin")]
     pub pin_dir: Option<PathBuf>,
@@ -111,21 +150,12 @@ impl JumpArgs {
     }
 }
 
-/// `--type T`, for sections whose name gives no program type (`rxdp load`
-/// and `rxdp run`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Args)]
+/// `--type T`, for sections no table knows (`rxdp load` and `rxdp run`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Args)]
 pub struct TypeArg {
-    /// Program type of sections whose name says none (prog/0, 1/7)
-    #[arg(long = "type", value_name = "TYPE", default_value = "xdp", value_parser = parse_type)]
-    pub prog_type: ProgramType,
-}
-
-impl Default for TypeArg {
-    fn default() -> TypeArg {
-        TypeArg {
-            prog_type: ProgramType::XDP,
-        }
-    }
+    /// Program type of sections no table knows (refused without it; prog, prog/N and ID/KEY are xdp)
+    #[arg(long = "type", value_name = "TYPE", value_parser = parse_type)]
+    pub prog_type: Option<ProgramType>,
 }
 
 fn parse_mode(text: &str) -> Result<Mode, String> {
@@ -152,6 +182,14 @@ impl LoadArgs {
                 .with_entry(Ref::parse(&self.entry))
         });
         options.default_type = self.prog_type.prog_type;
+        options.autoload = match (self.all, self.autoload.is_empty()) {
+            (true, _) => Autoload::All,
+            (false, true) => Autoload::Default,
+            (false, false) => Autoload::Names(self.autoload.clone()),
+        };
+        options.attach_prog = self.attach_prog.as_deref().map(AttachProg::parse);
+        options.register = self.register.iter().map(|m| Ref::parse(m)).collect();
+        options.section_keys = !self.no_section_keys;
         options.pins = match (&self.pin_dir, self.no_pin) {
             (_, true) => PinPolicy::Never,
             (Some(dir), false) => PinPolicy::Dir(dir.clone()),
@@ -220,10 +258,31 @@ fn text(loaded: &Loaded, args: &LoadArgs) -> String {
         ));
     }
     for (i, prog) in loaded.programs.iter().enumerate() {
+        let target = prog
+            .attach_target
+            .as_ref()
+            .map(|t| format!(", target {t}"))
+            .unwrap_or_default();
         out.push_str(&format!(
-            "prog_fd[{i}] = {} ({}, id {}, section {})\n",
+            "prog_fd[{i}] = {} ({}, id {}, section {}{target})\n",
             prog.name, prog.prog_type, prog.id, prog.section
         ));
+    }
+    for &i in &loaded.registered {
+        if let Some(map) = loaded.maps.get(i) {
+            out.push_str(&format!(
+                "registered struct_ops map_fd[{i}] {} (id {}); unregister with `bpftool struct_ops unregister id {}`\n",
+                map.name, map.id, map.id
+            ));
+        }
+    }
+    for &i in &loaded.ready_for_link {
+        if let Some(map) = loaded.maps.get(i) {
+            out.push_str(&format!(
+                "struct_ops map_fd[{i}] {} (id {}) is ready for a link (BPF_LINK_CREATE, attach type struct_ops); rxdp made none, so nothing is registered\n",
+                map.name, map.id
+            ));
+        }
     }
     for entry in &loaded.jump_entries {
         out.push_str(&format!(
@@ -305,6 +364,15 @@ fn json(loaded: &Loaded, args: &LoadArgs) -> Json {
             ("name", Json::from(prog.name.as_str())),
             ("section", Json::from(prog.section.as_str())),
             ("type", Json::from(prog.prog_type.name())),
+            (
+                "expected_attach_type",
+                Json::from(prog.expected_attach_type),
+            ),
+            ("attach_btf_id", Json::from(prog.attach_btf_id)),
+            (
+                "attach_target",
+                prog.attach_target.as_deref().map_or(Json::Null, Json::from),
+            ),
             ("id", Json::from(prog.id)),
             ("tag", Json::from(prog.tag.as_str())),
             ("verified_insns", Json::from(prog.verified_insns)),
@@ -338,6 +406,11 @@ fn json(loaded: &Loaded, args: &LoadArgs) -> Json {
         ("jump_entries", Json::Array(jumps.collect())),
         ("attach", attach),
         ("pin_dir", loaded.pin_dir.as_ref().map_or(Json::Null, path)),
+        ("registered", Json::array(loaded.registered.iter().copied())),
+        (
+            "ready_for_link",
+            Json::array(loaded.ready_for_link.iter().copied()),
+        ),
         (
             "warnings",
             Json::array(loaded.warnings.iter().map(String::as_str)),
@@ -412,8 +485,26 @@ pub(crate) fn describe(event: &Event<'_>) -> String {
             format!("  BPF_MAP_UPDATE_ELEM map_fd[{outer}][{key}] = map_fd[{inner}]")
         }
         Event::KernelBtfRead { bytes } => {
-            format!("  read the kernel's BTF ({bytes} bytes) to resolve kfuncs")
+            format!("  read the kernel's BTF ({bytes} bytes): kfuncs, CO-RE, attach targets")
         }
+        Event::StructOpsLaidOut {
+            index,
+            type_name,
+            value_type_id,
+            value_size,
+        } => format!(
+            "  map_fd[{index}]: struct {type_name} laid out as the kernel's bpf_struct_ops_{type_name} (BTF id {value_type_id}, {value_size} bytes)"
+        ),
+        Event::StructOpsRegistered {
+            index,
+            name,
+            type_name,
+            programs,
+            link,
+        } => format!(
+            "  BPF_MAP_UPDATE_ELEM map_fd[{index}] {name}[0]: struct {type_name} with {programs} programs, {}",
+            if link { "ready for a link" } else { "registered" }
+        ),
         Event::Relocated {
             program,
             insn,

@@ -86,6 +86,15 @@ fn leftovers(items: &[String]) -> String {
     )
 }
 
+/// `` `a`, `b` `` or a pointer to the documentation when nothing is close.
+fn suggestions(nearest: &[String]) -> String {
+    if nearest.is_empty() {
+        return "no known name is close (docs/10-section-names.md lists them)".to_string();
+    }
+    let names: Vec<String> = nearest.iter().map(|n| format!("`{n}`")).collect();
+    format!("the nearest known names are {}", names.join(", "))
+}
+
 /// What the verifier said about a program it refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifierReport {
@@ -145,6 +154,62 @@ pub enum LoadError {
         file: String,
         /// What does not fit.
         error: OptionError,
+    },
+    /// No section table knows a program's section, and no `--type` covers it.
+    #[error("{file}: resolve options: prog_fd[{index}] {program} (section {section}): no section table knows `{section}`, so rxdp does not know the program's type and will not guess it; {}; rename the section as libbpf names it (`+` means the name alone or followed by `/...`), or force a type for every unknown section with --type TYPE (xdp, sched_cls, kprobe, ...)", suggestions(nearest))]
+    UnknownSection {
+        /// The object file, as the user named it.
+        file: String,
+        /// The index in `prog_fd[]`.
+        index: usize,
+        /// The program, by name.
+        program: String,
+        /// Its ELF section.
+        section: String,
+        /// Known names close to it.
+        nearest: Vec<String>,
+    },
+    /// A program's attach target is missing or cannot be found.
+    #[error("{file}: {stage}: prog_fd[{index}] {program} (section {section}): {problem}")]
+    Target {
+        /// The object file, as the user named it.
+        file: String,
+        /// The stage it happened in.
+        stage: Stage,
+        /// The index in `prog_fd[]`.
+        index: usize,
+        /// The program, by name.
+        program: String,
+        /// Its ELF section.
+        section: String,
+        /// What is missing, and what to do.
+        problem: String,
+    },
+    /// A struct_ops variable does not fit the kernel's struct.
+    #[error("{file}: create maps: map_fd[{index}] {map}: {error}")]
+    StructOps {
+        /// The object file, as the user named it.
+        file: String,
+        /// The index in `map_fd[]`.
+        index: usize,
+        /// The map, by name.
+        map: String,
+        /// What does not fit.
+        error: rxdp_elf::struct_ops::StructOpsError,
+    },
+    /// Registering a struct_ops map (`BPF_MAP_UPDATE_ELEM` at key 0) failed.
+    #[error("{file}: register struct_ops: map_fd[{index}] {map} (struct {type_name}): {}; the kernel refuses a struct whose mandatory members are not set, or a name already registered", kernel(error))]
+    Register {
+        /// The object file, as the user named it.
+        file: String,
+        /// The index in `map_fd[]`.
+        index: usize,
+        /// The map, by name.
+        map: String,
+        /// The kernel struct.
+        type_name: String,
+        /// What failed, with the kernel's words when a syscall did.
+        error: SysError,
     },
     /// The interface to attach to was not found.
     #[error("{file}: resolve options: interface {dev}: {}", kernel(error))]
@@ -387,7 +452,12 @@ impl LoadError {
     pub fn stage(&self) -> Stage {
         match self {
             LoadError::Read { .. } | LoadError::Parse { .. } => Stage::Open,
-            LoadError::Option { .. } | LoadError::Device { .. } => Stage::Resolve,
+            LoadError::Option { .. }
+            | LoadError::Device { .. }
+            | LoadError::UnknownSection { .. } => Stage::Resolve,
+            LoadError::Target { stage, .. } => *stage,
+            LoadError::StructOps { .. } => Stage::CreateMaps,
+            LoadError::Register { .. } => Stage::Register,
             LoadError::Btf { .. } | LoadError::BtfPrepare { .. } => Stage::LoadBtf,
             LoadError::Map { .. } | LoadError::PinMismatch { .. } => Stage::CreateMaps,
             LoadError::Offload { stage, .. } | LoadError::Pin { stage, .. } => *stage,
@@ -413,6 +483,7 @@ impl LoadError {
             | LoadError::Verifier { error, .. }
             | LoadError::Program { error, .. }
             | LoadError::Jump { error, .. }
+            | LoadError::Register { error, .. }
             | LoadError::Pin { error, .. }
             | LoadError::Lock { error, .. }
             | LoadError::Busy { error, .. }

@@ -69,6 +69,8 @@ mod open;
 pub mod options;
 pub mod pin;
 pub mod pipeline;
+pub mod program_types;
+mod register_struct_ops;
 mod rollback;
 pub mod status;
 pub mod test_run;
@@ -77,7 +79,8 @@ pub mod unload;
 pub use error::{LoadError, VerifierReport};
 pub use observe::{Event, NoObserver, Observer, Patch, Stage};
 pub use options::{
-    AttachOptions, JumpRequest, LoadOptions, MapRef, Mode, OptionError, PinPolicy, ProgRef, Ref,
+    AttachOptions, AttachProg, Autoload, JumpRequest, LoadOptions, MapRef, Mode, OptionError,
+    PinPolicy, ProgRef, Ref,
 };
 pub use pipeline::{load, Attached, Loaded, LoadedMap, LoadedProgram, MadeJumpEntry, StageTiming};
 pub use status::{status, DeviceStatus};

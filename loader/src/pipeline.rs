@@ -3,8 +3,16 @@
 //!
 //! ```text
 //! open → resolve options → load BTF → create maps → relocate → load programs
-//!      → fill jump tables → pin (staging) → attach → publish pins
+//!      → fill jump tables → register struct_ops → pin (staging) → attach
+//!      → publish pins
 //! ```
+//!
+//! Resolving the options also decides what each program is
+//! (`program_types`): which `SEC("?...")` programs load, each program's
+//! type (a section no table knows is refused, never guessed), and that
+//! every program that needs an attach target has one. The kernel's BTF is
+//! read once, before the maps, when something needs it: kfuncs, CO-RE,
+//! attach targets, struct_ops layouts.
 //!
 //! The BTF is loaded before the maps (the issue lists it after): maps are
 //! created with their BTF key/value type ids, and those need the BTF's fd.
@@ -37,9 +45,14 @@ use crate::load_btf::load_btf;
 use crate::load_programs::load_programs;
 use crate::observe::{Event, Observer, Stage};
 use crate::open;
-use crate::options::{jump_plan, resolve_program, LoadOptions, Mode, PinPolicy};
+use crate::options::{
+    jump_plan, register_plan, resolve_program, select_programs, LoadOptions, Mode, PinPolicy,
+};
 use crate::pin::{self, PinTarget};
+use crate::program_types::{self, Kind, TargetProgram};
+use crate::register_struct_ops::{register_struct_ops, Updated};
 use crate::rollback::Rollback;
+use rxdp_elf::struct_ops::{kernel_layout, KernelLayout};
 
 /// A map of the loaded object: `map_fd[i]`.
 #[derive(Debug)]
@@ -71,6 +84,14 @@ pub struct LoadedProgram {
     pub section: String,
     /// Its type.
     pub prog_type: ProgramType,
+    /// The `expected_attach_type` it was loaded with (`enum bpf_attach_type`;
+    /// for struct_ops programs, the member's index).
+    pub expected_attach_type: u32,
+    /// The BTF type it was loaded for (`attach_btf_id`), 0 without.
+    pub attach_btf_id: u32,
+    /// What it attaches to, for people (`FUNC bpf_iter_task`,
+    /// `tcp_congestion_ops.init`), `None` without a target.
+    pub attach_target: Option<String>,
     /// `prog_fd[i]`.
     pub fd: OwnedFd,
     /// The kernel's id (`bpftool prog show id N`).
@@ -143,6 +164,12 @@ pub struct Loaded {
     pub timings: Vec<StageTiming>,
     /// Things the user should know that did not stop the load.
     pub warnings: Vec<String>,
+    /// The `.struct_ops` maps registered (`--register`), by `map_fd[]`
+    /// index: the kernel keeps them registered until key 0 is deleted.
+    pub registered: Vec<usize>,
+    /// The `.struct_ops.link` maps `--register` made ready: a
+    /// `BPF_LINK_CREATE` of one registers it for the link's lifetime.
+    pub ready_for_link: Vec<usize>,
     /// Kept so that the object's BTF id stays valid while `Loaded` lives.
     btf: Option<OwnedFd>,
 }
@@ -262,6 +289,14 @@ struct Made {
 
 /// What a device and the options resolved to before anything is made.
 struct Resolved {
+    /// The object as this load sees it (`?` programs not asked for left out).
+    object: Object,
+    /// Each program's type and expected attach type, in `prog_fd[]` order.
+    kinds: Vec<Kind>,
+    /// The program `freplace` programs replace a function of.
+    target: Option<TargetProgram>,
+    /// The struct_ops maps to register.
+    register: Vec<usize>,
     entry: Option<usize>,
     ifindex: Option<u32>,
     plan: Vec<JumpEntry>,
@@ -274,11 +309,13 @@ pub fn load(options: &LoadOptions, observer: &mut dyn Observer) -> Result<Loaded
     let file = options.path.display().to_string();
     let mut clock = Clock::start();
     let bytes = open::read(&options.path)?;
-    let object = open::parse(&options.path, &bytes)?;
+    let parsed = open::parse(&options.path, &bytes)?;
     clock.lap(Stage::Open, observer);
 
-    let resolved = resolve(&file, &object, options)?;
-    let ctx = context(&file, &object, options, &bytes, resolved.ifindex)?;
+    let resolved = resolve(&file, &parsed, options)?;
+    drop(parsed);
+    let object = &resolved.object;
+    let ctx = context(&file, object, options, &bytes, resolved.ifindex)?;
     let mut warnings = Vec::new();
     if options.pins == PinPolicy::Never && options.attach.is_some() {
         for map in object
@@ -312,6 +349,7 @@ pub fn load(options: &LoadOptions, observer: &mut dyn Observer) -> Result<Loaded
             attach,
             pin_dir,
             warning,
+            updated,
         }) => {
             warnings.extend(warning);
             Ok(Loaded {
@@ -332,6 +370,8 @@ pub fn load(options: &LoadOptions, observer: &mut dyn Observer) -> Result<Loaded
                 pin_dir,
                 timings: clock.timings,
                 warnings,
+                registered: updated.registered,
+                ready_for_link: updated.ready,
                 btf: made.btf,
             })
         }
@@ -354,17 +394,28 @@ pub fn load(options: &LoadOptions, observer: &mut dyn Observer) -> Result<Loaded
     }
 }
 
-/// Resolves the entry program, the jump plan and the device, before
-/// anything is made: a typo costs no syscall but the device lookup.
-fn resolve(file: &str, object: &Object, options: &LoadOptions) -> Result<Resolved, LoadError> {
+/// Resolves which programs load and what each is, the entry program, the
+/// jump plan, the struct_ops to register, the device and the `freplace`
+/// target, before anything is made: a mistake costs no syscall but those
+/// two lookups.
+fn resolve(file: &str, parsed: &Object, options: &LoadOptions) -> Result<Resolved, LoadError> {
     let option_error = |error| LoadError::Option {
         file: file.to_string(),
         error,
     };
-    let plan = jump_plan(object, &options.jumps).map_err(option_error)?;
+    let mut object = select_programs(parsed, &options.autoload).map_err(option_error)?;
+    if !options.section_keys {
+        object
+            .jump_entries
+            .retain(|e| e.origin != JumpOrigin::SectionNumber);
+    }
+    let kinds = program_types::kinds(file, &object, options)?;
+    program_types::check_targets(file, &object, options)?;
+    let register = register_plan(&object, &options.register).map_err(option_error)?;
+    let plan = jump_plan(&object, &options.jumps).map_err(option_error)?;
     let (entry, ifindex) = match &options.attach {
         Some(attach) => {
-            let entry = resolve_program(object, &attach.entry).map_err(option_error)?;
+            let entry = resolve_program(&object, &attach.entry).map_err(option_error)?;
             let ifindex = netlink::ifindex(&attach.dev).map_err(|error| LoadError::Device {
                 file: file.to_string(),
                 dev: attach.dev.clone(),
@@ -374,7 +425,12 @@ fn resolve(file: &str, object: &Object, options: &LoadOptions) -> Result<Resolve
         }
         None => (None, None),
     };
+    let target = program_types::open_target_program(file, &object, options)?;
     Ok(Resolved {
+        object,
+        kinds,
+        target,
+        register,
         entry,
         ifindex,
         plan,
@@ -435,6 +491,8 @@ struct Finished {
     pin_dir: Option<PathBuf>,
     /// From publishing the pins, when the old ones could not be removed.
     warning: Option<String>,
+    /// The struct_ops maps updated.
+    updated: Updated,
 }
 
 /// The stages after resolution.
@@ -451,30 +509,34 @@ fn run(
     clock.lap(Stage::LoadBtf, observer);
 
     let btf = made.btf.as_ref().map(AsFd::as_fd);
-    made.maps = create_maps(ctx, btf, rollback, observer)?;
-    clock.lap(Stage::CreateMaps, observer);
-
-    // The kernel's BTF, only for objects with kfuncs or CO-RE relocations.
-    let kernel_btf = if needs_kernel_btf(ctx.object) {
-        let path = Path::new(VMLINUX_BTF);
-        let kfunc_error = |error| LoadError::Kfunc {
-            file: file.to_string(),
-            error,
-        };
-        let btf = kernel_btf::read(path, observer).map_err(kfunc_error)?;
-        let kfuncs = kernel_btf::resolve_kfuncs(ctx.object, &btf, path).map_err(kfunc_error)?;
-        Some((btf, kfuncs))
+    // The kernel's BTF, only for objects with kfuncs, CO-RE relocations,
+    // kernel attach targets or struct_ops.
+    let path = Path::new(VMLINUX_BTF);
+    let kfunc_error = |error| LoadError::Kfunc {
+        file: file.to_string(),
+        error,
+    };
+    let kernel = if needs_kernel_btf(ctx.object) || program_types::needs_kernel_types(ctx.object) {
+        Some(kernel_btf::read(path, observer).map_err(kfunc_error)?)
     } else {
         None
     };
-    let core_target = kernel_btf.as_ref().map(|(btf, _)| CoreTarget::new(btf));
-    let no_kfuncs = KfuncIds::default();
-    let kfuncs = kernel_btf.as_ref().map_or(&no_kfuncs, |(_, kfuncs)| kfuncs);
+    let layouts = struct_ops_layouts(ctx, kernel.as_ref(), observer)?;
+    made.maps = create_maps(ctx, btf, &layouts, rollback, observer)?;
+    clock.lap(Stage::CreateMaps, observer);
+
+    let kfuncs = match &kernel {
+        Some(kernel) if needs_kernel_btf(ctx.object) => {
+            kernel_btf::resolve_kfuncs(ctx.object, kernel, path).map_err(kfunc_error)?
+        }
+        _ => KfuncIds::default(),
+    };
+    let core_target = kernel.as_ref().map(CoreTarget::new);
     let map_fds: Vec<RawFd> = made.maps.iter().map(|m| m.fd.as_raw_fd()).collect();
     let mut linked = Vec::with_capacity(ctx.object.programs.len());
     for (index, program) in ctx.object.programs.iter().enumerate() {
         let program_linked =
-            relocate_against(ctx.object, index, &map_fds, kfuncs, core_target.as_ref()).map_err(
+            relocate_against(ctx.object, index, &map_fds, &kfuncs, core_target.as_ref()).map_err(
                 |error| LoadError::Relocate {
                     file: file.to_string(),
                     error,
@@ -490,16 +552,42 @@ fn run(
         }
         linked.push(program_linked);
     }
+    let attaches =
+        program_types::plan(file, ctx.object, &resolved.kinds, kernel.as_ref(), &layouts)?;
     clock.lap(Stage::Relocate, observer);
 
     drop(core_target);
-    drop(kernel_btf);
-    made.programs = load_programs(ctx, &linked, btf, observer)?;
+    drop(kernel);
+    made.programs = load_programs(
+        ctx,
+        &linked,
+        btf,
+        &resolved.kinds,
+        &attaches,
+        resolved.target.as_ref(),
+        observer,
+    )?;
     drop(linked);
     clock.lap(Stage::LoadPrograms, observer);
 
     fill_jump_tables(ctx, &resolved.plan, &made.maps, &made.programs, observer)?;
     clock.lap(Stage::FillJumpTables, observer);
+
+    let updated = if resolved.register.is_empty() {
+        Updated::default()
+    } else {
+        let updated = register_struct_ops(
+            ctx,
+            &resolved.register,
+            &layouts,
+            &made.maps,
+            &made.programs,
+            rollback,
+            observer,
+        )?;
+        clock.lap(Stage::Register, observer);
+        updated
+    };
 
     let staged = match &ctx.pin_target {
         Some(target) => {
@@ -552,5 +640,44 @@ fn run(
         attach: attached,
         pin_dir,
         warning,
+        updated,
     })
+}
+
+/// The kernel layout of each struct_ops map (`None` for the other maps).
+fn struct_ops_layouts(
+    ctx: &Context<'_>,
+    kernel: Option<&rxdp_elf::btf::Btf>,
+    observer: &mut dyn Observer,
+) -> Result<Vec<Option<KernelLayout>>, LoadError> {
+    let mut layouts = Vec::with_capacity(ctx.object.maps.len());
+    for (index, map) in ctx.object.maps.iter().enumerate() {
+        let (Some(ops), Some(kernel), Some(ours)) =
+            (map.struct_ops.as_ref(), kernel, ctx.object.btf.as_ref())
+        else {
+            layouts.push(None);
+            continue;
+        };
+        let name = |p: usize| {
+            ctx.object
+                .programs
+                .get(p)
+                .map_or_else(String::new, |p| p.name().to_string())
+        };
+        let layout =
+            kernel_layout(ours, map, kernel, name).map_err(|error| LoadError::StructOps {
+                file: ctx.file.to_string(),
+                index,
+                map: map.name.clone(),
+                error,
+            })?;
+        observer.event(&Event::StructOpsLaidOut {
+            index,
+            type_name: &ops.type_name,
+            value_type_id: layout.value_type_id,
+            value_size: layout.value.len(),
+        });
+        layouts.push(Some(layout));
+    }
+    Ok(layouts)
 }

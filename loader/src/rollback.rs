@@ -2,7 +2,8 @@
 //!
 //! File descriptors need no log: they are `OwnedFd`s and close when the
 //! load's values drop. What outlives the process is recorded here as it
-//! happens — pins, directories, the staging directory, the attach — and
+//! happens — pins, directories, the staging directory, struct_ops
+//! registrations, the attach — and
 //! [`Rollback::undo`] reverses it, newest first, when a later stage fails.
 //! On success the pipeline simply drops the log.
 
@@ -34,6 +35,9 @@ pub(crate) struct Rollback {
     /// The staging directory and everything in it.
     staging: Option<PathBuf>,
     attach: Option<AttachUndo>,
+    /// Registered struct_ops maps (a reference each, and the map's name):
+    /// the kernel keeps one alive until its key 0 is deleted.
+    registered: Vec<(OwnedFd, String)>,
 }
 
 impl Rollback {
@@ -70,6 +74,11 @@ impl Rollback {
         self.attach = Some(attach);
     }
 
+    /// A struct_ops map was registered: unregister it if the load fails.
+    pub fn registered(&mut self, map: OwnedFd, name: String) {
+        self.registered.push((map, name));
+    }
+
     /// The attach landed in another slot than asked (auto mode).
     pub fn attached_in(&mut self, flags: XdpFlags) {
         if let Some(attach) = &mut self.attach {
@@ -104,6 +113,14 @@ impl Rollback {
                     observer,
                 ),
             }
+        }
+        for (map, name) in self.registered.into_iter().rev() {
+            let result = rxdp_syscalls::bpf::map_delete_elem(map.as_fd(), &0u32.to_ne_bytes());
+            note(
+                result.map(drop),
+                format!("unregister struct_ops map {name}"),
+                observer,
+            );
         }
         if let Some(staging) = self.staging {
             note(
