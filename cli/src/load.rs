@@ -20,24 +20,14 @@ use crate::CliError;
 /// How section names give program types, for `rxdp-load --help` and
 /// `rxdp load --help` (docs/10-section-names.md has the whole table).
 pub const SECTION_NAMES_HELP: &str = "\
-Section names: a program's type, expected attach type and flags come from
-its ELF section, as libbpf 1.x names them (`xdp`, `tc`, `kprobe/FUNC`,
-`cgroup/connect4`, `fentry/FUNC`, `iter/task`, `struct_ops/NAME`, ...),
-plus the prefixes samples/bpf's bpf_load.c took (`xdp0`, `xdp_1`,
-`socket1`, `cgroup/sock1`, `sk_skb1`); a name both know means what libbpf
-says. A section no table knows is refused, with the nearest known names:
---type TYPE loads every such section as TYPE. `prog`, `prog/N` and
-iproute2's `ID/KEY` never carried a type and are xdp unless --type says.
-
-`SEC(\"?NAME\")` programs are not loaded (nor in prog_fd[]) unless
---autoload NAME or --all asks. fentry/fexit/lsm/iter/tp_btf programs get
-their target from the kernel's BTF; freplace/FUNC needs --attach-prog.
-.struct_ops maps are created and their programs loaded; --register MAP
-registers one (the kernel then keeps it until unregistered).
-
-`socket/N`, `kprobe/N`, `kretprobe/N` and `sockops/N` put their program at
-key N of the last prog array, as bpf_load.c did; --no-section-keys reads
-them as libbpf does (the text after `/` names an event, not a key).";
+Section names give program types as libbpf 1.x names them (xdp, tc,
+kprobe/F, cgroup/connect4, fentry/F, iter/task, struct_ops/NAME...), plus
+bpf_load.c's prefixes (xdp0, socket1); libbpf's meaning wins. An unknown
+name is refused (--type TYPE forces one); prog, prog/N and ID/KEY are xdp.
+SEC(\"?NAME\") loads only with --autoload NAME or --all. socket/N,
+kprobe/N, kretprobe/N, sockops/N fill key N of the last prog array, as
+bpf_load.c did (--no-section-keys: not). See docs/10-section-names.md.
+";
 
 /// Load a BPF object like samples/bpf's load_bpf_file(), fill its jump
 /// tables, pin its maps and attach its entry program to a device.
@@ -62,19 +52,19 @@ pub struct LoadArgs {
     pub jumps: JumpArgs,
     #[command(flatten)]
     pub prog_type: TypeArg,
-    /// Load this SEC("?...") program too (function or section name; repeat for more)
+    /// Load this SEC("?...") program too (function or section; repeatable)
     #[arg(long, value_name = "NAME")]
     pub autoload: Vec<String>,
     /// Load every SEC("?...") program too
     #[arg(long)]
     pub all: bool,
-    /// The program freplace programs replace a function of: its kernel id, its pin, or a program of this object
+    /// The program freplace programs replace a function of (kernel id, pin or program)
     #[arg(long, value_name = "ID|PIN|PROG")]
     pub attach_prog: Option<String>,
-    /// Register this .struct_ops map (index or name; repeat for more): the kernel keeps it registered until it is unregistered
+    /// Register this .struct_ops map (index or name; repeatable)
     #[arg(long, value_name = "MAP")]
     pub register: Vec<String>,
-    /// socket/N, kprobe/N, kretprobe/N, sockops/N fill no prog array (libbpf's reading)
+    /// socket/N, kprobe/N, kretprobe/N, sockops/N fill no prog array
     #[arg(long)]
     pub no_section_keys: bool,
     /// Pin the maps in DIR (default with --dev: /sys/fs/bpf/IFNAME/MODE/)
@@ -153,7 +143,7 @@ impl JumpArgs {
 /// `--type T`, for sections no table knows (`rxdp load` and `rxdp run`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Args)]
 pub struct TypeArg {
-    /// Program type of sections no table knows (refused without it; prog, prog/N and ID/KEY are xdp)
+    /// Program type of sections no table knows (else refused; prog/N, ID/KEY: xdp)
     #[arg(long = "type", value_name = "TYPE", value_parser = parse_type)]
     pub prog_type: Option<ProgramType>,
 }
@@ -279,7 +269,7 @@ fn text(loaded: &Loaded, args: &LoadArgs) -> String {
     for &i in &loaded.ready_for_link {
         if let Some(map) = loaded.maps.get(i) {
             out.push_str(&format!(
-                "struct_ops map_fd[{i}] {} (id {}) is ready for a link (BPF_LINK_CREATE, attach type struct_ops); rxdp made none, so nothing is registered\n",
+                "struct_ops map_fd[{i}] {} (id {}) is ready for a link; rxdp made none\n",
                 map.name, map.id
             ));
         }

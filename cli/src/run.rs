@@ -97,7 +97,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<(), CliError> {
     // Parsed here as well as by the load, to resolve the names first.
     let object = crate::read_object(&args.object)?;
     // Numbered as the load numbers prog_fd[]: without the `?` programs.
-    let object = select_programs(&object, &Autoload::Default).map_err(usage)?;
+    let object = select_programs(object, &Autoload::Default).map_err(usage)?;
     let entry = resolve_program(&object, &Ref::parse(&args.entry)).map_err(usage)?;
     let shown: Vec<usize> = args
         .show_maps

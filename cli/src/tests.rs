@@ -384,18 +384,18 @@ fn help_version_and_subcommands() {
         "  -d, --dev <IFNAME>               Attach to this interface; without it, load, fill jump tables and print the table\n",
         "  -m, --mode <MODE>                auto (the kernel picks native, else generic), skb, drv or hw [default: auto]\n",
         "      --entry <PROG>               The program to attach: index into prog_fd[], function or section name [default: 0]\n",
-        "      --type <TYPE>                Program type of sections no table knows (refused without it; prog, prog/N and ID/KEY are xdp)\n",
-        "      --autoload <NAME>            Load this SEC(\"?...\") program too (function or section name; repeat for more)\n",
-        "      --attach-prog <ID|PIN|PROG>  The program freplace programs replace a function of: its kernel id, its pin, or a program of this object\n",
+        "      --type <TYPE>                Program type of sections no table knows (else refused; prog/N, ID/KEY: xdp)\n",
+        "      --autoload <NAME>            Load this SEC(\"?...\") program too (function or section; repeatable)\n",
+        "      --attach-prog <ID|PIN|PROG>  The program freplace programs replace a function of (kernel id, pin or program)\n",
         "  -V, --version                    Print version\n",
         // The naming rules, after the options.
-        "\nSection names: a program's type, expected attach type and flags come from\n",
-        "--autoload NAME or --all asks.",
-        "--no-section-keys reads\nthem as libbpf does",
+        "\nSection names give program types as libbpf 1.x names them",
+        "loads only with --autoload NAME or --all.",
+        "(--no-section-keys: not)",
     ] {
         assert!(help.contains(line), "{line}{help}");
     }
-    assert!(printed(rxdp(&["load", "--help"])).contains("\nSection names: "));
+    assert!(printed(rxdp(&["load", "--help"])).contains("\nSection names give "));
     assert!(printed(rxdp(&["help", "run"])).contains(
         "\nUsage: rxdp run [OPTIONS] --entry <P> <--packet <KIND>|--packet-hex <HEX>> <OBJ>\n"
     ));

@@ -10,7 +10,7 @@ use crate::functions::Code;
 use crate::jump_entries;
 use crate::maps::Binding;
 use crate::maps::MapTable;
-use crate::model::{AttachTarget, Function, JumpEntry, Map, Object, Program, RelocTarget};
+use crate::model::{AttachTarget, Function, Map, Object, Program, RelocTarget};
 use crate::programs;
 use crate::relocations::Resolver;
 use crate::section_types::{section_kind, Target};
@@ -112,6 +112,19 @@ fn struct_ops_targets(
     Ok(())
 }
 
+/// New indexes after leaving out the items whose `kept` is false: each
+/// kept item's position among the kept ones, `None` for the others.
+fn renumbering(kept: &[bool]) -> Vec<Option<usize>> {
+    let mut next = 0;
+    kept.iter()
+        .map(|&k| {
+            let index = k.then_some(next);
+            next += usize::from(k);
+            index
+        })
+        .collect()
+}
+
 /// The `license` section up to its NUL, empty when absent.
 fn license(elf: &Elf<'_>) -> Result<String, ParseError> {
     let Some(section) = elf.section_by_name("license") else {
@@ -194,7 +207,7 @@ impl Object {
     /// left out gone; and the subprograms that only programs left out
     /// reach gone too, so that nothing of theirs (kfuncs, CO-RE) is
     /// resolved. Maps do not change.
-    pub fn select_programs(&self, keep: impl Fn(usize, &Program) -> bool) -> Object {
+    pub fn select_programs(mut self, keep: impl Fn(usize, &Program) -> bool) -> Object {
         let kept: Vec<bool> = self
             .programs
             .iter()
@@ -202,90 +215,56 @@ impl Object {
             .map(|(i, p)| keep(i, p))
             .collect();
         if kept.iter().all(|&k| k) {
-            return self.clone();
+            return self;
         }
-        let mut new_index = Vec::with_capacity(kept.len());
-        let mut next = 0;
-        for &k in &kept {
-            new_index.push(k.then_some(next));
-            next += usize::from(k);
-        }
-        let program = |i: usize| new_index.get(i).copied().flatten();
-        // Subprograms reached from kept programs, and from the others.
-        let reach = |want: bool| {
-            let roots = self
-                .programs
-                .iter()
-                .zip(&kept)
-                .filter(|(_, &k)| k == want)
-                .map(|(p, _)| &p.function);
-            self.reachable(roots)
-        };
-        let (from_kept, from_dropped) = (reach(true), reach(false));
-        let gone: Vec<bool> = (0..self.subprograms.len())
-            .map(|i| from_dropped[i] && !from_kept[i])
+        let program_index = renumbering(&kept);
+        // Subprograms that only the programs left out reach go too.
+        let (from_kept, from_dropped) = (self.reachable(&kept, true), self.reachable(&kept, false));
+        let gone: Vec<bool> = from_dropped
+            .iter()
+            .zip(&from_kept)
+            .map(|(&dropped, &kept)| dropped && !kept)
             .collect();
-        let mut sub_index = Vec::with_capacity(gone.len());
-        let mut next = 0;
-        for &g in &gone {
-            sub_index.push((!g).then_some(next));
-            next += usize::from(!g);
-        }
-        let renumber = |function: &Function| {
-            let mut function = function.clone();
+        let sub_index = renumbering(&gone.iter().map(|&g| !g).collect::<Vec<_>>());
+        let mut k = kept.iter();
+        self.programs.retain(|_| *k.next().unwrap_or(&false));
+        let mut g = gone.iter();
+        self.subprograms.retain(|_| !*g.next().unwrap_or(&true));
+        let functions = self
+            .programs
+            .iter_mut()
+            .map(|p| &mut p.function)
+            .chain(self.subprograms.iter_mut());
+        for function in functions {
             for reloc in &mut function.relocs {
                 if let RelocTarget::Call(i) | RelocTarget::FuncAddr(i) = &mut reloc.target {
                     *i = sub_index.get(*i).copied().flatten().unwrap_or(*i);
                 }
             }
-            function
-        };
-        let mut maps = self.maps.clone();
-        for ops in maps.iter_mut().filter_map(|m| m.struct_ops.as_mut()) {
-            ops.programs = ops
-                .programs
-                .iter()
-                .filter_map(|(member, p)| Some((member.clone(), program(*p)?)))
-                .collect();
         }
-        Object {
-            license: self.license.clone(),
-            kernel_version: self.kernel_version,
-            maps,
-            programs: self
-                .programs
-                .iter()
-                .zip(&kept)
-                .filter(|(_, &k)| k)
-                .map(|(p, _)| Program {
-                    function: renumber(&p.function),
-                    ..p.clone()
-                })
-                .collect(),
-            subprograms: self
-                .subprograms
-                .iter()
-                .zip(&gone)
-                .filter(|(_, &g)| !g)
-                .map(|(f, _)| renumber(f))
-                .collect(),
-            jump_entries: self
-                .jump_entries
-                .iter()
-                .filter_map(|e| {
-                    Some(JumpEntry {
-                        program: program(e.program)?,
-                        ..*e
-                    })
-                })
-                .collect(),
-            btf: self.btf.clone(),
+        let program = |i: usize| program_index.get(i).copied().flatten();
+        for ops in self.maps.iter_mut().filter_map(|m| m.struct_ops.as_mut()) {
+            ops.programs.retain_mut(|(_, p)| match program(*p) {
+                Some(new) => {
+                    *p = new;
+                    true
+                }
+                None => false,
+            });
         }
+        self.jump_entries.retain_mut(|e| match program(e.program) {
+            Some(new) => {
+                e.program = new;
+                true
+            }
+            None => false,
+        });
+        self
     }
 
-    /// Which subprograms the functions `roots` reach through calls and
-    /// function addresses, directly or not.
-    fn reachable<'a>(&self, roots: impl Iterator<Item = &'a Function>) -> Vec<bool> {
+    /// Which subprograms the programs whose `kept` is `want` reach through
+    /// calls and function addresses, directly or not.
+    fn reachable(&self, kept: &[bool], want: bool) -> Vec<bool> {
         let mut seen = vec![false; self.subprograms.len()];
         let mut stack: Vec<usize> = Vec::new();
         let visit = |function: &Function, seen: &mut Vec<bool>, stack: &mut Vec<usize>| {
@@ -298,8 +277,8 @@ impl Object {
                 }
             }
         };
-        for root in roots {
-            visit(root, &mut seen, &mut stack);
+        for (program, _) in self.programs.iter().zip(kept).filter(|(_, &k)| k == want) {
+            visit(&program.function, &mut seen, &mut stack);
         }
         while let Some(i) = stack.pop() {
             if let Some(function) = self.subprograms.get(i) {

@@ -336,12 +336,30 @@ impl Def {
 
     /// The name as libbpf's documentation writes it (`kprobe+`), or with a
     /// `*` for a prefix (`xdp*`).
-    fn spelling(&self) -> String {
-        match self.rule {
-            Rule::Exact => self.name.to_string(),
-            Rule::Plus => format!("{}+", self.name),
-            Rule::Prefix => format!("{}*", self.name),
+    fn spelling(&self) -> Spelling {
+        Spelling {
+            name: self.name,
+            suffix: match self.rule {
+                Rule::Exact => "",
+                Rule::Plus => "+",
+                Rule::Prefix => "*",
+            },
         }
+    }
+}
+
+/// A name of the table as its documentation writes it: `kprobe+` (the
+/// name alone or followed by `/...`), `xdp*` (a prefix), `socket`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Spelling {
+    name: &'static str,
+    suffix: &'static str,
+}
+
+impl std::fmt::Display for Spelling {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)?;
+        f.write_str(self.suffix)
     }
 }
 
@@ -787,24 +805,33 @@ pub fn is_untyped_name(section: &str) -> bool {
 /// small edit distance of it (a `name+` entry is compared with the part
 /// before `/`), and those its part before `/` begins, nearest first, at
 /// most four.
-pub fn nearest(section: &str) -> Vec<String> {
+pub fn nearest(section: &str) -> Vec<Spelling> {
     let name = section.strip_prefix('?').unwrap_or(section);
     let head = name.split('/').next().unwrap_or(name);
     let limit = (name.len() / 3).max(2);
-    let mut scored: Vec<(usize, usize, String)> = Vec::new();
+    // (distance, table order), sorted: the nearest first, then the table's order.
+    let mut scored: Vec<(usize, usize)> = Vec::new();
     for (order, d) in SECTIONS.iter().enumerate() {
         let distance = match d.rule {
             Rule::Exact => edit_distance(name, d.name),
             Rule::Plus | Rule::Prefix => edit_distance(head, d.name),
         };
-        let family = head.len() >= 2 && d.name.starts_with(head);
-        let spelling = d.spelling();
-        if (distance <= limit || family) && !scored.iter().any(|(_, _, s)| *s == spelling) {
-            scored.push((distance, order, spelling));
+        if distance <= limit || (head.len() >= 2 && d.name.starts_with(head)) {
+            scored.push((distance, order));
         }
     }
-    scored.sort();
-    scored.into_iter().take(4).map(|(_, _, s)| s).collect()
+    scored.sort_unstable();
+    let mut out: Vec<Spelling> = Vec::new();
+    for (_, order) in scored {
+        let spelling = SECTIONS[order].spelling();
+        if !out.contains(&spelling) {
+            out.push(spelling);
+        }
+        if out.len() == 4 {
+            break;
+        }
+    }
+    out
 }
 
 /// Levenshtein distance, on bytes (section names are ASCII).
@@ -826,7 +853,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 /// Every name of the table as libbpf writes it (`kprobe+`; bpf_load.c's
 /// prefixes with a `*`), with the kind it gives, in matching order: for
 /// documentation and `rxdp inspect`.
-pub fn known_names() -> impl Iterator<Item = (String, SectionKind)> {
+pub fn known_names() -> impl Iterator<Item = (Spelling, SectionKind)> {
     SECTIONS.iter().map(|d| {
         let kind = section_kind(d.name);
         (d.spelling(), kind)
@@ -1133,13 +1160,21 @@ mod tests {
 
     #[test]
     fn nearest_names_for_typos_and_prefixes() {
-        assert_eq!(nearest("fentyr/foo")[0], "fentry+");
-        assert!(nearest("kprobe.mutli/x").contains(&"kprobe.multi+".to_string()));
-        assert!(nearest("cgroup/connect").contains(&"cgroup/connect4".to_string()));
-        assert!(nearest("tracepoin")[0].starts_with("tracepoint"));
-        assert!(nearest("lsm_cgroupp/x").contains(&"lsm_cgroup+".to_string()));
-        assert!(nearest("zzzzzzzzzz").is_empty());
-        assert!(nearest("cgroup/connect").len() <= 4);
+        let names = |section: &str| -> Vec<String> {
+            nearest(section).iter().map(ToString::to_string).collect()
+        };
+        assert_eq!(names("fentyr/foo")[0], "fentry+");
+        assert!(names("kprobe.mutli/x").contains(&"kprobe.multi+".to_string()));
+        assert_eq!(names("cgroup/connect")[..2], ["cgroup/connect4", "cgroup/connect6"]);
+        assert!(names("tracepoin")[0].starts_with("tracepoint"));
+        assert!(names("lsm_cgroupp/x").contains(&"lsm_cgroup+".to_string()));
+        assert!(names("zzzzzzzzzz").is_empty());
+        assert_eq!(names("cgroup/connect").len(), 4);
+        let socket = names("socket/");
+        assert_eq!(socket[..2], ["socket*", "socket"]);
+        let mut unique = socket.clone();
+        unique.dedup();
+        assert_eq!(unique, socket, "each spelling once");
     }
 
     #[test]
@@ -1198,7 +1233,7 @@ mod tests {
                 first == Some(i) || (d.rule == Rule::Prefix && first.is_some()),
                 "{} is shadowed by {:?}",
                 d.spelling(),
-                first.map(|f| SECTIONS[f].spelling())
+                first.map(|f| SECTIONS[f].spelling().to_string())
             );
         }
         assert!(known_names().count() == SECTIONS.len());

@@ -114,20 +114,35 @@ pub enum StructOpsError {
         /// The member.
         member: String,
     },
-    /// A member's kind or size differs from the kernel's.
+    /// A member's BTF kind differs from the kernel's.
     #[error(
-        "member {member} of struct {name} is {ours} here and {kernel} in the kernel: rebuild \
+        "member {member} of struct {name} is a {ours} here and a {kernel} in the kernel: rebuild \
          against this kernel's headers (vmlinux.h)"
     )]
-    MemberMismatch {
+    KindMismatch {
         /// The struct's name.
         name: String,
         /// The member.
         member: String,
-        /// Ours, described (`8 bytes`, `a pointer`).
-        ours: String,
-        /// The kernel's.
-        kernel: String,
+        /// Its BTF kind here (`INT`, `PTR`, ...).
+        ours: &'static str,
+        /// Its BTF kind in the kernel.
+        kernel: &'static str,
+    },
+    /// A member's size differs from the kernel's.
+    #[error(
+        "member {member} of struct {name} is {ours} bytes here and {kernel} in the kernel: \
+         rebuild against this kernel's headers (vmlinux.h)"
+    )]
+    SizeMismatch {
+        /// The struct's name.
+        name: String,
+        /// The member.
+        member: String,
+        /// Its size here.
+        ours: u32,
+        /// Its size in the kernel.
+        kernel: u32,
     },
     /// A program sits at a member the kernel's struct has as no function pointer.
     #[error(
@@ -224,17 +239,13 @@ pub fn kernel_layout(
             data_offset + kernel_member.bit_offset(kernel_struct.kind_flag) as usize / 8;
         let ours_kind = resolved_kind(ours, member.type_id)?;
         let kernel_kind = resolved_kind(kernel, kernel_member.type_id)?;
-        let mismatch = |ours: String, theirs: String| StructOpsError::MemberMismatch {
-            name: name.to_string(),
-            member: member_name.to_string(),
-            ours,
-            kernel: theirs,
-        };
         if ours_kind != kernel_kind {
-            return Err(mismatch(
-                ours_kind.name().to_lowercase(),
-                kernel_kind.name().to_lowercase(),
-            ));
+            return Err(StructOpsError::KindMismatch {
+                name: name.to_string(),
+                member: member_name.to_string(),
+                ours: ours_kind.name(),
+                kernel: kernel_kind.name(),
+            });
         }
         if ours_kind == BtfKind::Ptr {
             let Some(program) = program else {
@@ -259,10 +270,12 @@ pub fn kernel_layout(
             .size_of(kernel_member.type_id)
             .map_err(StructOpsError::Btf)? as usize;
         if kernel_size != size {
-            return Err(mismatch(
-                format!("{size} bytes"),
-                format!("{kernel_size} bytes"),
-            ));
+            return Err(StructOpsError::SizeMismatch {
+                name: name.to_string(),
+                member: member_name.to_string(),
+                ours: size as u32,
+                kernel: kernel_size as u32,
+            });
         }
         if let Some(place) = value.get_mut(kernel_offset..kernel_offset + size) {
             if bytes.len() == size {

@@ -618,7 +618,7 @@ fn struct_ops_variables_become_maps_bound_to_their_programs() {
 fn leaving_programs_out_renumbers_what_points_at_them() {
     let object = parse("struct_ops.o");
     // Without rxdp_ssthresh (prog_fd[0]), the others move down by one.
-    let selected = object.select_programs(|i, _| i != 0);
+    let selected = object.clone().select_programs(|i, _| i != 0);
     assert_eq!(selected.programs.len(), 3);
     assert_eq!(
         selected.maps[0].struct_ops.as_ref().unwrap().programs,
@@ -628,14 +628,14 @@ fn leaving_programs_out_renumbers_what_points_at_them() {
     // it out leaves bump reached by nothing kept, so it goes too.
     let data = parse("global_data.o");
     assert_eq!(data.subprograms.len(), 1);
-    let none = data.select_programs(|_, _| false);
+    let none = data.clone().select_programs(|_, _| false);
     assert!(none.programs.is_empty());
     assert!(
         none.subprograms.is_empty(),
         "nothing of a left-out program stays"
     );
     assert_eq!(none.maps, data.maps, "maps do not change");
-    let all = data.select_programs(|_, _| true);
+    let all = data.clone().select_programs(|_, _| true);
     assert_eq!(all, data);
     // multi_prog.o: count_hit is called by xdp_first and xdp_frags_prog;
     // keeping one of them keeps it, and the call still points at it.

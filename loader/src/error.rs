@@ -13,6 +13,7 @@
 
 use std::path::PathBuf;
 
+use rxdp_elf::section_types::Spelling;
 use rxdp_elf::ParseError;
 use rxdp_syscalls::Error as SysError;
 
@@ -87,12 +88,15 @@ fn leftovers(items: &[String]) -> String {
 }
 
 /// `` `a`, `b` `` or a pointer to the documentation when nothing is close.
-fn suggestions(nearest: &[String]) -> String {
+fn suggestions(nearest: &[Spelling]) -> String {
     if nearest.is_empty() {
-        return "no known name is close (docs/10-section-names.md lists them)".to_string();
+        return "no known name is close".to_string();
     }
-    let names: Vec<String> = nearest.iter().map(|n| format!("`{n}`")).collect();
-    format!("the nearest known names are {}", names.join(", "))
+    let mut out = String::from("nearest known names:");
+    for name in nearest {
+        out.push_str(&format!(" `{name}`"));
+    }
+    out
 }
 
 /// What the verifier said about a program it refused.
@@ -156,7 +160,7 @@ pub enum LoadError {
         error: OptionError,
     },
     /// No section table knows a program's section, and no `--type` covers it.
-    #[error("{file}: resolve options: prog_fd[{index}] {program} (section {section}): no section table knows `{section}`, so rxdp does not know the program's type and will not guess it; {}; rename the section as libbpf names it (`+` means the name alone or followed by `/...`), or force a type for every unknown section with --type TYPE (xdp, sched_cls, kprobe, ...)", suggestions(nearest))]
+    #[error("{file}: resolve options: prog_fd[{index}] {program} (section {section}): no section table knows `{section}`: rxdp does not guess a program's type ({}; docs/10-section-names.md); rename the section, or force a type with --type TYPE", suggestions(nearest))]
     UnknownSection {
         /// The object file, as the user named it.
         file: String,
@@ -167,7 +171,7 @@ pub enum LoadError {
         /// Its ELF section.
         section: String,
         /// Known names close to it.
-        nearest: Vec<String>,
+        nearest: Vec<Spelling>,
     },
     /// A program's attach target is missing or cannot be found.
     #[error("{file}: {stage}: prog_fd[{index}] {program} (section {section}): {problem}")]
@@ -198,7 +202,7 @@ pub enum LoadError {
         error: rxdp_elf::struct_ops::StructOpsError,
     },
     /// Registering a struct_ops map (`BPF_MAP_UPDATE_ELEM` at key 0) failed.
-    #[error("{file}: register struct_ops: map_fd[{index}] {map} (struct {type_name}): {}; the kernel refuses a struct whose mandatory members are not set, or a name already registered", kernel(error))]
+    #[error("{file}: register struct_ops: map_fd[{index}] {map} (struct {type_name}): {} (mandatory members unset, or the name taken?)", kernel(error))]
     Register {
         /// The object file, as the user named it.
         file: String,

@@ -181,9 +181,8 @@ fn refused(
         || prog_type == ProgramType::EXT;
     if error.errno == libc::EPERM && error.log.is_none() && trampoline {
         let problem = format!(
-            "{}: {prog_type} programs need CAP_BPF and CAP_PERFMON (root has them); as root, \
-             EPERM means this kernel, or a sandbox around it, does not let programs attach \
-             through a BPF trampoline (fentry, fexit, fmod_ret, lsm, freplace)",
+            "{}: as root, this means the kernel (or a sandbox) refuses {prog_type} programs \
+             their BPF trampoline",
             crate::error::syscall(&error)
         );
         return target_error(ctx.file, Stage::LoadPrograms, ctx.object, index, problem);

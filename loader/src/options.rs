@@ -349,7 +349,7 @@ pub enum OptionError {
         second: usize,
     },
     /// `--autoload name` names no program of the object.
-    #[error("--autoload {name}: no program of the object is named so (function or section); its programs not loaded by default: {list}")]
+    #[error("--autoload {name}: no program is named so; those not loaded by default: {list}")]
     AutoloadUnknown {
         /// The name given.
         name: String,
@@ -357,7 +357,7 @@ pub enum OptionError {
         list: String,
     },
     /// `--register map` names a map that is not a struct_ops map.
-    #[error("--register {map}: map_fd[{index}] is a {map_type} map; only .struct_ops maps are registered: {list}")]
+    #[error("--register {map}: map_fd[{index}] is a {map_type} map, not struct_ops: {list}")]
     NotStructOps {
         /// The map as given.
         map: String,
@@ -403,7 +403,7 @@ fn program_list(object: &Object) -> String {
 /// The object as this load sees it: the `?` programs `autoload` does not
 /// ask for left out ([`Object::select_programs`]), so that `prog_fd[]`
 /// counts only the programs loaded. Each name must name a program.
-pub fn select_programs(object: &Object, autoload: &Autoload) -> Result<Object, OptionError> {
+pub fn select_programs(object: Object, autoload: &Autoload) -> Result<Object, OptionError> {
     let named = |p: &rxdp_elf::Program, name: &str| {
         p.name() == name || p.section == name || p.section.strip_prefix('?') == Some(name)
     };

@@ -312,8 +312,7 @@ pub fn load(options: &LoadOptions, observer: &mut dyn Observer) -> Result<Loaded
     let parsed = open::parse(&options.path, &bytes)?;
     clock.lap(Stage::Open, observer);
 
-    let resolved = resolve(&file, &parsed, options)?;
-    drop(parsed);
+    let resolved = resolve(&file, parsed, options)?;
     let object = &resolved.object;
     let ctx = context(&file, object, options, &bytes, resolved.ifindex)?;
     let mut warnings = Vec::new();
@@ -398,7 +397,7 @@ pub fn load(options: &LoadOptions, observer: &mut dyn Observer) -> Result<Loaded
 /// jump plan, the struct_ops to register, the device and the `freplace`
 /// target, before anything is made: a mistake costs no syscall but those
 /// two lookups.
-fn resolve(file: &str, parsed: &Object, options: &LoadOptions) -> Result<Resolved, LoadError> {
+fn resolve(file: &str, parsed: Object, options: &LoadOptions) -> Result<Resolved, LoadError> {
     let option_error = |error| LoadError::Option {
         file: file.to_string(),
         error,

@@ -93,21 +93,14 @@ pub(crate) fn check_targets(
     for (index, program) in object.programs.iter().enumerate() {
         let problem = match &program.attach_target {
             AttachTarget::Missing if program.prog_type == Some(ProgramType::STRUCT_OPS) => {
-                "no .struct_ops variable points at this struct_ops program, so nothing says \
-                 which kernel struct and member it implements; set it in a SEC(\".struct_ops\") \
-                 variable"
-                    .to_string()
+                "no .struct_ops variable points at this struct_ops program".to_string()
             }
-            AttachTarget::Missing => format!(
-                "a {} program needs an attach target and the section names none: write \
-                 SEC(\"{}/NAME\")",
-                program.prog_type.map_or_else(String::new, |t| t.name()),
-                program.section.trim_start_matches('?')
-            ),
+            AttachTarget::Missing => {
+                "needs an attach target and the section names none (NAME/TARGET)".to_string()
+            }
             AttachTarget::Program { func } if options.attach_prog.is_none() => format!(
                 "freplace programs replace a function ({func}) of a program already loaded: \
-                 give that program with --attach-prog ID|PIN|PROG (its kernel id, its pin, or \
-                 a program of this object)"
+                 give that program with --attach-prog ID|PIN|PROG"
             ),
             _ => continue,
         };
@@ -170,8 +163,7 @@ pub(crate) fn open_target_program(
                 AttachTarget::Program { .. }
             ) {
                 return Err(fail(format!(
-                    "--attach-prog {name} is itself a freplace program: name the program whose \
-                     function it replaces"
+                    "--attach-prog {name} is itself a freplace program"
                 )));
             }
             return Ok(Some(TargetProgram::Own(own)));
@@ -219,23 +211,15 @@ pub fn attach_target(
 pub(crate) fn replaced_func(target: BorrowedFd<'_>, func: &str) -> Result<u32, String> {
     let info = prog_info(target).map_err(|e| crate::error::syscall(&e))?;
     if info.btf_id == 0 {
-        return Err(format!(
-            "the target program (id {}) was loaded without BTF, so its functions cannot be \
-             found: load it with its BTF",
-            info.id
-        ));
+        return Err(format!("the target program (id {}) has no BTF", info.id));
     }
     let btf_fd = btf_get_fd_by_id(info.btf_id).map_err(|e| crate::error::syscall(&e))?;
     let data = btf_info(btf_fd.as_fd())
         .map_err(|e| crate::error::syscall(&e))?
         .data;
     let btf = Btf::parse(&data).map_err(|e| format!("the target program's BTF: {e}"))?;
-    btf.find(BtfKind::Func, func).ok_or_else(|| {
-        format!(
-            "the target program (id {}, {}) has no function {func} in its BTF",
-            info.id, info.name
-        )
-    })
+    btf.find(BtfKind::Func, func)
+        .ok_or_else(|| format!("the target program (id {}) has no FUNC {func}", info.id))
 }
 
 /// What `BPF_PROG_LOAD` needs of one program besides its code and type.
@@ -271,12 +255,10 @@ pub(crate) fn plan(
         let fail = |problem: String| target_error(file, Stage::Relocate, object, index, problem);
         match &program.attach_target {
             AttachTarget::Kernel { kind, name } => {
-                let kernel = kernel.ok_or_else(|| fail("the kernel's BTF was not read".into()))?;
-                let (id, obj) = attach_target(kernel, *kind, name).ok_or_else(|| {
+                let found = kernel.and_then(|kernel| attach_target(kernel, *kind, name));
+                let (id, obj) = found.ok_or_else(|| {
                     fail(format!(
-                        "the kernel's BTF has no {} {name}, which the section names as its \
-                         attach target: this kernel does not have it (check the name against \
-                         `bpftool btf dump file /sys/kernel/btf/vmlinux`)",
+                        "the kernel's BTF has no {} {name}, the section's target",
                         kind.name()
                     ))
                 })?;
@@ -291,12 +273,8 @@ pub(crate) fn plan(
                         .find(|s| s.program == index)
                         .map(|s| (l.type_id, s.member_index))
                 });
-                let (type_id, member_index) = slot.ok_or_else(|| {
-                    fail(format!(
-                        "map {} sets it at member {member}, which its kernel layout lacks",
-                        object.maps.get(*map).map_or("?", |m| m.name.as_str())
-                    ))
-                })?;
+                let (type_id, member_index) =
+                    slot.ok_or_else(|| fail(format!("no kernel member {member}")))?;
                 attach.attach_btf_id = type_id;
                 attach.expected_attach_type = member_index;
                 let struct_name = object
