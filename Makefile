@@ -7,6 +7,8 @@
 #   make completions  shell completions and manual pages, installed under PREFIX
 #   make bench    rxdp against ip, xdp-loader and Aya, side by side
 #   make conformance  the kernel's BPF selftests: libbpf and rxdp side by side
+#   make vm-test  the kernel tests in guest kernels 6.1 and 6.12 under QEMU
+#                 (KERNEL=6.1 for one; vm/README.md), netdevsim offload included
 #
 # Targets that need a tool install it themselves (apt-get, rustup).
 
@@ -20,7 +22,7 @@ BPF_CFLAGS   := -O2 -g -target bpf -Wall -Werror -Iprogs/include -I$(ARCH_INCLUD
 PROG_SRCS := $(wildcard progs/*.c)
 PROG_OBJS := $(patsubst progs/%.c,progs/obj/%.o,$(PROG_SRCS))
 
-.PHONY: all deps mounts progs build test unit kernel-test lint clean static bench demo completions conformance corpus
+.PHONY: all deps mounts progs build test unit kernel-test lint clean static bench demo completions conformance corpus vm-test
 
 all: progs build
 
@@ -75,6 +77,7 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps
+	$(CARGO) clippy -p rxdp-kernel-tests --all-targets --features vm -- -D warnings
 
 # Static musl binaries: rxdp-load at most 512 KiB, rxdp (every subcommand)
 # at most 640 KiB. Stable Rust cannot get there:
@@ -153,6 +156,14 @@ bench: progs mounts
 # of `make test`. Root. CONFORMANCE_TREES="6.1" for one tree.
 conformance: build
 	conformance/run.sh
+
+# The kernel test suite (VM-only binaries included) inside Debian's 6.1 and
+# 6.12 kernels, built once into $(RXDP_VM_CACHE) (default /var/cache/rxdp-vm)
+# and booted under qemu-system-x86_64 on the host's root over virtio-9p.
+# Root. See vm/README.md and scripts/vm-test.sh.
+KERNEL ?= 6.1 6.12
+vm-test: progs
+	scripts/vm-test.sh $(KERNEL)
 
 clean:
 	$(CARGO) clean

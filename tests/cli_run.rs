@@ -18,24 +18,9 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{obj, pinned, read_u64, rxdp, with_article_jump};
+use common::{field, obj, pinned, read_u64, rxdp, with_article_jump};
 use rxdp_cli::packet::{self, PacketKind};
 use rxdp_kernel_tests::{require_kernel, TraceLock};
-
-/// The value of `"key":` in a one-line JSON object: a string's contents
-/// or a number's digits.
-fn field<'a>(json: &'a str, key: &str) -> &'a str {
-    let start = json
-        .find(&format!("\"{key}\":"))
-        .unwrap_or_else(|| panic!("no {key} in {json}"))
-        + key.len()
-        + 3;
-    let rest = &json[start..];
-    match rest.strip_prefix('"') {
-        Some(string) => &string[..string.find('"').expect("closing quote")],
-        None => &rest[..rest.find([',', '}']).expect("end of number")],
-    }
-}
 
 /// `rxdp run OBJ ARGS... --json`, which must succeed: its JSON line.
 fn run_json(object: &str, args: &[&str]) -> String {

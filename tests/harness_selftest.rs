@@ -154,8 +154,13 @@ fn trace_lock_is_exclusive() {
 fn missing_binary_says_how_to_build_it() {
     let panic = std::panic::catch_unwind(|| bin("rxdp-no-such-binary")).unwrap_err();
     let message = panic.downcast_ref::<String>().unwrap();
+    // target/PROFILE/, PROFILE the test's own (debug on the host, release
+    // in make vm-test's guests).
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
+    let expected = profile_dir.join("rxdp-no-such-binary");
     assert!(
-        message.contains("target/debug/rxdp-no-such-binary is missing"),
+        message.contains(&format!("{} is missing", expected.display())),
         "{message}"
     );
     assert!(

@@ -232,3 +232,18 @@ pub fn prog_name(id: u32) -> String {
         .unwrap_or_else(|error| panic!("{error}"))
         .name
 }
+
+/// The value of `"key":` in a one-line JSON object: a string's contents
+/// or a number's digits.
+pub fn field<'a>(json: &'a str, key: &str) -> &'a str {
+    let start = json
+        .find(&format!("\"{key}\":"))
+        .unwrap_or_else(|| panic!("no {key} in {json}"))
+        + key.len()
+        + 3;
+    let rest = &json[start..];
+    match rest.strip_prefix('"') {
+        Some(string) => &string[..string.find('"').expect("closing quote")],
+        None => &rest[..rest.find([',', '}']).expect("end of number")],
+    }
+}

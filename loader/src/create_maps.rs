@@ -44,9 +44,16 @@ use crate::pin;
 use crate::pipeline::{Context, LoadedMap};
 use crate::rollback::Rollback;
 
-/// Errnos with which the kernel refuses something a device cannot offload.
+/// Errnos with which the kernel refuses something a device cannot offload,
+/// before the verifier looked at an instruction: no log, or (a device's
+/// `prepare` callback refusing inside `bpf_check()`, as netdevsim's
+/// `bpf_bind_accept` does) a log of nothing but "processed 0 insns".
 pub(crate) fn is_offload_refusal(error: &SysError) -> bool {
-    matches!(error.errno, libc::EINVAL | libc::EOPNOTSUPP | ENOTSUPP) && error.log.is_none()
+    matches!(error.errno, libc::EINVAL | libc::EOPNOTSUPP | ENOTSUPP)
+        && error.log.as_deref().is_none_or(|log| {
+            log.lines()
+                .all(|line| line.trim().is_empty() || line.starts_with("processed 0 insns"))
+        })
 }
 
 /// Creates (or reuses) every map of the object, in `map_fd[]` order.

@@ -35,6 +35,20 @@ pub(crate) fn syscall(error: &SysError) -> String {
     out
 }
 
+/// Why a device did not take what hw mode binds to it. EINVAL is the
+/// kernel finding no offload device behind the ifindex (veth, say);
+/// EOPNOTSUPP/ENOTSUPP come from a device without `ndo_bpf` or from an
+/// offload driver turning this program or map down (netdevsim does when
+/// its debugfs `bpf_bind_accept`/`bpf_map_accept` say N, nfp for what its
+/// firmware cannot run): the errno alone cannot tell those two apart.
+fn offload_refusal(dev: &str, error: &SysError) -> String {
+    if error.errno == libc::EINVAL {
+        format!("{dev} cannot offload XDP programs (its driver does not implement BPF offload; only e.g. nfp NICs and netdevsim do)")
+    } else {
+        format!("{dev} refused to offload it: its driver has no BPF offload, or the device turned this down (offload drivers take few helpers and only ARRAY and HASH maps, of sizes they choose)")
+    }
+}
+
 /// `; <hint>` when the syscall layer knows what to do, else nothing.
 pub(crate) fn hint(error: &SysError) -> String {
     error
@@ -283,7 +297,11 @@ pub enum LoadError {
         ours: u64,
     },
     /// The device cannot offload the program or map (hw mode).
-    #[error("{file}: {stage}: {what}: {}; {dev} cannot offload XDP programs (its driver does not implement BPF offload; only e.g. nfp NICs and netdevsim do); use --mode drv or skb", syscall(error))]
+    #[error(
+        "{file}: {stage}: {what}: {}; {}; use --mode drv or skb",
+        syscall(error),
+        offload_refusal(dev, error)
+    )]
     Offload {
         /// The object file, as the user named it.
         file: String,
