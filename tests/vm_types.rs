@@ -95,9 +95,8 @@ fn var_offset(object: &Path, section: &str, var: &str) -> usize {
 }
 
 fn attach_link(loaded: &Loaded, index: usize, attach_type: u32) -> OwnedFd {
-    link_create(loaded.programs[index].fd.as_fd(), None, attach_type, 0).unwrap_or_else(|error| {
-        panic!("attach {}: {error}", loaded.programs[index].name)
-    })
+    link_create(loaded.programs[index].fd.as_fd(), None, attach_type, 0)
+        .unwrap_or_else(|error| panic!("attach {}: {error}", loaded.programs[index].name))
 }
 
 #[test]
@@ -202,7 +201,10 @@ fn freplace_replaces_a_function_of_a_program_of_the_same_object() {
     // prog_fd[] keeps the object's order; the replacement loaded second.
     assert_eq!(loaded.programs[0].name, "replacement");
     assert_eq!(loaded.programs[1].name, "cls_redirect");
-    assert!(loaded.programs[0].id > loaded.programs[1].id, "loaded after its target");
+    assert!(
+        loaded.programs[0].id > loaded.programs[1].id,
+        "loaded after its target"
+    );
     let target = view(&loaded, 1);
     let ext = view(&loaded, 0);
     assert_eq!(ext.prog_type, ProgramType::EXT.0);
@@ -212,11 +214,12 @@ fn freplace_replaces_a_function_of_a_program_of_the_same_object() {
     );
     let cls_redirect = &loaded.programs[1].fd;
     assert_eq!(run_classifier(cls_redirect), 1);
+    // A target program given to the link needs its function's id with it.
     let link = link_create(
         loaded.programs[0].fd.as_fd(),
         Some(cls_redirect.as_fd()),
         0,
-        0,
+        ext.attach_btf_id,
     )
     .unwrap_or_else(|error| panic!("attach the replacement: {error}"));
     assert_eq!(run_classifier(cls_redirect), 42, "verdict() replaced");
@@ -251,7 +254,7 @@ fn freplace_cls_redirect_replaces_a_loaded_program_by_id() {
         loaded.programs[0].fd.as_fd(),
         Some(cls_redirect.fd.as_fd()),
         0,
-        0,
+        ext.attach_btf_id,
     )
     .unwrap_or_else(|error| panic!("attach freplace_cls_redirect_test: {error}"));
     // Its sockmap is empty: TC_ACT_SHOT.

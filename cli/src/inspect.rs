@@ -196,8 +196,16 @@ fn program_json(object: &Object, index: Option<usize>, p: &Program) -> Json {
         ("section", p.section.as_str().into()),
         ("name", p.name().into()),
         ("type", program_type(p).into()),
-        ("expected_attach_type", p.expected_attach_type.into()),
-        ("expected_attach_type_name", expected_attach(p).into()),
+        (
+            "expected_attach_type",
+            member_index(object, p)
+                .unwrap_or(p.expected_attach_type)
+                .into(),
+        ),
+        (
+            "expected_attach_type_name",
+            expected_attach(object, p).into(),
+        ),
         (
             "attach_target",
             target(object, p).map_or(Json::Null, Json::from),
@@ -322,7 +330,7 @@ pub fn to_text(path: &str, object: &Object) -> String {
             p.section.clone(),
             p.name().to_owned(),
             program_type(p),
-            expected_attach(p),
+            expected_attach(object, p),
             flags(p.prog_flags),
             target(object, p).unwrap_or_else(|| "-".to_owned()),
             p.function.insns.len().to_string(),
@@ -448,15 +456,32 @@ fn prog_fd_index(object: &Object, index: usize) -> Option<usize> {
     })
 }
 
-/// The expected attach type's name; for struct_ops, the member's index
-/// that only the kernel's BTF gives.
-fn expected_attach(p: &Program) -> String {
-    match p.prog_type {
-        Some(ProgramType::STRUCT_OPS) => "member index".to_owned(),
-        Some(ProgramType::CGROUP_SKB) => attach_type_name(p.expected_attach_type),
+/// The expected attach type's name; for struct_ops, the member's index.
+fn expected_attach(object: &Object, p: &Program) -> String {
+    match (p.prog_type, member_index(object, p)) {
+        (_, Some(index)) => format!("member {index}"),
+        (Some(ProgramType::STRUCT_OPS), None) => "-".to_owned(),
+        (Some(ProgramType::CGROUP_SKB), _) => attach_type_name(p.expected_attach_type),
         _ if p.expected_attach_type == 0 => "-".to_owned(),
         _ => attach_type_name(p.expected_attach_type),
     }
+}
+
+/// A struct_ops program's member index in the object's struct: what
+/// libbpf reports at open, and the kernel's own index (the load's
+/// `expected_attach_type`) when the object was built against the
+/// kernel's headers (vmlinux.h).
+fn member_index(object: &Object, p: &Program) -> Option<u32> {
+    let AttachTarget::StructOps { map, member } = &p.attach_target else {
+        return None;
+    };
+    let btf = object.btf.as_ref()?;
+    let ops = object.maps.get(*map)?.struct_ops.as_ref()?;
+    let members = btf.type_by_id(ops.type_id).ok()?.members();
+    let index = members
+        .iter()
+        .position(|m| btf.string(m.name_off).ok() == Some(member.as_str()))?;
+    u32::try_from(index).ok()
 }
 
 /// What the program attaches to, as the object says.

@@ -1165,7 +1165,10 @@ mod tests {
         };
         assert_eq!(names("fentyr/foo")[0], "fentry+");
         assert!(names("kprobe.mutli/x").contains(&"kprobe.multi+".to_string()));
-        assert_eq!(names("cgroup/connect")[..2], ["cgroup/connect4", "cgroup/connect6"]);
+        assert_eq!(
+            names("cgroup/connect")[..2],
+            ["cgroup/connect4", "cgroup/connect6"]
+        );
         assert!(names("tracepoin")[0].starts_with("tracepoint"));
         assert!(names("lsm_cgroupp/x").contains(&"lsm_cgroup+".to_string()));
         assert!(names("zzzzzzzzzz").is_empty());
