@@ -2,7 +2,7 @@
 //! `expected_attach_type`, `prog_flags`, which attach target it needs, and
 //! whether it loads by default.
 //!
-//! One table, [`SECTIONS`], first match wins. It holds two vocabularies:
+//! One table, `SECTIONS`, first match wins. It holds two vocabularies:
 //!
 //! - **libbpf 1.x** (`section_defs` in libbpf.c, up to 1.7): its names and
 //!   its matching rule (`sec_def_matches`): a name is exact (`socket`,

@@ -1,8 +1,8 @@
 //! What each program is for the kernel: its type, `expected_attach_type`
 //! and attach target.
 //!
-//! Before anything is made ([`kinds`], [`check_targets`],
-//! [`open_target_program`]): the type comes from the section name
+//! Before anything is made (`kinds`, `check_targets`,
+//! `open_target_program`): the type comes from the section name
 //! ([`rxdp_elf::section_types`]), or `--type` for sections no table knows;
 //! a section no table knows and no `--type` covers is refused, naming the
 //! nearest known names — never loaded as XDP by guess. Only the names that
@@ -11,11 +11,11 @@
 //! name (`SEC("fentry")`, `freplace/` without `--attach-prog`) is refused
 //! there too.
 //!
-//! Once the kernel's BTF is read ([`plan`]): tracing, LSM and iterator
+//! Once the kernel's BTF is read (`plan`): tracing, LSM and iterator
 //! programs get the id of their kernel type ([`attach_target`]),
 //! struct_ops programs the kernel struct's id and their member's index
 //! ([`rxdp_elf::struct_ops`]). `freplace` programs get theirs when the
-//! target program is at hand ([`replaced_func`]), in `load_programs`.
+//! target program is at hand (`replaced_func`), in `load_programs`.
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
