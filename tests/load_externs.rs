@@ -17,10 +17,10 @@ use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
 use rxdp::observe::{Event, Observer, Stage};
-use rxdp::{load, LoadError, LoadOptions, Loaded, PinPolicy};
+use rxdp::{load, Autoload, LoadError, LoadOptions, Loaded, PinPolicy};
 use rxdp_elf::btf::{Btf, BtfFeatures};
 use rxdp_elf::ksyms::KsymValue;
-use rxdp_elf::{MapType, Object, ProgramType};
+use rxdp_elf::{MapType, Object};
 use rxdp_kernel_tests::{corpus_object, require_kernel, run};
 use rxdp_syscalls::bpf::{
     btf_info, btf_load, map_info, possible_cpus, prog_test_run, MapHandle, TestRun, BPF_ANY,
@@ -62,21 +62,17 @@ impl Observer for Seen {
     }
 }
 
-/// Loads `path` pinning nothing, with programs whose section says no type
-/// loaded as `default_type`.
-fn load_with(
-    path: &Path,
-    default_type: ProgramType,
-    seen: &mut Seen,
-) -> Result<Loaded, Box<LoadError>> {
+/// Loads `path` pinning nothing, each program with the type its section
+/// gives, the `SEC("?...")` ones too when `autoload` says so (`--all`).
+fn load_with(path: &Path, autoload: Autoload, seen: &mut Seen) -> Result<Loaded, Box<LoadError>> {
     let mut options = LoadOptions::new(path);
     options.pins = PinPolicy::Never;
-    options.default_type = default_type;
+    options.autoload = autoload;
     load(&options, seen).map_err(Box::new)
 }
 
 fn load_ok(path: &Path, seen: &mut Seen) -> Loaded {
-    load_with(path, ProgramType::XDP, seen).unwrap_or_else(|error| panic!("{error}"))
+    load_with(path, Autoload::Default, seen).unwrap_or_else(|error| panic!("{error}"))
 }
 
 /// The value at key 0 of the map named `name`.
@@ -385,7 +381,7 @@ fn test_ksyms_weak_resolves_typed_untyped_and_weak_ksyms() {
     let mut seen = Seen::default();
     let result = load_with(
         &corpus_object("6.12", "test_ksyms_weak"),
-        ProgramType::XDP,
+        Autoload::Default,
         &mut seen,
     );
     let ksym = |name: &str| {
@@ -513,11 +509,11 @@ fn static_linked_objects_skip_the_overridden_weak_code() {
     // `bpftool gen object linked_funcs1.o linked_funcs2.o`: both define a
     // weak set_output_weak(); the first won, the second's code stays in
     // .text without a symbol, its relocations (output_weak2) with it.
-    // Sections `?raw_tp/...` are loaded as raw tracepoints here.
+    // Its sections are `?raw_tp/...`: loaded with --all.
     let mut seen = Seen::default();
     let loaded = load_with(
         &corpus_object("6.1", "linked:linked_funcs"),
-        ProgramType::RAW_TRACEPOINT,
+        Autoload::All,
         &mut seen,
     )
     .unwrap_or_else(|error| panic!("{error}"));
@@ -611,12 +607,12 @@ fn inline_inner_templates_carry_their_value_btf() {
     }
     // array_map's value holds a bpf_spin_lock: stored in map_of_maps only
     // if the template's value has the same BTF record. The selftest's
-    // programs are `?tc` ones meant to fail verification: the load may
-    // stop there, never before.
+    // programs are `?tc` ones (loaded with --all) meant to fail
+    // verification: the load may stop there, never before.
     let mut seen = Seen::default();
     let result = load_with(
         &corpus_object("6.12", "test_spin_lock_fail"),
-        ProgramType::SCHED_CLS,
+        Autoload::All,
         &mut seen,
     );
     assert_eq!(seen.templates, 1);
@@ -639,7 +635,7 @@ fn enum64_map_attributes_no_longer_stop_the_open() {
     let object = Object::parse(&std::fs::read(&path).unwrap_or_default())
         .unwrap_or_else(|error| panic!("{error}"));
     assert_eq!(object.maps[0].name, "arena");
-    match load_with(&path, ProgramType::XDP, &mut Seen::default()) {
+    match load_with(&path, Autoload::Default, &mut Seen::default()) {
         Ok(loaded) => {
             let arena = loaded.map("arena").unwrap_or_else(|| panic!("no arena"));
             let info = map_info(arena.fd.as_fd()).unwrap_or_else(|error| panic!("{error}"));
@@ -810,7 +806,7 @@ fn strong_externs_the_kernel_lacks_are_refused_naming_them() {
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
     let error = load_with(
         &data.join("strong_kconfig.o"),
-        ProgramType::XDP,
+        Autoload::Default,
         &mut Seen::default(),
     )
     .err()
@@ -825,7 +821,7 @@ fn strong_externs_the_kernel_lacks_are_refused_naming_them() {
     );
     let error = load_with(
         &data.join("strong_kfunc.o"),
-        ProgramType::XDP,
+        Autoload::Default,
         &mut Seen::default(),
     )
     .err()

@@ -3,7 +3,10 @@
 //! It reads the file and, for an object with `__kconfig` or `__ksym`
 //! externs, what this machine has for them (the kernel configuration, its
 //! BTF, `/proc/kallsyms`), so it needs no privileges; an extern the
-//! machine lacks is listed, not refused.
+//! machine lacks is listed, not refused. Each program shows the type,
+//! expected attach type and attach target its section gives;
+//! `SEC("?...")` programs, which a load leaves out unless asked, have no
+//! `prog_fd[]` index.
 //!
 //! `rxdp inspect OBJ --disasm [--section S]`: each program's instructions
 //! instead, with the subprograms it calls ([`rxdp_elf::disasm`]).
@@ -13,7 +16,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 use rxdp::externs::ExternReport;
-use rxdp_elf::{disasm, InnerMap, Map, Object, Program, RelocTarget};
+use rxdp_elf::section_types::{attach_type_name, BPF_F_SLEEPABLE, BPF_F_XDP_HAS_FRAGS};
+use rxdp_elf::{disasm, AttachTarget, InnerMap, Map, Object, Program, ProgramType, RelocTarget};
 
 use crate::json::Json;
 use crate::CliError;
@@ -102,7 +106,7 @@ pub fn to_json(object: &Object) -> Json {
                     .programs
                     .iter()
                     .enumerate()
-                    .map(|(i, p)| program_json(i, p))
+                    .map(|(i, p)| program_json(object, prog_fd_index(object, i), p))
                     .collect(),
             ),
         ),
@@ -117,7 +121,7 @@ pub fn to_json(object: &Object) -> Json {
                             ("map", Json::from(j.map)),
                             ("map_name", map_name(object, j.map).into()),
                             ("key", j.key.into()),
-                            ("program", j.program.into()),
+                            ("program", prog_fd_index(object, j.program).into()),
                             ("program_name", program_name(object, j.program).into()),
                             ("origin", j.origin.name().into()),
                         ])
@@ -201,13 +205,27 @@ fn map_json(object: &Object, index: usize, m: &Map) -> Json {
     ])
 }
 
-fn program_json(index: usize, p: &Program) -> Json {
+fn program_json(object: &Object, index: Option<usize>, p: &Program) -> Json {
     Json::object([
         ("index", Json::from(index)),
         ("section", p.section.as_str().into()),
         ("name", p.name().into()),
         ("type", program_type(p).into()),
-        ("expected_attach_type", p.expected_attach_type.into()),
+        (
+            "expected_attach_type",
+            member_index(object, p)
+                .unwrap_or(p.expected_attach_type)
+                .into(),
+        ),
+        (
+            "expected_attach_type_name",
+            expected_attach(object, p).into(),
+        ),
+        (
+            "attach_target",
+            target(object, p).map_or(Json::Null, Json::from),
+        ),
+        ("autoload", p.autoload.into()),
         ("flags", p.prog_flags.into()),
         ("offset", p.function.offset.into()),
         ("insns", p.function.insns.len().into()),
@@ -349,25 +367,49 @@ pub fn to_text(path: &str, object: &Object) -> String {
         rows,
     );
 
+    let loading = object.programs.iter().filter(|p| p.autoload).count();
     out.push_str(&format!(
-        "\nprograms (prog_fd[]): {}\n",
-        object.programs.len()
+        "\nprograms (prog_fd[]): {}{}\n",
+        loading,
+        match object.programs.len() - loading {
+            0 => String::new(),
+            more => format!(", and {more} not loaded unless asked"),
+        }
     ));
     let rows = object.programs.iter().enumerate().map(|(i, p)| {
         vec![
-            i.to_string(),
+            prog_fd_index(object, i).map_or_else(|| "-".to_owned(), |i| i.to_string()),
             p.section.clone(),
             p.name().to_owned(),
             program_type(p),
+            expected_attach(object, p),
+            flags(p.prog_flags),
+            target(object, p).unwrap_or_else(|| "-".to_owned()),
             p.function.insns.len().to_string(),
             p.function.relocs.len().to_string(),
         ]
     });
     table(
         &mut out,
-        &["idx", "section", "name", "type", "insns", "relocs"],
+        &[
+            "idx",
+            "section",
+            "name",
+            "type",
+            "attach type",
+            "flags",
+            "target",
+            "insns",
+            "relocs",
+        ],
         rows,
     );
+    if object.programs.iter().any(|p| !p.autoload) {
+        out.push_str(
+            "  idx -: not loaded unless asked (SEC(\"?...\"), or struct_ops no map uses): \
+             --autoload NAME or --all\n",
+        );
+    }
 
     out.push_str(&format!("\njump entries: {}\n", object.jump_entries.len()));
     let rows = object.jump_entries.iter().map(|j| {
@@ -376,7 +418,7 @@ pub fn to_text(path: &str, object: &Object) -> String {
             format!("key {}", j.key),
             format!(
                 "program {} ({})",
-                j.program,
+                prog_fd_index(object, j.program).map_or_else(|| "-".to_owned(), |i| i.to_string()),
                 program_name(object, j.program)
             ),
             j.origin.name().to_owned(),
@@ -435,6 +477,84 @@ fn table(out: &mut String, header: &[&str], rows: impl Iterator<Item = Vec<Strin
 fn program_type(p: &Program) -> String {
     p.prog_type
         .map_or_else(|| "unknown".to_owned(), |t| t.name())
+}
+
+/// `sleepable`, `frags`, both, or `-`.
+fn flags(prog_flags: u32) -> String {
+    let names: Vec<&str> = [
+        (BPF_F_SLEEPABLE, "sleepable"),
+        (BPF_F_XDP_HAS_FRAGS, "frags"),
+    ]
+    .iter()
+    .filter(|(bit, _)| prog_flags & bit != 0)
+    .map(|&(_, name)| name)
+    .collect();
+    if names.is_empty() {
+        "-".to_owned()
+    } else {
+        names.join(",")
+    }
+}
+
+/// The program's index in `prog_fd[]` when loaded without `--autoload`:
+/// the programs before it that load, `None` when it does not.
+fn prog_fd_index(object: &Object, index: usize) -> Option<usize> {
+    let program = object.programs.get(index)?;
+    program.autoload.then(|| {
+        object.programs[..index]
+            .iter()
+            .filter(|p| p.autoload)
+            .count()
+    })
+}
+
+/// The expected attach type's name; for struct_ops, the member's index.
+fn expected_attach(object: &Object, p: &Program) -> String {
+    match (p.prog_type, member_index(object, p)) {
+        (_, Some(index)) => format!("member {index}"),
+        (Some(ProgramType::STRUCT_OPS), None) => "-".to_owned(),
+        (Some(ProgramType::CGROUP_SKB), _) => attach_type_name(p.expected_attach_type),
+        _ if p.expected_attach_type == 0 => "-".to_owned(),
+        _ => attach_type_name(p.expected_attach_type),
+    }
+}
+
+/// A struct_ops program's member index in the object's struct: what
+/// libbpf reports at open, and the kernel's own index (the load's
+/// `expected_attach_type`) when the object was built against the
+/// kernel's headers (vmlinux.h).
+fn member_index(object: &Object, p: &Program) -> Option<u32> {
+    let AttachTarget::StructOps { map, member } = &p.attach_target else {
+        return None;
+    };
+    let btf = object.btf.as_ref()?;
+    let ops = object.maps.get(*map)?.struct_ops.as_ref()?;
+    let members = btf.type_by_id(ops.type_id).ok()?.members();
+    let index = members
+        .iter()
+        .position(|m| btf.string(m.name_off).ok() == Some(member.as_str()))?;
+    u32::try_from(index).ok()
+}
+
+/// What the program attaches to, as the object says.
+fn target(object: &Object, p: &Program) -> Option<String> {
+    Some(match &p.attach_target {
+        AttachTarget::None => return None,
+        AttachTarget::Kernel { kind, name } => format!("kernel {} {name}", kind.name()),
+        AttachTarget::Program { func } => format!("FUNC {func} of --attach-prog"),
+        AttachTarget::StructOps { map, member } => {
+            let map = object.maps.get(*map);
+            let struct_name = map
+                .and_then(|m| m.struct_ops.as_ref())
+                .map_or("?", |ops| ops.type_name.as_str());
+            format!(
+                "{struct_name}.{member} (map {})",
+                map.map_or("?", |m| m.name.as_str())
+            )
+        }
+        AttachTarget::Missing => "missing".to_owned(),
+        _ => "unknown".to_owned(),
+    })
 }
 
 fn map_name(object: &Object, index: usize) -> &str {

@@ -164,6 +164,82 @@ pub enum ParseError {
         /// The symbol the relocation names.
         symbol: String,
     },
+    /// Section `section` holds struct_ops variables, but the object's `.BTF`
+    /// does not describe them.
+    #[error(
+        "section `{section}` holds struct_ops variables, but the object has no `.BTF` DATASEC \
+         for it: rebuild with `clang -g`"
+    )]
+    StructOpsWithoutBtf {
+        /// `.struct_ops` or `.struct_ops.link`.
+        section: String,
+    },
+    /// Variable `var` of section `section` is a `kind`, not a struct.
+    #[error("struct_ops variable `{var}` of section `{section}` is a {kind}, not a struct")]
+    StructOpsNotStruct {
+        /// `.struct_ops` or `.struct_ops.link`.
+        section: String,
+        /// The variable.
+        var: String,
+        /// Its BTF kind.
+        kind: &'static str,
+    },
+    /// Variable `var` of section `section` lies outside the section.
+    #[error(
+        "struct_ops variable `{var}` ({size} bytes at offset {offset}) lies outside section \
+         `{section}`"
+    )]
+    StructOpsOutside {
+        /// `.struct_ops` or `.struct_ops.link`.
+        section: String,
+        /// The variable.
+        var: String,
+        /// Its offset.
+        offset: u64,
+        /// Its size.
+        size: u64,
+    },
+    /// A relocation of a struct_ops section that does not put a program at
+    /// a function pointer.
+    #[error("relocation at offset {offset:#x} of `{section}` (symbol `{symbol}`): {problem}")]
+    StructOpsReloc {
+        /// `.struct_ops` or `.struct_ops.link`.
+        section: String,
+        /// The relocation's offset in the section.
+        offset: u64,
+        /// The symbol it names.
+        symbol: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// Program `program` is used by two struct_ops variables at different
+    /// members or of different structs.
+    #[error(
+        "struct_ops program `{program}` is used as {first} and as {second}; a program can \
+         serve one member of one struct: give each its own function"
+    )]
+    StructOpsProgramShared {
+        /// The program, by name.
+        program: String,
+        /// Its first use (`dctcp.init`, struct `tcp_congestion_ops`).
+        first: String,
+        /// Its second use.
+        second: String,
+    },
+    /// A struct_ops variable points at program `program`, which is not in a
+    /// `struct_ops/` section.
+    #[error(
+        "struct_ops variable `{map}` points at `{program}` (section `{section}`), which is not a \
+         struct_ops program: put it in SEC(\"struct_ops/...\")"
+    )]
+    StructOpsNotStructOpsProgram {
+        /// The variable.
+        map: String,
+        /// The program, by name.
+        program: String,
+        /// Its section.
+        section: String,
+    },
     /// `.BTF.ext` `part` record for section `section` at byte `insn_off` is not on an
     /// instruction boundary.
     #[error(

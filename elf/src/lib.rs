@@ -33,6 +33,8 @@
 //!   (kfuncs, kernel variables) in it.
 //! - [`disasm`]: instructions in the kernel's BPF syntax, relocations by
 //!   symbol, source lines.
+//! - [`struct_ops`]: a `.struct_ops` variable laid out as the kernel's
+//!   struct, against the kernel's BTF.
 //! - [`sha1`]: the digest iproute2 names `PIN_OBJECT_NS` directories after.
 //!
 //! ```no_run
@@ -70,6 +72,7 @@ pub mod relocate;
 mod relocations;
 pub mod section_types;
 pub mod sha1;
+pub mod struct_ops;
 #[cfg(test)]
 mod testing;
 

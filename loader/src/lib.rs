@@ -90,7 +90,9 @@ pub mod options;
 pub mod pin;
 pub mod pipeline;
 pub mod probe;
+pub mod program_types;
 pub mod record;
+mod register_struct_ops;
 mod rollback;
 pub mod status;
 pub mod test_run;
@@ -99,8 +101,8 @@ pub mod unload;
 pub use error::{LoadError, VerifierReport};
 pub use observe::{Event, NoObserver, Observer, Patch, Stage};
 pub use options::{
-    AttachOptions, EntryChoice, JumpRequest, LoadOptions, MapRef, Mode, OptionError, PinPolicy,
-    ProgRef, Ref,
+    AttachOptions, AttachProg, Autoload, EntryChoice, JumpRequest, LoadOptions, MapRef, Mode,
+    OptionError, PinPolicy, ProgRef, Ref,
 };
 pub use pipeline::{load, Attached, Loaded, LoadedMap, LoadedProgram, MadeJumpEntry, StageTiming};
 pub use status::{status, DeviceStatus, StatusReport};

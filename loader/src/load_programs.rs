@@ -1,18 +1,25 @@
 //! Stage 5: `BPF_PROG_LOAD` of every program, giving `prog_fd[]`.
 //!
 //! Each program goes to the kernel relocated (see `relocate`), with its type
-//! (from the section name, else `--type`), licence, kernel version, name
+//! (from the section name, else `--type`), expected attach type and attach
+//! target (`program_types`), licence, kernel version, name
 //! (the function name, cut to the kernel's 15 bytes), and — when the
 //! object's BTF is loaded — func_info and line_info, so that the verifier
 //! log names source lines. The first load is made without a log (faster);
 //! only a refused program is loaded again with one (`rxdp_syscalls`), and
 //! its rejection is reported with the failing instruction, its source line
 //! and the end of the log. `-v` asks for the log on success too.
+//!
+//! Programs load in `prog_fd[]` order, except those that replace a function
+//! of another program (`freplace`): they come last, so that a target in the
+//! same object is loaded before them. `prog_fd[]` keeps the object's order.
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 
+use crate::program_types::{replaced_func, target_error, Attach, Kind, TargetProgram};
+
 use rxdp_elf::insn::encode;
-use rxdp_elf::{Function, Object};
+use rxdp_elf::{AttachTarget, Function, Object, ProgramType};
 use rxdp_syscalls::bpf::{prog_info, prog_load, ProgLoad, BPF_LOG_LEVEL1};
 use rxdp_syscalls::Error as SysError;
 
@@ -26,34 +33,75 @@ use rxdp_elf::relocate::{LinkedProgram, FUNC_INFO_REC_SIZE, LINE_INFO_REC_SIZE};
 /// Log lines a rejection shows.
 const TAIL_LINES: usize = 20;
 
-/// Loads the relocated programs, in `prog_fd[]` order. `func_info`: the
-/// object's BTF (`btf`) has FUNCs the records may name; `fd_array`: the
-/// module BTF fds kfunc calls index.
+/// Loads the relocated programs; `kinds` and `attaches` are theirs, in
+/// `prog_fd[]` order, `target` the program `freplace` programs replace a
+/// function of, `with` what all of them are loaded with.
 pub fn load_programs(
     ctx: &Context<'_>,
     linked: &[LinkedProgram],
-    btf: Option<BorrowedFd<'_>>,
-    func_info: bool,
-    fd_array: &[i32],
+    with: &With<'_>,
+    kinds: &[Kind],
+    attaches: &[Attach],
+    target: Option<&TargetProgram>,
     observer: &mut dyn Observer,
 ) -> Result<Vec<LoadedProgram>, LoadError> {
-    let mut loaded = Vec::with_capacity(linked.len());
-    let with = With {
-        btf,
-        func_info,
-        fd_array,
-    };
-    for (index, linked) in linked.iter().enumerate() {
-        loaded.push(load_one(ctx, index, linked, &with, observer)?);
+    let replaces = |i: &usize| attaches.get(*i).is_some_and(|a| a.replace.is_some());
+    let order: Vec<usize> = (0..linked.len())
+        .filter(|i| !replaces(i))
+        .chain((0..linked.len()).filter(replaces))
+        .collect();
+    let mut loaded: Vec<Option<LoadedProgram>> = linked.iter().map(|_| None).collect();
+    for index in order {
+        let attach = &attaches[index];
+        let mut attach_btf_id = attach.attach_btf_id;
+        let mut attach_prog = None;
+        if let Some(func) = &attach.replace {
+            let fd = match target {
+                Some(TargetProgram::Loaded(fd)) => Some(fd.as_fd()),
+                Some(TargetProgram::Own(own)) => loaded
+                    .get(*own)
+                    .and_then(Option::as_ref)
+                    .map(|p| p.fd.as_fd()),
+                None => None,
+            };
+            let fail = |problem: String| {
+                target_error(ctx.file, Stage::LoadPrograms, ctx.object, index, problem)
+            };
+            let fd = fd.ok_or_else(|| fail("no --attach-prog program to replace".into()))?;
+            attach_btf_id = replaced_func(fd, func).map_err(fail)?;
+            attach_prog = Some(fd);
+        }
+        let fields = AttachFields {
+            kind: kinds[index],
+            expected_attach_type: attach.expected_attach_type,
+            attach_btf_id,
+            attach_btf_obj_fd: attach.attach_btf_obj_fd.as_ref().map(AsFd::as_fd),
+            attach_prog,
+            target: attach.target.clone(),
+        };
+        let program = load_one(ctx, index, &linked[index], with, fields, observer)?;
+        loaded[index] = Some(program);
     }
-    Ok(loaded)
+    Ok(loaded.into_iter().flatten().collect())
 }
 
-/// What every program of the object is loaded with.
-struct With<'a> {
-    btf: Option<BorrowedFd<'a>>,
-    func_info: bool,
-    fd_array: &'a [i32],
+/// The attach fields of one `BPF_PROG_LOAD`.
+struct AttachFields<'a> {
+    kind: Kind,
+    expected_attach_type: u32,
+    attach_btf_id: u32,
+    attach_btf_obj_fd: Option<BorrowedFd<'a>>,
+    attach_prog: Option<BorrowedFd<'a>>,
+    target: Option<String>,
+}
+
+/// What every program of the object is loaded with: the object's BTF
+/// (`btf`), whether it has the FUNCs the func_info records name
+/// (`func_info`), and the module BTF fds kfunc calls index (`fd_array`).
+pub(crate) struct With<'a> {
+    pub btf: Option<BorrowedFd<'a>>,
+    pub func_info: bool,
+    pub fd_array: &'a [i32],
 }
 
 fn load_one(
@@ -61,10 +109,11 @@ fn load_one(
     index: usize,
     linked: &LinkedProgram,
     with: &With<'_>,
+    attach: AttachFields<'_>,
     observer: &mut dyn Observer,
 ) -> Result<LoadedProgram, LoadError> {
     let program = &ctx.object.programs[index];
-    let prog_type = program.prog_type.unwrap_or(ctx.options.default_type);
+    let prog_type = attach.kind.prog_type;
     let insns = encode(&linked.insns);
     let btf = with.btf;
     // func_info/line_info refer to the object's BTF: only with it.
@@ -73,7 +122,10 @@ fn load_one(
         _ => (Vec::new(), Vec::new()),
     };
     let mut request = ProgLoad::new(prog_type.0, &insns, &ctx.object.license);
-    request.expected_attach_type = program.expected_attach_type;
+    request.expected_attach_type = attach.expected_attach_type;
+    request.attach_btf_id = attach.attach_btf_id;
+    request.attach_btf_obj_fd = attach.attach_btf_obj_fd;
+    request.attach_prog_fd = attach.attach_prog;
     request.kern_version = ctx.object.kernel_version;
     request.prog_flags = program.prog_flags;
     request.name = program.name();
@@ -89,7 +141,8 @@ fn load_one(
     } else {
         0
     };
-    let done = prog_load(&request).map_err(|error| refused(ctx, index, linked, error))?;
+    let done =
+        prog_load(&request).map_err(|error| refused(ctx, index, linked, prog_type, error))?;
     let info = prog_info(done.fd.as_fd()).map_err(|error| LoadError::Program {
         file: ctx.file.to_string(),
         index,
@@ -111,6 +164,9 @@ fn load_one(
         name: program.name().to_string(),
         section: program.section.clone(),
         prog_type,
+        expected_attach_type: attach.expected_attach_type,
+        attach_btf_id: attach.attach_btf_id,
+        attach_target: attach.target,
         fd: done.fd,
         id: info.id,
         tag: info.tag_hex(),
@@ -120,11 +176,28 @@ fn load_one(
 }
 
 /// The error for a program the kernel refused.
-fn refused(ctx: &Context<'_>, index: usize, linked: &LinkedProgram, error: SysError) -> LoadError {
+fn refused(
+    ctx: &Context<'_>,
+    index: usize,
+    linked: &LinkedProgram,
+    prog_type: ProgramType,
+    error: SysError,
+) -> LoadError {
     let program = &ctx.object.programs[index];
     let file = ctx.file.to_string();
     let name = program.name().to_string();
     let section = program.section.clone();
+    let trampoline = matches!(program.attach_target, AttachTarget::Kernel { .. })
+        && matches!(prog_type, ProgramType::TRACING | ProgramType::LSM)
+        || prog_type == ProgramType::EXT;
+    if error.errno == libc::EPERM && error.log.is_none() && trampoline {
+        let problem = format!(
+            "{}: as root, this means the kernel (or a sandbox) refuses {prog_type} programs \
+             their BPF trampoline",
+            crate::error::syscall(&error)
+        );
+        return target_error(ctx.file, Stage::LoadPrograms, ctx.object, index, problem);
+    }
     if ctx.offload != 0 && is_offload_refusal(&error) {
         return LoadError::Offload {
             file,

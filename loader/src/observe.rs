@@ -29,13 +29,17 @@ pub enum Stage {
     LoadBtf,
     /// `BPF_MAP_CREATE` in `map_fd[]` order, shared pins, initial contents.
     CreateMaps,
-    /// Link subprograms and patch instructions (no syscalls; the kernel BTF
-    /// is read here when a program calls a kfunc).
+    /// Link subprograms and patch instructions, find attach targets (no
+    /// syscalls; the kernel BTF is read before the maps when a program
+    /// calls a kfunc, has CO-RE relocations, attaches to a kernel type or
+    /// implements a struct_ops member).
     Relocate,
     /// `BPF_PROG_LOAD` in `prog_fd[]` order.
     LoadPrograms,
     /// Put programs into prog arrays.
     FillJumpTables,
+    /// `BPF_MAP_UPDATE_ELEM` of the `.struct_ops` maps `--register` names.
+    Register,
     /// Pin the maps into the staging directory.
     Pin,
     /// `RTM_SETLINK`.
@@ -55,6 +59,7 @@ impl Stage {
             Stage::Relocate => "relocate",
             Stage::LoadPrograms => "load programs",
             Stage::FillJumpTables => "fill jump tables",
+            Stage::Register => "register struct_ops",
             Stage::Pin => "pin",
             Stage::Attach => "attach",
             Stage::PublishPins => "publish pins",
@@ -170,7 +175,7 @@ pub enum Event<'a> {
         config: Option<&'a str>,
     },
     /// The kernel's BTF (vmlinux's or a module's) was read, for kfuncs,
-    /// `__ksym` variables or CO-RE.
+    /// `__ksym` variables, CO-RE, attach targets or struct_ops.
     KernelBtfRead {
         /// Its size.
         bytes: usize,
@@ -224,6 +229,33 @@ pub enum Event<'a> {
         program: usize,
         /// Why the entry is made.
         origin: JumpOrigin,
+    },
+    /// The struct_ops map `map_fd[index]` was laid out as the kernel's
+    /// struct `type_name` (`btf_vmlinux_value_type_id`, `value_size`).
+    StructOpsLaidOut {
+        /// Its index in `map_fd[]`.
+        index: usize,
+        /// The kernel struct.
+        type_name: &'a str,
+        /// The value type's id in the kernel's BTF.
+        value_type_id: u32,
+        /// The value's size.
+        value_size: usize,
+    },
+    /// The struct_ops map `map_fd[index]` was updated with its programs'
+    /// fds: registered with the kernel (or, `.struct_ops.link`, ready for a
+    /// link).
+    StructOpsRegistered {
+        /// Its index in `map_fd[]`.
+        index: usize,
+        /// Its name.
+        name: &'a str,
+        /// The kernel struct.
+        type_name: &'a str,
+        /// How many programs it holds.
+        programs: usize,
+        /// A `.struct_ops.link` map: made ready for a link, not registered.
+        link: bool,
     },
     /// `map_fd[index]` pinned at `path` (in the staging directory).
     Pinned {

@@ -3,8 +3,16 @@
 //!
 //! ```text
 //! open → resolve options → load BTF → create maps → relocate → load programs
-//!      → fill jump tables → pin (staging) → attach → publish pins
+//!      → fill jump tables → register struct_ops → pin (staging) → attach
+//!      → publish pins
 //! ```
+//!
+//! Resolving the options also decides what each program is
+//! (`program_types`): which `SEC("?...")` programs load, each program's
+//! type (a section no table knows is refused, never guessed), and that
+//! every program that needs an attach target has one. The kernel's BTF is
+//! read once, before the maps, when something needs it: kfuncs, CO-RE,
+//! attach targets, struct_ops layouts.
 //!
 //! The BTF is loaded before the maps (the issue lists it after): maps are
 //! created with their BTF key/value type ids, and those need the BTF's fd.
@@ -49,13 +57,19 @@ use crate::fill_jump_tables::fill_jump_tables;
 use crate::kernel_btf::{Kernel, KernelBtfError};
 use crate::legacy;
 use crate::load_btf::load_btf;
-use crate::load_programs::load_programs;
+use crate::load_programs::{load_programs, With};
 use crate::map_defaults;
 use crate::observe::{Event, Observer, Stage};
 use crate::open;
-use crate::options::{jump_plan, resolve_entry, EntryChoice, LoadOptions, Mode, PinPolicy};
+use crate::options::{
+    jump_plan, register_plan, resolve_entry, select_programs, EntryChoice, LoadOptions, Mode,
+    PinPolicy,
+};
 use crate::pin::{self, Intent, PinTarget};
+use crate::program_types::{self, Kind, TargetProgram};
+use crate::register_struct_ops::{register_struct_ops, Updated};
 use crate::rollback::Rollback;
+use rxdp_elf::struct_ops::{kernel_layout, KernelLayout};
 
 /// A map of the loaded object: `map_fd[i]`.
 #[derive(Debug)]
@@ -87,6 +101,14 @@ pub struct LoadedProgram {
     pub section: String,
     /// Its type.
     pub prog_type: ProgramType,
+    /// The `expected_attach_type` it was loaded with (`enum bpf_attach_type`;
+    /// for struct_ops programs, the member's index).
+    pub expected_attach_type: u32,
+    /// The BTF type it was loaded for (`attach_btf_id`), 0 without.
+    pub attach_btf_id: u32,
+    /// What it attaches to, for people (`FUNC bpf_iter_task`,
+    /// `tcp_congestion_ops.init`), `None` without a target.
+    pub attach_target: Option<String>,
     /// `prog_fd[i]`.
     pub fd: OwnedFd,
     /// The kernel's id (`bpftool prog show id N`).
@@ -164,6 +186,12 @@ pub struct Loaded {
     /// Staging directories of loaders that died, found and resolved by
     /// this load.
     pub recovered: Vec<pin::Recovered>,
+    /// The `.struct_ops` maps registered (`--register`), by `map_fd[]`
+    /// index: the kernel keeps them registered until key 0 is deleted.
+    pub registered: Vec<usize>,
+    /// The `.struct_ops.link` maps `--register` made ready: a
+    /// `BPF_LINK_CREATE` of one registers it for the link's lifetime.
+    pub ready_for_link: Vec<usize>,
     /// Kept so that the object's BTF id stays valid while `Loaded` lives.
     btf: Option<OwnedFd>,
 }
@@ -284,6 +312,14 @@ struct Made {
 
 /// What a device and the options resolved to before anything is made.
 struct Resolved {
+    /// The object as this load sees it (`?` programs not asked for left out).
+    object: Object,
+    /// Each program's type and expected attach type, in `prog_fd[]` order.
+    kinds: Vec<Kind>,
+    /// The program `freplace` programs replace a function of.
+    target: Option<TargetProgram>,
+    /// The struct_ops maps to register.
+    register: Vec<usize>,
     entry: Option<(usize, EntryChoice)>,
     ifindex: Option<u32>,
     plan: Vec<JumpEntry>,
@@ -309,13 +345,14 @@ pub fn load(options: &LoadOptions, observer: &mut dyn Observer) -> Result<Loaded
     let file = options.path.display().to_string();
     let mut clock = Clock::start();
     let bytes = open::read(&options.path, options.max_object_size)?;
-    let mut object = open::parse(&options.path, &bytes)?;
+    let parsed = open::parse(&options.path, &bytes)?;
     clock.lap(Stage::Open, observer);
     checkpoint(&file, Stage::Open)?;
 
-    let resolved = resolve(&file, &object, options)?;
-    let mut warnings = for_this_machine(&file, &mut object, observer)?;
-    let ctx = context(&file, &object, options, &bytes, resolved.ifindex)?;
+    let mut resolved = resolve(&file, parsed, options)?;
+    let mut warnings = for_this_machine(&file, &mut resolved.object, observer)?;
+    let object = &resolved.object;
+    let ctx = context(&file, object, options, &bytes, resolved.ifindex)?;
     if options.pins == PinPolicy::Never && options.attach.is_some() {
         for map in object
             .maps
@@ -350,6 +387,7 @@ pub fn load(options: &LoadOptions, observer: &mut dyn Observer) -> Result<Loaded
             pin_dir,
             warnings: more,
             recovered,
+            updated,
         }) => {
             warnings.extend(more);
             Ok(Loaded {
@@ -371,6 +409,8 @@ pub fn load(options: &LoadOptions, observer: &mut dyn Observer) -> Result<Loaded
                 timings: clock.timings,
                 warnings,
                 recovered,
+                registered: updated.registered,
+                ready_for_link: updated.ready,
                 btf: made.btf,
             })
         }
@@ -453,18 +493,29 @@ fn for_this_machine(
     Ok(filled.warnings)
 }
 
-/// Resolves the entry program, the jump plan and the device, before
-/// anything is made: a typo costs no syscall but the device lookup.
-fn resolve(file: &str, object: &Object, options: &LoadOptions) -> Result<Resolved, LoadError> {
+/// Resolves which programs load and what each is, the entry program, the
+/// jump plan, the struct_ops to register, the device and the `freplace`
+/// target, before anything is made: a mistake costs no syscall but those
+/// two lookups.
+fn resolve(file: &str, parsed: Object, options: &LoadOptions) -> Result<Resolved, LoadError> {
     let option_error = |error| LoadError::Option {
         file: file.to_string(),
         error,
     };
-    let plan = jump_plan(object, &options.jumps).map_err(option_error)?;
+    let mut object = select_programs(parsed, &options.autoload).map_err(option_error)?;
+    if !options.section_keys {
+        object
+            .jump_entries
+            .retain(|e| e.origin != JumpOrigin::SectionNumber);
+    }
+    let kinds = program_types::kinds(file, &object, options)?;
+    program_types::check_targets(file, &object, options)?;
+    let register = register_plan(&object, &options.register).map_err(option_error)?;
+    let plan = jump_plan(&object, &options.jumps).map_err(option_error)?;
     let (entry, ifindex) = match &options.attach {
         Some(attach) => {
             let entry =
-                resolve_entry(object, attach.entry.as_ref(), &plan).map_err(option_error)?;
+                resolve_entry(&object, attach.entry.as_ref(), &plan).map_err(option_error)?;
             let ifindex = netlink::ifindex(&attach.dev).map_err(|error| LoadError::Device {
                 file: file.to_string(),
                 dev: attach.dev.clone(),
@@ -474,7 +525,12 @@ fn resolve(file: &str, object: &Object, options: &LoadOptions) -> Result<Resolve
         }
         None => (None, None),
     };
+    let target = program_types::open_target_program(file, &object, options)?;
     Ok(Resolved {
+        object,
+        kinds,
+        target,
+        register,
         entry,
         ifindex,
         plan,
@@ -561,6 +617,8 @@ struct Finished {
     /// The object's BTF rewritten or left out; the old pins not removed.
     warnings: Vec<String>,
     recovered: Vec<pin::Recovered>,
+    /// The struct_ops maps updated.
+    updated: Updated,
 }
 
 /// Takes the locks of the device (`dev`) and of the `--pin-dir`, in that
@@ -622,21 +680,23 @@ fn run(
     checkpoint(file, Stage::LoadBtf)?;
 
     let btf = made.btf.as_ref().map(AsFd::as_fd);
-    made.maps = create_maps(ctx, btf, rollback, observer)?;
-    clock.lap(Stage::CreateMaps, observer);
-    checkpoint(file, Stage::CreateMaps)?;
-
     // The kernel's BTF, only for objects with kfuncs, typed __ksym
-    // variables or CO-RE relocations.
+    // variables, CO-RE relocations, kernel attach targets or struct_ops.
     let kernel_error = |error| LoadError::KernelBtf {
         file: file.to_string(),
         error,
     };
-    let mut kernel = if needs_kernel_btf(ctx.object) {
-        Some(Kernel::read(observer).map_err(kernel_error)?)
-    } else {
-        None
-    };
+    let mut kernel =
+        if needs_kernel_btf(ctx.object) || program_types::needs_kernel_types(ctx.object) {
+            Some(Kernel::read(observer).map_err(kernel_error)?)
+        } else {
+            None
+        };
+    let layouts = struct_ops_layouts(ctx, kernel.as_ref().map(|k| &*k.btf.vmlinux), observer)?;
+    made.maps = create_maps(ctx, btf, &layouts, rollback, observer)?;
+    clock.lap(Stage::CreateMaps, observer);
+    checkpoint(file, Stage::CreateMaps)?;
+
     let vmlinux = kernel.as_ref().map(Kernel::vmlinux);
     let mut core_target = match &vmlinux {
         Some(vmlinux) if has_core_relocs(ctx.object) => Some(CoreTarget::new(vmlinux)),
@@ -651,6 +711,15 @@ fn run(
             kernel.read_modules(observer).map_err(kernel_error)?;
         }
     }
+    // Attach targets: vmlinux's, else a module's (its BTF read then).
+    let attaches = program_types::plan(
+        file,
+        ctx.object,
+        &resolved.kinds,
+        kernel.as_mut(),
+        &layouts,
+        observer,
+    )?;
     if let (Some(core), Some(kernel)) = (&mut core_target, &kernel) {
         for module in &kernel.btf.modules {
             core.add_module(&module.btf);
@@ -726,7 +795,20 @@ fn run(
     drop(vmlinux);
     drop(kernel);
     let fd_array = symbols.fd_array();
-    made.programs = load_programs(ctx, &linked, btf, object_btf.func_info, &fd_array, observer)?;
+    let with = With {
+        btf,
+        func_info: object_btf.func_info,
+        fd_array: &fd_array,
+    };
+    made.programs = load_programs(
+        ctx,
+        &linked,
+        &with,
+        &resolved.kinds,
+        &attaches,
+        resolved.target.as_ref(),
+        observer,
+    )?;
     drop(linked);
     drop(module_fds);
     clock.lap(Stage::LoadPrograms, observer);
@@ -735,6 +817,22 @@ fn run(
     fill_jump_tables(ctx, &resolved.plan, &made.maps, &made.programs, observer)?;
     clock.lap(Stage::FillJumpTables, observer);
     checkpoint(file, Stage::FillJumpTables)?;
+
+    let updated = if resolved.register.is_empty() {
+        Updated::default()
+    } else {
+        let updated = register_struct_ops(
+            ctx,
+            &resolved.register,
+            &layouts,
+            &made.maps,
+            &made.programs,
+            rollback,
+            observer,
+        )?;
+        clock.lap(Stage::Register, observer);
+        updated
+    };
 
     // Loads of one device take turns from here to the publication of
     // their pins, and so do unloads: the pins in place are always those
@@ -829,5 +927,44 @@ fn run(
         pin_dir,
         warnings,
         recovered,
+        updated,
     })
+}
+
+/// The kernel layout of each struct_ops map (`None` for the other maps).
+fn struct_ops_layouts(
+    ctx: &Context<'_>,
+    kernel: Option<&rxdp_elf::btf::Btf>,
+    observer: &mut dyn Observer,
+) -> Result<Vec<Option<KernelLayout>>, LoadError> {
+    let mut layouts = Vec::with_capacity(ctx.object.maps.len());
+    for (index, map) in ctx.object.maps.iter().enumerate() {
+        let (Some(ops), Some(kernel), Some(ours)) =
+            (map.struct_ops.as_ref(), kernel, ctx.object.btf.as_ref())
+        else {
+            layouts.push(None);
+            continue;
+        };
+        let name = |p: usize| {
+            ctx.object
+                .programs
+                .get(p)
+                .map_or_else(String::new, |p| p.name().to_string())
+        };
+        let layout =
+            kernel_layout(ours, map, kernel, name).map_err(|error| LoadError::StructOps {
+                file: ctx.file.to_string(),
+                index,
+                map: map.name.clone(),
+                error,
+            })?;
+        observer.event(&Event::StructOpsLaidOut {
+            index,
+            type_name: &ops.type_name,
+            value_type_id: layout.value_type_id,
+            value_size: layout.value.len(),
+        });
+        layouts.push(Some(layout));
+    }
+    Ok(layouts)
 }

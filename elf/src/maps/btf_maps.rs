@@ -129,6 +129,7 @@ fn convert(name: &str, def: &BtfMapDef, offset: u64) -> Result<BtfMap, ParseErro
             init_maps: Vec::new(),
             btf_key_type_id: def.key_type_id,
             btf_value_type_id: def.value_type_id,
+            struct_ops: None,
         },
         offset,
         values,

@@ -201,9 +201,23 @@ pub(crate) struct LinkCreateAttr {
     pub target_ifindex: u32,
     pub attach_type: u32,
     pub flags: u32,
+    /// `target_btf_id` (freplace, tracing); for iterators the low half of
+    /// `iter_info`.
+    pub target_btf_id: u32,
+    pub _iter_info_high: u32,
+    pub iter_info_len: u32,
+    pub _pad: u32,
 }
 
 /// `struct bpf_prog_info`, which `BPF_OBJ_GET_INFO_BY_FD` fills for a program.
+/// `BPF_ITER_CREATE`.
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy, Pod, Zeroable)]
+pub(crate) struct IterCreateAttr {
+    pub link_fd: u32,
+    pub flags: u32,
+}
+
 #[repr(C, align(8))]
 #[derive(Debug, Default, Clone, Copy, Pod, Zeroable)]
 pub(crate) struct BpfProgInfo {
@@ -299,6 +313,7 @@ impl Attr for GetIdAttr {}
 impl Attr for InfoAttr {}
 impl Attr for BtfLoadAttr {}
 impl Attr for LinkCreateAttr {}
+impl Attr for IterCreateAttr {}
 
 /// The info structs `BPF_OBJ_GET_INFO_BY_FD` fills: plain data the kernel
 /// writes, zero to start with.
@@ -375,7 +390,10 @@ const _: () = {
     assert!(offset_of!(BtfLoadAttr, btf_log_level) == 24);
     assert!(offset_of!(BtfLoadAttr, btf_log_true_size) == 28);
 
-    assert!(size_of::<LinkCreateAttr>() == 16);
+    assert!(size_of::<LinkCreateAttr>() == 32);
+    assert!(offset_of!(LinkCreateAttr, target_btf_id) == 16);
+    assert!(offset_of!(LinkCreateAttr, iter_info_len) == 24);
+    assert!(size_of::<IterCreateAttr>() == 8);
     assert!(offset_of!(LinkCreateAttr, target_ifindex) == 4);
     assert!(offset_of!(LinkCreateAttr, attach_type) == 8);
     assert!(offset_of!(LinkCreateAttr, flags) == 12);
@@ -394,11 +412,6 @@ const _: () = {
     assert!(offset_of!(BpfProgInfo, run_time_ns) == 192);
     assert!(offset_of!(BpfProgInfo, verified_insns) == 216);
     assert!(offset_of!(BpfProgInfo, attach_btf_id) == 224);
-
-    assert!(size_of::<BpfBtfInfo>() == 32);
-    assert!(offset_of!(BpfBtfInfo, id) == 12);
-    assert!(offset_of!(BpfBtfInfo, name) == 16);
-    assert!(offset_of!(BpfBtfInfo, kernel_btf) == 28);
 
     assert!(size_of::<BpfMapInfo>() == 88);
     assert!(offset_of!(BpfMapInfo, name) == 24);

@@ -60,6 +60,12 @@ pub struct ProgInfo {
     pub run_time_ns: u64,
     /// See `run_time_ns`.
     pub run_count: u64,
+    /// The BTF type the program was loaded for (`attach_btf_id`: tracing,
+    /// LSM, iterators, struct_ops, freplace), 0 without (kernel 5.18).
+    pub attach_btf_id: u32,
+    /// The id of the BTF object holding it: vmlinux's, a module's or a
+    /// program's; 0 without.
+    pub attach_btf_obj_id: u32,
 }
 
 impl ProgInfo {
@@ -115,6 +121,8 @@ pub fn prog_info(prog: BorrowedFd<'_>) -> Result<ProgInfo> {
         gpl_compatible: gpl_compatible(raw.gpl_compatible_bits),
         run_time_ns: raw.run_time_ns,
         run_count: raw.run_cnt,
+        attach_btf_id: raw.attach_btf_id,
+        attach_btf_obj_id: raw.attach_btf_obj_id,
     })
 }
 

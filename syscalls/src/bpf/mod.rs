@@ -35,7 +35,7 @@ pub use info::{
     map_get_next_id, map_info, prog_get_fd_by_id, prog_get_next_id, prog_info, BtfInfo, MapInfo,
     ProgInfo,
 };
-pub use link::link_create_xdp;
+pub use link::{iter_create, link_create, link_create_xdp};
 pub use log::{
     VerifierStats, BPF_LOG_LEVEL1, BPF_LOG_LEVEL2, BPF_LOG_STATS, LOG_FIRST_SIZE, LOG_MAX_SIZE,
 };

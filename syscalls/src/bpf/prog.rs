@@ -73,6 +73,10 @@ pub struct ProgLoad<'a> {
     /// calls, each call's `off` indexing it (index 0 unused: vmlinux).
     /// Empty for none.
     pub fd_array: &'a [i32],
+    /// For `freplace` (and tracing programs attached to a program): the
+    /// program whose BTF holds `attach_btf_id`. It shares its field with
+    /// `attach_btf_obj_fd`: give one.
+    pub attach_prog_fd: Option<BorrowedFd<'a>>,
     /// 0: no log unless the load fails (then the load is repeated with
     /// `BPF_LOG_LEVEL1` and the log travels with the error). Otherwise the
     /// load is made with this level (`BPF_LOG_LEVEL1`, `BPF_LOG_LEVEL2`,
@@ -175,6 +179,11 @@ pub fn prog_load(load: &ProgLoad<'_>) -> Result<Loaded> {
         record_count("func_info", load.func_info, load.func_info_rec_size).map_err(invalid)?;
     let line_info_cnt =
         record_count("line_info", load.line_info, load.line_info_rec_size).map_err(invalid)?;
+    if load.attach_btf_obj_fd.is_some() && load.attach_prog_fd.is_some() {
+        return Err(invalid(
+            "attach_btf_obj_fd and attach_prog_fd share one field: give one".to_string(),
+        ));
+    }
     let base = ProgLoadAttr {
         prog_type: load.prog_type,
         insn_cnt,
@@ -201,7 +210,7 @@ pub fn prog_load(load: &ProgLoad<'_>) -> Result<Loaded> {
         line_info: ptr(load.line_info),
         line_info_cnt,
         attach_btf_id: load.attach_btf_id,
-        attach_btf_obj_fd: raw(load.attach_btf_obj_fd),
+        attach_btf_obj_fd: raw(load.attach_btf_obj_fd.or(load.attach_prog_fd)),
         fd_array: ptr(load.fd_array),
         ..ProgLoadAttr::default()
     };

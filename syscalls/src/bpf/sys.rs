@@ -41,6 +41,7 @@ pub(crate) enum Cmd {
     MapFreeze,
     LinkCreate,
     LinkGetNextId,
+    IterCreate,
 }
 
 impl Cmd {
@@ -67,6 +68,7 @@ impl Cmd {
             Cmd::MapFreeze => 22,
             Cmd::LinkCreate => 28,
             Cmd::LinkGetNextId => 31,
+            Cmd::IterCreate => 33,
         }
     }
 
@@ -93,6 +95,7 @@ impl Cmd {
             Cmd::MapFreeze => "BPF_MAP_FREEZE",
             Cmd::LinkCreate => "BPF_LINK_CREATE",
             Cmd::LinkGetNextId => "BPF_LINK_GET_NEXT_ID",
+            Cmd::IterCreate => "BPF_ITER_CREATE",
         }
     }
 }
