@@ -18,7 +18,7 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
@@ -27,7 +27,7 @@ use common::*;
 use nix::sys::socket::{getsockopt, setsockopt, sockopt::TcpCongestion};
 use rxdp::{load, Autoload, LoadError, LoadOptions, Loaded, NoObserver, PinPolicy, Ref};
 use rxdp_elf::section_types::attach;
-use rxdp_elf::{Object, ProgramType};
+use rxdp_elf::ProgramType;
 use rxdp_kernel_tests::{corpus_object, ip, require_kernel, unique_name, Netns};
 use rxdp_syscalls::bpf::{
     iter_create, link_create, map_delete_elem, map_info, map_lookup_elem, map_update_elem,
@@ -111,27 +111,6 @@ fn kernel_members(name: &str) -> Vec<String> {
         .take_while(|l| l.starts_with('\t'))
         .filter_map(|l| l.split('\'').nth(1).map(str::to_string))
         .collect()
-}
-
-/// The offset of global `var` in section `section` of an object's BTF.
-fn var_offset(object_path: &Path, section: &str, var: &str) -> usize {
-    let bytes = std::fs::read(object_path).unwrap();
-    let object = Object::parse(&bytes).unwrap();
-    let btf = object.btf.as_ref().unwrap();
-    let (_, _, vars) = btf
-        .datasecs()
-        .unwrap()
-        .into_iter()
-        .find(|(_, name, _)| *name == section)
-        .unwrap_or_else(|| panic!("no DATASEC {section}"));
-    vars.iter()
-        .find(|v| {
-            btf.type_by_id(v.type_id)
-                .and_then(|t| btf.string(t.name_off))
-                .is_ok_and(|n| n == var)
-        })
-        .map(|v| v.offset as usize)
-        .unwrap_or_else(|| panic!("no {var} in {section}"))
 }
 
 /// The whole value of a one-element global-data map.

@@ -1,5 +1,5 @@
 //! The program types this host refuses to every loader (EPERM): fentry,
-//! LSM and freplace, which attach through BPF trampolines. VM only
+//! fexit, LSM and freplace, which attach through BPF trampolines. VM only
 //! (`required-features = ["vm"]`): `make vm-test` runs them in the 6.1
 //! and 6.12 guests (vm/README.md), whose kernels have the trampoline and
 //! the BPF LSM (`lsm=bpf`).
@@ -19,7 +19,7 @@ use std::process::{Command, Stdio};
 use common::*;
 use rxdp::{load, AttachProg, LoadOptions, Loaded, NoObserver, PinPolicy};
 use rxdp_elf::section_types::attach;
-use rxdp_elf::{Object, ProgramType};
+use rxdp_elf::ProgramType;
 use rxdp_kernel_tests::{corpus_object, require_kernel};
 use rxdp_syscalls::bpf::{
     link_create, map_info, map_lookup_elem, map_update_elem, prog_info, prog_test_run, ProgInfo,
@@ -75,25 +75,6 @@ fn set_global(loaded: &Loaded, map: &str, object: &Path, var: &str, bytes: &[u8]
     map_update_elem(fd.as_fd(), &0u32.to_ne_bytes(), &value, BPF_ANY).unwrap();
 }
 
-/// The offset of `var` in DATASEC `section` of the object's BTF.
-fn var_offset(object: &Path, section: &str, var: &str) -> usize {
-    let parsed = Object::parse(&std::fs::read(object).unwrap()).unwrap();
-    let btf = parsed.btf.as_ref().unwrap();
-    let datasecs = btf.datasecs().unwrap();
-    let (_, _, vars) = datasecs
-        .iter()
-        .find(|(_, name, _)| *name == section)
-        .unwrap_or_else(|| panic!("no DATASEC {section}"));
-    vars.iter()
-        .find(|v| {
-            btf.type_by_id(v.type_id)
-                .and_then(|t| btf.string(t.name_off))
-                .is_ok_and(|n| n == var)
-        })
-        .map(|v| v.offset as usize)
-        .unwrap_or_else(|| panic!("no {var} in {section}"))
-}
-
 fn attach_link(loaded: &Loaded, index: usize, attach_type: u32) -> OwnedFd {
     link_create(loaded.programs[index].fd.as_fd(), None, attach_type, 0)
         .unwrap_or_else(|error| panic!("attach {}: {error}", loaded.programs[index].name))
@@ -135,6 +116,61 @@ fn fentry_programs_attach_to_their_kernel_functions_and_run() {
             "test{n} did not see bpf_fentry_test{n}'s arguments"
         );
     }
+}
+
+/// `calls[key]` of trace_count.o.
+fn calls(loaded: &Loaded, key: u32) -> u64 {
+    let fd = &loaded.map("calls").unwrap().fd;
+    let mut value = [0u8; 8];
+    assert!(map_lookup_elem(fd.as_fd(), &key.to_ne_bytes(), &mut value).unwrap());
+    u64::from_ne_bytes(value)
+}
+
+#[test]
+fn fentry_and_fexit_count_a_processs_system_calls_through_links() {
+    if !require_kernel() {
+        return;
+    }
+    let object = Path::new(&obj("trace_count")).to_path_buf();
+    let loaded = load_with(&object, |_| {});
+    let target = vmlinux_id("FUNC", "__x64_sys_getpgid");
+    for (index, name, attach_type) in [
+        (0, "count_entry", attach::TRACE_FENTRY),
+        (1, "count_exit", attach::TRACE_FEXIT),
+    ] {
+        let info = view(&loaded, index);
+        assert_eq!(loaded.programs[index].name, name);
+        assert_eq!(info.prog_type, ProgramType::TRACING.0, "{name}");
+        assert_eq!(info.attach_btf_id, target, "{name}");
+        assert_eq!(loaded.programs[index].expected_attach_type, attach_type);
+    }
+    // Only this process's calls count.
+    set_global(
+        &loaded,
+        ".bss",
+        &object,
+        "target_tgid",
+        &std::process::id().to_ne_bytes(),
+    );
+    let getpgid = || i64::from(nix::unistd::getpgid(None).unwrap().as_raw());
+    // Not attached yet: nothing counts.
+    getpgid();
+    assert_eq!((calls(&loaded, 0), calls(&loaded, 1)), (0, 0));
+    let links = [
+        attach_link(&loaded, 0, attach::TRACE_FENTRY),
+        attach_link(&loaded, 1, attach::TRACE_FEXIT),
+    ];
+    let mut pgid = 0;
+    for _ in 0..5 {
+        pgid = getpgid();
+    }
+    assert_eq!(calls(&loaded, 0), 5, "entries seen by fentry");
+    assert_eq!(calls(&loaded, 1), 5, "returns seen by fexit");
+    assert_eq!(calls(&loaded, 2) as i64, pgid, "the return value fexit saw");
+    // Detached with their links: the counts stay where they were.
+    drop(links);
+    getpgid();
+    assert_eq!((calls(&loaded, 0), calls(&loaded, 1)), (5, 5));
 }
 
 #[test]
