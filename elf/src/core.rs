@@ -244,7 +244,7 @@ impl<'b> CoreTarget<'b> {
 }
 
 /// A name without its `___flavour` suffix.
-fn essential(name: &str) -> &str {
+pub(crate) fn essential(name: &str) -> &str {
     name.find("___").map_or(name, |at| &name[..at])
 }
 

@@ -119,7 +119,10 @@ fn struct_ops_targets(
                 map: first,
                 member: first_member,
             } => {
-                if struct_name(*first) != struct_name(map) || *first_member != member {
+                // Flavours of one kernel struct (`ops___v1`, `ops___v2`)
+                // are the same struct to the kernel, as to libbpf.
+                let kernel_struct = |map| crate::core::essential(struct_name(map));
+                if kernel_struct(*first) != kernel_struct(map) || *first_member != member {
                     return Err(ParseError::StructOpsProgramShared {
                         program: program.name().to_string(),
                         first: use_of(*first, first_member),

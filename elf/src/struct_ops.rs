@@ -175,7 +175,9 @@ pub fn kernel_layout(
         .struct_ops
         .as_ref()
         .ok_or(StructOpsError::NotStructOps)?;
-    let name = ops.type_name.as_str();
+    // `struct bpf_testmod_ops___v2` is the kernel's `bpf_testmod_ops`:
+    // the `___flavour` suffix is cut, as libbpf cuts it.
+    let name = crate::core::essential(ops.type_name.as_str());
     let type_id =
         kernel
             .find(BtfKind::Struct, name)
