@@ -692,6 +692,36 @@ fn our_struct_ops_registers_by_update() {
     );
 }
 
+#[test]
+fn struct_ops_flavours_are_the_kernels_struct_and_share_programs() {
+    if !require_kernel() {
+        return;
+    }
+    // rxdp_cc_b is a `tcp_congestion_ops___rxdp`: the kernel's
+    // tcp_congestion_ops once the flavour is cut, served by the same
+    // programs as rxdp_cc_a; both register.
+    let mut options = LoadOptions::new(obj("struct_ops_flavours"));
+    options.pins = PinPolicy::Never;
+    options.register = vec![Ref::parse("rxdp_cc_a"), Ref::parse("rxdp_cc_b")];
+    let loaded = load(&options, &mut NoObserver).unwrap_or_else(|error| panic!("{error}"));
+    let _guards = [
+        Registered(&loaded.maps[0].fd),
+        Registered(&loaded.maps[1].fd),
+    ];
+    assert_eq!(loaded.registered, [0, 1]);
+    let value_type = kernel_id("STRUCT", "bpf_struct_ops_tcp_congestion_ops");
+    for map in &loaded.maps {
+        let info = map_info(map.fd.as_fd()).unwrap();
+        assert_eq!(info.map_type, MAP_TYPE_STRUCT_OPS, "{}", map.name);
+        assert_eq!(info.btf_vmlinux_value_type_id, value_type, "{}", map.name);
+    }
+    assert!(cc_available("rxdp_cc_a") && cc_available("rxdp_cc_b"));
+    let ops = kernel_id("STRUCT", "tcp_congestion_ops");
+    for index in 0..loaded.programs.len() {
+        assert_eq!(kernel_view(&loaded, index).attach_btf_id, ops);
+    }
+}
+
 /// The running kernel's (major, minor).
 fn kernel_version() -> (u32, u32) {
     let uname = nix::sys::utsname::uname().unwrap();

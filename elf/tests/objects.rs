@@ -628,6 +628,39 @@ fn struct_ops_variables_become_maps_bound_to_their_programs() {
 }
 
 #[test]
+fn struct_ops_flavours_of_one_struct_share_programs() {
+    // rxdp_cc_b's type is tcp_congestion_ops___rxdp: the same kernel struct
+    // as rxdp_cc_a's once the flavour is cut, so one program may serve the
+    // same member of both (libbpf's rule); each program's target is the
+    // first variable that points at it.
+    let object = parse("struct_ops_flavours.o");
+    assert_eq!(map_names(&object), ["rxdp_cc_a", "rxdp_cc_b"]);
+    let type_name = |i: usize| {
+        object.maps[i]
+            .struct_ops
+            .as_ref()
+            .unwrap()
+            .type_name
+            .clone()
+    };
+    assert_eq!(type_name(0), "tcp_congestion_ops");
+    assert_eq!(type_name(1), "tcp_congestion_ops___rxdp");
+    assert_eq!(
+        object.maps[1].struct_ops.as_ref().unwrap().programs,
+        object.maps[0].struct_ops.as_ref().unwrap().programs
+    );
+    for (index, member) in [(0, "ssthresh"), (1, "undo_cwnd"), (2, "cong_avoid")] {
+        assert_eq!(
+            object.programs[index].attach_target,
+            AttachTarget::StructOps {
+                map: 0,
+                member: member.to_string()
+            }
+        );
+    }
+}
+
+#[test]
 fn leaving_programs_out_renumbers_what_points_at_them() {
     let object = parse("struct_ops.o");
     // Without rxdp_ssthresh (prog_fd[0]), the others move down by one.
