@@ -561,6 +561,13 @@ def run_rxdp(rxdp_load, obj):
             known.update(("map", m["id"]) for m in doc.get("maps", []))
         except (ValueError, KeyError):
             rc, err = "bad-json", out[:500]
+    elif not err.strip():
+        # With --json, rxdp-load prints its error as {"error": "..."} on
+        # stdout; the classification reads it as the stderr text it is.
+        try:
+            err = "rxdp-load: " + json.loads(out)["error"]
+        except (ValueError, KeyError, TypeError):
+            err = out[:500]
     return rc, err, progs, secs, known
 
 

@@ -81,6 +81,8 @@ run_kernel() {
 	}
 	out=$(mktemp -d /tmp/rxdp-vm-"$version".XXXXXX)
 	printf '%s\n' "$plan" >"$out/plan"
+	# The kernel's .config, for the guest's /boot/config-RELEASE (guest-init).
+	cp "$kernel/config" "$out/kernel-config"
 	{
 		echo "RXDP_VM_ROOT='$root'"
 		echo "RXDP_VM_TEST_TIMEOUT=$test_timeout"

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use rxdp_elf::Object;
 use rxdp_kernel_tests::{require_kernel, VethPair};
-use rxdp_syscalls::bpf::{map_get_fd_by_id, map_get_next_id, prog_get_fd_by_id, prog_get_next_id};
+use rxdp_syscalls::bpf::{map_get_next_id, prog_get_next_id};
 
 const CYCLES: usize = 500;
 /// How long the kernel may take to free what the last cycles released.
@@ -129,22 +129,23 @@ fn five_hundred_cycles_leave_no_program_or_map_behind() {
     assert!(!device_pins(&dev).exists(), "pins left");
 
     // No id created during the cycles survives, once the kernel has freed
-    // them. Opening a map by id gives it a user reference again: done on a
-    // prog array whose deferred clear (prog_array_map_clear) is still
-    // pending, the clear is scheduled twice and the kernel keeps the map
-    // for ever. The first look waits for the last unload's clears to run.
-    std::thread::sleep(Duration::from_secs(1));
+    // them. Watched by enumeration, which takes no reference: opening a prog
+    // array by id while the kernel's deferred clear of it is pending (its
+    // last user reference just went) leaks it for good
+    // (prog_array_map_clear() takes a reference per scheduling, and a
+    // second one while the work is queued is never put).
     let deadline = Instant::now() + FREE_WAIT;
     let (alive_progs, alive_maps) = loop {
+        let (all_progs, all_maps) = (all_ids(prog_get_next_id), all_ids(map_get_next_id));
         let progs: Vec<u32> = created_progs
             .iter()
             .copied()
-            .filter(|&id| prog_get_fd_by_id(id).is_ok())
+            .filter(|id| all_progs.contains(id))
             .collect();
         let maps: Vec<u32> = created_maps
             .iter()
             .copied()
-            .filter(|&id| map_get_fd_by_id(id).is_ok())
+            .filter(|id| all_maps.contains(id))
             .collect();
         if (progs.is_empty() && maps.is_empty()) || Instant::now() > deadline {
             break (progs, maps);

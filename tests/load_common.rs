@@ -343,3 +343,25 @@ pub fn field<'a>(json: &'a str, key: &str) -> &'a str {
         None => &rest[..rest.find([',', '}']).expect("end of number")],
     }
 }
+
+/// The offset of global `var` in DATASEC `section` of the object at
+/// `object_path`'s BTF.
+pub fn var_offset(object_path: &Path, section: &str, var: &str) -> usize {
+    let bytes = std::fs::read(object_path).unwrap();
+    let object = rxdp_elf::Object::parse(&bytes).unwrap();
+    let btf = object.btf.as_ref().unwrap();
+    let (_, _, vars) = btf
+        .datasecs()
+        .unwrap()
+        .into_iter()
+        .find(|(_, name, _)| *name == section)
+        .unwrap_or_else(|| panic!("no DATASEC {section}"));
+    vars.iter()
+        .find(|v| {
+            btf.type_by_id(v.type_id)
+                .and_then(|t| btf.string(t.name_off))
+                .is_ok_and(|n| n == var)
+        })
+        .map(|v| v.offset as usize)
+        .unwrap_or_else(|| panic!("no {var} in {section}"))
+}

@@ -1,6 +1,12 @@
 //! `rxdp inspect OBJ [--json]`: what an object holds, numbered as a load
 //! would number it (`map_fd[]`, `prog_fd[]`), without loading anything.
-//! It only reads the file, so it needs no privileges.
+//! It reads the file and, for an object with `__kconfig` or `__ksym`
+//! externs, what this machine has for them (the kernel configuration, its
+//! BTF, `/proc/kallsyms`), so it needs no privileges; an extern the
+//! machine lacks is listed, not refused. Each program shows the type,
+//! expected attach type and attach target its section gives;
+//! `SEC("?...")` programs, which a load leaves out unless asked, have no
+//! `prog_fd[]` index.
 //!
 //! `rxdp inspect OBJ --disasm [--section S]`: each program's instructions
 //! instead, with the subprograms it calls ([`rxdp_elf::disasm`]).
@@ -9,7 +15,9 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
-use rxdp_elf::{disasm, InnerMap, Map, Object, Program, RelocTarget};
+use rxdp::externs::ExternReport;
+use rxdp_elf::section_types::{attach_type_name, BPF_F_SLEEPABLE, BPF_F_XDP_HAS_FRAGS};
+use rxdp_elf::{disasm, AttachTarget, InnerMap, Map, Object, Program, ProgramType, RelocTarget};
 
 use crate::json::Json;
 use crate::CliError;
@@ -35,12 +43,17 @@ pub struct InspectArgs {
 pub fn run(args: &InspectArgs, out: &mut dyn Write) -> Result<(), CliError> {
     let path = args.object.display().to_string();
     let object = crate::read_object(&args.object)?;
+    let externs = rxdp::externs::survey(&object);
     let text = if args.disasm {
         disassembly(&path, &object, args.section.as_deref())?
     } else if args.json {
-        format!("{}\n", to_json(&object))
+        let mut json = to_json(&object);
+        json.push("externs", externs_json(&externs));
+        format!("{json}\n")
     } else {
-        to_text(&path, &object)
+        let mut text = to_text(&path, &object);
+        externs_text(&mut text, &externs);
+        text
     };
     out.write_all(text.as_bytes()).map_err(CliError::Output)
 }
@@ -93,7 +106,7 @@ pub fn to_json(object: &Object) -> Json {
                     .programs
                     .iter()
                     .enumerate()
-                    .map(|(i, p)| program_json(i, p))
+                    .map(|(i, p)| program_json(object, prog_fd_index(object, i), p))
                     .collect(),
             ),
         ),
@@ -108,7 +121,7 @@ pub fn to_json(object: &Object) -> Json {
                             ("map", Json::from(j.map)),
                             ("map_name", map_name(object, j.map).into()),
                             ("key", j.key.into()),
-                            ("program", j.program.into()),
+                            ("program", prog_fd_index(object, j.program).into()),
                             ("program_name", program_name(object, j.program).into()),
                             ("origin", j.origin.name().into()),
                         ])
@@ -147,12 +160,18 @@ fn map_json(object: &Object, index: usize, m: &Map) -> Json {
             ("index", Json::from(*i)),
             ("name", map_name(object, *i).into()),
         ]),
-        Some(InnerMap::Def(d)) => Json::object([
+        Some(InnerMap::Def {
+            def: d,
+            btf_key_type_id,
+            btf_value_type_id,
+        }) => Json::object([
             ("type", Json::from(d.map_type.name())),
             ("key_size", d.key_size.into()),
             ("value_size", d.value_size.into()),
             ("max_entries", d.max_entries.into()),
             ("flags", d.flags.into()),
+            ("btf_key_type_id", (*btf_key_type_id).into()),
+            ("btf_value_type_id", (*btf_value_type_id).into()),
         ]),
         Some(_) => Json::from("unknown"),
     };
@@ -186,13 +205,27 @@ fn map_json(object: &Object, index: usize, m: &Map) -> Json {
     ])
 }
 
-fn program_json(index: usize, p: &Program) -> Json {
+fn program_json(object: &Object, index: Option<usize>, p: &Program) -> Json {
     Json::object([
         ("index", Json::from(index)),
         ("section", p.section.as_str().into()),
         ("name", p.name().into()),
         ("type", program_type(p).into()),
-        ("expected_attach_type", p.expected_attach_type.into()),
+        (
+            "expected_attach_type",
+            member_index(object, p)
+                .unwrap_or(p.expected_attach_type)
+                .into(),
+        ),
+        (
+            "expected_attach_type_name",
+            expected_attach(object, p).into(),
+        ),
+        (
+            "attach_target",
+            target(object, p).map_or(Json::Null, Json::from),
+        ),
+        ("autoload", p.autoload.into()),
         ("flags", p.prog_flags.into()),
         ("offset", p.function.offset.into()),
         ("insns", p.function.insns.len().into()),
@@ -232,6 +265,10 @@ fn relocs_json(relocs: &[rxdp_elf::Reloc]) -> Json {
                         value.push("kind", "kfunc");
                         value.push("kfunc", name.as_str());
                     }
+                    RelocTarget::Extern(index) => {
+                        value.push("kind", "extern");
+                        value.push("extern", *index);
+                    }
                     _ => value.push("kind", "unknown"),
                 }
                 value
@@ -240,7 +277,40 @@ fn relocs_json(relocs: &[rxdp_elf::Reloc]) -> Json {
     )
 }
 
+/// The externs and what this machine has for them.
+pub fn externs_json(externs: &[ExternReport]) -> Json {
+    Json::Array(
+        externs
+            .iter()
+            .map(|e| {
+                Json::object([
+                    ("name", Json::from(e.name.as_str())),
+                    ("kind", e.kind.into()),
+                    ("weak", e.weak.into()),
+                    ("resolved", e.resolved.into()),
+                    ("value", e.value.as_str().into()),
+                ])
+            })
+            .collect(),
+    )
+}
+
 // ------------------------------------------------------------------- text
+
+/// The externs' table, after the others.
+pub fn externs_text(out: &mut String, externs: &[ExternReport]) {
+    out.push_str(&format!("\nexterns: {}\n", externs.len()));
+    let rows = externs.iter().map(|e| {
+        vec![
+            e.name.clone(),
+            e.kind.to_owned(),
+            if e.weak { "weak" } else { "strong" }.to_owned(),
+            if e.resolved { "yes" } else { "no" }.to_owned(),
+            e.value.clone(),
+        ]
+    });
+    table(out, &["name", "kind", "binding", "resolved", "value"], rows);
+}
 
 /// Aligned tables, one per kind, in load order.
 pub fn to_text(path: &str, object: &Object) -> String {
@@ -261,7 +331,7 @@ pub fn to_text(path: &str, object: &Object) -> String {
         let inner = match &m.inner {
             None => "-".to_owned(),
             Some(InnerMap::Index(j)) => format!("map {j} ({})", map_name(object, *j)),
-            Some(InnerMap::Def(d)) => format!(
+            Some(InnerMap::Def { def: d, .. }) => format!(
                 "inline {} key {} value {} max_entries {}",
                 d.map_type, d.key_size, d.value_size, d.max_entries
             ),
@@ -297,25 +367,49 @@ pub fn to_text(path: &str, object: &Object) -> String {
         rows,
     );
 
+    let loading = object.programs.iter().filter(|p| p.autoload).count();
     out.push_str(&format!(
-        "\nprograms (prog_fd[]): {}\n",
-        object.programs.len()
+        "\nprograms (prog_fd[]): {}{}\n",
+        loading,
+        match object.programs.len() - loading {
+            0 => String::new(),
+            more => format!(", and {more} not loaded unless asked"),
+        }
     ));
     let rows = object.programs.iter().enumerate().map(|(i, p)| {
         vec![
-            i.to_string(),
+            prog_fd_index(object, i).map_or_else(|| "-".to_owned(), |i| i.to_string()),
             p.section.clone(),
             p.name().to_owned(),
             program_type(p),
+            expected_attach(object, p),
+            flags(p.prog_flags),
+            target(object, p).unwrap_or_else(|| "-".to_owned()),
             p.function.insns.len().to_string(),
             p.function.relocs.len().to_string(),
         ]
     });
     table(
         &mut out,
-        &["idx", "section", "name", "type", "insns", "relocs"],
+        &[
+            "idx",
+            "section",
+            "name",
+            "type",
+            "attach type",
+            "flags",
+            "target",
+            "insns",
+            "relocs",
+        ],
         rows,
     );
+    if object.programs.iter().any(|p| !p.autoload) {
+        out.push_str(
+            "  idx -: not loaded unless asked (SEC(\"?...\"), or struct_ops no map uses): \
+             --autoload NAME or --all\n",
+        );
+    }
 
     out.push_str(&format!("\njump entries: {}\n", object.jump_entries.len()));
     let rows = object.jump_entries.iter().map(|j| {
@@ -324,7 +418,7 @@ pub fn to_text(path: &str, object: &Object) -> String {
             format!("key {}", j.key),
             format!(
                 "program {} ({})",
-                j.program,
+                prog_fd_index(object, j.program).map_or_else(|| "-".to_owned(), |i| i.to_string()),
                 program_name(object, j.program)
             ),
             j.origin.name().to_owned(),
@@ -385,6 +479,84 @@ fn program_type(p: &Program) -> String {
         .map_or_else(|| "unknown".to_owned(), |t| t.name())
 }
 
+/// `sleepable`, `frags`, both, or `-`.
+fn flags(prog_flags: u32) -> String {
+    let names: Vec<&str> = [
+        (BPF_F_SLEEPABLE, "sleepable"),
+        (BPF_F_XDP_HAS_FRAGS, "frags"),
+    ]
+    .iter()
+    .filter(|(bit, _)| prog_flags & bit != 0)
+    .map(|&(_, name)| name)
+    .collect();
+    if names.is_empty() {
+        "-".to_owned()
+    } else {
+        names.join(",")
+    }
+}
+
+/// The program's index in `prog_fd[]` when loaded without `--autoload`:
+/// the programs before it that load, `None` when it does not.
+fn prog_fd_index(object: &Object, index: usize) -> Option<usize> {
+    let program = object.programs.get(index)?;
+    program.autoload.then(|| {
+        object.programs[..index]
+            .iter()
+            .filter(|p| p.autoload)
+            .count()
+    })
+}
+
+/// The expected attach type's name; for struct_ops, the member's index.
+fn expected_attach(object: &Object, p: &Program) -> String {
+    match (p.prog_type, member_index(object, p)) {
+        (_, Some(index)) => format!("member {index}"),
+        (Some(ProgramType::STRUCT_OPS), None) => "-".to_owned(),
+        (Some(ProgramType::CGROUP_SKB), _) => attach_type_name(p.expected_attach_type),
+        _ if p.expected_attach_type == 0 => "-".to_owned(),
+        _ => attach_type_name(p.expected_attach_type),
+    }
+}
+
+/// A struct_ops program's member index in the object's struct: what
+/// libbpf reports at open, and the kernel's own index (the load's
+/// `expected_attach_type`) when the object was built against the
+/// kernel's headers (vmlinux.h).
+fn member_index(object: &Object, p: &Program) -> Option<u32> {
+    let AttachTarget::StructOps { map, member } = &p.attach_target else {
+        return None;
+    };
+    let btf = object.btf.as_ref()?;
+    let ops = object.maps.get(*map)?.struct_ops.as_ref()?;
+    let members = btf.type_by_id(ops.type_id).ok()?.members();
+    let index = members
+        .iter()
+        .position(|m| btf.string(m.name_off).ok() == Some(member.as_str()))?;
+    u32::try_from(index).ok()
+}
+
+/// What the program attaches to, as the object says.
+fn target(object: &Object, p: &Program) -> Option<String> {
+    Some(match &p.attach_target {
+        AttachTarget::None => return None,
+        AttachTarget::Kernel { kind, name } => format!("kernel {} {name}", kind.name()),
+        AttachTarget::Program { func } => format!("FUNC {func} of --attach-prog"),
+        AttachTarget::StructOps { map, member } => {
+            let map = object.maps.get(*map);
+            let struct_name = map
+                .and_then(|m| m.struct_ops.as_ref())
+                .map_or("?", |ops| ops.type_name.as_str());
+            format!(
+                "{struct_name}.{member} (map {})",
+                map.map_or("?", |m| m.name.as_str())
+            )
+        }
+        AttachTarget::Missing => "missing".to_owned(),
+        _ => "unknown".to_owned(),
+    })
+}
+
 fn map_name(object: &Object, index: usize) -> &str {
     object.maps.get(index).map_or("?", |m| m.name.as_str())
 }
@@ -417,6 +589,33 @@ mod tests {
             "{json}"
         );
         assert!(json.contains(r#""jump_entries":[]"#), "{json}");
+    }
+
+    #[test]
+    fn externs_are_listed_resolved_or_not() {
+        let data = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../progs/obj/externs.o"
+        ))
+        .expect("progs/obj/externs.o (make progs)");
+        let object = Object::parse(&data).unwrap();
+        let externs = rxdp::externs::survey(&object);
+        let json = externs_json(&externs).to_string();
+        assert!(
+            json.contains(r#"{"name":"rxdp_no_such_kfunc","kind":"kfunc","weak":true,"resolved":false,"value":"absent: 0 (weak)"}"#),
+            "{json}"
+        );
+        assert!(
+            json.contains(r#"{"name":"LINUX_HAS_BPF_COOKIE","kind":"kconfig","weak":false,"resolved":true,"value":"probed at load"}"#),
+            "{json}"
+        );
+        let mut text = String::new();
+        externs_text(&mut text, &externs);
+        assert!(text.starts_with("\nexterns: 14\n  name "), "{text}");
+        assert!(
+            text.contains("  rxdp_no_such_variable       ksym            weak     no        absent: 0 (weak)\n"),
+            "{text}"
+        );
     }
 
     #[test]

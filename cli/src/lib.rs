@@ -55,6 +55,7 @@ pub enum Command {
     /// Show an object's maps, programs, jump entries and subprograms in load order (map_fd[], prog_fd[]); reads the file only, needs no privileges
     Inspect(inspect::InspectArgs),
     /// Load an object like load_bpf_file(): map_fd[] and prog_fd[] in object order; fill jump tables; pin; attach with --dev
+    #[command(after_help = load::SECTION_NAMES_HELP)]
     Load(load::LoadArgs),
     /// Detach the XDP programs of a device and remove the pins rxdp made
     Unload(unload::UnloadArgs),
@@ -73,7 +74,8 @@ pub enum Command {
 #[command(
     name = "rxdp-load",
     version,
-    about = "Load a BPF object like samples/bpf's load_bpf_file(), fill its jump tables, pin its maps and attach its entry program"
+    about = "Load a BPF object like samples/bpf's load_bpf_file(), fill its jump tables, pin its maps and attach its entry program",
+    after_help = load::SECTION_NAMES_HELP
 )]
 struct RxdpLoad {
     #[command(flatten)]

@@ -10,8 +10,8 @@ use std::time::Duration;
 use clap::Args;
 use rxdp::observe::{Event, Observer};
 use rxdp::options::{
-    AttachOptions, EntryChoice, Jobs, JumpRequest, LoadOptions, Mode, PinPolicy, Ref,
-    DEFAULT_LOCK_TIMEOUT, DEFAULT_MAX_OBJECT_SIZE,
+    AttachOptions, AttachProg, Autoload, EntryChoice, Jobs, JumpRequest, LoadOptions, Mode,
+    PinPolicy, Ref, DEFAULT_LOCK_TIMEOUT, DEFAULT_MAX_OBJECT_SIZE,
 };
 use rxdp::pin::{Recovered, Recovery};
 use rxdp::pipeline::{load, Loaded};
@@ -19,6 +19,18 @@ use rxdp_elf::ProgramType;
 
 use crate::json::Json;
 use crate::CliError;
+
+/// How section names give program types, for `rxdp-load --help` and
+/// `rxdp load --help` (docs/11-section-names.md has the whole table).
+pub const SECTION_NAMES_HELP: &str = "\
+Section names give program types as libbpf 1.x names them (xdp, tc,
+kprobe/F, cgroup/connect4, fentry/F, iter/task, struct_ops/NAME...), plus
+bpf_load.c's prefixes (xdp0, socket1); libbpf's meaning wins. An unknown
+name is refused (--type TYPE forces one); prog, prog/N and ID/KEY are xdp.
+SEC(\"?NAME\") loads only with --autoload NAME or --all. socket/N,
+kprobe/N, kretprobe/N, sockops/N fill key N of the last prog array, as
+bpf_load.c did (--no-section-keys: not). See docs/11-section-names.md.
+";
 
 /// Load a BPF object like samples/bpf's load_bpf_file(), fill its jump
 /// tables, pin its maps and attach its entry program to a device.
@@ -52,6 +64,21 @@ pub struct LoadArgs {
     pub jumps: JumpArgs,
     #[command(flatten)]
     pub prog_type: TypeArg,
+    /// Load this SEC("?...") program too (function or section; repeatable)
+    #[arg(long, value_name = "NAME")]
+    pub autoload: Vec<String>,
+    /// Load every SEC("?...") program too
+    #[arg(long)]
+    pub all: bool,
+    /// The program freplace programs replace a function of (kernel id, pin or program)
+    #[arg(long, value_name = "ID|PIN|PROG")]
+    pub attach_prog: Option<String>,
+    /// Register this .struct_ops map (index or name; repeatable)
+    #[arg(long, value_name = "MAP")]
+    pub register: Vec<String>,
+    /// socket/N, kprobe/N, kretprobe/N, sockops/N fill no prog array
+    #[arg(long)]
+    pub no_section_keys: bool,
     /// Pin the maps in DIR (default with --dev: /sys/fs/bpf/rxdp/IFNAME/MODE/)
     #[arg(long, value_name = "DIR", conflicts_with = "no_pin")]
     pub pin_dir: Option<PathBuf>,
@@ -133,21 +160,12 @@ impl JumpArgs {
     }
 }
 
-/// `--type T`, for sections whose name gives no program type (`rxdp load`
-/// and `rxdp run`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Args)]
+/// `--type T`, for sections no table knows (`rxdp load` and `rxdp run`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Args)]
 pub struct TypeArg {
-    /// Program type of sections whose name says none (prog/0, 1/7)
-    #[arg(long = "type", value_name = "TYPE", default_value = "xdp", value_parser = parse_type)]
-    pub prog_type: ProgramType,
-}
-
-impl Default for TypeArg {
-    fn default() -> TypeArg {
-        TypeArg {
-            prog_type: ProgramType::XDP,
-        }
-    }
+    /// Program type of sections no table knows (else refused; prog/N, ID/KEY: xdp)
+    #[arg(long = "type", value_name = "TYPE", value_parser = parse_type)]
+    pub prog_type: Option<ProgramType>,
 }
 
 /// `--lock-timeout`: how long to wait for another load or unload of the
@@ -212,6 +230,14 @@ impl LoadArgs {
             }
         });
         options.default_type = self.prog_type.prog_type;
+        options.autoload = match (self.all, self.autoload.is_empty()) {
+            (true, _) => Autoload::All,
+            (false, true) => Autoload::Default,
+            (false, false) => Autoload::Names(self.autoload.clone()),
+        };
+        options.attach_prog = self.attach_prog.as_deref().map(AttachProg::parse);
+        options.register = self.register.iter().map(|m| Ref::parse(m)).collect();
+        options.section_keys = !self.no_section_keys;
         options.pins = match (&self.pin_dir, self.no_pin) {
             (_, true) => PinPolicy::Never,
             (Some(dir), false) => PinPolicy::Dir(dir.clone()),
@@ -291,10 +317,31 @@ fn text(loaded: &Loaded, args: &LoadArgs) -> String {
         ));
     }
     for (i, prog) in loaded.programs.iter().enumerate() {
+        let target = prog
+            .attach_target
+            .as_ref()
+            .map(|t| format!(", target {t}"))
+            .unwrap_or_default();
         out.push_str(&format!(
-            "prog_fd[{i}] = {} ({}, id {}, section {})\n",
+            "prog_fd[{i}] = {} ({}, id {}, section {}{target})\n",
             prog.name, prog.prog_type, prog.id, prog.section
         ));
+    }
+    for &i in &loaded.registered {
+        if let Some(map) = loaded.maps.get(i) {
+            out.push_str(&format!(
+                "registered struct_ops map_fd[{i}] {} (id {}); unregister with `bpftool struct_ops unregister id {}`\n",
+                map.name, map.id, map.id
+            ));
+        }
+    }
+    for &i in &loaded.ready_for_link {
+        if let Some(map) = loaded.maps.get(i) {
+            out.push_str(&format!(
+                "struct_ops map_fd[{i}] {} (id {}) is ready for a link; rxdp made none\n",
+                map.name, map.id
+            ));
+        }
     }
     for entry in &loaded.jump_entries {
         out.push_str(&format!(
@@ -390,6 +437,15 @@ fn json(loaded: &Loaded, args: &LoadArgs) -> Json {
             ("name", Json::from(prog.name.as_str())),
             ("section", Json::from(prog.section.as_str())),
             ("type", Json::from(prog.prog_type.name())),
+            (
+                "expected_attach_type",
+                Json::from(prog.expected_attach_type),
+            ),
+            ("attach_btf_id", Json::from(prog.attach_btf_id)),
+            (
+                "attach_target",
+                prog.attach_target.as_deref().map_or(Json::Null, Json::from),
+            ),
             ("id", Json::from(prog.id)),
             ("tag", Json::from(prog.tag.as_str())),
             ("verified_insns", Json::from(prog.verified_insns)),
@@ -435,6 +491,11 @@ fn json(loaded: &Loaded, args: &LoadArgs) -> Json {
         ("jump_entries", Json::Array(jumps.collect())),
         ("attach", attach),
         ("pin_dir", loaded.pin_dir.as_ref().map_or(Json::Null, path)),
+        ("registered", Json::array(loaded.registered.iter().copied())),
+        (
+            "ready_for_link",
+            Json::array(loaded.ready_for_link.iter().copied()),
+        ),
         (
             "warnings",
             Json::array(loaded.warnings.iter().map(String::as_str)),
@@ -528,8 +589,40 @@ pub(crate) fn describe(event: &Event<'_>) -> String {
             format!("  BPF_MAP_UPDATE_ELEM map_fd[{outer}][{key}] = map_fd[{inner}]")
         }
         Event::KernelBtfRead { bytes } => {
-            format!("  read the kernel's BTF ({bytes} bytes) to resolve kfuncs")
+            format!("  read the kernel's BTF ({bytes} bytes): kfuncs, __ksym variables, CO-RE, attach targets")
         }
+        Event::BtfLeftOut { error } => format!(
+            "  the kernel refused the object's BTF ({}): loading without it",
+            error.kernel_message.as_deref().unwrap_or(&error.errno_name())
+        ),
+        Event::MapResized { name, from, to } => {
+            format!("  map {name}: max_entries {from} -> {to} for this machine")
+        }
+        Event::KconfigFilled { bytes, config } => match config {
+            Some(config) => format!("  .kconfig: {bytes} bytes of values, from {config} and rxdp's LINUX_*"),
+            None => format!("  .kconfig: {bytes} bytes of values (rxdp's LINUX_*)"),
+        },
+        Event::KsymResolved { name, value, source } => {
+            format!("  __ksym {name}: {value} ({source})")
+        }
+        Event::StructOpsLaidOut {
+            index,
+            type_name,
+            value_type_id,
+            value_size,
+        } => format!(
+            "  map_fd[{index}]: struct {type_name} laid out as the kernel's bpf_struct_ops_{type_name} (BTF id {value_type_id}, {value_size} bytes)"
+        ),
+        Event::StructOpsRegistered {
+            index,
+            name,
+            type_name,
+            programs,
+            link,
+        } => format!(
+            "  BPF_MAP_UPDATE_ELEM map_fd[{index}] {name}[0]: struct {type_name} with {programs} programs, {}",
+            if link { "ready for a link" } else { "registered" }
+        ),
         Event::Relocated {
             program,
             insn,

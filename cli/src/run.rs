@@ -14,10 +14,13 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::path::PathBuf;
 
 use clap::Args;
-use rxdp::options::{resolve_map, resolve_program, LoadOptions, PinPolicy, Ref};
+use rxdp::options::{
+    resolve_map, resolve_program, select_programs, Autoload, LoadOptions, PinPolicy, Ref,
+};
 use rxdp::pipeline::{load, Loaded};
 use rxdp::test_run::{self, verdict_name, Outcome};
 use rxdp::NoObserver;
+use rxdp_elf::section_types::is_untyped_name;
 use rxdp_elf::ProgramType;
 use rxdp_syscalls::bpf::MapHandle;
 use rxdp_syscalls::fs::bpffs;
@@ -96,6 +99,8 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<(), CliError> {
     let usage = |e: rxdp::OptionError| CliError::Usage(format!("{path}: {e}"));
     // Parsed here as well as by the load, to resolve the names first.
     let object = crate::read_object(&args.object)?;
+    // Numbered as the load numbers prog_fd[]: without the `?` programs.
+    let object = select_programs(object, &Autoload::Default).map_err(usage)?;
     let entry = resolve_program(&object, &Ref::parse(&args.entry)).map_err(usage)?;
     let shown: Vec<usize> = args
         .show_maps
@@ -115,11 +120,15 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<(), CliError> {
         )));
     }
     let program = &object.programs[entry];
-    let prog_type = program.prog_type.unwrap_or(args.prog_type.prog_type);
-    if prog_type != ProgramType::XDP {
+    // A section no table knows and no --type covers is the load's to refuse.
+    let prog_type = program
+        .prog_type
+        .or(args.prog_type.prog_type)
+        .or_else(|| is_untyped_name(&program.section).then_some(ProgramType::XDP));
+    if let Some(prog_type) = prog_type.filter(|&t| t != ProgramType::XDP) {
         return Err(CliError::Usage(format!(
             "{path}: prog_fd[{entry}] {} (section {}) is a {prog_type} program; rxdp run runs XDP \
-             programs (--type xdp, the default, applies to sections whose name says no type)",
+             programs (--type applies to sections no table knows)",
             program.name(),
             program.section,
         )));

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::error::ErrorKind;
-use rxdp::options::Mode;
+use rxdp::options::{AttachProg, Autoload, Mode, Ref};
 use rxdp_elf::ProgramType;
 
 use super::*;
@@ -78,6 +78,11 @@ fn load_args(object: &str) -> LoadArgs {
         entry: None,
         jumps: JumpArgs::default(),
         prog_type: TypeArg::default(),
+        autoload: Vec::new(),
+        all: false,
+        attach_prog: None,
+        register: Vec::new(),
+        no_section_keys: false,
         pin_dir: None,
         no_pin: false,
         lock_timeout: LockTimeoutArg::default(),
@@ -123,8 +128,13 @@ fn load_every_option_in_both_forms() {
             progs: vec!["1".into(), "xdp_prog1".into()],
         },
         prog_type: TypeArg {
-            prog_type: ProgramType::SOCKET_FILTER,
+            prog_type: Some(ProgramType::SOCKET_FILTER),
         },
+        autoload: vec!["a".into(), "?b".into()],
+        all: true,
+        attach_prog: Some("12".into()),
+        register: vec!["dctcp".into()],
+        no_section_keys: true,
         pin_dir: Some(PathBuf::from("/sys/fs/bpf/x")),
         lock_timeout: LockTimeoutArg {
             lock_timeout: Duration::from_millis(250),
@@ -142,21 +152,25 @@ fn load_every_option_in_both_forms() {
         "--map 0 --key 78 --prog 1 --map jmp_table2 --key 4294967295 ",
         "--prog xdp_prog1 --type socket_filter --pin-dir ",
         "/sys/fs/bpf/x --lock-timeout 250ms --max-object-size 4096 ",
-        "--jobs 3 --verbose --json --explain --timings",
+        "--jobs 3 --verbose --json --explain --timings ",
+        "--autoload a --autoload ?b --all --attach-prog 12 --register dctcp ",
+        "--no-section-keys",
     ));
     let joined = words(concat!(
         "--dev=veth0 --mode=skb --link --entry=xdp0 --map=0 --key=78 ",
         "--prog=1 --map=jmp_table2 --key=4294967295 --prog=xdp_prog1 ",
         "--type=socket_filter --pin-dir=/sys/fs/bpf/x -fv --json ",
         "--lock-timeout=250ms --max-object-size=4096 --jobs=3 ",
-        "--explain --timings tail_kern.o",
+        "--explain --timings --autoload=a --autoload=?b --all ",
+        "--attach-prog=12 --register=dctcp --no-section-keys tail_kern.o",
     ));
     let short = words(concat!(
         "-d veth0 -m skb -f -v --link --entry xdp0 --map 0 --key 78 --prog 1 ",
         "--map jmp_table2 --key 4294967295 --prog xdp_prog1 --type ",
         "socket_filter --pin-dir /sys/fs/bpf/x --json --explain ",
         "--lock-timeout 250ms --max-object-size 4096 -j3 ",
-        "--timings -- tail_kern.o",
+        "--timings --autoload a --autoload ?b --all --attach-prog 12 ",
+        "--register dctcp --no-section-keys -- tail_kern.o",
     ));
     for args in [&spaced[..], &joined, &short] {
         assert_eq!(rxdp_load(args).unwrap(), want, "{args:?}");
@@ -174,6 +188,23 @@ fn load_every_option_in_both_forms() {
     let options = article.options().unwrap();
     assert_eq!(options.jumps.len(), 1);
     assert_eq!(options.jumps[0].key, 78);
+    assert_eq!(options.default_type, None, "no type is forced by default");
+    assert_eq!(options.autoload, Autoload::Default);
+    assert!(options.section_keys);
+    let options = want.options().unwrap();
+    assert_eq!(options.autoload, Autoload::All, "--all wins over names");
+    assert_eq!(options.attach_prog, Some(AttachProg::Id(12)));
+    assert_eq!(options.register, [Ref::Name("dctcp".into())]);
+    assert!(!options.section_keys);
+    let named = rxdp_load(&["o", "--autoload", "f", "--attach-prog", "/sys/fs/bpf/p"])
+        .unwrap()
+        .options()
+        .unwrap();
+    assert_eq!(named.autoload, Autoload::Names(vec!["f".into()]));
+    assert_eq!(
+        named.attach_prog,
+        Some(AttachProg::Pin(PathBuf::from("/sys/fs/bpf/p")))
+    );
     // Defaults.
     assert_eq!(rxdp_load(&["obj.o"]).unwrap(), load_args("obj.o"));
     assert_eq!(rxdp_load(&["obj.o"]).unwrap().entry, None);
@@ -280,7 +311,9 @@ fn other_commands_every_option() {
         repeat: 1000,
         dev: Some("veth0".into()),
         show_maps: vec!["counters".into(), "1".into()],
-        prog_type: TypeArg::default(),
+        prog_type: TypeArg {
+            prog_type: Some(ProgramType::XDP),
+        },
         verbose: true,
         json: true,
     };
@@ -293,7 +326,7 @@ fn other_commands_every_option() {
         &words(concat!(
             "run --entry=xdp0 --map=0 --key=78 --prog=1 --packet=udp6 ",
             "--repeat=1000 --show-map=counters --show-map=1 -v --json ",
-            "-d veth0 tail_kern.o",
+            "-d veth0 --type=xdp tail_kern.o",
         ))[..],
     ] {
         assert_eq!(rxdp(args).unwrap(), Command::Run(want.clone()), "{args:?}");
@@ -395,17 +428,24 @@ fn help_version_and_subcommands() {
          <OBJ>  The BPF object file (clang -target bpf)\n\nOptions:\n"
     ));
     for line in [
-        "  -d, --dev <IFNAME>             Attach to this interface; without it, load, fill jump tables and print the table\n",
-        "  -m, --mode <MODE>              auto (the kernel picks native, else generic), skb, drv or hw [default: auto]\n",
-        "      --entry <PROG>             The program to attach: index into prog_fd[], function or section name (default: prog_fd[0], unless the object puts it in a jump table)\n",
-        "      --type <TYPE>              Program type of sections whose name says none (prog/0, 1/7) [default: xdp]\n",
-        "      --pin-dir <DIR>            Pin the maps in DIR (default with --dev: /sys/fs/bpf/rxdp/IFNAME/MODE/)\n",
-        "      --lock-timeout <SECONDS>   Wait this long for another load or unload of the device (or 250ms) [default: 5]\n",
-        "      --max-object-size <BYTES>  Refuse object files larger than this [default: 268435456]\n",
-        "  -V, --version                  Print version\n",
+        "  -d, --dev <IFNAME>               Attach to this interface; without it, load, fill jump tables and print the table\n",
+        "  -m, --mode <MODE>                auto (the kernel picks native, else generic), skb, drv or hw [default: auto]\n",
+        "      --entry <PROG>               The program to attach: index into prog_fd[], function or section name (default: prog_fd[0], unless the object puts it in a jump table)\n",
+        "      --type <TYPE>                Program type of sections no table knows (else refused; prog/N, ID/KEY: xdp)\n",
+        "      --autoload <NAME>            Load this SEC(\"?...\") program too (function or section; repeatable)\n",
+        "      --attach-prog <ID|PIN|PROG>  The program freplace programs replace a function of (kernel id, pin or program)\n",
+        "      --pin-dir <DIR>              Pin the maps in DIR (default with --dev: /sys/fs/bpf/rxdp/IFNAME/MODE/)\n",
+        "      --lock-timeout <SECONDS>     Wait this long for another load or unload of the device (or 250ms) [default: 5]\n",
+        "      --max-object-size <BYTES>    Refuse object files larger than this [default: 268435456]\n",
+        "  -V, --version                    Print version\n",
+        // The naming rules, after the options.
+        "\nSection names give program types as libbpf 1.x names them",
+        "loads only with --autoload NAME or --all.",
+        "(--no-section-keys: not)",
     ] {
         assert!(help.contains(line), "{line}{help}");
     }
+    assert!(printed(rxdp(&["load", "--help"])).contains("\nSection names give "));
     assert!(printed(rxdp(&["help", "run"])).contains(
         "\nUsage: rxdp run [OPTIONS] --entry <P> <--packet <KIND>|--packet-hex <HEX>> <OBJ>\n"
     ));

@@ -11,7 +11,8 @@ use std::error::Error;
 use std::io;
 use std::path::PathBuf;
 
-use rxdp::kernel_btf::KfuncError;
+use rxdp::externs::ExternError;
+use rxdp::kernel_btf::KernelBtfError;
 use rxdp::observe::Stage;
 use rxdp::options::Mode;
 use rxdp::pin::PinError;
@@ -21,7 +22,8 @@ use rxdp::LoadError;
 use rxdp_cli::CliError;
 use rxdp_elf::btf::{BtfError, MapProblem};
 use rxdp_elf::core::CoreError;
-use rxdp_elf::kfunc::UnknownKfunc;
+use rxdp_elf::externs::KconfigError;
+use rxdp_elf::ksyms::KsymError;
 use rxdp_elf::relocate::{RelocProblem, RelocateError};
 use rxdp_elf::ParseError;
 use rxdp_syscalls::fs::lock::LockError;
@@ -73,8 +75,8 @@ fn attach_error() -> LoadError {
 }
 
 /// A kfunc the kernel does not have.
-fn unknown_kfunc() -> UnknownKfunc {
-    UnknownKfunc {
+fn unknown_kfunc() -> KsymError {
+    KsymError::MissingKfunc {
         name: "bpf_nothing".into(),
         caller: "p".into(),
     }
@@ -159,22 +161,33 @@ fn load_errors_print_the_kernels_words_and_their_causes_once() {
         },
     };
     printed_once(&parse, &btf_magic().to_string());
-    let kfunc = LoadError::Kfunc {
+    let kfunc = LoadError::KernelBtf {
         file: "x.o".into(),
-        error: KfuncError::Read {
+        error: KernelBtfError::Read {
             path: PathBuf::from("/sys/kernel/btf/vmlinux"),
             error: io::Error::other("no BTF here, once"),
         },
     };
     printed_once(&kfunc, "no BTF here, once");
-    let missing = LoadError::Kfunc {
+    let missing = LoadError::KernelBtf {
         file: "x.o".into(),
-        error: KfuncError::Missing {
-            path: PathBuf::from("/sys/kernel/btf/vmlinux"),
-            missing: unknown_kfunc(),
+        error: KernelBtfError::Ksym {
+            error: unknown_kfunc(),
+            looked: vec!["/sys/kernel/btf/vmlinux".into()],
         },
     };
     printed_once(&missing, "bpf_nothing (called by p)");
+    let kconfig = LoadError::Extern {
+        file: "x.o".into(),
+        stage: Stage::Resolve,
+        error: ExternError::Kconfig {
+            error: KconfigError::Unset {
+                name: "CONFIG_NOT_HERE_ONCE".into(),
+            },
+            looked: vec!["/proc/config.gz".into()],
+        },
+    };
+    printed_once(&kconfig, "CONFIG_NOT_HERE_ONCE");
 }
 
 #[test]

@@ -13,7 +13,7 @@ use std::os::fd::RawFd;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use rxdp_elf::kfunc::KfuncIds;
+use rxdp_elf::ksyms::KernelSymbols;
 use rxdp_elf::relocate::relocate;
 use rxdp_elf::Object;
 
@@ -50,7 +50,7 @@ fn bench(path: &str) -> Result<String, String> {
     let object = Object::parse(&bytes).map_err(|e| format!("{path}: {e}"))?;
     // Stand-ins for map_fd[]: relocation copies them into instructions.
     let map_fds: Vec<RawFd> = (0..object.maps.len()).map(|i| 100 + i as RawFd).collect();
-    let kfuncs = KfuncIds::default();
+    let kfuncs = KernelSymbols::default();
     let reloc = median_us(|| {
         for index in 0..object.programs.len() {
             relocate(&object, index, &map_fds, &kfuncs).map_err(|e| format!("{path}: {e}"))?;

@@ -95,6 +95,12 @@ pub(crate) struct Symbol {
     pub kind: SymbolKind,
     /// `STB_GLOBAL` or `STB_WEAK`.
     pub global: bool,
+    /// `STB_WEAK`: an extern that may stay unresolved (0), or a definition
+    /// another object may override.
+    pub weak: bool,
+    /// `STV_HIDDEN` or `STV_INTERNAL` visibility: a global function the
+    /// linker made private to the object (`__hidden`).
+    pub hidden: bool,
     /// Index of the section defining it; `None` for undefined (`SHN_UNDEF`)
     /// and special (`SHN_ABS`, `SHN_COMMON`) symbols.
     pub section: Option<usize>,
@@ -372,6 +378,8 @@ fn read_symbols<'a>(
             name,
             kind,
             global: matches!(sym.st_bind(), elf::STB_GLOBAL | elf::STB_WEAK),
+            weak: sym.st_bind() == elf::STB_WEAK,
+            hidden: matches!(sym.st_visibility(), elf::STV_HIDDEN | elf::STV_INTERNAL),
             section,
             undefined,
             value: sym.st_value(endian),

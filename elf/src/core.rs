@@ -11,23 +11,27 @@
 //!
 //! - **Candidates** are the kernel's types of the same kind whose name,
 //!   cut at `___` (the "flavour" suffix: `task_struct___old`), equals the
-//!   local type's.
+//!   local type's: vmlinux's, or when vmlinux has none, the modules'.
 //! - **Fields** match by name along the access path, looking through
 //!   anonymous structs and unions; the field types must be compatible
 //!   (composite with composite, int with int, ...). Arrays match by index.
+//! - **Types** match by kind and compatibility (`type_exists`,
+//!   `type_size`, `target_type_id`), or for `type_matches` by shape: the
+//!   members, enumerators and parameters of the local type all found in
+//!   the kernel's, recursively.
 //! - **Results** of every matching candidate must agree. With no match, an
-//!   "exists" question gets 0 and any other relocation poisons its
-//!   instruction (a call to the non-existent helper `0xbad2310`), so that
-//!   the program still loads if that code is dead — guarded by an
-//!   `exists` check — and fails at verification if not.
+//!   "exists" question and every type-based kind get 0, and any other
+//!   relocation poisons its instruction (a call to the non-existent helper
+//!   `0xbad2310`), so that the program still loads if that code is dead —
+//!   guarded by an `exists` check — and fails at verification if not.
 //! - **Patching**: an ALU immediate, a load/store offset (with the access
 //!   size adjusted when an unsigned int or pointer field changed size) or
 //!   an `ld_imm64`. The instruction must hold the object's own value first,
 //!   as libbpf checks.
 //!
-//! Kinds supported: field byte offset/size/exists/signed/lshift/rshift,
-//! type id local/target, type exists/size, enum value exists/value.
-//! `TYPE_MATCHES` is refused with an error naming it.
+//! Every kind of the uapi: field byte offset/size/exists/signed/lshift/
+//! rshift, type id local/target, type exists/size/matches, enum value
+//! exists/value.
 
 use std::collections::HashMap;
 
@@ -69,7 +73,8 @@ pub enum Kind {
     EnumvalExists,
     /// `BPF_CORE_ENUMVAL_VALUE`.
     EnumvalValue,
-    /// `BPF_CORE_TYPE_MATCHES` (not supported).
+    /// `BPF_CORE_TYPE_MATCHES`: whether the kernel's type has the same
+    /// shape (libbpf's `bpf_core_types_match`).
     TypeMatches,
 }
 
@@ -129,11 +134,21 @@ impl Kind {
         matches!(self, Kind::EnumvalExists | Kind::EnumvalValue)
     }
 
-    fn is_exists(self) -> bool {
-        matches!(
-            self,
-            Kind::FieldExists | Kind::TypeExists | Kind::EnumvalExists
-        )
+    /// What a relocation gives when no kernel type matches: 0 for the
+    /// questions and the type-based kinds (a type id, size or match of a
+    /// type the kernel does not have), `None` (the instruction is poisoned)
+    /// for what needs a field or an enumerator (libbpf's
+    /// `bpf_core_calc_relo` without a target).
+    fn without_match(self) -> Option<u64> {
+        match self {
+            Kind::FieldExists
+            | Kind::EnumvalExists
+            | Kind::TypeIdTarget
+            | Kind::TypeExists
+            | Kind::TypeSize
+            | Kind::TypeMatches => Some(0),
+            _ => None,
+        }
     }
 }
 
@@ -143,30 +158,93 @@ impl std::fmt::Display for Kind {
     }
 }
 
-/// The kernel's BTF, indexed by essential name for candidate lookups.
+/// The kernel's BTF, indexed by essential name for candidate lookups:
+/// vmlinux's, then the modules' (libbpf's `bpf_core_find_cands`: a type
+/// that has candidates in vmlinux is never looked for in a module).
 #[derive(Debug)]
 pub struct CoreTarget<'b> {
-    btf: &'b Btf,
-    by_name: HashMap<&'b str, Vec<u32>>,
+    sets: Vec<(&'b Btf, HashMap<&'b str, Vec<u32>>)>,
 }
 
 impl<'b> CoreTarget<'b> {
-    /// Indexes `btf` (the kernel's) by name, once for every relocation.
+    /// Indexes `btf` (vmlinux's) by name, once for every relocation.
     pub fn new(btf: &'b Btf) -> CoreTarget<'b> {
+        let mut target = CoreTarget { sets: Vec::new() };
+        target.add_module(btf);
+        target
+    }
+
+    /// Indexes a module's own types too (a split BTF on top of the first).
+    pub fn add_module(&mut self, btf: &'b Btf) {
         let mut by_name: HashMap<&'b str, Vec<u32>> = HashMap::new();
-        for (id, t) in (1u32..).zip(btf.types()) {
+        for (id, t) in btf.types_with_ids() {
             if let Ok(name) = btf.string(t.name_off) {
                 if !name.is_empty() {
                     by_name.entry(essential(name)).or_default().push(id);
                 }
             }
         }
-        CoreTarget { btf, by_name }
+        self.sets.push((btf, by_name));
+    }
+
+    /// The candidates of a local type: the kernel's types of its kind and
+    /// essential name, in vmlinux if it has any, else in the modules.
+    fn candidates(&self, local_name: &str, local_kind: BtfKind) -> Vec<(&'b Btf, u32)> {
+        let mut found = Vec::new();
+        for (index, (btf, by_name)) in self.sets.iter().enumerate() {
+            if index == 1 && !found.is_empty() {
+                break;
+            }
+            for &id in by_name.get(essential(local_name)).into_iter().flatten() {
+                if btf
+                    .type_by_id(id)
+                    .is_ok_and(|t| same_kind(t.kind, local_kind))
+                {
+                    found.push((*btf, id));
+                }
+            }
+        }
+        found
+    }
+
+    /// Whether vmlinux (the first BTF) has no candidate for some CO-RE
+    /// relocation of the object: whether the modules' BTF may have one.
+    pub fn vmlinux_lacks_candidates(&self, object: &crate::Object) -> bool {
+        let Some(local) = object.btf.as_ref() else {
+            return false;
+        };
+        let Some((vmlinux, by_name)) = self.sets.first() else {
+            return false;
+        };
+        let functions = object
+            .programs
+            .iter()
+            .map(|p| &p.function)
+            .chain(&object.subprograms);
+        functions.flat_map(|f| &f.core_relocs).any(|reloc| {
+            if Kind::from_u32(reloc.kind) == Some(Kind::TypeIdLocal) {
+                return false;
+            }
+            let Ok(t) = local.type_by_id(reloc.type_id) else {
+                return false;
+            };
+            let name = local.string(t.name_off).unwrap_or_default();
+            !name.is_empty()
+                && !by_name
+                    .get(essential(name))
+                    .into_iter()
+                    .flatten()
+                    .any(|&id| {
+                        vmlinux
+                            .type_by_id(id)
+                            .is_ok_and(|c| same_kind(c.kind, t.kind))
+                    })
+        })
     }
 }
 
 /// A name without its `___flavour` suffix.
-fn essential(name: &str) -> &str {
+pub(crate) fn essential(name: &str) -> &str {
     name.find("___").map_or(name, |at| &name[..at])
 }
 
@@ -216,6 +294,13 @@ impl Value {
             field: None,
         }
     }
+
+    fn unchecked(value: u64) -> Value {
+        Value {
+            validate: false,
+            ..Value::plain(value)
+        }
+    }
 }
 
 type Result<T> = std::result::Result<T, CoreError>;
@@ -232,9 +317,6 @@ pub enum CoreError {
     /// A kind number `enum bpf_core_relo_kind` does not have.
     #[error("unknown relocation kind {0}")]
     UnknownKind(u32),
-    /// `BPF_CORE_TYPE_MATCHES`, which rxdp does not implement.
-    #[error("type_matches relocations are not supported by rxdp")]
-    TypeMatches,
     /// A kind that has no value for what the access path reaches.
     #[error("{} is not supported", .0.name())]
     Unsupported(Kind),
@@ -544,13 +626,41 @@ fn fields_compatible(local: &Btf, local_id: u32, target: &Btf, target_id: u32) -
     Ok(false)
 }
 
-/// Whether two types are compatible for type relocations (libbpf's
-/// `bpf_core_types_are_compat`).
-fn types_compatible(local: &Btf, local_id: u32, target: &Btf, target_id: u32) -> Result<bool> {
+/// Whether two types are compatible for type relocations and for kernel
+/// symbols (libbpf's `bpf_core_types_are_compat`): modifiers and typedefs
+/// skipped, the same kind (enum and enum64 being one), integers without a
+/// bit offset, pointers and arrays by what they point to or hold,
+/// function prototypes parameter by parameter and by their return type;
+/// structs, unions, enums and forward declarations by kind alone.
+pub(crate) fn types_compatible(
+    local: &Btf,
+    local_id: u32,
+    target: &Btf,
+    target_id: u32,
+) -> Result<bool> {
+    compatible_within(local, local_id, target, target_id, MAX_SPEC_LEN)
+}
+
+/// [`types_compatible`], at most `level` prototypes deep.
+fn compatible_within(
+    local: &Btf,
+    local_id: u32,
+    target: &Btf,
+    target_id: u32,
+    level: usize,
+) -> Result<bool> {
     let (mut local_id, mut target_id) = (local_id, target_id);
+    if level == 0 {
+        return Ok(false);
+    }
     for _ in 0..MAX_SPEC_LEN {
-        let (_, l) = skip(local, local_id)?;
-        let (_, t) = skip(target, target_id)?;
+        let local_id_now = local.resolve(local_id)?;
+        let target_id_now = target.resolve(target_id)?;
+        if local_id_now == 0 || target_id_now == 0 {
+            return Ok(local_id_now == target_id_now);
+        }
+        let l = type_of(local, local_id_now)?;
+        let t = type_of(target, target_id_now)?;
         if !same_kind(l.kind, t.kind) {
             return Ok(false);
         }
@@ -567,7 +677,7 @@ fn types_compatible(local: &Btf, local_id: u32, target: &Btf, target_id: u32) ->
                     return Ok(false);
                 }
                 for (pa, pb) in a.iter().zip(b) {
-                    if !types_compatible(local, pa.type_id, target, pb.type_id)? {
+                    if !compatible_within(local, pa.type_id, target, pb.type_id, level - 1)? {
                         return Ok(false);
                     }
                 }
@@ -578,13 +688,193 @@ fn types_compatible(local: &Btf, local_id: u32, target: &Btf, target_id: u32) ->
                 local_id = l.size_or_type;
                 target_id = t.size_or_type;
             }
-            _ => return Ok(true),
-        }
-        if local_id == 0 || target_id == 0 {
-            return Ok(local_id == target_id);
+            _ => {
+                return Ok(matches!(
+                    l.kind,
+                    BtfKind::Struct
+                        | BtfKind::Union
+                        | BtfKind::Enum
+                        | BtfKind::Enum64
+                        | BtfKind::Fwd
+                ))
+            }
         }
     }
     Ok(false)
+}
+
+/// Whether two names are the same once their `___flavour` suffixes are
+/// cut; an anonymous target matches an anonymous local only (libbpf's
+/// `bpf_core_names_match`).
+fn names_match(local: &Btf, local_off: u32, target: &Btf, target_off: u32) -> Result<bool> {
+    let (l, t) = (name(local, local_off)?, name(target, target_off)?);
+    if t.is_empty() {
+        return Ok(l.is_empty());
+    }
+    Ok(essential(l) == essential(t))
+}
+
+/// `BPF_CORE_TYPE_MATCHES` (libbpf's `bpf_core_types_match`): after
+/// modifiers and typedefs, the same name and kind, and
+/// - integers of the same size and signedness;
+/// - pointers and arrays (of as many elements) to matching types;
+/// - structs and unions whose every local member has a target member of
+///   the same name and a matching type (behind a pointer, the kind alone,
+///   a forward declaration of the same struct-or-union-ness included);
+/// - enums (of the same size; enum and enum64 alike) whose every local
+///   enumerator has a target one of the same name;
+/// - function prototypes with as many parameters, each and the return
+///   type matching.
+pub(crate) fn types_match(
+    local: &Btf,
+    local_id: u32,
+    target: &Btf,
+    target_id: u32,
+) -> Result<bool> {
+    match_within(local, local_id, target, target_id, false, MAX_SPEC_LEN)
+}
+
+fn match_within(
+    local: &Btf,
+    local_id: u32,
+    target: &Btf,
+    target_id: u32,
+    behind_ptr: bool,
+    level: usize,
+) -> Result<bool> {
+    if level == 0 {
+        return Ok(false);
+    }
+    let (mut local_id, mut target_id, mut behind_ptr) = (local_id, target_id, behind_ptr);
+    for _ in 0..MAX_SPEC_LEN {
+        let local_id_now = local.resolve(local_id)?;
+        let target_id_now = target.resolve(target_id)?;
+        if local_id_now == 0 || target_id_now == 0 {
+            return Ok(local_id_now == target_id_now);
+        }
+        let l = type_of(local, local_id_now)?;
+        let t = type_of(target, target_id_now)?;
+        if !names_match(local, l.name_off, target, t.name_off)? {
+            return Ok(false);
+        }
+        let same = l.kind == t.kind;
+        return Ok(match l.kind {
+            BtfKind::Fwd => match behind_ptr {
+                _ if same => l.kind_flag == t.kind_flag,
+                // A forward declaration's kind_flag: 0 struct, 1 union.
+                true => {
+                    (t.kind == BtfKind::Struct && !l.kind_flag)
+                        || (t.kind == BtfKind::Union && l.kind_flag)
+                }
+                false => false,
+            },
+            BtfKind::Enum | BtfKind::Enum64 => is_enum(t) && enums_match(local, l, target, t)?,
+            BtfKind::Struct | BtfKind::Union if behind_ptr => {
+                same || (t.kind == BtfKind::Fwd && t.kind_flag == (l.kind == BtfKind::Union))
+            }
+            BtfKind::Struct | BtfKind::Union => {
+                same && composites_match(local, l, target, t, level)?
+            }
+            BtfKind::Int => match (&l.data, &t.data) {
+                (BtfTypeData::Int(a), BtfTypeData::Int(b)) => {
+                    l.size_or_type == t.size_or_type
+                        && a.encoding() & BTF_INT_SIGNED == b.encoding() & BTF_INT_SIGNED
+                }
+                _ => false,
+            },
+            BtfKind::Ptr if same => {
+                behind_ptr = true;
+                local_id = l.size_or_type;
+                target_id = t.size_or_type;
+                continue;
+            }
+            BtfKind::Array if same => match (l.array(), t.array()) {
+                (Some(a), Some(b)) if a.nelems == b.nelems => {
+                    local_id = a.type_id;
+                    target_id = b.type_id;
+                    continue;
+                }
+                _ => false,
+            },
+            BtfKind::FuncProto if same => {
+                let (a, b) = (l.params(), t.params());
+                if a.len() != b.len() {
+                    return Ok(false);
+                }
+                for (pa, pb) in a.iter().zip(b) {
+                    if !match_within(local, pa.type_id, target, pb.type_id, behind_ptr, level - 1)?
+                    {
+                        return Ok(false);
+                    }
+                }
+                local_id = l.size_or_type;
+                target_id = t.size_or_type;
+                continue;
+            }
+            _ => false,
+        });
+    }
+    Ok(false)
+}
+
+/// Whether each local item has a target item `matches` accepts (so the
+/// target has at least as many).
+fn each_has_match<L, T>(
+    ours: &[L],
+    theirs: &[T],
+    mut matches: impl FnMut(&L, &T) -> Result<bool>,
+) -> Result<bool> {
+    if ours.len() > theirs.len() {
+        return Ok(false);
+    }
+    for item in ours {
+        let mut found = false;
+        for candidate in theirs {
+            if matches(item, candidate)? {
+                found = true;
+                break;
+            }
+        }
+        if !found {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Every local enumerator has a target one of the same name, and the
+/// sizes agree (libbpf's `bpf_core_enums_match`).
+fn enums_match(local: &Btf, l: &BtfType, target: &Btf, t: &BtfType) -> Result<bool> {
+    if l.size_or_type != t.size_or_type {
+        return Ok(false);
+    }
+    each_has_match(&enumerators(l), &enumerators(t), |ours, theirs| {
+        names_match(local, ours.0, target, theirs.0)
+    })
+}
+
+/// Every local member has a target member of the same name whose type
+/// matches (libbpf's `bpf_core_composites_match`).
+fn composites_match(
+    local: &Btf,
+    l: &BtfType,
+    target: &Btf,
+    t: &BtfType,
+    level: usize,
+) -> Result<bool> {
+    each_has_match(l.members(), t.members(), |member, candidate| {
+        Ok(
+            names_match(local, member.name_off, target, candidate.name_off)?
+                && match_within(
+                    local,
+                    member.type_id,
+                    target,
+                    candidate.type_id,
+                    false,
+                    level - 1,
+                )?,
+        )
+    })
 }
 
 /// Finds the member the local accessor names inside kernel type
@@ -651,6 +941,9 @@ fn match_spec(
         accessors: Vec::new(),
         bit_offset: 0,
     };
+    if kind == Kind::TypeMatches {
+        return Ok(types_match(local, local_spec.root, target, candidate)?.then_some(spec));
+    }
     if !kind.is_field() && !kind.is_enum() {
         return Ok(types_compatible(local, local_spec.root, target, candidate)?.then_some(spec));
     }
@@ -797,9 +1090,11 @@ fn field_value(btf: &Btf, spec: &Spec, kind: Kind) -> Result<Value> {
 fn value(btf: &Btf, spec: &Spec, kind: Kind, local_root: u32) -> Result<Value> {
     match kind {
         k if k.is_field() => field_value(btf, spec, k),
-        Kind::TypeIdLocal => Ok(Value::plain(u64::from(local_root))),
-        Kind::TypeIdTarget => Ok(Value::plain(u64::from(spec.root))),
-        Kind::TypeExists | Kind::EnumvalExists => Ok(Value::plain(1)),
+        // A type id may change when objects are linked: the instruction's
+        // is not checked (libbpf does not either).
+        Kind::TypeIdLocal => Ok(Value::unchecked(u64::from(local_root))),
+        Kind::TypeIdTarget => Ok(Value::unchecked(u64::from(spec.root))),
+        Kind::TypeExists | Kind::TypeMatches | Kind::EnumvalExists => Ok(Value::plain(1)),
         Kind::TypeSize => Ok(Value::plain(size(btf, spec.root)?)),
         Kind::EnumvalValue => {
             let accessor = spec.accessors.first().ok_or(CoreError::EmptyPath)?;
@@ -936,9 +1231,6 @@ pub fn apply(
     insns: &mut [Insn],
 ) -> Result<CoreOutcome> {
     let kind = Kind::from_u32(reloc.kind).ok_or(CoreError::UnknownKind(reloc.kind))?;
-    if kind == Kind::TypeMatches {
-        return Err(CoreError::TypeMatches);
-    }
     let access = name(local, reloc.access_str_off)?;
     let local_spec = parse_spec(local, reloc.type_id, access, kind)?;
     let local_value = value(local, &local_spec, kind, reloc.type_id)?;
@@ -954,40 +1246,29 @@ pub fn apply(
     if local_name.is_empty() {
         return Err(CoreError::AnonymousType);
     }
-    let mut found: Option<(Value, Spec)> = None;
-    for &candidate in target
-        .by_name
-        .get(essential(local_name))
-        .into_iter()
-        .flatten()
-    {
-        let Ok(t) = type_of(target.btf, candidate) else {
+    let mut found: Option<(Value, Spec, &Btf)> = None;
+    for (target_btf, candidate) in target.candidates(local_name, local_type.kind) {
+        let Some(spec) = match_spec(local, &local_spec, kind, target_btf, candidate)? else {
             continue;
         };
-        if !same_kind(t.kind, local_type.kind) {
-            continue;
-        }
-        let Some(spec) = match_spec(local, &local_spec, kind, target.btf, candidate)? else {
-            continue;
-        };
-        let new = value(target.btf, &spec, kind, reloc.type_id)?;
+        let new = value(target_btf, &spec, kind, reloc.type_id)?;
         match &found {
-            Some((earlier, _)) if earlier.value != new.value => {
+            Some((earlier, _, _)) if earlier.value != new.value => {
                 return Err(CoreError::Ambiguous {
                     first: earlier.value,
                     second: new.value,
                 })
             }
             Some(_) => {}
-            None => found = Some((new, spec)),
+            None => found = Some((new, spec, target_btf)),
         }
     }
-    let Some((new, _)) = found else {
-        if kind.is_exists() {
-            patch(insns, local_value, Value::plain(0), None)?;
+    let Some((new, _, target_btf)) = found else {
+        if let Some(zero) = kind.without_match() {
+            patch(insns, local_value, Value::plain(zero), None)?;
             return Ok(CoreOutcome {
                 kind,
-                value: Some(0),
+                value: Some(zero),
             });
         }
         poison(insns);
@@ -997,7 +1278,7 @@ pub fn apply(
         (Some((local_size, local_id)), Some((new_size, new_id))) if local_size != new_size => {
             let class = insns.first().map_or(0, |i| i.code & 0x07);
             if (0x01..=0x03).contains(&class) {
-                if !size_change_allowed(local, local_id, target.btf, new_id) {
+                if !size_change_allowed(local, local_id, target_btf, new_id) {
                     return Err(CoreError::FieldSize {
                         local: local_size,
                         kernel: new_size,
@@ -1068,6 +1349,22 @@ mod tests {
                 bytes,
                 BtfTypeData::Int(BtfInt(encoding | (bytes * 8))),
             )
+        }
+
+        /// An empty struct added to a BTF outside a builder.
+        fn structure_into(btf: &mut Btf, name: &str, size: u32) -> u32 {
+            let mut builder = Builder(std::mem::take(btf));
+            let id = builder.structure(name, size, &[]);
+            *btf = builder.0;
+            id
+        }
+
+        /// A struct of one member added to a BTF outside a builder.
+        fn structure_with(btf: &mut Btf, name: &str, size: u32, member: &str, type_id: u32) -> u32 {
+            let mut builder = Builder(std::mem::take(btf));
+            let id = builder.structure(name, size, &[(member, type_id, 0)]);
+            *btf = builder.0;
+            id
         }
 
         fn structure(&mut self, name: &str, size: u32, members: &[(&str, u32, u32)]) -> u32 {
@@ -1265,11 +1562,227 @@ mod tests {
             error.to_string(),
             "the instruction's offset is 8, the object's value is 4"
         );
+        // type_matches: the kernel's task has no top-level `flags` (it is
+        // inside an anonymous struct), so task___rxdp does not match: 0.
         let r = reloc(&mut local, 2, "0", 12);
-        assert_eq!(
-            apply(&local, &target, &r, &mut [mov(0)]),
-            Err(CoreError::TypeMatches)
+        let mut insns = [mov(1)];
+        let outcome = apply(&local, &target, &r, &mut insns).unwrap();
+        assert_eq!((outcome.value, insns[0].imm), (Some(0), 0));
+    }
+
+    /// A struct, pointer, enum and prototype pair for `type_matches`.
+    /// Local: `struct pair___rxdp { int a; long *b; struct opaque *o;
+    /// enum color___rxdp c; int (*f)(int); }`, `opaque` a forward
+    /// declaration. Kernel: `struct pair { long x; int a; long *b;
+    /// struct opaque *o; enum color c; int (*f)(int); }`, `opaque` a
+    /// struct, `color` with one more enumerator. Returns the BTFs and the
+    /// local struct's id.
+    fn matching_pair(kernel_a_signed: bool, local_extra: bool) -> (Btf, Btf, u32) {
+        fn side(
+            b: &mut Builder,
+            name: &str,
+            color: &str,
+            fwd: bool,
+            with_x: bool,
+            a_signed: bool,
+            extra: bool,
+        ) -> u32 {
+            let int = b.int("int", 4, a_signed);
+            let long = b.int("long", 8, true);
+            let long_ptr = b.add("", BtfKind::Ptr, false, long, BtfTypeData::None);
+            let opaque = if fwd {
+                b.add("opaque", BtfKind::Fwd, false, 0, BtfTypeData::None)
+            } else {
+                b.structure("opaque", 4, &[("v", int, 0)])
+            };
+            let opaque_ptr = b.add("", BtfKind::Ptr, false, opaque, BtfTypeData::None);
+            let red = b.0.add_string("RED");
+            let blue = b.0.add_string("BLUE");
+            let mut values = vec![BtfEnum {
+                name_off: red,
+                val: 0,
+            }];
+            if with_x {
+                values.push(BtfEnum {
+                    name_off: blue,
+                    val: 1,
+                });
+            }
+            let color = b.add(color, BtfKind::Enum, false, 4, BtfTypeData::Enum(values));
+            let param = b.0.add_string("n");
+            let proto = b.add(
+                "",
+                BtfKind::FuncProto,
+                false,
+                int,
+                BtfTypeData::Params(vec![crate::btf::BtfParam {
+                    name_off: param,
+                    type_id: int,
+                }]),
+            );
+            let proto_ptr = b.add("", BtfKind::Ptr, false, proto, BtfTypeData::None);
+            let mut members = vec![];
+            if with_x {
+                members.push(("x", long, 0));
+            }
+            let base = if with_x { 64 } else { 0 };
+            members.extend([
+                ("a", int, base),
+                ("b", long_ptr, base + 64),
+                ("o", opaque_ptr, base + 128),
+                ("c", color, base + 192),
+                ("f", proto_ptr, base + 256),
+            ]);
+            if extra {
+                members.push(("extra", int, base + 320));
+            }
+            b.structure(name, 48, &members)
+        }
+        let mut local = Builder::new();
+        let root = side(
+            &mut local,
+            "pair___rxdp",
+            "color___rxdp",
+            true,
+            false,
+            true,
+            local_extra,
         );
+        let mut kernel = Builder::new();
+        side(
+            &mut kernel,
+            "pair",
+            "color",
+            false,
+            true,
+            kernel_a_signed,
+            false,
+        );
+        (local.0, kernel.0, root)
+    }
+
+    #[test]
+    fn type_matches_compares_shapes() {
+        let (mut local, kernel, root) = matching_pair(true, false);
+        let target = CoreTarget::new(&kernel);
+        let r = reloc(&mut local, root, "0", 12);
+        let mut insns = [mov(1)];
+        let outcome = apply(&local, &target, &r, &mut insns).unwrap();
+        assert_eq!((outcome.value, insns[0].imm), (Some(1), 1));
+        assert_eq!(outcome.kind.name(), "type_matches");
+        // An int of another signedness does not match...
+        let (mut local, kernel, root) = matching_pair(false, false);
+        let target = CoreTarget::new(&kernel);
+        let r = reloc(&mut local, root, "0", 12);
+        let mut insns = [mov(1)];
+        assert_eq!(
+            apply(&local, &target, &r, &mut insns).unwrap().value,
+            Some(0)
+        );
+        // ...nor a local member the kernel lacks, though the types stay
+        // compatible for type_exists.
+        let (mut local, kernel, root) = matching_pair(true, true);
+        let target = CoreTarget::new(&kernel);
+        let r = reloc(&mut local, root, "0", 12);
+        assert_eq!(
+            apply(&local, &target, &r, &mut [mov(1)]).unwrap().value,
+            Some(0)
+        );
+        let r = reloc(&mut local, root, "0", 8);
+        assert_eq!(
+            apply(&local, &target, &r, &mut [mov(1)]).unwrap().value,
+            Some(1)
+        );
+        // Directly rather than through a relocation: a forward declaration
+        // only matches behind a pointer.
+        let (local, kernel, _) = matching_pair(true, false);
+        let fwd = local.find(BtfKind::Fwd, "opaque").unwrap();
+        let opaque = kernel.find(BtfKind::Struct, "opaque").unwrap();
+        assert!(!types_match(&local, fwd, &kernel, opaque).unwrap());
+        assert!(match_within(&local, fwd, &kernel, opaque, true, 8).unwrap());
+    }
+
+    #[test]
+    fn type_based_relocations_without_a_match_are_zero() {
+        let (mut local, kernel) = btfs();
+        let absent = Builder::structure_into(&mut local, "absent___rxdp", 8);
+        let target = CoreTarget::new(&kernel);
+        // type id (the instruction holds the local id, not checked), size,
+        // exists, matches: 0, not a poisoned instruction.
+        for (kind, imm) in [(7, 999), (9, 8), (8, 1), (12, 1)] {
+            let r = reloc(&mut local, absent, "0", kind);
+            let mut insns = [mov(imm)];
+            let outcome = apply(&local, &target, &r, &mut insns).unwrap();
+            assert_eq!(
+                (outcome.value, insns[0].code, insns[0].imm),
+                (Some(0), 0xb7, 0),
+                "kind {kind}"
+            );
+        }
+        // The local type id is not checked against the instruction either.
+        let r = reloc(&mut local, absent, "0", 6);
+        let mut insns = [mov(12345)];
+        apply(&local, &target, &r, &mut insns).unwrap();
+        assert_eq!(insns[0].imm, absent as i32);
+        // An enumerator's value is poisoned, its existence 0.
+        let r = reloc(&mut local, 3, "0", 11);
+        let mut kernel_without = Builder::new();
+        kernel_without.int("int", 4, true);
+        let empty = CoreTarget::new(&kernel_without.0);
+        let mut insns = [mov(0)];
+        assert_eq!(apply(&local, &empty, &r, &mut insns).unwrap().value, None);
+        assert_eq!(insns[0].imm, POISON_HELPER);
+        let r = reloc(&mut local, 3, "0", 10);
+        assert_eq!(
+            apply(&local, &empty, &r, &mut [mov(1)]).unwrap().value,
+            Some(0)
+        );
+    }
+
+    #[test]
+    fn modules_are_searched_only_when_vmlinux_has_no_candidate() {
+        let (mut local, vmlinux) = btfs();
+        let vmlinux = std::sync::Arc::new(vmlinux);
+        // A module (split BTF on vmlinux) with `struct modstruct { u64 a; }`
+        // and its own `struct task`, which must not be used.
+        let mut module = Btf::parse_split(&Btf::default().to_bytes(), vmlinux.clone()).unwrap();
+        let u64_id = vmlinux.find(BtfKind::Int, "long unsigned int").unwrap();
+        let a = module.add_string("a");
+        let modstruct = module.add_string("modstruct");
+        module.add_type(BtfType {
+            name_off: modstruct,
+            kind: BtfKind::Struct,
+            kind_flag: false,
+            size_or_type: 16,
+            data: BtfTypeData::Members(vec![BtfMember {
+                name_off: a,
+                type_id: u64_id,
+                offset: 64,
+            }]),
+        });
+        let task = module.add_string("task");
+        module.add_type(BtfType {
+            name_off: task,
+            kind: BtfKind::Struct,
+            kind_flag: false,
+            size_or_type: 4,
+            data: BtfTypeData::Members(vec![]),
+        });
+        let local_u64 = local.find(BtfKind::Int, "unsigned int").unwrap();
+        let local_mod = Builder::structure_with(&mut local, "modstruct___rxdp", 8, "a", local_u64);
+        let mut target = CoreTarget::new(&vmlinux);
+        let object = crate::Object::new(Vec::new(), Vec::new());
+        assert!(!target.vmlinux_lacks_candidates(&object));
+        target.add_module(&module);
+        let r = reloc(&mut local, local_mod, "0:0", 0);
+        let mut insns = [ldx(0, 0x00)];
+        let outcome = apply(&local, &target, &r, &mut insns).unwrap();
+        assert_eq!(outcome.value, Some(8), "found in the module");
+        // task: vmlinux has it, the module's (size 4) is not looked at.
+        let r = reloc(&mut local, 2, "0", 9);
+        let mut insns = [mov(12)];
+        apply(&local, &target, &r, &mut insns).unwrap();
+        assert_eq!(insns[0].imm, 24);
     }
 
     /// Found by the `relocate` fuzz target: a shift relocation of a field

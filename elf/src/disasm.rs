@@ -141,6 +141,14 @@ pub enum Symbol<'a> {
     FuncAddr(&'a str),
     /// `call` of a kernel function: `call name#kfunc`.
     Kfunc(&'a str),
+    /// `ld_imm64` of an extern: `r1 = kconfig[CONFIG_HZ]`,
+    /// `r1 = ksym[schedule]`, `r1 = kfunc[bpf_task_acquire]`.
+    Extern {
+        /// The extern's name.
+        name: &'a str,
+        /// `kconfig`, `ksym` or `kfunc`.
+        kind: &'static str,
+    },
 }
 
 /// One instruction as text. `next` is the instruction after it (the second
@@ -212,6 +220,20 @@ pub fn symbol_of<'a>(
             Symbol::FuncAddr(callee(*sub).map_or(reloc.symbol.as_str(), |f| f.name.as_str()))
         }
         RelocTarget::Kfunc(name) => Symbol::Kfunc(name),
+        RelocTarget::Extern(index) => match object.externs.get(*index) {
+            Some(ext) => Symbol::Extern {
+                name: &ext.name,
+                kind: match ext.kind {
+                    crate::ExternKind::Kconfig(_) => "kconfig",
+                    crate::ExternKind::Kfunc { .. } => "kfunc",
+                    _ => "ksym",
+                },
+            },
+            None => Symbol::Extern {
+                name: &reloc.symbol,
+                kind: "extern",
+            },
+        },
     })
 }
 
@@ -594,6 +616,7 @@ fn ld(insn: Insn, next: Option<Insn>, symbol: Option<Symbol<'_>>) -> String {
                     return format!("r{dst} = map[{map}]+{offset}")
                 }
                 Some(Symbol::FuncAddr(name)) => return format!("r{dst} = func[{name}]"),
+                Some(Symbol::Extern { name, kind }) => return format!("r{dst} = {kind}[{name}]"),
                 _ => {}
             }
             let imm = insn.imm as u32;

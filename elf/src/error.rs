@@ -164,6 +164,82 @@ pub enum ParseError {
         /// The symbol the relocation names.
         symbol: String,
     },
+    /// Section `section` holds struct_ops variables, but the object's `.BTF`
+    /// does not describe them.
+    #[error(
+        "section `{section}` holds struct_ops variables, but the object has no `.BTF` DATASEC \
+         for it: rebuild with `clang -g`"
+    )]
+    StructOpsWithoutBtf {
+        /// `.struct_ops` or `.struct_ops.link`.
+        section: String,
+    },
+    /// Variable `var` of section `section` is a `kind`, not a struct.
+    #[error("struct_ops variable `{var}` of section `{section}` is a {kind}, not a struct")]
+    StructOpsNotStruct {
+        /// `.struct_ops` or `.struct_ops.link`.
+        section: String,
+        /// The variable.
+        var: String,
+        /// Its BTF kind.
+        kind: &'static str,
+    },
+    /// Variable `var` of section `section` lies outside the section.
+    #[error(
+        "struct_ops variable `{var}` ({size} bytes at offset {offset}) lies outside section \
+         `{section}`"
+    )]
+    StructOpsOutside {
+        /// `.struct_ops` or `.struct_ops.link`.
+        section: String,
+        /// The variable.
+        var: String,
+        /// Its offset.
+        offset: u64,
+        /// Its size.
+        size: u64,
+    },
+    /// A relocation of a struct_ops section that does not put a program at
+    /// a function pointer.
+    #[error("relocation at offset {offset:#x} of `{section}` (symbol `{symbol}`): {problem}")]
+    StructOpsReloc {
+        /// `.struct_ops` or `.struct_ops.link`.
+        section: String,
+        /// The relocation's offset in the section.
+        offset: u64,
+        /// The symbol it names.
+        symbol: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// Program `program` is used by two struct_ops variables at different
+    /// members or of different structs.
+    #[error(
+        "struct_ops program `{program}` is used as {first} and as {second}; a program can \
+         serve one member of one struct: give each its own function"
+    )]
+    StructOpsProgramShared {
+        /// The program, by name.
+        program: String,
+        /// Its first use (`dctcp.init`, struct `tcp_congestion_ops`).
+        first: String,
+        /// Its second use.
+        second: String,
+    },
+    /// A struct_ops variable points at program `program`, which is not in a
+    /// `struct_ops/` section.
+    #[error(
+        "struct_ops variable `{map}` points at `{program}` (section `{section}`), which is not a \
+         struct_ops program: put it in SEC(\"struct_ops/...\")"
+    )]
+    StructOpsNotStructOpsProgram {
+        /// The variable.
+        map: String,
+        /// The program, by name.
+        program: String,
+        /// Its section.
+        section: String,
+    },
     /// `.BTF.ext` `part` record for section `section` at byte `insn_off` is not on an
     /// instruction boundary.
     #[error(
@@ -419,10 +495,12 @@ pub enum ParseError {
         insn: usize,
     },
     /// `function` (section `section`), insn `insn`: `symbol` is an extern variable
-    /// (__ksym/__kconfig), which rxdp does not resolve.
+    /// that no `.kconfig` or `.ksyms` DATASEC of the object's BTF declares.
     #[error(
         "`{function}` (section `{section}`), insn {insn}: `{symbol}` is an extern variable \
-         (__ksym/__kconfig), which rxdp does not resolve; define it in the object instead"
+         that the object's BTF declares neither `__kconfig` nor `__ksym`, so nothing can \
+         resolve it; declare it one of those (built with `clang -g`), or define it in the \
+         object"
     )]
     ExternVariable {
         /// The symbol the relocation names.
@@ -433,6 +511,25 @@ pub enum ParseError {
         section: String,
         /// The instruction, counted from the start of `function`.
         insn: usize,
+    },
+    /// A `__kconfig` extern declared as a function.
+    #[error(
+        "`{name}` is an extern function declared `__kconfig`; only variables can be \
+         kernel configuration values"
+    )]
+    KconfigFunction {
+        /// The extern.
+        name: String,
+    },
+    /// A `__kconfig` extern of a type no configuration value fits.
+    #[error(
+        "`__kconfig` extern `{name}` has a type no kernel configuration value fits; declare \
+         it bool, char, an integer of 1, 2, 4 or 8 bytes, `enum libbpf_tristate` or a char \
+         array"
+    )]
+    KconfigType {
+        /// The extern.
+        name: String,
     },
     /// `detail` names the symbol, the section it is in and what is wrong.
     #[error("`{function}` (section `{section}`), insn {insn}: {detail}")]

@@ -116,6 +116,9 @@ impl MapType {
     pub const XSKMAP: MapType = MapType(17);
     /// `BPF_MAP_TYPE_DEVMAP_HASH`.
     pub const DEVMAP_HASH: MapType = MapType(25);
+    /// `BPF_MAP_TYPE_STRUCT_OPS`: a kernel struct of function pointers
+    /// filled with programs (`.struct_ops`).
+    pub const STRUCT_OPS: MapType = MapType(26);
     /// `BPF_MAP_TYPE_RINGBUF`.
     pub const RINGBUF: MapType = MapType(27);
 
@@ -188,16 +191,24 @@ impl ProgramType {
     pub const CGROUP_SOCK_ADDR: ProgramType = ProgramType(18);
     /// `BPF_PROG_TYPE_LWT_SEG6LOCAL`.
     pub const LWT_SEG6LOCAL: ProgramType = ProgramType(19);
+    /// `BPF_PROG_TYPE_LIRC_MODE2`.
+    pub const LIRC_MODE2: ProgramType = ProgramType(20);
     /// `BPF_PROG_TYPE_SK_REUSEPORT`.
     pub const SK_REUSEPORT: ProgramType = ProgramType(21);
     /// `BPF_PROG_TYPE_FLOW_DISSECTOR`.
     pub const FLOW_DISSECTOR: ProgramType = ProgramType(22);
     /// `BPF_PROG_TYPE_CGROUP_SYSCTL`.
     pub const CGROUP_SYSCTL: ProgramType = ProgramType(23);
+    /// `BPF_PROG_TYPE_RAW_TRACEPOINT_WRITABLE`.
+    pub const RAW_TRACEPOINT_WRITABLE: ProgramType = ProgramType(24);
     /// `BPF_PROG_TYPE_CGROUP_SOCKOPT`.
     pub const CGROUP_SOCKOPT: ProgramType = ProgramType(25);
     /// `BPF_PROG_TYPE_TRACING`.
     pub const TRACING: ProgramType = ProgramType(26);
+    /// `BPF_PROG_TYPE_STRUCT_OPS`.
+    pub const STRUCT_OPS: ProgramType = ProgramType(27);
+    /// `BPF_PROG_TYPE_EXT`: replaces a function of another program (`freplace`).
+    pub const EXT: ProgramType = ProgramType(28);
     /// `BPF_PROG_TYPE_LSM`.
     pub const LSM: ProgramType = ProgramType(29);
     /// `BPF_PROG_TYPE_SK_LOOKUP`.

@@ -14,8 +14,9 @@
 //! - `functions`: code sections cut into functions at their symbols.
 //! - `maps`: legacy `maps` definitions (20, 28, 36 bytes), BTF `.maps`,
 //!   global data, in `map_fd[]` order.
+//! - [`externs`]: what the object declares `__kconfig` or `__ksym`.
 //! - `relocations`: each relocation of code resolved to a map, a global
-//!   variable, a function or a kernel function.
+//!   variable, a function, a kernel function or an extern.
 //! - `programs`: which functions are programs (`prog_fd[]`) and which are
 //!   subprograms, with their relocations; [`section_types`] says what a
 //!   section name implies for the type.
@@ -28,9 +29,12 @@
 //! - [`relocate`]: links a program — appends the subprograms it reaches,
 //!   writes map fds, call offsets and kfunc ids into its instructions, and
 //!   applies CO-RE relocations ([`core`]) against the kernel's BTF, given
-//!   as an argument like the fds; [`kfunc`] finds the kfuncs' ids in it.
+//!   as an argument like the fds; [`ksyms`] finds the `__ksym` externs
+//!   (kfuncs, kernel variables) in it.
 //! - [`disasm`]: instructions in the kernel's BPF syntax, relocations by
 //!   symbol, source lines.
+//! - [`struct_ops`]: a `.struct_ops` variable laid out as the kernel's
+//!   struct, against the kernel's BTF.
 //! - [`sha1`]: the digest iproute2 names `PIN_OBJECT_NS` directories after.
 //!
 //! ```no_run
@@ -54,11 +58,12 @@ mod container;
 pub mod core;
 pub mod disasm;
 mod error;
+pub mod externs;
 mod functions;
 pub mod insn;
 mod jump_entries;
-pub mod kfunc;
 pub mod kinds;
+pub mod ksyms;
 mod maps;
 mod model;
 mod object;
@@ -67,10 +72,13 @@ pub mod relocate;
 mod relocations;
 pub mod section_types;
 pub mod sha1;
+pub mod struct_ops;
+pub mod xdp_hints;
 #[cfg(test)]
 mod testing;
 
 pub use error::ParseError;
+pub use externs::{Extern, ExternKind, KconfigType, KconfigVar};
 pub use insn::Insn;
 pub use kinds::{MapType, ProgramType};
 pub use model::*;

@@ -5,9 +5,11 @@
 //! samples/bpf `load_bpf_file()` numbered them. Nothing here refers to the
 //! kernel: file descriptors are the loader's business.
 
-use crate::btf::Btf;
+use crate::btf::{Btf, KCONFIG_SECTION};
+use crate::externs::{Extern, ExternKind};
 use crate::insn::Insn;
 use crate::kinds::{MapType, ProgramType};
+use crate::section_types::KernelTypeKind;
 
 /// A parsed BPF object file.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,7 +23,9 @@ pub struct Object {
     /// BTF `.maps` in declaration order, then the global-data sections that
     /// some instruction references, in section order (clang leaves
     /// unreferenced ones behind, such as the `.rodata.str1.1` of
-    /// `bpf_debug()` stack strings; like bpf_load.c, rxdp makes no map of them).
+    /// `bpf_debug()` stack strings; like bpf_load.c, rxdp makes no map of them),
+    /// then `.kconfig` when the object has `__kconfig` externs (a read-only
+    /// one-element array the loader fills from the kernel's configuration).
     pub maps: Vec<Map>,
     /// Programs in `prog_fd[]` order: section index, then offset in the section.
     pub programs: Vec<Program>,
@@ -39,6 +43,11 @@ pub struct Object {
     /// The object's `.BTF`, with DATASEC sizes and variable offsets already
     /// filled in from the ELF symbols, ready for `BPF_BTF_LOAD`.
     pub btf: Option<Btf>,
+    /// What the object declares `__kconfig` or `__ksym` and leaves to the
+    /// loader, in libbpf's order: kconfig values by name, then kernel
+    /// symbols by name. Referenced by index from [`RelocTarget::Extern`];
+    /// kfunc calls ([`RelocTarget::Kfunc`]) name theirs.
+    pub externs: Vec<Extern>,
 }
 
 impl Object {
@@ -53,7 +62,23 @@ impl Object {
             subprograms: Vec::new(),
             jump_entries: Vec::new(),
             btf: None,
+            externs: Vec::new(),
         }
+    }
+
+    /// The `.kconfig` map's index in `maps`, when the object has
+    /// `__kconfig` externs.
+    pub fn kconfig_map(&self) -> Option<usize> {
+        self.maps
+            .iter()
+            .position(|m| m.dialect == Dialect::GlobalData && m.section == KCONFIG_SECTION)
+    }
+
+    /// The extern a kfunc call names (`RelocTarget::Kfunc`).
+    pub fn kfunc(&self, name: &str) -> Option<&Extern> {
+        self.externs
+            .iter()
+            .find(|e| e.name == name && matches!(e.kind, ExternKind::Kfunc { .. }))
     }
 }
 
@@ -88,6 +113,9 @@ pub struct Map {
     pub btf_key_type_id: u32,
     /// See `btf_key_type_id`.
     pub btf_value_type_id: u32,
+    /// For a `.struct_ops` variable: the kernel struct it fills and the
+    /// programs at its function pointers.
+    pub struct_ops: Option<StructOps>,
 }
 
 impl Map {
@@ -106,8 +134,29 @@ impl Map {
             init_maps: Vec::new(),
             btf_key_type_id: 0,
             btf_value_type_id: 0,
+            struct_ops: None,
         }
     }
+}
+
+/// A variable of `.struct_ops` or `.struct_ops.link`: an instance of a
+/// kernel struct of function pointers (`struct tcp_congestion_ops`), which
+/// becomes a `BPF_MAP_TYPE_STRUCT_OPS` map whose value is that struct laid
+/// out as the kernel's, programs' fds at the pointers. The map's `data`
+/// holds the variable's bytes as the object lays the struct out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StructOps {
+    /// The struct's name (`tcp_congestion_ops`): the kernel struct of that
+    /// name, and the value type `bpf_struct_ops_<name>`, are the target.
+    pub type_name: String,
+    /// The struct's type id in the object's BTF.
+    pub type_id: u32,
+    /// From `.struct_ops.link`: created with `BPF_F_LINK`, registered by a
+    /// link rather than by the map update.
+    pub link: bool,
+    /// The programs at its function-pointer members: member name and index
+    /// into `Object::programs`, in member offset order.
+    pub programs: Vec<(String, usize)>,
 }
 
 /// The numbers `BPF_MAP_CREATE` needs.
@@ -161,6 +210,8 @@ pub enum Dialect {
     Btf,
     /// A global-data section turned into a one-element `ARRAY`.
     GlobalData,
+    /// A variable of `.struct_ops` or `.struct_ops.link`.
+    StructOps,
 }
 
 impl Dialect {
@@ -172,6 +223,7 @@ impl Dialect {
             Dialect::Iproute2 => "iproute2",
             Dialect::Btf => "btf",
             Dialect::GlobalData => "global_data",
+            Dialect::StructOps => "struct_ops",
         }
     }
 }
@@ -185,8 +237,17 @@ pub enum InnerMap {
     /// whatever their indexes.
     Index(usize),
     /// A definition given inline (BTF `__array(values, struct { ... })`); the
-    /// loader creates a template map from it.
-    Def(MapDef),
+    /// loader creates a template map from it, with the BTF of its key and
+    /// value (a value holding a `bpf_spin_lock`, a timer or a kptr must be
+    /// described the same way in the template as in the maps stored).
+    Def {
+        /// The numbers `BPF_MAP_CREATE` needs.
+        def: MapDef,
+        /// The key's type in the object's BTF, 0 when not declared.
+        btf_key_type_id: u32,
+        /// The value's type in the object's BTF, 0 when not declared.
+        btf_value_type_id: u32,
+    },
 }
 
 /// How a map is shared through bpffs.
@@ -238,6 +299,11 @@ pub struct Program {
     /// `prog_flags` implied by the section name (`BPF_F_XDP_HAS_FRAGS` for
     /// `xdp.frags`, `BPF_F_SLEEPABLE` for `.s` sections).
     pub prog_flags: u32,
+    /// False for `SEC("?name")` (libbpf's autoload off): not loaded unless
+    /// asked for.
+    pub autoload: bool,
+    /// What the program attaches to, as far as the object says.
+    pub attach_target: AttachTarget,
     /// The program's own code. Its `name` is the function symbol, or the
     /// section name when the section has no function symbol (old objects).
     pub function: Function,
@@ -256,6 +322,8 @@ impl Program {
             prog_type,
             expected_attach_type: 0,
             prog_flags: 0,
+            autoload: true,
+            attach_target: AttachTarget::None,
             function,
         }
     }
@@ -264,6 +332,42 @@ impl Program {
     pub fn name(&self) -> &str {
         &self.function.name
     }
+}
+
+/// What `BPF_PROG_LOAD` needs to know of a program's attach point besides
+/// its type (`attach_btf_id`, `attach_btf_obj_fd`, `attach_prog_fd`), as
+/// far as the object says: the section name, or the `.struct_ops` map that
+/// points at the program. The loader finds the ids.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AttachTarget {
+    /// Nothing: the type is enough.
+    None,
+    /// A type of the kernel's BTF (vmlinux or a module's): `kind` `name`,
+    /// prefix applied (`bpf_lsm_file_open`, `btf_trace_netif_receive_skb`).
+    Kernel {
+        /// FUNC or TYPEDEF.
+        kind: KernelTypeKind,
+        /// The type's name.
+        name: String,
+    },
+    /// `freplace/NAME`: FUNC `func` of the BTF of a program given at load.
+    Program {
+        /// The function to replace.
+        func: String,
+    },
+    /// A function pointer of a `.struct_ops` variable: member `member` of
+    /// `Object::maps[map]`'s struct.
+    StructOps {
+        /// Index into `Object::maps` (the first map that points at it).
+        map: usize,
+        /// The member's name.
+        member: String,
+    },
+    /// The section says the program needs a target but names none
+    /// (`SEC("fentry")`), or no `.struct_ops` variable points at a
+    /// struct_ops program.
+    Missing,
 }
 
 /// A run of instructions with its relocations: a program's body or a subprogram.
@@ -343,8 +447,14 @@ pub enum RelocTarget {
     FuncAddr(usize),
     /// `call` of an extern declared `__ksym` (an extern `BTF_KIND_FUNC` in
     /// the `.ksyms` DATASEC): a kernel function, resolved against the
-    /// kernel's BTF at load (`BPF_PSEUDO_KFUNC_CALL`).
+    /// kernel's BTF at load (`BPF_PSEUDO_KFUNC_CALL`). The name is the
+    /// symbol's; [`Object::kfunc`] gives its extern.
     Kfunc(String),
+    /// `ld_imm64` of an extern ([`Object::externs`] index): a `__kconfig`
+    /// value (`BPF_PSEUDO_MAP_VALUE` of the `.kconfig` map), a typed
+    /// `__ksym` variable or a kfunc's address (`BPF_PSEUDO_BTF_ID`), or an
+    /// untyped one (its address as a 64-bit immediate).
+    Extern(usize),
 }
 
 /// One jump-table entry: `prog_fd[program]` goes to `key` of `map_fd[map]`.

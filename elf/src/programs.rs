@@ -16,9 +16,9 @@ use std::collections::BTreeMap;
 use crate::btf_records::ExtIndex;
 use crate::error::ParseError;
 use crate::functions::{Code, FuncRef};
-use crate::model::{Function, Program};
+use crate::model::{AttachTarget, Function, Program};
 use crate::relocations::{Resolver, SubprogramIndex};
-use crate::section_types::section_kind;
+use crate::section_types::{section_kind, target_name, Target};
 
 /// The section of BPF-to-BPF callees.
 const TEXT: &str = ".text";
@@ -86,6 +86,8 @@ pub(crate) fn link(
             prog_type: kind.prog_type,
             expected_attach_type: kind.expected_attach_type,
             prog_flags: kind.prog_flags,
+            autoload: kind.autoload,
+            attach_target: attach_target(kind.target, &function.section),
             function,
         });
     }
@@ -99,6 +101,24 @@ pub(crate) fn link(
         subprograms: functions,
         starts,
     })
+}
+
+/// What the section name says the program attaches to. struct_ops
+/// programs get theirs from the `.struct_ops` variables that point at them
+/// (`Missing` until then).
+fn attach_target(target: Target, section: &str) -> AttachTarget {
+    let name = target_name(section);
+    match (target, name) {
+        (Target::None, _) => AttachTarget::None,
+        (Target::StructOps, _) | (_, None) => AttachTarget::Missing,
+        (Target::Program, Some(func)) => AttachTarget::Program {
+            func: func.to_string(),
+        },
+        (target, Some(name)) => match target.kernel_type(name) {
+            Some((kind, name)) => AttachTarget::Kernel { kind, name },
+            None => AttachTarget::Missing,
+        },
+    }
 }
 
 /// One function of the model: code, relocations, BTF.ext records.

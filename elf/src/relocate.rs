@@ -18,8 +18,17 @@
 //!   BPF_PSEUDO_MAP_VALUE, imm = fd`, with the offset into the map's value
 //!   in the second half's `imm`; a function address `BPF_PSEUDO_FUNC` with
 //!   a relative `imm`, like a call.
-//! - **kfunc calls** get `src_reg = BPF_PSEUDO_KFUNC_CALL` and the kernel
-//!   BTF id of the function as `imm`.
+//! - **kfunc calls** get `src_reg = BPF_PSEUDO_KFUNC_CALL`, the kernel
+//!   BTF id of the function as `imm` and, for a module's kfunc, the index
+//!   of the module's BTF fd in the `fd_array` as `off`. A weak kfunc the
+//!   kernel does not have becomes a call to the non-existent helper
+//!   `2002000000 + extern index`, which the verifier accepts as long as
+//!   it is unreachable (libbpf's `poison_kfunc_call`).
+//! - **externs** (`ld_imm64`): a `__kconfig` value becomes
+//!   `BPF_PSEUDO_MAP_VALUE` of the `.kconfig` map at its offset; a typed
+//!   `__ksym` variable, or a kfunc's address, `BPF_PSEUDO_BTF_ID` with its
+//!   kernel BTF id (and the module's BTF fd in the second half); an
+//!   untyped one its address; a weak one the kernel lacks, 0.
 //!
 //! - **CO-RE relocations** (`.BTF.ext` `bpf_core_relo`) get the kernel's
 //!   offsets, sizes and values, computed against the kernel's BTF (see
@@ -35,7 +44,7 @@
 //!
 //! ```
 //! use rxdp_elf::insn::{BPF_PSEUDO_MAP_FD, EXIT, LD_IMM64};
-//! use rxdp_elf::kfunc::KfuncIds;
+//! use rxdp_elf::ksyms::KernelSymbols;
 //! use rxdp_elf::relocate::relocate;
 //! use rxdp_elf::{Function, Insn, Map, MapDef, MapType, Object, Program, ProgramType};
 //! use rxdp_elf::{Reloc, RelocTarget};
@@ -55,7 +64,7 @@
 //!     vec![Map::new("counters", MapDef::new(MapType::ARRAY, 4, 8, 4))],
 //!     vec![Program::new("xdp", Some(ProgramType::XDP), function)],
 //! );
-//! let linked = relocate(&object, 0, &[7], &KfuncIds::default())?;
+//! let linked = relocate(&object, 0, &[7], &KernelSymbols::default())?;
 //! assert_eq!(linked.insns[0].src_reg(), BPF_PSEUDO_MAP_FD);
 //! assert_eq!(linked.insns[0].imm, 7);
 //! assert_eq!(linked.patches[0].patch.to_string(), "ld_imm64 map_fd[0] (fd 7)");
@@ -72,12 +81,18 @@ use std::os::fd::RawFd;
 
 use crate::btf::{FuncInfo, LineInfo};
 use crate::core::{self, CoreError, CoreTarget};
+use crate::externs::ExternKind;
 use crate::insn::{
-    Insn, BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_FD,
-    BPF_PSEUDO_MAP_VALUE, CALL,
+    Insn, BPF_PSEUDO_BTF_ID, BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, BPF_PSEUDO_KFUNC_CALL,
+    BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, CALL,
 };
-use crate::kfunc::KfuncIds;
+use crate::ksyms::{KernelSymbols, KernelType, KsymValue};
 use crate::{Function, Object, Program, RelocTarget};
+
+/// The helper id a call to a weak kfunc the kernel lacks becomes, plus the
+/// extern's index: libbpf's `POISON_CALL_KFUNC_BASE`, so that the
+/// verifier's "invalid func unknown#2002000003" reads the same.
+pub const POISON_KFUNC_BASE: i32 = 2_002_000_000;
 
 /// What one relocation did to an instruction.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,6 +134,38 @@ pub enum Patch {
     Kfunc {
         /// The function's type id in the kernel's BTF.
         btf_id: u32,
+        /// Its index in the `fd_array` (0: vmlinux's).
+        fd_index: i16,
+    },
+    /// `call` of a weak kfunc the kernel does not have → a call of the
+    /// non-existent helper `imm`, which the verifier drops when unreachable.
+    KfuncAbsent {
+        /// The poisoned helper id.
+        imm: i32,
+    },
+    /// `ld_imm64` of a `__kconfig` extern → `BPF_PSEUDO_MAP_VALUE` of the
+    /// `.kconfig` map.
+    Kconfig {
+        /// Index into `map_fd[]` of the `.kconfig` map.
+        map: usize,
+        /// The fd written into the instruction.
+        fd: RawFd,
+        /// The extern's offset in the map's value.
+        offset: u32,
+    },
+    /// `ld_imm64` of a typed `__ksym` or a kfunc's address →
+    /// `BPF_PSEUDO_BTF_ID`.
+    KsymBtf {
+        /// The kernel BTF id.
+        btf_id: u32,
+        /// The module's BTF fd in the second half (0: vmlinux).
+        btf_fd: RawFd,
+    },
+    /// `ld_imm64` of an untyped `__ksym` → its address, or 0 for a weak
+    /// extern the kernel does not have.
+    KsymAddress {
+        /// The address.
+        address: u64,
     },
     /// A CO-RE relocation of `kind` wrote the kernel's `value` (`None`:
     /// no kernel type matched, the instruction was poisoned).
@@ -140,7 +187,31 @@ impl std::fmt::Display for Patch {
             }
             Patch::Call { function, at } => write!(f, "call {function} at insn {at}"),
             Patch::FuncAddr { function, at } => write!(f, "address of {function} at insn {at}"),
-            Patch::Kfunc { btf_id } => write!(f, "kfunc call, kernel BTF id {btf_id}"),
+            Patch::Kfunc {
+                btf_id,
+                fd_index: 0,
+            } => write!(f, "kfunc call, kernel BTF id {btf_id}"),
+            Patch::Kfunc { btf_id, fd_index } => write!(
+                f,
+                "kfunc call, kernel BTF id {btf_id} of the module BTF at fd_array[{fd_index}]"
+            ),
+            Patch::KfuncAbsent { imm } => write!(
+                f,
+                "weak kfunc the kernel lacks: call unknown#{imm}, dropped by the verifier if unreachable"
+            ),
+            Patch::Kconfig { map, fd, offset } => {
+                write!(f, "ld_imm64 map_fd[{map}] (fd {fd}) value + {offset} (.kconfig)")
+            }
+            Patch::KsymBtf { btf_id, btf_fd: 0 } => {
+                write!(f, "ld_imm64 kernel BTF id {btf_id} (vmlinux)")
+            }
+            Patch::KsymBtf { btf_id, btf_fd } => {
+                write!(f, "ld_imm64 kernel BTF id {btf_id} (module BTF fd {btf_fd})")
+            }
+            Patch::KsymAddress { address: 0 } => {
+                write!(f, "ld_imm64 0: weak extern the kernel lacks")
+            }
+            Patch::KsymAddress { address } => write!(f, "ld_imm64 {address:#x} (kallsyms)"),
             Patch::Core {
                 kind,
                 value: Some(value),
@@ -287,6 +358,18 @@ pub enum RelocProblem {
         /// The kernel function.
         name: String,
     },
+    /// Extern `name` was not resolved.
+    #[error("extern {name} was not resolved against the kernel")]
+    ExternUnresolved {
+        /// The extern.
+        name: String,
+    },
+    /// A `__kconfig` extern, but the object has no `.kconfig` map.
+    #[error("kconfig extern {name}, but no fd for the .kconfig map")]
+    NoKconfigMap {
+        /// The extern.
+        name: String,
+    },
     /// The program grew beyond what a 32-bit call offset can reach.
     #[error("the program grew beyond what a 32-bit call offset can reach")]
     TooFar,
@@ -324,7 +407,7 @@ struct Linker<'o, 'a> {
     object: &'o Object,
     program: &'o Program,
     map_fds: &'a [RawFd],
-    kfuncs: &'a KfuncIds,
+    symbols: &'a KernelSymbols,
     core: Option<&'a CoreTarget<'a>>,
     insns: Vec<Insn>,
     placed: Vec<(Source, usize)>,
@@ -333,15 +416,15 @@ struct Linker<'o, 'a> {
 
 /// Relocates `object.programs[index]`: appends the subprograms it reaches
 /// and patches every relocated instruction. `map_fds[i]` is `map_fd[i]`;
-/// `kfuncs` holds the kernel BTF ids of the kfuncs the object calls. An
-/// object with CO-RE relocations needs [`relocate_against`].
+/// `symbols` holds what the kernel has for the object's `__ksym` externs.
+/// An object with CO-RE relocations needs [`relocate_against`].
 pub fn relocate(
     object: &Object,
     index: usize,
     map_fds: &[RawFd],
-    kfuncs: &KfuncIds,
+    symbols: &KernelSymbols,
 ) -> Result<LinkedProgram, RelocateError> {
-    relocate_against(object, index, map_fds, kfuncs, None)
+    relocate_against(object, index, map_fds, symbols, None)
 }
 
 /// [`relocate`], with CO-RE relocations computed against `core`, the
@@ -350,7 +433,7 @@ pub fn relocate_against(
     object: &Object,
     index: usize,
     map_fds: &[RawFd],
-    kfuncs: &KfuncIds,
+    symbols: &KernelSymbols,
     core: Option<&CoreTarget<'_>>,
 ) -> Result<LinkedProgram, RelocateError> {
     let Some(program) = object.programs.get(index) else {
@@ -369,7 +452,7 @@ pub fn relocate_against(
         object,
         program,
         map_fds,
-        kfuncs,
+        symbols,
         core,
         insns: program.function.insns.clone(),
         placed: vec![(Source::Body, 0)],
@@ -518,15 +601,60 @@ impl<'o> Linker<'o, '_> {
                     if insn.code != CALL {
                         return fail(self, RelocProblem::NotCall { code: insn.code });
                     }
-                    let Some(btf_id) = self.kfuncs.get(name) else {
-                        return fail(self, RelocProblem::KfuncUnresolved { name: name.clone() });
-                    };
-                    self.insns[at].set_src_reg(BPF_PSEUDO_KFUNC_CALL);
-                    // BTF ids are positive and below 2^31.
-                    self.insns[at].imm = btf_id as i32;
-                    // off 0: the function is in vmlinux, not a module.
-                    self.insns[at].off = 0;
-                    Patch::Kfunc { btf_id }
+                    match self.symbols.get(name) {
+                        Some(KsymValue::Btf(KernelType { module, id })) => {
+                            let fd_index = self.symbols.fd_array_index(module);
+                            self.insns[at].set_src_reg(BPF_PSEUDO_KFUNC_CALL);
+                            // BTF ids are positive and below 2^31.
+                            self.insns[at].imm = id as i32;
+                            self.insns[at].off = fd_index;
+                            Patch::Kfunc {
+                                btf_id: id,
+                                fd_index,
+                            }
+                        }
+                        Some(KsymValue::Absent) => {
+                            let index = self.object.externs.iter().position(|e| e.name == *name);
+                            let imm =
+                                POISON_KFUNC_BASE.saturating_add(index.map_or(0, |i| i as i32));
+                            self.insns[at] = Insn {
+                                code: CALL,
+                                regs: 0,
+                                off: 0,
+                                imm,
+                            };
+                            Patch::KfuncAbsent { imm }
+                        }
+                        _ => {
+                            return fail(self, RelocProblem::KfuncUnresolved { name: name.clone() })
+                        }
+                    }
+                }
+                RelocTarget::Extern(index) => {
+                    if !is_ld_imm64 {
+                        return fail(self, RelocProblem::NotLdImm64 { code: insn.code });
+                    }
+                    match self.extern_value(*index) {
+                        Ok(patch) => {
+                            let (src, imm, high) = match patch {
+                                Patch::Kconfig { fd, offset, .. } => {
+                                    (BPF_PSEUDO_MAP_VALUE, fd, offset as i32)
+                                }
+                                Patch::KsymBtf { btf_id, btf_fd } => {
+                                    (BPF_PSEUDO_BTF_ID, btf_id as i32, btf_fd)
+                                }
+                                Patch::KsymAddress { address } => {
+                                    (0, address as u32 as i32, (address >> 32) as u32 as i32)
+                                }
+                                _ => (0, 0, 0),
+                            };
+                            self.insns[at].set_src_reg(src);
+                            self.insns[at].imm = imm;
+                            self.insns[at + 1].imm = high;
+                            patch
+                        }
+                        Err(problem) => return fail(self, problem),
+                    }
                 }
             };
             self.patches.push(Patched {
@@ -537,6 +665,43 @@ impl<'o> Linker<'o, '_> {
         }
         self.link_local_calls(function, start)?;
         self.apply_core(function, start)
+    }
+
+    /// What an `ld_imm64` of extern `index` loads.
+    fn extern_value(&self, index: usize) -> Result<Patch, RelocProblem> {
+        let Some(ext) = self.object.externs.get(index) else {
+            return Err(RelocProblem::ExternUnresolved {
+                name: format!("#{index}"),
+            });
+        };
+        let unresolved = || RelocProblem::ExternUnresolved {
+            name: ext.name.clone(),
+        };
+        if let ExternKind::Kconfig(var) = ext.kind {
+            let map = self
+                .object
+                .kconfig_map()
+                .ok_or_else(|| RelocProblem::NoKconfigMap {
+                    name: ext.name.clone(),
+                })?;
+            let fd = *self.map_fds.get(map).ok_or(RelocProblem::NoMap {
+                map,
+                count: self.map_fds.len(),
+            })?;
+            return Ok(Patch::Kconfig {
+                map,
+                fd,
+                offset: var.offset,
+            });
+        }
+        Ok(match self.symbols.get(&ext.name).ok_or_else(unresolved)? {
+            KsymValue::Btf(KernelType { module, id }) => Patch::KsymBtf {
+                btf_id: id,
+                btf_fd: self.symbols.module_fd(module),
+            },
+            KsymValue::Address(address) => Patch::KsymAddress { address },
+            KsymValue::Absent => Patch::KsymAddress { address: 0 },
+        })
     }
 
     /// The CO-RE relocations of `function`, placed at `start`.
@@ -769,7 +934,7 @@ mod tests {
     #[test]
     fn subprograms_are_appended_once_in_the_order_reached() {
         let object = linked_object();
-        let linked = relocate(&object, 0, &[7, 9], &KfuncIds::default()).unwrap();
+        let linked = relocate(&object, 0, &[7, 9], &KernelSymbols::default()).unwrap();
         assert_eq!(
             linked.functions,
             [
@@ -790,7 +955,7 @@ mod tests {
     #[test]
     fn ld_imm64_gets_map_fds_and_value_offsets() {
         let object = linked_object();
-        let linked = relocate(&object, 0, &[7, 9], &KfuncIds::default()).unwrap();
+        let linked = relocate(&object, 0, &[7, 9], &KernelSymbols::default()).unwrap();
         let b = 6;
         assert_eq!(linked.insns[b].src_reg(), BPF_PSEUDO_MAP_FD);
         assert_eq!((linked.insns[b].imm, linked.insns[b + 1].imm), (7, 0));
@@ -813,7 +978,7 @@ mod tests {
             ]
         );
         // Too few fds: the error names the symbol and the instruction.
-        let error = relocate(&object, 0, &[7], &KfuncIds::default()).unwrap_err();
+        let error = relocate(&object, 0, &[7], &KernelSymbols::default()).unwrap_err();
         assert_eq!(
             error.to_string(),
             "program main (section xdp): b insn 2 (counter): refers to map 1, but only 1 maps have fds"
@@ -823,7 +988,7 @@ mod tests {
     #[test]
     fn btf_ext_records_follow_their_functions() {
         let object = linked_object();
-        let linked = relocate(&object, 0, &[7, 9], &KfuncIds::default()).unwrap();
+        let linked = relocate(&object, 0, &[7, 9], &KernelSymbols::default()).unwrap();
         let funcs: Vec<(u32, u32)> = linked
             .func_info
             .iter()
@@ -844,12 +1009,12 @@ mod tests {
         // One function without BTF: no records at all.
         let mut object = linked_object();
         object.subprograms[0].btf_func_type_id = 0;
-        let linked = relocate(&object, 0, &[7, 9], &KfuncIds::default()).unwrap();
+        let linked = relocate(&object, 0, &[7, 9], &KernelSymbols::default()).unwrap();
         assert!(linked.func_info.is_empty() && linked.line_info.is_empty());
         // One function without a line at its start: no line_info.
         let mut object = linked_object();
         object.subprograms[1].line_info.remove(0);
-        let linked = relocate(&object, 0, &[7, 9], &KfuncIds::default()).unwrap();
+        let linked = relocate(&object, 0, &[7, 9], &KernelSymbols::default()).unwrap();
         assert_eq!(linked.func_info.len(), 3);
         assert!(linked.line_info.is_empty());
     }
@@ -872,7 +1037,7 @@ mod tests {
         // reaches section insn 8, where c starts.
         object.subprograms[1].insns[exit] = insn(CALL, 1, 1);
         object.subprograms[1].insns.push(insn(EXIT, 0, 0));
-        let linked = relocate(&object, 0, &[7, 9], &KfuncIds::default()).unwrap();
+        let linked = relocate(&object, 0, &[7, 9], &KernelSymbols::default()).unwrap();
         assert_eq!(
             linked.functions,
             [
@@ -885,7 +1050,7 @@ mod tests {
         assert_eq!(linked.insns[8].imm, 1);
         // Nothing starts where the call points: an error naming the place.
         object.subprograms[1].insns[exit].imm = 5;
-        let error = relocate(&object, 0, &[7, 9], &KfuncIds::default()).unwrap_err();
+        let error = relocate(&object, 0, &[7, 9], &KernelSymbols::default()).unwrap_err();
         assert_eq!(
             error.problem,
             RelocProblem::NoFunctionAt {
@@ -904,11 +1069,17 @@ mod tests {
             "bpf_rdonly_cast",
             RelocTarget::Kfunc("bpf_rdonly_cast".into()),
         )];
-        let kfuncs = KfuncIds::from_pairs(vec![("bpf_rdonly_cast".to_string(), 12345)]);
+        let kfuncs = KernelSymbols::from_values(vec![(
+            "bpf_rdonly_cast".to_string(),
+            KsymValue::Btf(KernelType {
+                module: None,
+                id: 12345,
+            }),
+        )]);
         let linked = relocate(&object, 0, &[], &kfuncs).unwrap();
         assert_eq!(linked.insns[0].src_reg(), BPF_PSEUDO_KFUNC_CALL);
         assert_eq!(linked.insns[0].imm, 12345);
-        let error = relocate(&object, 0, &[], &KfuncIds::default()).unwrap_err();
+        let error = relocate(&object, 0, &[], &KernelSymbols::default()).unwrap_err();
         assert!(error.to_string().contains("bpf_rdonly_cast"), "{error}");
     }
 
@@ -916,15 +1087,15 @@ mod tests {
     fn relocations_on_the_wrong_instruction_are_refused() {
         let mut object = linked_object();
         object.subprograms[1].relocs[0].insn = 4; // the exit
-        let error = relocate(&object, 0, &[7, 9], &KfuncIds::default()).unwrap_err();
+        let error = relocate(&object, 0, &[7, 9], &KernelSymbols::default()).unwrap_err();
         assert_eq!(error.problem, RelocProblem::NotLdImm64 { code: EXIT });
         let mut object = linked_object();
         object.programs[0].function.relocs[0].insn = 0; // a mov
-        let error = relocate(&object, 0, &[7, 9], &KfuncIds::default()).unwrap_err();
+        let error = relocate(&object, 0, &[7, 9], &KernelSymbols::default()).unwrap_err();
         assert_eq!(error.problem, RelocProblem::NotCall { code: 0xb7 });
         let mut object = linked_object();
         object.programs[0].function.relocs[0].insn = 9;
-        let error = relocate(&object, 0, &[7, 9], &KfuncIds::default()).unwrap_err();
+        let error = relocate(&object, 0, &[7, 9], &KernelSymbols::default()).unwrap_err();
         assert_eq!(error.problem, RelocProblem::OutOfRange { len: 4 });
     }
 }

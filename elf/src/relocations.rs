@@ -19,11 +19,11 @@
 //! Relocations of other sections (`.BTF`, `.BTF.ext`, DWARF) concern debug
 //! information and are not applied; `.rel.maps` is read by the BTF maps.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
-use crate::btf::{Btf, BtfKind, BtfTypeData, BTF_FUNC_EXTERN};
 use crate::container::{Elf, RelocEntry, Symbol};
 use crate::error::ParseError;
+use crate::externs::{Extern, ExternKind};
 use crate::functions::{Code, FuncRef, FuncSpan};
 use crate::insn::{Insn, INSN_SIZE};
 use crate::maps::{is_data_section, MapTable};
@@ -50,8 +50,8 @@ pub(crate) struct Resolver<'e, 'a> {
     elf: &'e Elf<'a>,
     code: &'e Code,
     maps: &'e MapTable,
-    /// Names of the kernel functions declared `__ksym`.
-    kfuncs: BTreeSet<String>,
+    /// The object's `__kconfig` and `__ksym` externs.
+    externs: &'e [Extern],
     /// Relocation entries of each code section, sorted by offset.
     by_section: BTreeMap<usize, Vec<RelocEntry>>,
 }
@@ -66,11 +66,16 @@ struct Site<'s> {
 impl<'e, 'a> Resolver<'e, 'a> {
     /// Gathers the relocations of every code section, checking that each
     /// lands on an instruction of some function and has a known type.
+    ///
+    /// A relocation on an instruction that belongs to no function is
+    /// skipped, as libbpf skips it: `bpftool gen object` keeps the code of
+    /// a weak function that a strong one overrides, but not its symbol, and
+    /// that code is never part of a program.
     pub fn new(
         elf: &'e Elf<'a>,
         code: &'e Code,
         maps: &'e MapTable,
-        btf: Option<&'e Btf>,
+        externs: &'e [Extern],
     ) -> Result<Resolver<'e, 'a>, ParseError> {
         let mut by_section: BTreeMap<usize, Vec<RelocEntry>> = BTreeMap::new();
         for table in &elf.relocations {
@@ -90,10 +95,17 @@ impl<'e, 'a> Resolver<'e, 'a> {
                         symbol: symbol.to_owned(),
                     });
                 }
-                let on_insn = section
+                let function = section
                     .func_at(entry.offset)
-                    .and_then(|i| section.funcs.get(i))
-                    .is_some_and(|f| (entry.offset - f.start) % INSN_SIZE as u64 == 0);
+                    .and_then(|i| section.funcs.get(i));
+                let aligned = entry.offset % INSN_SIZE as u64 == 0;
+                let in_code = entry.offset < section.insns.len() as u64 * INSN_SIZE as u64;
+                if function.is_none() && aligned && in_code {
+                    // Overridden weak code: see above.
+                    continue;
+                }
+                let on_insn =
+                    function.is_some_and(|f| (entry.offset - f.start) % INSN_SIZE as u64 == 0);
                 if !on_insn {
                     return Err(ParseError::RelocOutsideFunction {
                         section: section.name.clone(),
@@ -128,7 +140,7 @@ impl<'e, 'a> Resolver<'e, 'a> {
             elf,
             code,
             maps,
-            kfuncs: kfuncs(btf),
+            externs,
             by_section,
         })
     }
@@ -205,6 +217,9 @@ impl<'e, 'a> Resolver<'e, 'a> {
             });
         }
         if symbol.undefined {
+            if let Some(index) = self.externs.iter().position(|e| e.name == symbol.name) {
+                return Ok(RelocTarget::Extern(index));
+            }
             return Err(ParseError::ExternVariable {
                 symbol: symbol.name.clone(),
                 function: site.function.to_owned(),
@@ -291,7 +306,11 @@ impl<'e, 'a> Resolver<'e, 'a> {
             });
         }
         if symbol.undefined {
-            if self.kfuncs.contains(&symbol.name) {
+            let kfunc = self
+                .externs
+                .iter()
+                .any(|e| e.name == symbol.name && matches!(e.kind, ExternKind::Kfunc { .. }));
+            if kfunc {
                 return Ok(RelocTarget::Kfunc(symbol.name.clone()));
             }
             return Err(ParseError::UndefinedFunction {
@@ -381,32 +400,4 @@ impl<'e, 'a> Resolver<'e, 'a> {
             }),
         }
     }
-}
-
-/// The kernel functions the object declares `extern ... __ksym`: extern
-/// `BTF_KIND_FUNC`s that the `.ksyms` DATASEC lists. clang marks every
-/// declared-only function extern, so the linkage alone would also accept a
-/// function that is simply missing.
-fn kfuncs(btf: Option<&Btf>) -> BTreeSet<String> {
-    let Some(btf) = btf else {
-        return BTreeSet::new();
-    };
-    let Ok(datasecs) = btf.datasecs() else {
-        return BTreeSet::new();
-    };
-    datasecs
-        .iter()
-        .filter(|(_, section, _)| *section == ".ksyms")
-        .flat_map(|(_, _, vars)| vars.iter())
-        .filter(|var| {
-            btf.type_by_id(var.type_id).is_ok_and(|t| {
-                t.kind == BtfKind::Func
-                    && t.data
-                        == (BtfTypeData::Func {
-                            linkage: BTF_FUNC_EXTERN,
-                        })
-            })
-        })
-        .filter_map(|var| btf.type_name(var.type_id).ok().map(str::to_owned))
-        .collect()
 }

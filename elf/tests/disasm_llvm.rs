@@ -44,7 +44,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use rxdp_elf::{disasm, Function, Object};
+use rxdp_elf::{disasm, ExternKind, Function, Object};
 
 fn objdump() -> String {
     std::env::var("LLVM_OBJDUMP").unwrap_or_else(|_| "llvm-objdump".to_owned())
@@ -202,10 +202,10 @@ fn is_data_section(name: &str) -> bool {
 }
 
 /// LLVM's line in the kernel's syntax (normalisations 1-6 above).
-fn normalise(insn: &LlvmInsn, syms: &[Sym], helpers: &[String]) -> String {
+fn normalise(insn: &LlvmInsn, syms: &[Sym], helpers: &[String], object: &Object) -> String {
     let text = memory_operands(&insn.text);
     if let Some((kind, symbol)) = &insn.reloc {
-        return relocated(&text, kind, symbol, syms);
+        return relocated(&text, kind, symbol, syms, object);
     }
     if let Some((dst, constant)) = text.strip_suffix(" ll").and_then(|t| t.split_once(" = ")) {
         let value = constant
@@ -274,7 +274,7 @@ fn jump(text: &str) -> String {
     format!("{head}{sep}goto pc{distance}")
 }
 
-fn relocated(text: &str, kind: &str, symbol: &str, syms: &[Sym]) -> String {
+fn relocated(text: &str, kind: &str, symbol: &str, syms: &[Sym], object: &Object) -> String {
     let sym = syms
         .iter()
         .find(|s| s.name == symbol)
@@ -293,6 +293,15 @@ fn relocated(text: &str, kind: &str, symbol: &str, syms: &[Sym]) -> String {
                 format!("{dst} = map[{}]+{}", sym.section, sym.value + addend)
             } else if sym.kind == 'F' {
                 format!("{dst} = func[{symbol}]")
+            } else if sym.section == "*UND*" {
+                // An extern: which kind the object's BTF says.
+                let kind = match object.externs.iter().find(|e| e.name == symbol) {
+                    Some(e) if matches!(e.kind, ExternKind::Kconfig(_)) => "kconfig",
+                    Some(e) if matches!(e.kind, ExternKind::Kfunc { .. }) => "kfunc",
+                    Some(_) => "ksym",
+                    None => panic!("{symbol}: an undefined symbol that is no extern"),
+                };
+                format!("{dst} = {kind}[{symbol}]")
             } else {
                 panic!("{text:?} relocated against {symbol} in {}", sym.section)
             }
@@ -302,11 +311,10 @@ fn relocated(text: &str, kind: &str, symbol: &str, syms: &[Sym]) -> String {
                 .strip_prefix("call ")
                 .and_then(|v| v.parse().ok())
                 .unwrap_or_else(|| panic!("call in {text:?}"));
-            // An undefined function is a kfunc (`__ksym`), which rxdp
-            // marks as such.
-            let name = if sym.section == "*UND*" {
-                format!("{symbol}#kfunc")
-            } else if sym.kind == 'F' {
+            if sym.section == "*UND*" {
+                return format!("call {symbol}#kfunc");
+            }
+            let name = if sym.kind == 'F' {
                 symbol.to_owned()
             } else {
                 // A section symbol: the callee starts (imm + 1)
@@ -359,7 +367,7 @@ fn compare(path: &Path, object: &Object, helpers: &[String]) -> usize {
     let llvm = llvm_insns(path);
     let mut mismatches = Vec::new();
     for insn in &llvm {
-        let expected = normalise(insn, &syms, helpers);
+        let expected = normalise(insn, &syms, helpers, object);
         match ours.get(&(insn.section.clone(), insn.index)) {
             Some(got) if *got == expected => {}
             Some(got) => mismatches.push(format!(

@@ -4,8 +4,8 @@
 use rxdp_elf::btf::BtfKind;
 use rxdp_elf::insn::{BPF_PSEUDO_CALL, CALL, LD_IMM64};
 use rxdp_elf::{
-    Dialect, InnerMap, JumpEntry, JumpOrigin, MapDef, MapSlot, MapType, Object, ParseError,
-    Pinning, ProgramType, RelocTarget,
+    AttachTarget, Dialect, InnerMap, JumpEntry, JumpOrigin, MapDef, MapSlot, MapType, Object,
+    ParseError, Pinning, ProgramType, RelocTarget,
 };
 
 fn progs_obj(name: &str) -> Vec<u8> {
@@ -261,10 +261,19 @@ fn btf_maps_definitions_and_initialisers() {
     assert_eq!(defs[3], legacy_def(MapType::ARRAY, 4, 8, 2));
     assert_eq!(defs[4], legacy_def(MapType::ARRAY, 4, 8, 1));
     assert_eq!(defs[5], legacy_def(MapType::HASH, 4, 8, 16));
-    assert_eq!(
-        object.maps[2].inner,
-        Some(InnerMap::Def(legacy_def(MapType::ARRAY, 4, 8, 1)))
-    );
+    let Some(InnerMap::Def {
+        def,
+        btf_key_type_id,
+        btf_value_type_id,
+    }) = object.maps[2].inner
+    else {
+        panic!("inline inner map: {:?}", object.maps[2].inner);
+    };
+    assert_eq!(def, legacy_def(MapType::ARRAY, 4, 8, 1));
+    // The template is created with the key and value types of its struct.
+    let btf = object.btf.as_ref().unwrap();
+    assert_eq!(btf.size_of(btf_key_type_id).unwrap(), 4);
+    assert_eq!(btf.size_of(btf_value_type_id).unwrap(), 8);
     assert_eq!(object.maps[2].init_maps, [MapSlot { key: 0, map: 1 }]);
     assert_eq!(object.maps[4].pinning, Pinning::ByName);
     let btf = object.btf.as_ref().unwrap();
@@ -566,4 +575,123 @@ fn every_object_parses_deterministically() {
         seen += 1;
     }
     assert!(seen >= 12, "only {seen} objects in {dir}");
+}
+
+#[test]
+fn struct_ops_variables_become_maps_bound_to_their_programs() {
+    let object = parse("struct_ops.o");
+    assert_eq!(map_names(&object), ["rxdp_cc"]);
+    let cc = &object.maps[0];
+    assert_eq!(cc.dialect, Dialect::StructOps);
+    assert_eq!(cc.def, MapDef::new(MapType::STRUCT_OPS, 4, 48, 1));
+    let ops = cc.struct_ops.as_ref().unwrap();
+    assert_eq!(ops.type_name, "tcp_congestion_ops");
+    assert!(!ops.link);
+    // The same in .struct_ops.link: BPF_F_LINK.
+    let linked = parse("struct_ops_link.o");
+    let link = &linked.maps[0];
+    assert_eq!(link.name, "rxdp_cc_link");
+    assert_eq!(link.def.flags, rxdp_elf::struct_ops::BPF_F_LINK);
+    assert!(link.struct_ops.as_ref().unwrap().link);
+    assert_eq!(linked.programs.len(), 3);
+    assert_eq!(
+        ops.programs,
+        [
+            ("ssthresh".to_string(), 0),
+            ("undo_cwnd".to_string(), 1),
+            ("cong_avoid".to_string(), 2)
+        ]
+    );
+    // The object's layout: name first.
+    let data = cc.data.as_ref().unwrap();
+    assert_eq!(&data[..8], b"rxdp_cc\0");
+    for (index, member) in [(0, "ssthresh"), (1, "undo_cwnd"), (2, "cong_avoid")] {
+        let program = &object.programs[index];
+        assert_eq!(program.prog_type, Some(ProgramType::STRUCT_OPS));
+        assert!(program.autoload);
+        assert_eq!(
+            program.attach_target,
+            AttachTarget::StructOps {
+                map: 0,
+                member: member.to_string()
+            },
+            "{}: the first variable that points at it",
+            program.name()
+        );
+    }
+    // No variable points at rxdp_unused: nothing to attach to, not loaded
+    // unless asked (libbpf since 1.4).
+    let unused = &object.programs[3];
+    assert_eq!(unused.name(), "rxdp_unused");
+    assert_eq!(unused.attach_target, AttachTarget::Missing);
+    assert!(!unused.autoload);
+}
+
+#[test]
+fn struct_ops_flavours_of_one_struct_share_programs() {
+    // rxdp_cc_b's type is tcp_congestion_ops___rxdp: the same kernel struct
+    // as rxdp_cc_a's once the flavour is cut, so one program may serve the
+    // same member of both (libbpf's rule); each program's target is the
+    // first variable that points at it.
+    let object = parse("struct_ops_flavours.o");
+    assert_eq!(map_names(&object), ["rxdp_cc_a", "rxdp_cc_b"]);
+    let type_name = |i: usize| {
+        object.maps[i]
+            .struct_ops
+            .as_ref()
+            .unwrap()
+            .type_name
+            .clone()
+    };
+    assert_eq!(type_name(0), "tcp_congestion_ops");
+    assert_eq!(type_name(1), "tcp_congestion_ops___rxdp");
+    assert_eq!(
+        object.maps[1].struct_ops.as_ref().unwrap().programs,
+        object.maps[0].struct_ops.as_ref().unwrap().programs
+    );
+    for (index, member) in [(0, "ssthresh"), (1, "undo_cwnd"), (2, "cong_avoid")] {
+        assert_eq!(
+            object.programs[index].attach_target,
+            AttachTarget::StructOps {
+                map: 0,
+                member: member.to_string()
+            }
+        );
+    }
+}
+
+#[test]
+fn leaving_programs_out_renumbers_what_points_at_them() {
+    let object = parse("struct_ops.o");
+    // Without rxdp_ssthresh (prog_fd[0]), the others move down by one.
+    let selected = object.clone().select_programs(|i, _| i != 0);
+    assert_eq!(selected.programs.len(), 3);
+    assert_eq!(
+        selected.maps[0].struct_ops.as_ref().unwrap().programs,
+        [("undo_cwnd".to_string(), 0), ("cong_avoid".to_string(), 1)]
+    );
+    // global_data.o: xdp_global calls the .text subprogram bump; leaving
+    // it out leaves bump reached by nothing kept, so it goes too.
+    let data = parse("global_data.o");
+    assert_eq!(data.subprograms.len(), 1);
+    let none = data.clone().select_programs(|_, _| false);
+    assert!(none.programs.is_empty());
+    assert!(
+        none.subprograms.is_empty(),
+        "nothing of a left-out program stays"
+    );
+    assert_eq!(none.maps, data.maps, "maps do not change");
+    let all = data.clone().select_programs(|_, _| true);
+    assert_eq!(all, data);
+    // multi_prog.o: count_hit is called by xdp_first and xdp_frags_prog;
+    // keeping one of them keeps it, and the call still points at it.
+    let multi = parse("multi_prog.o");
+    let second_only = multi.select_programs(|i, _| i == 3);
+    assert_eq!(second_only.programs[0].name(), "xdp_frags_prog");
+    assert_eq!(second_only.subprograms.len(), 1);
+    assert!(second_only.programs[0]
+        .function
+        .relocs
+        .iter()
+        .any(|r| r.target == RelocTarget::Call(0)));
 }

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use rxdp_elf::btf::Btf;
 use rxdp_elf::core::CoreTarget;
-use rxdp_elf::kfunc::KfuncIds;
+use rxdp_elf::ksyms::KernelSymbols;
 use rxdp_elf::relocate::{relocate_against, LinkedProgram};
 use rxdp_elf::Object;
 
@@ -84,13 +84,7 @@ fn relocating_damaged_objects_never_panics() {
             return Ok(false);
         };
         let map_fds: Vec<i32> = (FIRST_FD..).take(object.maps.len()).collect();
-        let kfuncs = KfuncIds::from_pairs(
-            KfuncIds::wanted(&object)
-                .into_iter()
-                .zip(100u32..)
-                .map(|((name, _), id)| (name.to_string(), id))
-                .collect(),
-        );
+        let kfuncs = KernelSymbols::stand_ins(&object, 100);
         for program in 0..object.programs.len() {
             let target = targets[index].as_ref();
             match relocate_against(&object, program, &map_fds, &kfuncs, target) {

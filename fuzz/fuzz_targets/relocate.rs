@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 use libfuzzer_sys::fuzz_target;
 use rxdp_elf::btf::Btf;
 use rxdp_elf::core::CoreTarget;
-use rxdp_elf::kfunc::KfuncIds;
+use rxdp_elf::ksyms::KernelSymbols;
 use rxdp_elf::relocate::{relocate_against, LinkedProgram};
 use rxdp_elf::Object;
 
@@ -79,13 +79,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let map_fds: Vec<i32> = (FIRST_FD..).take(object.maps.len()).collect();
-    let kfuncs = KfuncIds::from_pairs(
-        KfuncIds::wanted(&object)
-            .into_iter()
-            .zip(1000u32..)
-            .map(|((name, _), id)| (name.to_string(), id))
-            .collect(),
-    );
+    let kfuncs = KernelSymbols::stand_ins(&object, 1000);
     let own = object.btf.as_ref().map(CoreTarget::new);
     let targets = [own.as_ref(), kernel_target()];
     for index in 0..object.programs.len() {

@@ -18,18 +18,28 @@
 //!   an error naming the field. The pin must be one of root's, reached
 //!   without a symlink (a name another user planted in a world-writable
 //!   bpffs would hand root's program someone else's map). Otherwise the
-//!   map is created and pinned there, and a failed load unpins it.
-//! - **Contents.** Global data (`.data`, `.rodata`) is written at key 0 and
-//!   `.rodata*` maps are frozen (`BPF_MAP_FREEZE`): user space can no longer
-//!   change them, and the verifier may treat their values as constants.
+//!   map is created and pinned there, and a failed load unpins it — except
+//!   under `--no-pin`, which pins nothing: the map is then the load's own.
+//! - **Contents.** Global data (`.data`, `.rodata`) and the `.kconfig`
+//!   values are written at key 0, and `.rodata*` and `.kconfig` are frozen
+//!   (`BPF_MAP_FREEZE`): user space can no longer change them, and the
+//!   verifier may treat their values as constants (dead code behind a
+//!   `CONFIG_` test is pruned).
 //!   Map-in-map initialisers store their inner maps once every map exists.
 //! - **Offload.** In hw mode every map but perf-event arrays is created on
 //!   the device (`map_ifindex`).
+//! - **struct_ops.** A `.struct_ops` variable's map is created with the
+//!   kernel's value type (`btf_vmlinux_value_type_id`) and size, laid out
+//!   beforehand against the kernel's BTF ([`rxdp_elf::struct_ops`]); it is
+//!   left empty here: its update, with the programs' fds, registers it
+//!   (`register_struct_ops`).
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::PathBuf;
 use std::rc::Rc;
 
+use rxdp_elf::btf::KCONFIG_SECTION;
+use rxdp_elf::struct_ops::KernelLayout;
 use rxdp_elf::{InnerMap, Map, MapDef, MapType};
 use rxdp_syscalls::bpf::{map_create, map_info, MapCreate, MapHandle, MapInfo, BPF_ANY};
 use rxdp_syscalls::fs::Dir;
@@ -37,6 +47,7 @@ use rxdp_syscalls::{Error as SysError, ENOTSUPP};
 
 use crate::error::LoadError;
 use crate::observe::{Event, Observer, Stage};
+use crate::options::PinPolicy;
 use crate::pin;
 use crate::pipeline::{Context, LoadedMap};
 use crate::rollback::Rollback;
@@ -54,16 +65,21 @@ pub(crate) fn is_offload_refusal(error: &SysError) -> bool {
 }
 
 /// Creates (or reuses) every map of the object, in `map_fd[]` order.
+/// `layouts[i]` is the kernel layout of struct_ops map `i`.
 pub fn create_maps(
     ctx: &Context<'_>,
     btf: Option<BorrowedFd<'_>>,
+    layouts: &[Option<KernelLayout>],
     rollback: &mut Rollback,
     observer: &mut dyn Observer,
 ) -> Result<Vec<LoadedMap>, LoadError> {
     let maps = &ctx.object.maps;
     let mut made: Vec<Option<LoadedMap>> = maps.iter().map(|_| None).collect();
     for index in creation_order(ctx, maps)? {
-        let map = create_one(ctx, index, btf, &made, rollback, observer)?;
+        let map = match layouts.get(index).and_then(Option::as_ref) {
+            Some(layout) => create_struct_ops(ctx, index, btf, layout, observer)?,
+            None => create_one(ctx, index, btf, &made, rollback, observer)?,
+        };
         made[index] = Some(map);
     }
     let made: Vec<LoadedMap> = made.into_iter().flatten().collect();
@@ -149,8 +165,15 @@ fn create_one(
         error,
     };
     let shared_dir = match &shared {
-        Some(pin) => pin::open_shared_dir(pin, &ctx.bpffs_root, ctx.pin_target.as_ref(), rollback)
-            .map_err(shared_error)?,
+        // --no-pin makes no directory: it only looks for a pin to reuse.
+        Some(pin) => pin::open_shared_dir(
+            pin,
+            &ctx.bpffs_root,
+            ctx.pin_target.as_ref(),
+            ctx.options.pins != PinPolicy::Never,
+            rollback,
+        )
+        .map_err(shared_error)?,
         None => None,
     };
     if let (Some(pin), Some(dir)) = (&shared, &shared_dir) {
@@ -161,9 +184,19 @@ fn create_one(
 
     // The inner map's template: another map of the object, or one made here.
     let template = match &map.inner {
-        Some(InnerMap::Def(def)) => {
+        Some(InnerMap::Def {
+            def,
+            btf_key_type_id,
+            btf_value_type_id,
+        }) => {
             let name = format!("{}_inner", map.name);
-            let fd = create(ctx, &name, def, None, None)
+            // With the BTF of its key and value, as libbpf makes it: the
+            // kernel compares the records (spin lock, timer, kptr) of the
+            // maps stored in the outer map with the template's.
+            let template_btf = btf
+                .filter(|_| *btf_key_type_id != 0 || *btf_value_type_id != 0)
+                .map(|fd| (fd, *btf_key_type_id, *btf_value_type_id));
+            let fd = create(ctx, &name, def, None, template_btf)
                 .map(|(fd, _)| fd)
                 .map_err(|error| map_error(ctx, index, "create its inner-map template", error))?;
             observer.event(&Event::InnerTemplate {
@@ -216,23 +249,14 @@ fn create_one(
             bytes: data.len(),
         });
     }
-    if map.section.starts_with(".rodata") {
+    if map.section.starts_with(".rodata") || map.section == KCONFIG_SECTION {
         rxdp_syscalls::bpf::map_freeze(fd.as_fd())
             .map_err(|error| map_error(ctx, index, "freeze", error))?;
         observer.event(&Event::MapFrozen { index });
     }
-    let info = map_info(fd.as_fd()).map_err(|error| map_error(ctx, index, "read its id", error))?;
-
-    let mut loaded = LoadedMap {
-        name: map.name.clone(),
-        map_type: map.def.map_type,
-        fd,
-        id: info.id,
-        pin: None,
-        reused: false,
-        shared: shared.is_some(),
-        in_load_dir: false,
-    };
+    // --no-pin: a shared map that was not there to reuse is not pinned.
+    let shared = shared.filter(|_| ctx.options.pins != PinPolicy::Never);
+    let mut loaded = made_map(ctx, index, fd, shared.is_some())?;
     if let Some(pin) = shared {
         match shared_dir {
             Some(dir) if !pin.in_load_dir => {
@@ -248,6 +272,59 @@ fn create_one(
         }
     }
     Ok(loaded)
+}
+
+/// A struct_ops map: the kernel's value type and size, the object's BTF,
+/// no key/value type ids (libbpf's way), nothing written yet.
+fn create_struct_ops(
+    ctx: &Context<'_>,
+    index: usize,
+    btf: Option<BorrowedFd<'_>>,
+    layout: &KernelLayout,
+    observer: &mut dyn Observer,
+) -> Result<LoadedMap, LoadError> {
+    let map = &ctx.object.maps[index];
+    let mut request = MapCreate::new(
+        map.def.map_type.0,
+        map.def.key_size,
+        layout.value.len() as u32,
+        map.def.max_entries,
+    );
+    request.flags = map.def.flags;
+    request.name = &map.name;
+    request.btf_fd = btf;
+    request.btf_vmlinux_value_type_id = layout.value_type_id;
+    let fd = map_create(&request).map_err(|error| map_error(ctx, index, "create", error))?;
+    observer.event(&Event::MapCreated {
+        index,
+        name: &map.name,
+        map_type: map.def.map_type,
+        fd: fd.as_raw_fd(),
+        without_btf: false,
+        ifindex: 0,
+    });
+    made_map(ctx, index, fd, false)
+}
+
+/// `map_fd[index]`, just made: its kernel id read back.
+fn made_map(
+    ctx: &Context<'_>,
+    index: usize,
+    fd: OwnedFd,
+    shared: bool,
+) -> Result<LoadedMap, LoadError> {
+    let map = &ctx.object.maps[index];
+    let info = map_info(fd.as_fd()).map_err(|error| map_error(ctx, index, "read its id", error))?;
+    Ok(LoadedMap {
+        name: map.name.clone(),
+        map_type: map.def.map_type,
+        fd,
+        id: info.id,
+        pin: None,
+        reused: false,
+        shared,
+        in_load_dir: false,
+    })
 }
 
 /// `map_ifindex`: the device in hw mode, except for perf-event arrays,

@@ -13,12 +13,14 @@
 
 use std::path::PathBuf;
 
+use rxdp_elf::section_types::Spelling;
 use rxdp_elf::ParseError;
 use rxdp_syscalls::fs::lock::LockError;
 use rxdp_syscalls::signal::signal_name;
 use rxdp_syscalls::Error as SysError;
 
-use crate::kernel_btf::KfuncError;
+use crate::externs::ExternError;
+use crate::kernel_btf::KernelBtfError;
 use crate::observe::Stage;
 use crate::options::{Mode, OptionError};
 use crate::pin::PinError;
@@ -43,8 +45,8 @@ pub(crate) fn syscall(error: &SysError) -> String {
 /// offload driver turning this program or map down (netdevsim does when
 /// its debugfs `bpf_bind_accept`/`bpf_map_accept` say N, nfp for what its
 /// firmware cannot run): the errno alone cannot tell those two apart.
-fn offload_refusal(dev: &str, source: &SysError) -> String {
-    if source.errno == libc::EINVAL {
+fn offload_refusal(dev: &str, error: &SysError) -> String {
+    if error.errno == libc::EINVAL {
         format!("{dev} cannot offload XDP programs (its driver does not implement BPF offload; only e.g. nfp NICs and netdevsim do)")
     } else {
         format!("{dev} refused to offload it: its driver has no BPF offload, or the device turned this down (offload drivers take few helpers and only ARRAY and HASH maps, of sizes they choose)")
@@ -128,6 +130,18 @@ fn leftovers(items: &[String]) -> String {
         "\n  and undoing the load failed, left behind: {}",
         items.join("; ")
     )
+}
+
+/// `` `a`, `b` `` or a pointer to the documentation when nothing is close.
+fn suggestions(nearest: &[Spelling]) -> String {
+    if nearest.is_empty() {
+        return "no known name is close".to_string();
+    }
+    let mut out = String::from("nearest known names:");
+    for name in nearest {
+        out.push_str(&format!(" `{name}`"));
+    }
+    out
 }
 
 /// What the verifier said about a program it refused.
@@ -221,6 +235,62 @@ pub enum LoadError {
         file: String,
         /// What does not fit.
         error: OptionError,
+    },
+    /// No section table knows a program's section, and no `--type` covers it.
+    #[error("{file}: resolve options: prog_fd[{index}] {program} (section {section}): no section table knows `{section}`: rxdp does not guess a program's type ({}; docs/11-section-names.md); rename the section, or force a type with --type TYPE", suggestions(nearest))]
+    UnknownSection {
+        /// The object file, as the user named it.
+        file: String,
+        /// The index in `prog_fd[]`.
+        index: usize,
+        /// The program, by name.
+        program: String,
+        /// Its ELF section.
+        section: String,
+        /// Known names close to it.
+        nearest: Vec<Spelling>,
+    },
+    /// A program's attach target is missing or cannot be found.
+    #[error("{file}: {stage}: prog_fd[{index}] {program} (section {section}): {problem}")]
+    Target {
+        /// The object file, as the user named it.
+        file: String,
+        /// The stage it happened in.
+        stage: Stage,
+        /// The index in `prog_fd[]`.
+        index: usize,
+        /// The program, by name.
+        program: String,
+        /// Its ELF section.
+        section: String,
+        /// What is missing, and what to do.
+        problem: String,
+    },
+    /// A struct_ops variable does not fit the kernel's struct.
+    #[error("{file}: create maps: map_fd[{index}] {map}: {error}")]
+    StructOps {
+        /// The object file, as the user named it.
+        file: String,
+        /// The index in `map_fd[]`.
+        index: usize,
+        /// The map, by name.
+        map: String,
+        /// What does not fit.
+        error: rxdp_elf::struct_ops::StructOpsError,
+    },
+    /// Registering a struct_ops map (`BPF_MAP_UPDATE_ELEM` at key 0) failed.
+    #[error("{file}: register struct_ops: map_fd[{index}] {map} (struct {type_name}): {} (mandatory members unset, or the name taken?)", kernel(error))]
+    Register {
+        /// The object file, as the user named it.
+        file: String,
+        /// The index in `map_fd[]`.
+        index: usize,
+        /// The map, by name.
+        map: String,
+        /// The kernel struct.
+        type_name: String,
+        /// What failed, with the kernel's words when a syscall did.
+        error: SysError,
     },
     /// The interface to attach to was not found.
     #[error("{file}: resolve options: interface {dev}: {}", kernel(error))]
@@ -321,13 +391,26 @@ pub enum LoadError {
         /// What failed, with the kernel's words when a syscall did.
         error: SysError,
     },
-    /// The kernel's BTF could not be read, or lacks a kfunc the object calls.
+    /// The kernel's BTF could not be read, or lacks a kfunc or `__ksym`
+    /// variable the object needs.
     #[error("{file}: relocate: {error}")]
-    Kfunc {
+    KernelBtf {
         /// The object file, as the user named it.
         file: String,
-        /// What failed: reading the kernel's BTF, parsing it, or finding a kfunc.
-        error: KfuncError,
+        /// What failed: reading the kernel's BTF, parsing it, or finding a
+        /// kernel symbol in it.
+        error: KernelBtfError,
+    },
+    /// An extern could not be given a value from this machine (the kernel
+    /// configuration, `/proc/kallsyms`).
+    #[error("{file}: {stage}: {error}")]
+    Extern {
+        /// The object file, as the user named it.
+        file: String,
+        /// The stage it happened in.
+        stage: Stage,
+        /// What failed.
+        error: ExternError,
     },
     /// A program calls an XDP hints kfunc and no device was named to
     /// bind it to.
@@ -572,7 +655,12 @@ impl LoadError {
             | LoadError::NotAFile { .. }
             | LoadError::TooLarge { .. }
             | LoadError::Parse { .. } => Stage::Open,
-            LoadError::Option { .. } | LoadError::Device { .. } => Stage::Resolve,
+            LoadError::Option { .. }
+            | LoadError::Device { .. }
+            | LoadError::UnknownSection { .. } => Stage::Resolve,
+            LoadError::Target { stage, .. } => *stage,
+            LoadError::StructOps { .. } => Stage::CreateMaps,
+            LoadError::Register { .. } => Stage::Register,
             LoadError::Btf { .. } | LoadError::BtfPrepare { .. } => Stage::LoadBtf,
             LoadError::Map { .. } | LoadError::PinMismatch { .. } | LoadError::SharedPin { .. } => {
                 Stage::CreateMaps
@@ -581,8 +669,9 @@ impl LoadError {
             | LoadError::Pin { stage, .. }
             | LoadError::Pins { stage, .. }
             | LoadError::Lock { stage, .. }
-            | LoadError::Interrupted { stage, .. } => *stage,
-            LoadError::Kfunc { .. } | LoadError::Relocate { .. } => Stage::Relocate,
+            | LoadError::Interrupted { stage, .. }
+            | LoadError::Extern { stage, .. } => *stage,
+            LoadError::KernelBtf { .. } | LoadError::Relocate { .. } => Stage::Relocate,
             LoadError::Verifier { .. }
             | LoadError::Program { .. }
             | LoadError::HintsNeedDevice { .. } => Stage::LoadPrograms,
@@ -608,6 +697,7 @@ impl LoadError {
             | LoadError::Verifier { error, .. }
             | LoadError::Program { error, .. }
             | LoadError::Jump { error, .. }
+            | LoadError::Register { error, .. }
             | LoadError::Pin { error, .. }
             | LoadError::Busy { error, .. }
             | LoadError::Raced { error, .. }

@@ -33,7 +33,7 @@ use rxdp_elf::btf::value::{self, Input, Value, ValueError};
 use rxdp_elf::btf::Btf;
 use rxdp_elf::MapType;
 use rxdp_syscalls::bpf::{
-    btf_get_fd_by_id, btf_info, fd_info, map_get_fd_by_id, map_get_next_id, map_info,
+    btf_data, btf_get_fd_by_id, fd_info, map_get_fd_by_id, map_get_next_id, map_info,
     possible_cpus, prog_get_fd_by_id, prog_info, MapHandle, MapInfo, ObjectKind,
 };
 use rxdp_syscalls::fs::bpffs;
@@ -618,14 +618,14 @@ impl AsFd for KernelMap {
 /// The BTF object `id`, from the kernel, parsed; or what went wrong.
 fn read_btf(id: u32) -> Result<Btf, String> {
     let fd = btf_get_fd_by_id(id).map_err(|e| e.to_string())?;
-    let info = btf_info(fd.as_fd()).map_err(|e| e.to_string())?;
+    let (info, data) = btf_data(fd.as_fd()).map_err(|e| e.to_string())?;
     if info.kernel_btf && info.name != "vmlinux" {
         return Err(format!(
             "module {}'s BTF, which adds to vmlinux's",
             info.name
         ));
     }
-    Btf::parse(&info.data).map_err(|e| e.to_string())
+    Btf::parse(&data).map_err(|e| e.to_string())
 }
 
 /// The per-CPU sum: through BTF as [`value::sum`] says; without, of the

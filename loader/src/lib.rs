@@ -49,15 +49,22 @@
 //!   each changed outside the process, undoes it all when one fails.
 //! - [`open`]: reads the file once (a regular file, size capped, magic
 //!   first) and parses it ([`rxdp_elf::Object`]).
+//! - for this machine: map sizes libbpf leaves to the loader
+//!   (`map_defaults`: perf-event arrays, ring buffers) and the `.kconfig`
+//!   values ([`externs`], reading the kernel configuration with
+//!   [`gunzip`]).
 //! - `load_btf`: `BPF_BTF_LOAD` of the object's BTF (before the maps, which
-//!   reference its type ids).
+//!   reference its type ids); rewritten for a kernel that lacks some kinds
+//!   ([`probe`]), or left out with a warning when the kernel refuses it.
 //! - `create_maps`: `BPF_MAP_CREATE` in `map_fd[]` order (inner maps first),
 //!   shared pins reused when compatible, global data written, `.rodata` frozen.
 //! - relocate: [`rxdp_elf::relocate`], pure — appends subprograms,
 //!   patches map fds, calls and kfunc ids into the instructions, and
 //!   applies CO-RE relocations ([`rxdp_elf::core`]); [`kernel_btf`] reads
-//!   the kernel's BTF only for objects that call kernel functions or have
-//!   CO-RE relocations.
+//!   the kernel's BTF only for objects that call kernel functions, declare
+//!   typed `__ksym` variables or have CO-RE relocations, and the modules'
+//!   BTF only when vmlinux's lacks something; [`externs`] reads
+//!   `/proc/kallsyms` only for untyped `__ksym` variables.
 //! - `load_programs`: `BPF_PROG_LOAD` in `prog_fd[]` order; a rejection
 //!   shows the failing instruction, its source line and the verifier log.
 //! - `fill_jump_tables`: prog-array entries, implied and explicit.
@@ -93,7 +100,9 @@
 mod attach;
 mod create_maps;
 pub mod error;
+pub mod externs;
 mod fill_jump_tables;
+pub mod gunzip;
 pub mod interrupt;
 pub mod kernel_btf;
 pub mod kernel_maps;
@@ -103,6 +112,7 @@ mod load_btf;
 mod load_programs;
 pub mod loaded_object;
 pub mod object;
+mod map_defaults;
 pub mod observe;
 pub mod open;
 pub mod options;
@@ -110,7 +120,10 @@ pub mod pin;
 pub mod pin_index;
 pub mod pipeline;
 mod pool;
+pub mod probe;
+pub mod program_types;
 pub mod record;
+mod register_struct_ops;
 mod rollback;
 pub mod status;
 pub mod test_run;
@@ -129,8 +142,8 @@ pub use xdp::{XdpAttachment, XdpLink};
 pub use error::{LoadError, VerifierReport};
 pub use observe::{Event, NoObserver, Observer, Patch, Stage};
 pub use options::{
-    AttachOptions, EntryChoice, Jobs, JumpRequest, LoadOptions, MapRef, Mode, OptionError,
-    PinPolicy, ProgRef, Ref,
+    AttachOptions, AttachProg, Autoload, EntryChoice, Jobs, JumpRequest, LoadOptions, MapRef,
+    Mode, OptionError, PinPolicy, ProgRef, Ref,
 };
 pub use pipeline::{load, Attached, Loaded, LoadedMap, LoadedProgram, MadeJumpEntry, StageTiming};
 pub use status::{status, status_with, DeviceStatus, StatusReport};

@@ -1,13 +1,18 @@
 //! Stage 5: `BPF_PROG_LOAD` of every program, giving `prog_fd[]`.
 //!
 //! Each program goes to the kernel relocated (see `relocate`), with its type
-//! (from the section name, else `--type`), licence, kernel version, name
+//! (from the section name, else `--type`), expected attach type and attach
+//! target (`program_types`), licence, kernel version, name
 //! (the function name, cut to the kernel's 15 bytes), and — when the
 //! object's BTF is loaded — func_info and line_info, so that the verifier
 //! log names source lines. The first load is made without a log (faster);
 //! only a refused program is loaded again with one (`rxdp_syscalls`), and
 //! its rejection is reported with the failing instruction, its source line
 //! and the end of the log. `-v` asks for the log on success too.
+//!
+//! Programs load in `prog_fd[]` order, except those that replace a function
+//! of another program (`freplace`): they come last, so that a target in the
+//! same object is loaded before them. `prog_fd[]` keeps the object's order.
 //!
 //! The kernel verifies privileged loads without a lock shared between
 //! them, so the stage loads several programs at once (`--jobs`, one per
@@ -18,10 +23,12 @@ use std::num::NonZeroUsize;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::time::{Duration, Instant};
 
+use crate::program_types::{replaced_func, target_error, Attach, Kind, TargetProgram};
+
 use rxdp_elf::insn::encode;
-use rxdp_elf::kfunc::{is_xdp_metadata, stub_xdp_metadata};
 use rxdp_elf::relocate::Patch;
-use rxdp_elf::{Function, Object};
+use rxdp_elf::xdp_hints::{is_xdp_metadata, stub_xdp_metadata};
+use rxdp_elf::{AttachTarget, Function, Object, ProgramType};
 use rxdp_syscalls::bpf::{
     prog_info, prog_load, ProgLoad, BPF_F_XDP_DEV_BOUND_ONLY, BPF_LOG_LEVEL1,
 };
@@ -40,94 +47,154 @@ use rxdp_elf::relocate::{LinkedProgram, FUNC_INFO_REC_SIZE, LINE_INFO_REC_SIZE};
 /// Log lines a rejection shows.
 const TAIL_LINES: usize = 20;
 
-/// Loads the relocated programs into `prog_fd[]`, `jobs` at a time (see
-/// [`crate::pool`]): events, results and the error are those of a load in
-/// `prog_fd[]` order. Returns the programs and, when worker threads did
-/// the loads, the wall time during which at least one of them was in the
-/// kernel: their syscalls are not on the calling thread's clock
-/// (`rxdp_syscalls::seam` counts per thread), and added up they would
-/// exceed the stage's wall time.
+/// Loads the relocated programs; `kinds` and `attaches` are theirs, in
+/// `prog_fd[]` order, `target` the program `freplace` programs replace a
+/// function of, `with` what all of them are loaded with.
+///
+/// The programs that replace no function are loaded first, `jobs` at a
+/// time (see [`crate::pool`]): events, results and the error are those
+/// of a load in `prog_fd[]` order. The `freplace` programs follow, one
+/// by one, since their target may be one of the first. Returns the
+/// programs and, when worker threads did the loads, the wall time during
+/// which at least one of them was in the kernel: their syscalls are not
+/// on the calling thread's clock (`rxdp_syscalls::seam` counts per
+/// thread), and added up they would exceed the stage's wall time.
 pub fn load_programs(
     ctx: &Context<'_>,
     linked: &[LinkedProgram],
-    btf: Option<BorrowedFd<'_>>,
+    with: &With<'_>,
+    kinds: &[Kind],
+    attaches: &[Attach],
+    target: Option<&TargetProgram>,
     observer: &mut dyn Observer,
 ) -> Result<(Vec<LoadedProgram>, Duration), LoadError> {
     let count = linked.len();
+    let replaces = |i: usize| attaches.get(i).is_some_and(|a| a.replace.is_some());
+    let first: Vec<usize> = (0..count).filter(|&i| !replaces(i)).collect();
     let jobs = match ctx.options.jobs {
         // A fault plan or a fake kernel is this thread's alone: its
         // syscalls stay here, in prog_fd[] order.
         _ if seam::thread_bound() => NonZeroUsize::MIN,
         Jobs::Max(jobs) => jobs,
         // Asked only when there is a choice to make.
-        Jobs::Auto if count > 1 => usable_cpus()
+        Jobs::Auto if first.len() > 1 => usable_cpus()
             .ok()
             .and_then(NonZeroUsize::new)
             .unwrap_or(NonZeroUsize::MIN),
         Jobs::Auto => NonZeroUsize::MIN,
     };
-    let after: Vec<Vec<usize>> = (0..count).map(|index| prerequisites(ctx, index)).collect();
-    let threaded = jobs.get().min(count) > 1 || after.iter().any(|a| !a.is_empty());
-    let work = |index: usize| {
-        if let Some(signal) = signal::interrupted() {
-            return Err(LoadError::Interrupted {
-                file: ctx.file.to_string(),
-                stage: Stage::LoadPrograms,
-                signal,
-            });
-        }
-        let (start, kernel) = (Instant::now(), seam::kernel_time());
-        let loaded = load_one(ctx, index, &linked[index], btf)?;
-        Ok((loaded, start, seam::kernel_time().saturating_sub(kernel)))
-    };
-    let report = |index: usize, (loaded, _, _): &(Done, Instant, Duration)| {
-        observer.event(&Event::ProgramLoaded {
-            index,
-            name: &loaded.program.name,
-            prog_type: loaded.program.prog_type,
-            fd: loaded.program.fd.as_raw_fd(),
-            id: loaded.program.id,
-            insns: linked[index].insns.len(),
-            verified_insns: loaded.program.verified_insns,
-            took: loaded.took,
+    let threaded = jobs.get().min(first.len()) > 1;
+    let interrupted = || {
+        signal::interrupted().map(|signal| LoadError::Interrupted {
+            file: ctx.file.to_string(),
+            stage: Stage::LoadPrograms,
+            signal,
         })
     };
-    let done = pool::run(count, jobs, &after, work, report).map_err(|stopped| match stopped {
-        Stopped::Failed(_, error) => error,
-        Stopped::Stuck(index) => {
-            let program = &ctx.object.programs[index];
-            LoadError::Program {
-                file: ctx.file.to_string(),
-                index,
-                program: program.name().to_string(),
-                section: program.section.clone(),
-                error: SysError::new("BPF_PROG_LOAD", libc::EDEADLK).with_subject(
-                    "the programs it must be loaded after lead back to it: none was loaded",
-                ),
-            }
+    let work = |job: usize| {
+        if let Some(error) = interrupted() {
+            return Err(error);
         }
-    })?;
+        let index = first[job];
+        let fields = attach_fields(ctx, index, kinds, attaches, None)?;
+        let (start, kernel) = (Instant::now(), seam::kernel_time());
+        let loaded = load_one(ctx, index, &linked[index], with, fields)?;
+        Ok((loaded, start, seam::kernel_time().saturating_sub(kernel)))
+    };
+    let report = |job: usize, (loaded, _, _): &(Done, Instant, Duration)| {
+        program_loaded(observer, first[job], &linked[first[job]], loaded)
+    };
+    let independent = vec![Vec::new(); first.len()];
+    let done = pool::run(first.len(), jobs, &independent, work, report).map_err(
+        |stopped| match stopped {
+            Stopped::Failed(_, error) => error,
+            Stopped::Stuck(job) => {
+                let index = first[job];
+                let program = &ctx.object.programs[index];
+                LoadError::Program {
+                    file: ctx.file.to_string(),
+                    index,
+                    program: program.name().to_string(),
+                    section: program.section.clone(),
+                    error: SysError::new("BPF_PROG_LOAD", libc::EDEADLK).with_subject(
+                        "the programs it must be loaded after lead back to it: none was loaded",
+                    ),
+                }
+            }
+        },
+    )?;
     let kernel = if threaded {
         busy_time(done.iter().map(|(_, start, kernel)| (*start, *kernel)))
     } else {
         Duration::ZERO
     };
-    Ok((
-        done.into_iter()
-            .map(|(loaded, _, _)| loaded.program)
-            .collect(),
-        kernel,
-    ))
+    let mut loaded: Vec<Option<LoadedProgram>> = (0..count).map(|_| None).collect();
+    for (job, (program, _, _)) in done.into_iter().enumerate() {
+        loaded[first[job]] = Some(program.program);
+    }
+    for index in (0..count).filter(|&i| replaces(i)) {
+        if let Some(error) = interrupted() {
+            return Err(error);
+        }
+        let fields = attach_fields(ctx, index, kinds, attaches, Some((target, &loaded)))?;
+        let program = load_one(ctx, index, &linked[index], with, fields)?;
+        program_loaded(observer, index, &linked[index], &program);
+        loaded[index] = Some(program.program);
+    }
+    Ok((loaded.into_iter().flatten().collect(), kernel))
 }
 
-/// The programs `prog_fd[index]` needs in the kernel before it can be
-/// loaded. None in rxdp's model yet: each program stands alone. A program
-/// that names another one at load time (an freplace program's
-/// `attach_prog_fd`, a struct_ops map's members) lists it here, and the
-/// pool starts it only once that one is loaded (a cycle fails the stage
-/// naming a program on it).
-fn prerequisites(_ctx: &Context<'_>, _index: usize) -> Vec<usize> {
-    Vec::new()
+/// Tells `observer` that `prog_fd[index]` is loaded.
+fn program_loaded(observer: &mut dyn Observer, index: usize, linked: &LinkedProgram, done: &Done) {
+    observer.event(&Event::ProgramLoaded {
+        index,
+        name: &done.program.name,
+        prog_type: done.program.prog_type,
+        fd: done.program.fd.as_raw_fd(),
+        id: done.program.id,
+        insns: linked.insns.len(),
+        verified_insns: done.program.verified_insns,
+        took: done.took,
+    })
+}
+
+/// The attach fields of `prog_fd[index]`. An `freplace` program's target
+/// (given with `replacing`: the `--attach-prog` program, or one of this
+/// object's already `loaded`) gives its `attach_prog_fd` and the BTF id of
+/// the function replaced.
+fn attach_fields<'a>(
+    ctx: &Context<'_>,
+    index: usize,
+    kinds: &[Kind],
+    attaches: &'a [Attach],
+    replacing: Option<(Option<&'a TargetProgram>, &'a [Option<LoadedProgram>])>,
+) -> Result<AttachFields<'a>, LoadError> {
+    let attach = &attaches[index];
+    let mut attach_btf_id = attach.attach_btf_id;
+    let mut attach_prog = None;
+    if let (Some(func), Some((target, loaded))) = (&attach.replace, replacing) {
+        let fd = match target {
+            Some(TargetProgram::Loaded(fd)) => Some(fd.as_fd()),
+            Some(TargetProgram::Own(own)) => loaded
+                .get(*own)
+                .and_then(Option::as_ref)
+                .map(|p| p.fd.as_fd()),
+            None => None,
+        };
+        let fail =
+            |problem: String| target_error(ctx.file, Stage::LoadPrograms, ctx.object, index, problem);
+        let fd = fd.ok_or_else(|| fail("no --attach-prog program to replace".into()))?;
+        attach_btf_id = replaced_func(fd, func).map_err(fail)?;
+        attach_prog = Some(fd);
+    }
+    Ok(AttachFields {
+        kind: kinds[index],
+        expected_attach_type: attach.expected_attach_type,
+        attach_btf_id,
+        attach_btf_obj_fd: attach.attach_btf_obj_fd.as_ref().map(AsFd::as_fd),
+        attach_prog,
+        target: attach.target.clone(),
+    })
 }
 
 /// The wall time covered by the union of `[start, start + length)`.
@@ -155,14 +222,35 @@ struct Done {
     took: Duration,
 }
 
+/// The attach fields of one `BPF_PROG_LOAD`.
+struct AttachFields<'a> {
+    kind: Kind,
+    expected_attach_type: u32,
+    attach_btf_id: u32,
+    attach_btf_obj_fd: Option<BorrowedFd<'a>>,
+    attach_prog: Option<BorrowedFd<'a>>,
+    target: Option<String>,
+}
+
+/// What every program of the object is loaded with: the object's BTF
+/// (`btf`), whether it has the FUNCs the func_info records name
+/// (`func_info`), and the module BTF fds kfunc calls index (`fd_array`).
+pub(crate) struct With<'a> {
+    pub btf: Option<BorrowedFd<'a>>,
+    pub func_info: bool,
+    pub fd_array: &'a [i32],
+}
+
 fn load_one(
     ctx: &Context<'_>,
     index: usize,
     linked: &LinkedProgram,
-    btf: Option<BorrowedFd<'_>>,
+    with: &With<'_>,
+    attach: AttachFields<'_>,
 ) -> Result<Done, LoadError> {
     let program = &ctx.object.programs[index];
-    let prog_type = program.prog_type.unwrap_or(ctx.options.default_type);
+    let prog_type = attach.kind.prog_type;
+    let btf = with.btf;
     let mut insns = linked.insns.clone();
     let hints = linked
         .patches
@@ -187,11 +275,14 @@ fn load_one(
     let insns = encode(&insns);
     // func_info/line_info refer to the object's BTF: only with it.
     let (func_info, line_info) = match btf {
-        Some(_) => (linked.func_info_bytes(), linked.line_info_bytes()),
-        None => (Vec::new(), Vec::new()),
+        Some(_) if with.func_info => (linked.func_info_bytes(), linked.line_info_bytes()),
+        _ => (Vec::new(), Vec::new()),
     };
     let mut request = ProgLoad::new(prog_type.0, &insns, &ctx.object.license);
-    request.expected_attach_type = program.expected_attach_type;
+    request.expected_attach_type = attach.expected_attach_type;
+    request.attach_btf_id = attach.attach_btf_id;
+    request.attach_btf_obj_fd = attach.attach_btf_obj_fd;
+    request.attach_prog_fd = attach.attach_prog;
     request.kern_version = ctx.object.kernel_version;
     request.prog_flags = program.prog_flags;
     request.name = program.name();
@@ -207,12 +298,14 @@ fn load_one(
     request.func_info_rec_size = FUNC_INFO_REC_SIZE;
     request.line_info = &line_info;
     request.line_info_rec_size = LINE_INFO_REC_SIZE;
+    request.fd_array = with.fd_array;
     request.log_level = if ctx.options.verifier_log {
         BPF_LOG_LEVEL1
     } else {
         0
     };
-    let done = prog_load(&request).map_err(|error| refused(ctx, index, linked, error))?;
+    let done =
+        prog_load(&request).map_err(|error| refused(ctx, index, linked, prog_type, error))?;
     let info = prog_info(done.fd.as_fd()).map_err(|error| LoadError::Program {
         file: ctx.file.to_string(),
         index,
@@ -225,6 +318,9 @@ fn load_one(
             name: program.name().to_string(),
             section: program.section.clone(),
             prog_type,
+            expected_attach_type: attach.expected_attach_type,
+            attach_btf_id: attach.attach_btf_id,
+            attach_target: attach.target,
             fd: done.fd,
             id: info.id,
             tag: info.tag_hex(),
@@ -238,11 +334,28 @@ fn load_one(
 }
 
 /// The error for a program the kernel refused.
-fn refused(ctx: &Context<'_>, index: usize, linked: &LinkedProgram, error: SysError) -> LoadError {
+fn refused(
+    ctx: &Context<'_>,
+    index: usize,
+    linked: &LinkedProgram,
+    prog_type: ProgramType,
+    error: SysError,
+) -> LoadError {
     let program = &ctx.object.programs[index];
     let file = ctx.file.to_string();
     let name = program.name().to_string();
     let section = program.section.clone();
+    let trampoline = matches!(program.attach_target, AttachTarget::Kernel { .. })
+        && matches!(prog_type, ProgramType::TRACING | ProgramType::LSM)
+        || prog_type == ProgramType::EXT;
+    if error.errno == libc::EPERM && error.log.is_none() && trampoline {
+        let problem = format!(
+            "{}: as root, this means the kernel (or a sandbox) refuses {prog_type} programs \
+             their BPF trampoline",
+            crate::error::syscall(&error)
+        );
+        return target_error(ctx.file, Stage::LoadPrograms, ctx.object, index, problem);
+    }
     if ctx.offload != 0 && is_offload_refusal(&error) {
         return LoadError::Offload {
             file,

@@ -29,13 +29,17 @@ pub enum Stage {
     LoadBtf,
     /// `BPF_MAP_CREATE` in `map_fd[]` order, shared pins, initial contents.
     CreateMaps,
-    /// Link subprograms and patch instructions (no syscalls; the kernel BTF
-    /// is read here when a program calls a kfunc).
+    /// Link subprograms and patch instructions, find attach targets (no
+    /// syscalls; the kernel BTF is read before the maps when a program
+    /// calls a kfunc, has CO-RE relocations, attaches to a kernel type or
+    /// implements a struct_ops member).
     Relocate,
     /// `BPF_PROG_LOAD` in `prog_fd[]` order.
     LoadPrograms,
     /// Put programs into prog arrays.
     FillJumpTables,
+    /// `BPF_MAP_UPDATE_ELEM` of the `.struct_ops` maps `--register` names.
+    Register,
     /// Pin the maps into the staging directory.
     Pin,
     /// `RTM_SETLINK`.
@@ -55,6 +59,7 @@ impl Stage {
             Stage::Relocate => "relocate",
             Stage::LoadPrograms => "load programs",
             Stage::FillJumpTables => "fill jump tables",
+            Stage::Register => "register struct_ops",
             Stage::Pin => "pin",
             Stage::Attach => "attach",
             Stage::PublishPins => "publish pins",
@@ -144,10 +149,45 @@ pub enum Event<'a> {
         /// The inner map's index in `map_fd[]`.
         inner: usize,
     },
-    /// The kernel's BTF was read to resolve kfuncs.
+    /// The kernel refused the object's BTF, also with the kinds it does not
+    /// know replaced: the object is loaded without it.
+    BtfLeftOut {
+        /// The kernel's refusal.
+        error: &'a rxdp_syscalls::Error,
+    },
+    /// A map's `max_entries` set for this machine: a perf-event array's
+    /// to the possible CPUs, a ring buffer's rounded to a power-of-2
+    /// number of pages.
+    MapResized {
+        /// The map.
+        name: &'a str,
+        /// `max_entries` in the object.
+        from: u32,
+        /// `max_entries` as created.
+        to: u32,
+    },
+    /// The `.kconfig` map's value was computed (`bytes` bytes), from the
+    /// kernel configuration at `config` when the object asks for `CONFIG_*`.
+    KconfigFilled {
+        /// Its size.
+        bytes: usize,
+        /// The configuration read, if any.
+        config: Option<&'a str>,
+    },
+    /// The kernel's BTF (vmlinux's or a module's) was read, for kfuncs,
+    /// `__ksym` variables, CO-RE, attach targets or struct_ops.
     KernelBtfRead {
         /// Its size.
         bytes: usize,
+    },
+    /// A `__ksym` extern was resolved.
+    KsymResolved {
+        /// The extern.
+        name: &'a str,
+        /// What the kernel has for it.
+        value: rxdp_elf::ksyms::KsymValue,
+        /// Where: `vmlinux`, a module, `/proc/kallsyms`, or nowhere.
+        source: &'a str,
     },
     /// Instruction `insn` of program `program` was patched for `symbol`.
     Relocated {
@@ -189,6 +229,33 @@ pub enum Event<'a> {
         program: usize,
         /// Why the entry is made.
         origin: JumpOrigin,
+    },
+    /// The struct_ops map `map_fd[index]` was laid out as the kernel's
+    /// struct `type_name` (`btf_vmlinux_value_type_id`, `value_size`).
+    StructOpsLaidOut {
+        /// Its index in `map_fd[]`.
+        index: usize,
+        /// The kernel struct.
+        type_name: &'a str,
+        /// The value type's id in the kernel's BTF.
+        value_type_id: u32,
+        /// The value's size.
+        value_size: usize,
+    },
+    /// The struct_ops map `map_fd[index]` was updated with its programs'
+    /// fds: registered with the kernel (or, `.struct_ops.link`, ready for a
+    /// link).
+    StructOpsRegistered {
+        /// Its index in `map_fd[]`.
+        index: usize,
+        /// Its name.
+        name: &'a str,
+        /// The kernel struct.
+        type_name: &'a str,
+        /// How many programs it holds.
+        programs: usize,
+        /// A `.struct_ops.link` map: made ready for a link, not registered.
+        link: bool,
     },
     /// `map_fd[index]` pinned at `path` (in the staging directory).
     Pinned {

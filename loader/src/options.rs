@@ -261,6 +261,54 @@ pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(5);
 /// The largest object file read by default: BPF objects are kilobytes to a
 /// few MiB; a bigger file is most likely not one.
 pub const DEFAULT_MAX_OBJECT_SIZE: u64 = 256 << 20;
+/// Which `SEC("?...")` programs (libbpf's autoload off) a load loads
+/// besides the others.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Autoload {
+    /// None: like libbpf, they are neither relocated nor loaded, and not in
+    /// `prog_fd[]`.
+    #[default]
+    Default,
+    /// All of them (`--all`).
+    All,
+    /// Those named (`--autoload NAME`, repeated): function or section names.
+    Names(Vec<String>),
+}
+
+/// The program whose function `freplace` programs replace (`--attach-prog`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AttachProg {
+    /// A loaded program, by its kernel id.
+    Id(u32),
+    /// A program pinned on bpffs.
+    Pin(PathBuf),
+    /// A program of this object (function or section name), loaded first.
+    Program(String),
+}
+
+impl AttachProg {
+    /// Digits are an id, a path (with a `/`) a pin, anything else a
+    /// program of the object.
+    pub fn parse(text: &str) -> AttachProg {
+        match text.parse::<u32>() {
+            Ok(id) if text.bytes().all(|b| b.is_ascii_digit()) => AttachProg::Id(id),
+            _ if text.contains('/') => AttachProg::Pin(PathBuf::from(text)),
+            _ => AttachProg::Program(text.to_string()),
+        }
+    }
+}
+
+impl fmt::Display for AttachProg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AttachProg::Id(id) => write!(f, "program id {id}"),
+            AttachProg::Pin(path) => write!(f, "the program pinned at {}", path.display()),
+            AttachProg::Program(name) => write!(f, "program {name} of this object"),
+        }
+    }
+}
 
 /// Everything a load needs to know besides the object. Start from
 /// [`LoadOptions::new`] and set what else the load needs: more fields may
@@ -274,8 +322,10 @@ pub struct LoadOptions {
     pub attach: Option<AttachOptions>,
     /// Explicit jump-table entries, on top of those the object implies.
     pub jumps: Vec<JumpRequest>,
-    /// The type of programs whose section name says none (`prog/0`, `1/7`).
-    pub default_type: ProgramType,
+    /// The type of programs whose section no table knows (`--type`). Without
+    /// it, such sections are refused — except `prog`, `prog/N` and
+    /// iproute2's `ID/KEY`, which never carried a type and are XDP.
+    pub default_type: Option<ProgramType>,
     /// Where the maps are pinned.
     pub pins: PinPolicy,
     /// Load with a verifier log and keep it, even on success (`-v`).
@@ -304,16 +354,29 @@ pub struct LoadOptions {
     /// with each call answering `-EOPNOTSUPP`, as a device without hints
     /// would (`rxdp run`: the kernel test-runs no device-bound program).
     pub hints_stub: bool,
+    /// Which `SEC("?...")` programs to load too.
+    pub autoload: Autoload,
+    /// The program `freplace` programs replace a function of.
+    pub attach_prog: Option<AttachProg>,
+    /// The `.struct_ops` maps to register (update at key 0) once their
+    /// programs are loaded: `--register`.
+    pub register: Vec<MapRef>,
+    /// Whether `socket/N`, `kprobe/N`, `kretprobe/N` and `sockops/N` put
+    /// their program at key N of the last prog array, as bpf_load.c did
+    /// (default); `false` reads them as libbpf does, the text after `/`
+    /// naming an event, not a key (`--no-section-keys`).
+    pub section_keys: bool,
 }
 
 impl LoadOptions {
-    /// Load `path`: no attach, no explicit entries, type xdp, default pins.
+    /// Load `path`: no attach, no explicit entries, no forced type, default
+    /// pins, no `?` program, nothing registered.
     pub fn new(path: impl Into<PathBuf>) -> LoadOptions {
         LoadOptions {
             path: path.into(),
             attach: None,
             jumps: Vec::new(),
-            default_type: ProgramType::XDP,
+            default_type: None,
             pins: PinPolicy::Default,
             verifier_log: false,
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
@@ -323,6 +386,10 @@ impl LoadOptions {
             jobs: Jobs::Auto,
             hints_dev: None,
             hints_stub: false,
+            autoload: Autoload::Default,
+            attach_prog: None,
+            register: Vec::new(),
+            section_keys: true,
         }
     }
 }
@@ -408,6 +475,26 @@ pub enum OptionError {
         /// The program of the second.
         second: usize,
     },
+    /// `--autoload name` names no program of the object.
+    #[error("--autoload {name}: no program is named so; those not loaded by default: {list}")]
+    AutoloadUnknown {
+        /// The name given.
+        name: String,
+        /// The programs that do not load by default.
+        list: String,
+    },
+    /// `--register map` names a map that is not a struct_ops map.
+    #[error("--register {map}: map_fd[{index}] is a {map_type} map, not struct_ops: {list}")]
+    NotStructOps {
+        /// The map as given.
+        map: String,
+        /// Its index.
+        index: usize,
+        /// Its type.
+        map_type: MapType,
+        /// The object's struct_ops maps.
+        list: String,
+    },
 }
 
 /// `0 jmp_table1, 1 jmp_table2` or `none`.
@@ -438,6 +525,67 @@ fn program_list(object: &Object) -> String {
             .enumerate()
             .map(|(i, prog)| format!("{i} {} (section {})", prog.name(), prog.section)),
     )
+}
+
+/// The object as this load sees it: the `?` programs `autoload` does not
+/// ask for left out ([`Object::select_programs`]), so that `prog_fd[]`
+/// counts only the programs loaded. Each name must name a program.
+pub fn select_programs(object: Object, autoload: &Autoload) -> Result<Object, OptionError> {
+    let named = |p: &rxdp_elf::Program, name: &str| {
+        p.name() == name || p.section == name || p.section.strip_prefix('?') == Some(name)
+    };
+    if let Autoload::Names(names) = autoload {
+        for name in names {
+            if !object.programs.iter().any(|p| named(p, name)) {
+                return Err(OptionError::AutoloadUnknown {
+                    name: name.clone(),
+                    list: list(
+                        object
+                            .programs
+                            .iter()
+                            .filter(|p| !p.autoload)
+                            .map(|p| format!("{} (section {})", p.name(), p.section)),
+                    ),
+                });
+            }
+        }
+    }
+    Ok(object.select_programs(|_, p| {
+        p.autoload
+            || match autoload {
+                Autoload::Default => false,
+                Autoload::All => true,
+                Autoload::Names(names) => names.iter().any(|name| named(p, name)),
+            }
+    }))
+}
+
+/// The struct_ops maps `--register` names, by index.
+pub fn register_plan(object: &Object, maps: &[MapRef]) -> Result<Vec<usize>, OptionError> {
+    let mut plan = Vec::with_capacity(maps.len());
+    for reference in maps {
+        let index = resolve_map(object, reference)?;
+        let map = &object.maps[index];
+        if map.struct_ops.is_none() {
+            return Err(OptionError::NotStructOps {
+                map: reference.to_string(),
+                index,
+                map_type: map.def.map_type,
+                list: list(
+                    object
+                        .maps
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, m)| m.struct_ops.is_some())
+                        .map(|(i, m)| format!("{i} {}", m.name)),
+                ),
+            });
+        }
+        if !plan.contains(&index) {
+            plan.push(index);
+        }
+    }
+    Ok(plan)
 }
 
 /// The index of the map `reference` names.

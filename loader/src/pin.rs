@@ -916,11 +916,13 @@ pub fn shared_pin(
 
 /// Opens the directory a shared pin lives in: below the bpffs mount (made
 /// when missing, recorded in `rollback`), or the load's final directory
-/// (`None` when it does not exist yet).
+/// (`None` when it does not exist yet). Without `create` (`--no-pin`) a
+/// missing directory is `None`: there is no pin in it to reuse.
 pub(crate) fn open_shared_dir(
     pin: &SharedPin,
     bpffs_root: &Path,
     target: Option<&PinTarget>,
+    create: bool,
     rollback: &mut Rollback,
 ) -> Result<Option<Rc<Dir>>, PinError> {
     if pin.in_load_dir {
@@ -937,6 +939,7 @@ pub(crate) fn open_shared_dir(
     for name in &pin.dirs {
         current = match open_checked(&current, OsStr::new(name))? {
             Some(dir) => Rc::new(dir),
+            None if !create => return Ok(None),
             None => {
                 match current.make_dir(name, 0o700) {
                     Ok(()) => rollback.created_dir(current.clone(), name.clone()),

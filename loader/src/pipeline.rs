@@ -3,8 +3,16 @@
 //!
 //! ```text
 //! open → resolve options → load BTF → create maps → relocate → load programs
-//!      → fill jump tables → pin (staging) → attach → publish pins
+//!      → fill jump tables → register struct_ops → pin (staging) → attach
+//!      → publish pins
 //! ```
+//!
+//! Resolving the options also decides what each program is
+//! (`program_types`): which `SEC("?...")` programs load, each program's
+//! type (a section no table knows is refused, never guessed), and that
+//! every program that needs an attach target has one. The kernel's BTF is
+//! read once, before the maps, when something needs it: kfuncs, CO-RE,
+//! attach targets, struct_ops layouts.
 //!
 //! The BTF is loaded before the maps (the issue lists it after): maps are
 //! created with their BTF key/value type ids, and those need the BTF's fd.
@@ -28,12 +36,13 @@
 //! resolved first (`pin::recover`).
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use rxdp_elf::core::CoreTarget;
-use rxdp_elf::kfunc::{is_xdp_metadata, needs_kernel_btf, KfuncIds};
+use rxdp_elf::ksyms::{needs_kernel_btf, KernelSymbols, KernelType, KsymValue};
 use rxdp_elf::relocate::{relocate_against, Patch};
+use rxdp_elf::xdp_hints::is_xdp_metadata;
 use rxdp_elf::{JumpEntry, JumpOrigin, MapType, Object, Pinning, ProgramType};
 use rxdp_syscalls::fs::bpffs;
 use rxdp_syscalls::fs::lock::{self, Lock, LockError};
@@ -44,16 +53,25 @@ use rxdp_syscalls::signal;
 use crate::attach::attach;
 use crate::create_maps::create_maps;
 use crate::error::LoadError;
+use crate::externs;
 use crate::fill_jump_tables::fill_jump_tables;
-use crate::kernel_btf::{self, VMLINUX_BTF};
+use crate::kernel_btf::{Kernel, KernelBtfError};
 use crate::legacy;
 use crate::load_btf::load_btf;
-use crate::load_programs::load_programs;
+use crate::load_programs::{load_programs, With};
+use crate::map_defaults;
 use crate::observe::{Event, Observer, Stage};
-use crate::options::{jump_plan, resolve_entry, EntryChoice, LoadOptions, Mode, PinPolicy};
+use crate::open;
+use crate::options::{
+    jump_plan, register_plan, resolve_entry, select_programs, EntryChoice, LoadOptions, Mode,
+    PinPolicy,
+};
 use crate::pin::{self, Intent, PinTarget};
+use crate::program_types::{self, Kind, TargetProgram};
+use crate::register_struct_ops::{register_struct_ops, Updated};
 use crate::rollback::Rollback;
 use crate::xdp_link::LINK_PIN;
+use rxdp_elf::struct_ops::{kernel_layout, KernelLayout};
 
 /// A map of the loaded object: `map_fd[i]`.
 #[derive(Debug)]
@@ -85,6 +103,14 @@ pub struct LoadedProgram {
     pub section: String,
     /// Its type.
     pub prog_type: ProgramType,
+    /// The `expected_attach_type` it was loaded with (`enum bpf_attach_type`;
+    /// for struct_ops programs, the member's index).
+    pub expected_attach_type: u32,
+    /// The BTF type it was loaded for (`attach_btf_id`), 0 without.
+    pub attach_btf_id: u32,
+    /// What it attaches to, for people (`FUNC bpf_iter_task`,
+    /// `tcp_congestion_ops.init`), `None` without a target.
+    pub attach_target: Option<String>,
     /// `prog_fd[i]`.
     pub fd: OwnedFd,
     /// The kernel's id (`bpftool prog show id N`).
@@ -173,6 +199,12 @@ pub struct Loaded {
     /// The BPF link of a `--link` attach: the program stays attached while
     /// this fd or its pin (`LINK_PIN` beside the maps) lives.
     pub link: Option<OwnedFd>,
+    /// The `.struct_ops` maps registered (`--register`), by `map_fd[]`
+    /// index: the kernel keeps them registered until key 0 is deleted.
+    pub registered: Vec<usize>,
+    /// The `.struct_ops.link` maps `--register` made ready: a
+    /// `BPF_LINK_CREATE` of one registers it for the link's lifetime.
+    pub ready_for_link: Vec<usize>,
     /// Kept so that the object's BTF id stays valid while `Loaded` lives.
     btf: Option<OwnedFd>,
 }
@@ -306,6 +338,14 @@ struct Made {
 
 /// What a device and the options resolved to before anything is made.
 struct Resolved {
+    /// The object as this load sees it (`?` programs not asked for left out).
+    object: Object,
+    /// Each program's type and expected attach type, in `prog_fd[]` order.
+    kinds: Vec<Kind>,
+    /// The program `freplace` programs replace a function of.
+    target: Option<TargetProgram>,
+    /// The struct_ops maps to register.
+    register: Vec<usize>,
     entry: Option<(usize, EntryChoice)>,
     ifindex: Option<u32>,
     hints_ifindex: Option<u32>,
@@ -348,7 +388,7 @@ pub(crate) struct Opened<'a> {
     /// `PIN_OBJECT_NS` (its directory is named after it), else empty: the
     /// only use of the file's bytes after the parse.
     pub object_sha1: String,
-    pub object: &'a Object,
+    pub object: Object,
     /// How long reading and parsing took.
     pub open: StageTiming,
 }
@@ -358,12 +398,12 @@ pub(crate) fn load_opened(
     opened: Opened<'_>,
     options: &LoadOptions,
     observer: &mut dyn Observer,
-) -> Result<Loaded, LoadError> {
+) -> Result<(Loaded, Object), LoadError> {
     let Opened {
         file,
         path,
         object_sha1,
-        object,
+        object: parsed,
         open,
     } = opened;
     let file = file.to_string();
@@ -379,10 +419,11 @@ pub(crate) fn load_opened(
         rxdp_syscalls::bpf::allow_memlock_raise(true);
     }
 
-    let resolved = resolve(&file, object, options)?;
+    let mut resolved = resolve(&file, parsed, options)?;
+    let mut warnings = for_this_machine(&file, &mut resolved.object, observer)?;
+    let object = &resolved.object;
     let mut ctx = context(&file, object, options, object_sha1, resolved.ifindex)?;
     ctx.hints_ifindex = resolved.hints_ifindex;
-    let mut warnings = Vec::new();
     if options.pins == PinPolicy::Never && options.attach.as_ref().is_some_and(|a| a.link) {
         warnings.push(
             "--no-pin with --link: the link is not pinned, and the program is detached when \
@@ -422,11 +463,12 @@ pub(crate) fn load_opened(
         Ok(Finished {
             attach,
             pin_dir,
-            warning,
+            warnings: more,
             recovered,
             link,
+            updated,
         }) => {
-            warnings.extend(warning);
+            warnings.extend(more);
             Ok(Loaded {
                 file: path.to_path_buf(),
                 jump_entries: resolved
@@ -447,6 +489,8 @@ pub(crate) fn load_opened(
                 warnings,
                 recovered,
                 link,
+                registered: updated.registered,
+                ready_for_link: updated.ready,
                 btf: made.btf,
             })
         }
@@ -492,18 +536,66 @@ pub(crate) fn load_opened(
     }
 }
 
-/// Resolves the entry program, the jump plan and the device, before
-/// anything is made: a typo costs no syscall but the device lookup.
-fn resolve(file: &str, object: &Object, options: &LoadOptions) -> Result<Resolved, LoadError> {
+/// What the object leaves to the machine it loads on: map sizes
+/// ([`map_defaults`]) and the `.kconfig` values ([`externs::fill_kconfig`]).
+/// Returns warnings.
+fn for_this_machine(
+    file: &str,
+    object: &mut Object,
+    observer: &mut dyn Observer,
+) -> Result<Vec<String>, LoadError> {
+    let adjusted = map_defaults::apply(object).map_err(|error| LoadError::Map {
+        file: file.to_string(),
+        index: 0,
+        map: "(perf event arrays)".to_string(),
+        what: "size them for the possible CPUs".to_string(),
+        error,
+    })?;
+    for (name, from, to) in &adjusted {
+        observer.event(&Event::MapResized {
+            name,
+            from: *from,
+            to: *to,
+        });
+    }
+    let extern_error = |error| LoadError::Extern {
+        file: file.to_string(),
+        stage: Stage::Resolve,
+        error,
+    };
+    let filled = externs::fill_kconfig(object).map_err(extern_error)?;
+    if let Some(map) = object.kconfig_map().and_then(|i| object.maps.get(i)) {
+        observer.event(&Event::KconfigFilled {
+            bytes: map.data.as_ref().map_or(0, Vec::len),
+            config: filled.config.as_deref(),
+        });
+    }
+    Ok(filled.warnings)
+}
+
+/// Resolves which programs load and what each is, the entry program, the
+/// jump plan, the struct_ops to register, the device and the `freplace`
+/// target, before anything is made: a mistake costs no syscall but those
+/// two lookups.
+fn resolve(file: &str, parsed: Object, options: &LoadOptions) -> Result<Resolved, LoadError> {
     let option_error = |error| LoadError::Option {
         file: file.to_string(),
         error,
     };
-    let plan = jump_plan(object, &options.jumps).map_err(option_error)?;
+    let mut object = select_programs(parsed, &options.autoload).map_err(option_error)?;
+    if !options.section_keys {
+        object
+            .jump_entries
+            .retain(|e| e.origin != JumpOrigin::SectionNumber);
+    }
+    let kinds = program_types::kinds(file, &object, options)?;
+    program_types::check_targets(file, &object, options)?;
+    let register = register_plan(&object, &options.register).map_err(option_error)?;
+    let plan = jump_plan(&object, &options.jumps).map_err(option_error)?;
     let (entry, ifindex) = match &options.attach {
         Some(attach) => {
             let entry =
-                resolve_entry(object, attach.entry.as_ref(), &plan).map_err(option_error)?;
+                resolve_entry(&object, attach.entry.as_ref(), &plan).map_err(option_error)?;
             let ifindex = netlink::ifindex(&attach.dev).map_err(|error| LoadError::Device {
                 file: file.to_string(),
                 dev: attach.dev.clone(),
@@ -521,7 +613,12 @@ fn resolve(file: &str, object: &Object, options: &LoadOptions) -> Result<Resolve
         })?),
         _ => ifindex,
     };
+    let target = program_types::open_target_program(file, &object, options)?;
     Ok(Resolved {
+        object,
+        kinds,
+        target,
+        register,
         entry,
         ifindex,
         hints_ifindex,
@@ -536,7 +633,10 @@ fn context<'a>(
     object_sha1: String,
     ifindex: Option<u32>,
 ) -> Result<Context<'a>, LoadError> {
-    let shares = object.maps.iter().any(|m| m.pinning != Pinning::None);
+    // With --no-pin nothing is pinned, shared maps included: bpffs is not
+    // mounted for them (an existing pin is still reused, if there is one).
+    let shares =
+        object.maps.iter().any(|m| m.pinning != Pinning::None) && options.pins != PinPolicy::Never;
     let pins = !matches!(
         (&options.pins, &options.attach),
         (PinPolicy::Never, _) | (PinPolicy::Default, None)
@@ -599,14 +699,26 @@ fn context<'a>(
     })
 }
 
+/// Whether a function of the object has CO-RE relocations.
+fn has_core_relocs(object: &Object) -> bool {
+    object
+        .programs
+        .iter()
+        .map(|p| &p.function)
+        .chain(&object.subprograms)
+        .any(|f| !f.core_relocs.is_empty())
+}
+
 /// What the stages after resolution end with, besides `Made`.
 struct Finished {
     attach: Option<Attached>,
     pin_dir: Option<PathBuf>,
-    /// From publishing the pins, when the old ones could not be removed.
-    warning: Vec<String>,
+    /// The object's BTF rewritten or left out; the old pins not removed.
+    warnings: Vec<String>,
     recovered: Vec<pin::Recovered>,
     link: Option<OwnedFd>,
+    /// The struct_ops maps updated.
+    updated: Updated,
 }
 
 /// Takes the locks of the device (`dev`) and of the `--pin-dir`, in that
@@ -661,36 +773,106 @@ fn run(
     observer: &mut dyn Observer,
 ) -> Result<Finished, LoadError> {
     let file = ctx.file;
-    made.btf = load_btf(file, ctx.object, observer)?;
+    let object_btf = load_btf(file, ctx.object, observer)?;
+    made.btf = object_btf.fd;
+    let mut warnings: Vec<String> = object_btf.warning.into_iter().collect();
     clock.lap(Stage::LoadBtf, observer);
     checkpoint(file, Stage::LoadBtf)?;
 
     let btf = made.btf.as_ref().map(AsFd::as_fd);
-    made.maps = create_maps(ctx, btf, rollback, observer)?;
+    // The kernel's BTF, only for objects with kfuncs, typed __ksym
+    // variables, CO-RE relocations, kernel attach targets or struct_ops.
+    let kernel_error = |error| LoadError::KernelBtf {
+        file: file.to_string(),
+        error,
+    };
+    let mut kernel =
+        if needs_kernel_btf(ctx.object) || program_types::needs_kernel_types(ctx.object) {
+            Some(Kernel::read(observer).map_err(kernel_error)?)
+        } else {
+            None
+        };
+    let layouts = struct_ops_layouts(ctx, kernel.as_ref().map(|k| &*k.btf.vmlinux), observer)?;
+    made.maps = create_maps(ctx, btf, &layouts, rollback, observer)?;
     clock.lap(Stage::CreateMaps, observer);
     checkpoint(file, Stage::CreateMaps)?;
 
-    // The kernel's BTF, only for objects with kfuncs or CO-RE relocations.
-    let kernel_btf = if needs_kernel_btf(ctx.object) {
-        let path = Path::new(VMLINUX_BTF);
-        let kfunc_error = |error| LoadError::Kfunc {
-            file: file.to_string(),
-            error,
-        };
-        let btf = kernel_btf::read(path, observer).map_err(kfunc_error)?;
-        let kfuncs = kernel_btf::resolve_kfuncs(ctx.object, &btf, path).map_err(kfunc_error)?;
-        Some((btf, kfuncs))
-    } else {
-        None
+    let vmlinux = kernel.as_ref().map(Kernel::vmlinux);
+    let mut core_target = match &vmlinux {
+        Some(vmlinux) if has_core_relocs(ctx.object) => Some(CoreTarget::new(vmlinux)),
+        _ => None,
     };
-    let core_target = kernel_btf.as_ref().map(|(btf, _)| CoreTarget::new(btf));
-    let no_kfuncs = KfuncIds::default();
-    let kfuncs = kernel_btf.as_ref().map_or(&no_kfuncs, |(_, kfuncs)| kfuncs);
+    if let Some(kernel) = &mut kernel {
+        let lacking = kernel.btf.vmlinux_lacks_ksyms(ctx.object)
+            || core_target
+                .as_ref()
+                .is_some_and(|core| core.vmlinux_lacks_candidates(ctx.object));
+        if lacking {
+            kernel.read_modules(observer).map_err(kernel_error)?;
+        }
+    }
+    // Attach targets: vmlinux's, else a module's (its BTF read then).
+    let attaches = program_types::plan(
+        file,
+        ctx.object,
+        &resolved.kinds,
+        kernel.as_mut(),
+        &layouts,
+        observer,
+    )?;
+    if let (Some(core), Some(kernel)) = (&mut core_target, &kernel) {
+        for module in &kernel.btf.modules {
+            core.add_module(&module.btf);
+        }
+    }
+    let addresses = externs::ksym_addresses(ctx.object).map_err(|error| LoadError::Extern {
+        file: file.to_string(),
+        stage: Stage::Relocate,
+        error,
+    })?;
+    let mut symbols =
+        KernelSymbols::resolve(ctx.object, kernel.as_ref().map(|k| &k.btf), &addresses).map_err(
+            |error| {
+                kernel_error(KernelBtfError::Ksym {
+                    error,
+                    looked: kernel.as_ref().map(Kernel::looked).unwrap_or_default(),
+                })
+            },
+        )?;
+    // The BTF fds of the modules whose kfuncs and variables the programs
+    // use: open until the programs are loaded.
+    let mut module_fds: Vec<Option<OwnedFd>> = Vec::new();
+    if let Some(kernel) = &kernel {
+        module_fds.resize_with(kernel.btf.modules.len(), || None);
+        for module in symbols.modules_used() {
+            module_fds[module] = Some(kernel.module_fd(module).map_err(kernel_error)?);
+        }
+    }
+    symbols.set_module_fds(
+        module_fds
+            .iter()
+            .map(|fd| fd.as_ref().map_or(0, AsRawFd::as_raw_fd))
+            .collect(),
+    );
+    for (name, value) in symbols.values() {
+        let source = match value {
+            KsymValue::Btf(KernelType { module, .. }) => {
+                kernel.as_ref().map_or("vmlinux", |k| k.btf.name(module))
+            }
+            KsymValue::Address(_) => externs::KALLSYMS,
+            _ => "not in this kernel",
+        };
+        observer.event(&Event::KsymResolved {
+            name,
+            value,
+            source,
+        });
+    }
     let map_fds: Vec<RawFd> = made.maps.iter().map(|m| m.fd.as_raw_fd()).collect();
     let mut linked = Vec::with_capacity(ctx.object.programs.len());
     for (index, program) in ctx.object.programs.iter().enumerate() {
         let mut program_linked =
-            relocate_against(ctx.object, index, &map_fds, kfuncs, core_target.as_ref()).map_err(
+            relocate_against(ctx.object, index, &map_fds, &symbols, core_target.as_ref()).map_err(
                 |error| LoadError::Relocate {
                     file: file.to_string(),
                     error,
@@ -715,17 +897,49 @@ fn run(
     checkpoint(file, Stage::Relocate)?;
 
     drop(core_target);
-    drop(kernel_btf);
-    let (programs, elsewhere) = load_programs(ctx, &linked, btf, observer)?;
+    drop(vmlinux);
+    drop(kernel);
+    let fd_array = symbols.fd_array();
+    let with = With {
+        btf,
+        func_info: object_btf.func_info,
+        fd_array: &fd_array,
+    };
+    let (programs, elsewhere) = load_programs(
+        ctx,
+        &linked,
+        &with,
+        &resolved.kinds,
+        &attaches,
+        resolved.target.as_ref(),
+        observer,
+    )?;
     made.programs = programs;
     clock.kernel_elsewhere(elsewhere);
     drop(linked);
+    drop(module_fds);
     clock.lap(Stage::LoadPrograms, observer);
     checkpoint(file, Stage::LoadPrograms)?;
 
     fill_jump_tables(ctx, &resolved.plan, &made.maps, &made.programs, observer)?;
     clock.lap(Stage::FillJumpTables, observer);
     checkpoint(file, Stage::FillJumpTables)?;
+
+    let updated = if resolved.register.is_empty() {
+        Updated::default()
+    } else {
+        let updated = register_struct_ops(
+            ctx,
+            &resolved.register,
+            &layouts,
+            &made.maps,
+            &made.programs,
+            rollback,
+            observer,
+        )?;
+        clock.lap(Stage::Register, observer);
+        updated
+    };
 
     // Loads of one device take turns from here to the publication of
     // their pins, and so do unloads: the pins in place are always those
@@ -736,7 +950,6 @@ fn run(
         made.locks = take_locks(ctx, dev, observer)?;
     }
     let mut recovered = Vec::new();
-    let mut warning = Vec::new();
     let staged = match &ctx.pin_target {
         Some(target) => {
             let pins_error = |stage, error| LoadError::Pins {
@@ -803,7 +1016,7 @@ fn run(
                     "the slot the program went into, which the kernel did not report",
                 ),
             })?;
-            warning.extend(pin::publish(
+            warnings.extend(pin::publish(
                 file,
                 &staging,
                 &final_name,
@@ -817,7 +1030,7 @@ fn run(
             // The pins of the replaced program in the layout before rxdp/.
             if let (PinTarget::Device { bpffs, ifname }, Some(attached)) = (target, &attached) {
                 if let Some(replaced) = attached.replaced {
-                    warning.extend(legacy::remove_pins_of(
+                    warnings.extend(legacy::remove_pins_of(
                         bpffs,
                         ifname,
                         attached.mode,
@@ -833,8 +1046,47 @@ fn run(
     Ok(Finished {
         attach: attached,
         pin_dir,
-        warning,
+        warnings,
         recovered,
         link: link_fd,
+        updated,
     })
+}
+
+/// The kernel layout of each struct_ops map (`None` for the other maps).
+fn struct_ops_layouts(
+    ctx: &Context<'_>,
+    kernel: Option<&rxdp_elf::btf::Btf>,
+    observer: &mut dyn Observer,
+) -> Result<Vec<Option<KernelLayout>>, LoadError> {
+    let mut layouts = Vec::with_capacity(ctx.object.maps.len());
+    for (index, map) in ctx.object.maps.iter().enumerate() {
+        let (Some(ops), Some(kernel), Some(ours)) =
+            (map.struct_ops.as_ref(), kernel, ctx.object.btf.as_ref())
+        else {
+            layouts.push(None);
+            continue;
+        };
+        let name = |p: usize| {
+            ctx.object
+                .programs
+                .get(p)
+                .map_or_else(String::new, |p| p.name().to_string())
+        };
+        let layout =
+            kernel_layout(ours, map, kernel, name).map_err(|error| LoadError::StructOps {
+                file: ctx.file.to_string(),
+                index,
+                map: map.name.clone(),
+                error,
+            })?;
+        observer.event(&Event::StructOpsLaidOut {
+            index,
+            type_name: &ops.type_name,
+            value_type_id: layout.value_type_id,
+            value_size: layout.value.len(),
+        });
+        layouts.push(Some(layout));
+    }
+    Ok(layouts)
 }

@@ -2,10 +2,10 @@
 //!
 //! File descriptors need no log: they are `OwnedFd`s and close when the
 //! load's values drop. What outlives the process is recorded here as it
-//! happens — directories, shared pins, the staging directory, the attach —
-//! and [`Rollback::undo`] reverses it, newest first, when a later stage
-//! fails or a signal asks the load to stop. On success the pipeline simply
-//! drops the log.
+//! happens — directories, shared pins, the staging directory, struct_ops
+//! registrations, the attach — and [`Rollback::undo`] reverses it, newest
+//! first, when a later stage fails or a signal asks the load to stop. On
+//! success the pipeline simply drops the log.
 //!
 //! Every entry holds its directory open: undoing removes names relative to
 //! those fds, never by path (nothing renamed meanwhile is followed), and
@@ -44,6 +44,9 @@ pub(crate) struct Rollback {
     /// and the directory once open.
     staging: Option<(Rc<Dir>, String, Option<Rc<Dir>>)>,
     attach: Option<AttachUndo>,
+    /// Registered struct_ops maps (a reference each, and the map's name):
+    /// the kernel keeps one alive until its key 0 is deleted.
+    registered: Vec<(OwnedFd, String)>,
 }
 
 impl Rollback {
@@ -76,6 +79,11 @@ impl Rollback {
 
     pub fn attached(&mut self, attach: AttachUndo) {
         self.attach = Some(attach);
+    }
+
+    /// A struct_ops map was registered: unregister it if the load fails.
+    pub fn registered(&mut self, map: OwnedFd, name: String) {
+        self.registered.push((map, name));
     }
 
     /// The attach landed in another slot than asked (auto mode).
@@ -159,6 +167,13 @@ impl Rollback {
                 ),
             },
         };
+        for (map, name) in self.registered.into_iter().rev() {
+            let result = rxdp_syscalls::bpf::map_delete_elem(map.as_fd(), &0u32.to_ne_bytes());
+            note(
+                sys(result.map(drop)),
+                format!("unregister struct_ops map {name}"),
+            );
+        }
         if let Some((parent, name, dir)) = self.staging {
             let path = parent.join(&name).display().to_string();
             if attach_undone {

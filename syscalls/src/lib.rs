@@ -12,6 +12,7 @@
 //! - [`signal`]: SIGINT and SIGTERM as a request to stop;
 //! - [`sched`]: the CPUs the process may use (the loader's pool of threads);
 //! - [`alloc`]: the memory allocator of rxdp's programs (`mmap`);
+//! - [`system`]: the kernel's release and the page size;
 //! - `fake` (feature `fake-kernel`, for tests): a replaceable handler that
 //!   answers the seam's `bpf(2)` and rtnetlink calls instead of the kernel,
 //!   and `SimKernel`, a model kernel with maps, programs, pins, links and
@@ -44,5 +45,6 @@ pub mod netlink;
 pub mod sched;
 pub mod seam;
 pub mod signal;
+pub mod system;
 
 pub use error::{errno_name, Error, Result, ENOTSUPP};

@@ -311,11 +311,20 @@ pub enum MapProblem {
         /// The member.
         member: String,
     },
-    /// Member `member` is not a pointer to an array (declare it with __uint).
-    #[error("member `{member}` is not a pointer to an array (declare it with __uint)")]
+    /// Member `member` is neither a pointer to an array (`__uint`) nor a
+    /// one-value enum (`__ulong`).
+    #[error("member `{member}` is neither a pointer to an array nor an enum of one value (declare it with __uint or __ulong)")]
     NotPtrToArray {
         /// The member.
         member: String,
+    },
+    /// Member `member` holds `value`, more than its 32 bits take.
+    #[error("member `{member}` is {value:#x}, which does not fit its 32 bits")]
+    AttributeRange {
+        /// The member.
+        member: String,
+        /// The value declared.
+        value: u64,
     },
     /// Member `member` is not a pointer (declare it with __type).
     #[error("member `{member}` is not a pointer (declare it with __type)")]

@@ -28,6 +28,23 @@ const BTF_VAR_GLOBAL_ALLOCATED: u32 = 1;
 const BTF_INT_SIGNED: u32 = 1 << 24;
 /// Name given to the placeholder VAR and to unnamed extern parameters.
 const PLACEHOLDER_NAME: &str = "__rxdp_ksym";
+/// The DATASEC of `__kconfig` externs (libbpf's `KCONFIG_SEC`).
+pub const KCONFIG_SECTION: &str = ".kconfig";
+/// The DATASEC of `__ksym` externs (libbpf's `KSYMS_SEC`).
+pub const KSYMS_SECTION: &str = ".ksyms";
+
+/// Where a `.kconfig` variable lives in the `.kconfig` map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KconfigSlot {
+    /// The VAR.
+    pub var_id: u32,
+    /// Its byte offset in the map's value.
+    pub offset: u32,
+    /// Its size in bytes.
+    pub size: u32,
+    /// Its alignment in bytes.
+    pub align: u32,
+}
 
 impl Btf {
     /// The bytes to give `BPF_BTF_LOAD`: [`to_bytes`](Btf::to_bytes) of a
@@ -56,9 +73,31 @@ impl Btf {
         Ok(())
     }
 
+    /// The global FUNC `name` becomes static (`BTF_FUNC_STATIC`): the
+    /// verifier then checks it in its callers' context instead of on its
+    /// own. Nothing happens when there is no such FUNC.
+    pub fn make_func_static(&mut self, name: &str) {
+        let Some(id) = self.find(BtfKind::Func, name) else {
+            return;
+        };
+        let first = self.first_type_id();
+        if let Some(BtfType {
+            data: BtfTypeData::Func { linkage },
+            ..
+        }) = id
+            .checked_sub(first)
+            .and_then(|i| self.types.get_mut(i as usize))
+        {
+            if *linkage == BTF_FUNC_GLOBAL {
+                *linkage = 0;
+            }
+        }
+    }
+
     /// Appends `s` to the string table and returns its offset.
     pub fn add_string(&mut self, s: &str) -> u32 {
-        let offset = u32::try_from(self.strings.len()).unwrap_or(u32::MAX);
+        let own = u32::try_from(self.strings.len()).unwrap_or(u32::MAX);
+        let offset = self.string_base().saturating_add(own);
         self.strings.extend_from_slice(s.as_bytes());
         self.strings.push(0);
         offset
@@ -112,12 +151,64 @@ impl Btf {
         Ok(())
     }
 
-    /// `.ksyms` and `.kconfig`: every entry becomes an allocated VAR, laid out
-    /// one after the other. `.ksyms` entries (kernel functions and variables,
-    /// resolved by the loader, never read through this section) become
-    /// 4-byte ints; `.kconfig` variables keep their types and sizes, aligned
-    /// naturally, as a loader filling a `.kconfig` map would lay them out.
+    /// Where each variable of the `.kconfig` DATASEC lives in the
+    /// `.kconfig` map, as libbpf lays it out (`bpf_object__collect_externs`
+    /// sorting by `cmp_externs`): by alignment, largest first, then by
+    /// size, smallest first, then by name, each at the next offset its
+    /// alignment allows. In DATASEC order; empty without a `.kconfig`.
+    pub fn kconfig_layout(&self) -> Result<Vec<KconfigSlot>, BtfError> {
+        let Some(id) = self.find(BtfKind::Datasec, KCONFIG_SECTION) else {
+            return Ok(Vec::new());
+        };
+        let mut slots = Vec::new();
+        for info in self.type_by_id(id)?.secinfos() {
+            let var = self.type_by_id(info.type_id)?;
+            if var.kind != BtfKind::Var {
+                return Err(BtfError::UnexpectedKind {
+                    id: info.type_id,
+                    expected: "VAR",
+                    found: var.kind.name(),
+                });
+            }
+            slots.push(KconfigSlot {
+                var_id: info.type_id,
+                offset: 0,
+                size: self.size_of(info.type_id)?,
+                align: self.align_of(info.type_id)?,
+            });
+        }
+        let mut order: Vec<usize> = (0..slots.len()).collect();
+        order.sort_by(|&a, &b| {
+            let (a, b) = (&slots[a], &slots[b]);
+            b.align
+                .cmp(&a.align)
+                .then(a.size.cmp(&b.size))
+                .then_with(|| {
+                    let name = |slot: &KconfigSlot| self.type_name(slot.var_id).unwrap_or_default();
+                    name(a).cmp(name(b))
+                })
+        });
+        let mut end: u32 = 0;
+        for index in order {
+            let slot = &mut slots[index];
+            slot.offset = end
+                .checked_next_multiple_of(slot.align)
+                .ok_or(BtfError::SizeOverflow { id: slot.var_id })?;
+            end = slot
+                .offset
+                .checked_add(slot.size)
+                .ok_or(BtfError::SizeOverflow { id: slot.var_id })?;
+        }
+        Ok(slots)
+    }
+
+    /// `.ksyms` and `.kconfig`: every entry becomes an allocated VAR.
+    /// `.ksyms` entries (kernel functions and variables, resolved by the
+    /// loader, never read through this section) become 4-byte ints laid out
+    /// one after the other; `.kconfig` variables keep their types and sizes
+    /// at their places in the `.kconfig` map ([`kconfig_layout`](Btf::kconfig_layout)).
     fn lay_out_extern_datasecs(&mut self, placeholder: &mut Placeholder) -> Result<(), BtfError> {
+        let kconfig = self.kconfig_layout()?;
         for index in 0..self.types.len() {
             let Some(t) = self.types.get(index) else {
                 continue;
@@ -126,26 +217,29 @@ impl Btf {
                 continue;
             }
             let ksyms = match self.string(t.name_off)? {
-                ".ksyms" => true,
-                ".kconfig" => false,
+                KSYMS_SECTION => true,
+                KCONFIG_SECTION => false,
                 _ => continue,
             };
             let entries: Vec<u32> = t.secinfos().iter().map(|v| v.type_id).collect();
             let mut layout = Vec::with_capacity(entries.len());
             let mut end: u32 = 0;
-            for type_id in entries {
+            for (i, type_id) in entries.into_iter().enumerate() {
                 let entry = self.type_by_id(type_id)?;
-                let (var_id, size) = match (entry.kind, ksyms) {
-                    (BtfKind::Func, _) => (placeholder.var(self), 4),
+                let (var_id, offset, size) = match (entry.kind, ksyms) {
+                    (BtfKind::Func, true) => (placeholder.var(self), end, 4),
                     (BtfKind::Var, true) => {
                         let int = placeholder.int(self);
                         self.make_allocated_var(type_id, Some(int));
-                        (type_id, 4)
+                        (type_id, end, 4)
                     }
-                    (BtfKind::Var, false) => {
-                        let size = self.size_of(type_id)?;
+                    (_, false) => {
+                        // `kconfig_layout` checked the kinds, in this order.
+                        let slot = kconfig
+                            .get(i)
+                            .ok_or(BtfError::SizeOverflow { id: type_id })?;
                         self.make_allocated_var(type_id, None);
-                        (type_id, size)
+                        (type_id, slot.offset, slot.size)
                     }
                     (kind, _) => {
                         return Err(BtfError::UnexpectedKind {
@@ -155,13 +249,11 @@ impl Btf {
                         })
                     }
                 };
-                let align = size.clamp(1, 8).next_power_of_two().min(8);
-                let offset = end
-                    .checked_next_multiple_of(align)
-                    .ok_or(BtfError::SizeOverflow { id: type_id })?;
-                end = offset
-                    .checked_add(size)
-                    .ok_or(BtfError::SizeOverflow { id: type_id })?;
+                end = end.max(
+                    offset
+                        .checked_add(size)
+                        .ok_or(BtfError::SizeOverflow { id: type_id })?,
+                );
                 layout.push((var_id, offset, size));
             }
             if let Some(t) = self.types.get_mut(index) {
@@ -217,7 +309,7 @@ impl Placeholder {
         if let Some(id) = self.int {
             return id;
         }
-        let existing = (1u32..).zip(btf.types()).find_map(|(id, t)| {
+        let existing = btf.types_with_ids().find_map(|(id, t)| {
             let BtfTypeData::Int(int) = t.data else {
                 return None;
             };

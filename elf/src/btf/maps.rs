@@ -5,6 +5,9 @@
 //! - `__uint(name, val)` is `int (*name)[val]`: a PTR to an ARRAY whose
 //!   `nelems` is the value (`type`, `max_entries`, `map_flags`, `numa_node`,
 //!   `pinning`, `map_extra`, `key_size`, `value_size`);
+//! - `__ulong(name, val)` (bpf_helpers.h of 6.9) is `enum { ___x = val }
+//!   name`: an ENUM or ENUM64 of one enumerator whose value is the value,
+//!   64 bits wide (`map_extra`, an arena's address);
 //! - `__type(name, T)` is `T *name`: a PTR whose target is the key or value type;
 //! - `__array(values, T)` is `typeof(T) *values[]`: a zero-length ARRAY of PTR
 //!   to T, where T is a function prototype for a prog array, or the struct
@@ -12,7 +15,7 @@
 //!   in `.rel.maps` pointing at 8-byte slots from the member's offset on.
 
 use super::error::{BtfError, MapProblem};
-use super::types::{BtfKind, BtfMember};
+use super::types::{BtfKind, BtfMember, BtfTypeData};
 use super::Btf;
 
 /// `BPF_MAP_TYPE_PROG_ARRAY`.
@@ -122,7 +125,7 @@ impl Btf {
                 "map_flags" => def.map_flags = self.uint_member(name, m)?,
                 "numa_node" => def.numa_node = self.uint_member(name, m)?,
                 "pinning" => def.pinning = self.uint_member(name, m)?,
-                "map_extra" => def.map_extra = u64::from(self.uint_member(name, m)?),
+                "map_extra" => def.map_extra = self.long_member(name, m)?,
                 "key_size" => key_size = Some(self.uint_member(name, m)?),
                 "value_size" => value_size = Some(self.uint_member(name, m)?),
                 "key" => {
@@ -164,17 +167,44 @@ impl Btf {
         Ok(def)
     }
 
-    /// `__uint(name, val)`: a PTR to an ARRAY of `val` elements.
+    /// `__uint(name, val)` or `__ulong(name, val)` of a 32-bit attribute.
     fn uint_member(&self, name: &str, m: &BtfMember) -> Result<u32, MapProblem> {
+        let value = self.long_member(name, m)?;
+        u32::try_from(value).map_err(|_| MapProblem::AttributeRange {
+            member: name.to_owned(),
+            value,
+        })
+    }
+
+    /// `__uint(name, val)`: a PTR to an ARRAY of `val` elements; or
+    /// `__ulong(name, val)`: an ENUM or ENUM64 whose one enumerator is
+    /// `val` (libbpf's `get_map_field_long`; a 32-bit enumerator is
+    /// sign-extended only when its enum is signed).
+    fn long_member(&self, name: &str, m: &BtfMember) -> Result<u64, MapProblem> {
         let not_uint = || MapProblem::NotPtrToArray {
             member: name.to_owned(),
         };
-        let ptr = self.resolved(m.type_id).ok_or_else(not_uint)?;
-        if ptr.kind != BtfKind::Ptr {
+        let t = self.resolved(m.type_id).ok_or_else(not_uint)?;
+        match &t.data {
+            BtfTypeData::Enum(values) if values.len() == 1 => {
+                let value = values[0].val;
+                return Ok(if t.kind_flag {
+                    i64::from(value) as u64
+                } else {
+                    u64::from(value as u32)
+                });
+            }
+            BtfTypeData::Enum64(values) if values.len() == 1 => return Ok(values[0].value()),
+            _ => {}
+        }
+        if t.kind != BtfKind::Ptr {
             return Err(not_uint());
         }
-        let array = self.type_by_id(ptr.size_or_type).map_err(|_| not_uint())?;
-        array.array().map(|a| a.nelems).ok_or_else(not_uint)
+        let array = self.type_by_id(t.size_or_type).map_err(|_| not_uint())?;
+        array
+            .array()
+            .map(|a| u64::from(a.nelems))
+            .ok_or_else(not_uint)
     }
 
     /// `__type(name, T)`: a PTR to T; gives T's id as declared and its size.

@@ -13,12 +13,18 @@
 //! rewrites extern declarations the kernel refuses. [`BtfExt`] reads the
 //! per-instruction records of `.BTF.ext`.
 //!
+//! A kernel that does not know some kind gets [`Btf::sanitized`]
+//! (`sanitize.rs`). A module's BTF is split BTF on top of vmlinux's
+//! ([`Btf::parse_split`]).
+//!
 //! Files: `parse.rs` (reading), `write.rs` (writing), `types.rs` (the
-//! records), `datasec.rs` and `kernel.rs` (the two repairs), `maps.rs` (BTF
-//! map definitions), `ext.rs` (`.BTF.ext`), `error.rs`; [`value`] reads
-//! and writes map keys and values through it.
+//! records), `datasec.rs` and `kernel.rs` (the two repairs), `sanitize.rs`,
+//! `maps.rs` (BTF map definitions), `ext.rs` (`.BTF.ext`), `error.rs`;
+//! [`value`] reads and writes map keys and values through it.
 //!
 //! Only little-endian BTF is read: BPF objects for this kernel are little-endian.
+
+use std::sync::Arc;
 
 mod datasec;
 mod error;
@@ -26,6 +32,7 @@ mod ext;
 mod kernel;
 mod maps;
 mod parse;
+mod sanitize;
 mod types;
 pub mod value;
 mod write;
@@ -35,7 +42,9 @@ mod tests;
 
 pub use error::{BtfError, MapProblem};
 pub use ext::{BtfExt, CoreReloc, FuncInfo, LineInfo, SectionRecords};
+pub use kernel::{KconfigSlot, KCONFIG_SECTION, KSYMS_SECTION};
 pub use maps::{BtfMapDef, BtfMapValues};
+pub use sanitize::BtfFeatures;
 pub use types::{
     BtfArray, BtfEnum, BtfEnum64, BtfInt, BtfKind, BtfMember, BtfParam, BtfType, BtfTypeData,
     VarSecinfo, BTF_FUNC_EXTERN, BTF_VAR_GLOBAL_EXTERN, BTF_VAR_STATIC,
@@ -58,6 +67,13 @@ pub type DatasecEntry<'a> = (u32, &'a str, &'a [VarSecinfo]);
 
 /// Parsed BTF: the header fields needed to write it back, the types and the
 /// string table.
+///
+/// A kernel module's BTF (`/sys/kernel/btf/<module>`) is *split* BTF: it
+/// continues vmlinux's, its type ids counting on from vmlinux's last and
+/// its string offsets from the end of vmlinux's string table, and it refers
+/// to vmlinux's types freely. [`Btf::parse_split`] reads one on top of its
+/// base; every lookup by id or string offset then reaches into the base
+/// where the number belongs to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Btf {
     /// `hdr_len` as read: a newer, longer header (its extra bytes zero) is
@@ -65,10 +81,13 @@ pub struct Btf {
     header_len: u32,
     /// `flags` of the header (0 in every BTF so far).
     flags: u8,
-    /// `types[i]` has type id `i + 1`.
+    /// `types[i]` has type id `first_type_id() + i`.
     types: Vec<BtfType>,
-    /// The raw string table: NUL-terminated strings, the first one empty.
+    /// The raw string table: NUL-terminated strings, the first one empty
+    /// (of a split BTF: what follows its base's).
     strings: Vec<u8>,
+    /// The BTF a split BTF continues (vmlinux for a module).
+    base: Option<Arc<Btf>>,
 }
 
 impl Default for Btf {
@@ -79,31 +98,72 @@ impl Default for Btf {
             flags: 0,
             types: Vec::new(),
             strings: vec![0],
+            base: None,
         }
     }
 }
 
 impl Btf {
-    /// All types; `types()[i]` has type id `i + 1` (id 0 is `void`).
+    /// This BTF's own types; `types()[i]` has type id
+    /// `first_type_id() + i` (id 0 is `void`). A split BTF's base types
+    /// are not among them.
     pub fn types(&self) -> &[BtfType] {
         &self.types
     }
 
-    /// The raw string table.
+    /// This BTF's own raw string table (a split BTF's starts at
+    /// offset [`string_base`](Btf::string_base)).
     pub fn strings(&self) -> &[u8] {
         &self.strings
+    }
+
+    /// The base of a split BTF.
+    pub fn base(&self) -> Option<&Arc<Btf>> {
+        self.base.as_ref()
+    }
+
+    /// The id of `types()[0]`: 1, or for a split BTF one past its base's
+    /// last.
+    pub fn first_type_id(&self) -> u32 {
+        self.base
+            .as_ref()
+            .map_or(1, |base| base.max_type_id().saturating_add(1))
+    }
+
+    /// The string offset of `strings()[0]`: 0, or for a split BTF the end
+    /// of its base's string table.
+    pub fn string_base(&self) -> u32 {
+        self.base.as_ref().map_or(0, |base| base.strings_end())
+    }
+
+    /// One past the last string offset.
+    fn strings_end(&self) -> u32 {
+        let own = u32::try_from(self.strings.len()).unwrap_or(u32::MAX);
+        self.string_base().saturating_add(own)
+    }
+
+    /// Each own type with its id.
+    pub fn types_with_ids(&self) -> impl Iterator<Item = (u32, &BtfType)> {
+        (self.first_type_id()..).zip(&self.types)
     }
 
     /// The largest valid type id.
     pub fn max_type_id(&self) -> u32 {
         // A parse never yields more types than fit a u32 (each is >= 12 bytes
         // of a u32-sized section).
-        u32::try_from(self.types.len()).unwrap_or(u32::MAX)
+        let own = u32::try_from(self.types.len()).unwrap_or(u32::MAX);
+        (self.first_type_id() - 1).saturating_add(own)
     }
 
     /// The type with id `id`. Id 0 (`void`) has no record and is out of range here.
     pub fn type_by_id(&self, id: u32) -> Result<&BtfType, BtfError> {
-        id.checked_sub(1)
+        let first = self.first_type_id();
+        if id < first {
+            if let Some(base) = &self.base {
+                return base.type_by_id(id);
+            }
+        }
+        id.checked_sub(first)
             .and_then(|i| self.types.get(i as usize))
             .ok_or(BtfError::TypeIdOutOfRange {
                 id,
@@ -119,13 +179,19 @@ impl Btf {
 
     /// The string at `offset` as bytes, without the UTF-8 check.
     fn string_bytes(&self, offset: u32) -> Result<&[u8], BtfError> {
+        let string_base = self.string_base();
+        if offset < string_base {
+            if let Some(base) = &self.base {
+                return base.string_bytes(offset);
+            }
+        }
         let rest = self
             .strings
-            .get(offset as usize..)
+            .get((offset - string_base) as usize..)
             .filter(|rest| !rest.is_empty())
             .ok_or(BtfError::StringOffset {
                 offset,
-                len: self.strings.len(),
+                len: self.strings_end() as usize,
             })?;
         let end = rest
             .iter()
@@ -142,13 +208,14 @@ impl Btf {
         self.string(self.type_by_id(id)?.name_off)
     }
 
-    /// The first type id with this kind and name.
+    /// The first type id with this kind and name among this BTF's own
+    /// types (a split BTF's base is not searched: libbpf's
+    /// `btf__find_by_name_kind_own`).
     pub fn find(&self, kind: BtfKind, name: &str) -> Option<u32> {
         let name = name.as_bytes();
-        self.types
-            .iter()
-            .position(|t| t.kind == kind && self.string_bytes(t.name_off).ok() == Some(name))
-            .and_then(|i| u32::try_from(i + 1).ok())
+        self.types_with_ids()
+            .find(|(_, t)| t.kind == kind && self.string_bytes(t.name_off).ok() == Some(name))
+            .map(|(id, _)| id)
     }
 
     /// Follows TYPEDEF, CONST, VOLATILE, RESTRICT and TYPE_TAG to the type
@@ -218,10 +285,67 @@ impl Btf {
         })
     }
 
+    /// The alignment of type `id` in bytes, as a C compiler for BPF lays it
+    /// out (libbpf's `btf__align_of`): an integer, enum or float its size
+    /// up to 8, a pointer 8, an array its element's, a struct or union its
+    /// most aligned member's (1 when packed: a member at an offset its
+    /// alignment does not divide, or a size that is no multiple of it).
+    pub fn align_of(&self, id: u32) -> Result<u32, BtfError> {
+        self.align_within(id, 0)
+    }
+
+    /// [`align_of`](Btf::align_of), `depth` structs deep already: a struct
+    /// that contains itself (only a damaged BTF has one) ends the walk.
+    fn align_within(&self, id: u32, depth: usize) -> Result<u32, BtfError> {
+        let mut current = id;
+        for _ in 0..=MAX_RESOLVE_DEPTH {
+            let t = self.type_by_id(current)?;
+            match t.kind {
+                BtfKind::Int | BtfKind::Enum | BtfKind::Enum64 | BtfKind::Float => {
+                    return Ok(t.size_or_type.clamp(1, 8));
+                }
+                BtfKind::Ptr => return Ok(8),
+                BtfKind::Array => match t.array() {
+                    Some(array) => current = array.type_id,
+                    None => return Ok(1),
+                },
+                BtfKind::Struct | BtfKind::Union if depth < MAX_RESOLVE_DEPTH => {
+                    let mut align = 1;
+                    for member in t.members() {
+                        let member_align = self.align_within(member.type_id, depth + 1)?;
+                        let packed = member.bitfield_size(t.kind_flag) == 0
+                            && member.bit_offset(t.kind_flag) % (8 * member_align) != 0;
+                        if packed {
+                            return Ok(1);
+                        }
+                        align = align.max(member_align);
+                    }
+                    return Ok(if t.size_or_type % align == 0 {
+                        align
+                    } else {
+                        1
+                    });
+                }
+                k if k.is_modifier() || k == BtfKind::Var => current = t.size_or_type,
+                BtfKind::Struct | BtfKind::Union => break,
+                k => {
+                    return Err(BtfError::NoSize {
+                        id: current,
+                        kind: k.name(),
+                    })
+                }
+            }
+        }
+        Err(BtfError::ReferenceLoop {
+            id,
+            limit: MAX_RESOLVE_DEPTH,
+        })
+    }
+
     /// Each DATASEC: its type id, its name (the ELF section) and its variables.
     pub fn datasecs(&self) -> Result<Vec<DatasecEntry<'_>>, BtfError> {
         let mut out = Vec::new();
-        for (id, t) in (1u32..).zip(&self.types) {
+        for (id, t) in self.types_with_ids() {
             if t.kind == BtfKind::Datasec {
                 out.push((id, self.string(t.name_off)?, t.secinfos()));
             }

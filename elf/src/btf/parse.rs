@@ -10,6 +10,8 @@ use super::types::{
     BtfArray, BtfEnum, BtfEnum64, BtfInt, BtfKind, BtfMember, BtfParam, BtfType, BtfTypeData,
     VarSecinfo,
 };
+use std::sync::Arc;
+
 use super::{Btf, BTF_HEADER_LEN, BTF_MAGIC, BTF_VERSION};
 
 /// Bits of `btf_type.info` the uapi defines (vlen 0..16, kind 24..29,
@@ -134,6 +136,20 @@ impl Btf {
     /// record is complete and of a known kind, and that every name offset and
     /// type reference is in range.
     pub fn parse(data: &[u8]) -> Result<Btf, BtfError> {
+        Btf::parse_on(data, None)
+    }
+
+    /// Parses a split BTF (`/sys/kernel/btf/<module>`) that continues
+    /// `base` (vmlinux's): its type ids start after the base's last, its
+    /// string offsets after the base's string table, and its references
+    /// may name the base's types and strings. The same checks as
+    /// [`parse`](Btf::parse), except that its own string table need not
+    /// start with the empty string (the base's does).
+    pub fn parse_split(data: &[u8], base: Arc<Btf>) -> Result<Btf, BtfError> {
+        Btf::parse_on(data, Some(base))
+    }
+
+    fn parse_on(data: &[u8], base: Option<Arc<Btf>>) -> Result<Btf, BtfError> {
         let hdr = common_header(data, "BTF", BTF_HEADER_LEN, BTF_HEADER_LEN)?;
         if hdr.flags != 0 {
             return Err(BtfError::BadFlags { flags: hdr.flags });
@@ -149,20 +165,36 @@ impl Btf {
         if overlap {
             return Err(BtfError::SectionsOverlap);
         }
+        let split = base.is_some();
         match (strings.first(), strings.last()) {
-            (None, _) | (_, None) => return Err(BtfError::StringTableEmpty),
-            (Some(&first), _) if first != 0 => return Err(BtfError::StringTableStart),
+            (None, _) | (_, None) if !split => return Err(BtfError::StringTableEmpty),
+            (Some(&first), _) if first != 0 && !split => return Err(BtfError::StringTableStart),
             (_, Some(&last)) if last != 0 => return Err(BtfError::StringTableEnd),
             _ => {}
         }
-        let types = parse_types(type_bytes, strings.len())?;
+        let (first_id, string_base) = match &base {
+            Some(base) => (base.max_type_id().saturating_add(1), base.strings_end()),
+            None => (1, 0),
+        };
+        let limits = Limits {
+            first_id,
+            str_end: (string_base as usize).saturating_add(strings.len()),
+        };
+        let types = parse_types(type_bytes, &limits)?;
         Ok(Btf {
             header_len: hdr.hdr_len,
             flags: hdr.flags,
             types,
             strings: strings.to_vec(),
+            base,
         })
     }
+}
+
+/// Where a BTF's ids start and its string offsets end (past its base's).
+struct Limits {
+    first_id: u32,
+    str_end: usize,
 }
 
 /// Kinds whose `vlen` counts records (or, for FUNC, holds the linkage).
@@ -244,27 +276,28 @@ fn raw_type(section: &[u8], offset: usize, type_id: u32) -> Result<(RawType<'_>,
     ))
 }
 
-/// Decodes the type section. `str_len` bounds every name offset.
-fn parse_types(section: &[u8], str_len: usize) -> Result<Vec<BtfType>, BtfError> {
+/// Decodes the type section. `limits.str_end` bounds every name offset.
+fn parse_types(section: &[u8], limits: &Limits) -> Result<Vec<BtfType>, BtfError> {
+    let first = limits.first_id;
     // Pass 1: extents and count, so that the vector is allocated exactly once.
     let mut count: u32 = 0;
     let mut offset = 0;
     while offset < section.len() {
-        let (_, len) = raw_type(section, offset, count + 1)?;
+        let (_, len) = raw_type(section, offset, first.saturating_add(count))?;
         offset += len;
         count += 1;
     }
     // Pass 2: decode and check references; every record is known complete.
-    let max = count;
+    let max = (first - 1).saturating_add(count);
     let mut types = Vec::with_capacity(count as usize);
     let mut offset = 0;
-    for type_id in 1..=count {
+    for type_id in first..=max {
         let (raw, len) = raw_type(section, offset, type_id)?;
         offset += len;
         let check = RefCheck {
             type_id,
             max,
-            str_len,
+            str_len: limits.str_end,
         };
         types.push(decode(raw, &check)?);
     }

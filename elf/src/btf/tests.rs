@@ -362,18 +362,27 @@ fn btf_kernel_bytes_rewrite_externs() {
             ])
         )
     );
-    // .kconfig keeps real sizes, naturally aligned, in declaration order.
+    // .kconfig keeps real sizes, laid out as the .kconfig map is (libbpf's
+    // order: most aligned first, then smallest, then by name).
     assert_eq!(
         datasec(&kernel, ".kconfig"),
         (
-            20,
+            13,
             owned(&[
-                ("CONFIG_BPF_SYSCALL", 0, 1),
-                ("CONFIG_HZ", 8, 8),
-                ("LINUX_KERNEL_VERSION", 16, 4)
+                ("CONFIG_HZ", 0, 8),
+                ("LINUX_KERNEL_VERSION", 8, 4),
+                ("CONFIG_BPF_SYSCALL", 12, 1)
             ])
         )
     );
+    let slots: Vec<(u32, u32, u32)> = btf
+        .kconfig_layout()
+        .unwrap()
+        .iter()
+        .map(|s| (s.offset, s.size, s.align))
+        .collect();
+    // In DATASEC order (clang's: CONFIG_BPF_SYSCALL, CONFIG_HZ, LINUX_KERNEL_VERSION).
+    assert_eq!(slots, [(12, 1, 1), (0, 8, 8), (8, 4, 4)]);
     assert_eq!(datasec(&kernel, ".bss"), datasec(&btf, ".bss"));
 
     // Objects without externs only get their DATASECs sorted.
@@ -1235,7 +1244,8 @@ fn btf_map_definition_errors() {
         .unwrap_err();
     assert_eq!(
         e.to_string(),
-        "map `m`: member `max_entries` is not a pointer to an array (declare it with __uint)"
+        "map `m`: member `max_entries` is neither a pointer to an array nor an enum of one value \
+         (declare it with __uint or __ulong)"
     );
     assert_eq!(
         map_err(&[("type", Raw(5))]),
@@ -1494,4 +1504,169 @@ fn btf_mutations_never_panic() {
     // Both outcomes occur: damage inside names or offsets keeps a valid
     // parse, damage to the header or kinds does not.
     assert!(ok > 100 && ok < cases - 1000, "{ok} of {cases}");
+}
+
+// ------------------------------------------------------------- split BTF
+
+#[test]
+#[rustfmt::skip]
+fn btf_split_parses_on_its_base() {
+    let base = std::sync::Arc::new(Btf::parse(&every_kind()).unwrap());
+    let at = base.strings().len() as u32;
+    // Own strings continue the base's: "modstruct" at `at`, "a" at `at+10`,
+    // "mod_func" at `at+12`; own types from 21 on.
+    let strings = b"modstruct\0a\0mod_func\0";
+    let words: Vec<u32> = vec![
+        /* 21 PTR -> int (base) */ 0, info(2, 0, false), 1,
+        /* 22 STRUCT modstruct { int a; int *b } */ at, info(4, 2, false), 16,
+            at + 10, 1, 0, 0, 21, 64,
+        /* 23 FUNC mod_func -> base FUNC_PROTO 13 */ at + 12, info(12, 0, false), 13,
+    ];
+    let split = Btf::parse_split(&build(&words, strings), base.clone()).unwrap();
+    assert_eq!((split.first_type_id(), split.max_type_id()), (21, 23));
+    assert_eq!(split.string_base(), at);
+    assert_eq!(split.types().len(), 3);
+    // Ids and strings of both: the base's through the split one.
+    assert_eq!(split.type_name(1).unwrap(), "int");
+    assert_eq!(split.type_name(22).unwrap(), "modstruct");
+    assert_eq!(split.string(at + 10).unwrap(), "a");
+    assert_eq!(split.size_of(22).unwrap(), 16);
+    assert_eq!(split.size_of(21).unwrap(), 8);
+    assert_eq!(split.type_by_id(23).unwrap().size_or_type, 13);
+    // `find` searches the split BTF's own types only.
+    assert_eq!(split.find(BtfKind::Func, "mod_func"), Some(23));
+    assert_eq!(split.find(BtfKind::Int, "int"), None);
+    assert_eq!(split.types_with_ids().map(|(id, _)| id).collect::<Vec<_>>(), [21, 22, 23]);
+    // A string added goes after everything; the split BTF writes itself alone.
+    let mut grown = split.clone();
+    let added = grown.add_string("more");
+    assert_eq!(added, at + strings.len() as u32);
+    assert_eq!(grown.string(added).unwrap(), "more");
+    let reparsed = Btf::parse_split(&split.to_bytes(), base.clone()).unwrap();
+    assert_eq!(reparsed, split);
+    // Out of range for the split BTF: a type past its last, a name past
+    // its strings.
+    let bad_ref = [0, info(2, 0, false), 22];
+    assert!(matches!(
+        Btf::parse_split(&build(&bad_ref, b"\0"), base.clone()),
+        Err(BtfError::BadTypeRef { type_id: 21, target: 22, max: 21 })
+    ));
+    let bad_name = [at + 5, info(2, 0, false), 1];
+    assert!(matches!(
+        Btf::parse_split(&build(&bad_name, b"ab\0"), base.clone()),
+        Err(BtfError::StringOffset { .. })
+    ));
+    // The base alone does not reach into the split one.
+    assert!(base.type_by_id(21).is_err());
+}
+
+// ------------------------------------------------------------- sanitizing
+
+#[test]
+fn btf_sanitized_replaces_what_the_kernel_lacks() {
+    let btf = Btf::parse(&every_kind()).unwrap();
+    assert_eq!(btf.sanitized(&BtfFeatures::ALL), btf);
+    let none = BtfFeatures {
+        func: false,
+        func_global: false,
+        datasec: false,
+        float: false,
+        decl_tag: false,
+        type_tag: false,
+        enum64: false,
+    };
+    assert_eq!(none.missing().len(), 7);
+    let old = btf.sanitized(&none);
+    // Round-trips: the rewrite is BTF.
+    let old = Btf::parse(&old.to_bytes()).unwrap();
+    let kind = |id: u32| old.type_by_id(id).unwrap().kind;
+    // Enum loses its sign, keeps its values.
+    assert!(!old.type_by_id(6).unwrap().kind_flag);
+    assert_eq!(kind(6), BtfKind::Enum);
+    // FUNCs are typedefs of enums standing for their prototypes.
+    assert_eq!(
+        (kind(12), kind(13), kind(20)),
+        (BtfKind::Typedef, BtfKind::Enum, BtfKind::Typedef)
+    );
+    assert_eq!(old.type_by_id(13).unwrap().size_or_type, 4);
+    // The VAR a 1-byte INT, the DATASEC a struct of the same size.
+    assert_eq!((kind(14), old.size_of(14).unwrap()), (BtfKind::Int, 1));
+    let datasec = old.type_by_id(15).unwrap();
+    assert_eq!((datasec.kind, datasec.size_or_type), (BtfKind::Struct, 4));
+    assert_eq!(old.string(datasec.members()[0].name_off).unwrap(), "x");
+    // FLOAT: an anonymous empty struct of its size; tags: INT and CONST.
+    let float = old.type_by_id(16).unwrap();
+    assert_eq!(
+        (float.kind, float.size_or_type, float.name_off),
+        (BtfKind::Struct, 8, 0)
+    );
+    assert_eq!((kind(17), kind(18)), (BtfKind::Int, BtfKind::Const));
+    // ENUM64: a union of 1-byte placeholders, of its size.
+    let e64 = old.type_by_id(19).unwrap();
+    assert_eq!((e64.kind, e64.size_or_type), (BtfKind::Union, 8));
+    let placeholder = e64.members()[0].type_id;
+    assert_eq!(old.type_name(placeholder).unwrap(), "enum64_placeholder");
+    assert_eq!(old.max_type_id(), 21);
+    // Only global FUNC unknown: static FUNCs, nothing else touched.
+    let no_global = BtfFeatures {
+        func_global: false,
+        ..BtfFeatures::ALL
+    };
+    let linkages = btf.sanitized(&no_global);
+    assert_eq!(linkages.type_by_id(20).unwrap().linkage(), Some(0));
+    assert_eq!(linkages.type_by_id(19).unwrap().kind, BtfKind::Enum64);
+    // A DATASEC named `.data` becomes a struct named `_data`.
+    #[rustfmt::skip]
+    let words = [
+        /* 1 INT int */ 1, info(1, 0, false), 4, 0x0100_0020,
+        /* 2 VAR x */ 5, info(14, 0, false), 1, 1,
+        /* 3 DATASEC .data */ 7, info(15, 1, false), 4, 2, 0, 4,
+    ];
+    let data = Btf::parse(&build(&words, b"\0int\0x\0.data\0")).unwrap();
+    let old = data.sanitized(&none);
+    assert_eq!(old.type_name(3).unwrap(), "_data");
+    assert_eq!(old.type_by_id(3).unwrap().kind, BtfKind::Struct);
+    assert_eq!(
+        data.type_name(3).unwrap(),
+        ".data",
+        "the original is left alone"
+    );
+}
+
+#[test]
+#[rustfmt::skip]
+fn btf_ulong_attributes_are_one_value_enums() {
+    // `__ulong(map_extra, 1ull << 44)`: `enum { ___x = 1ull << 44 } map_extra`.
+    let definition = |extra_type: u32, flags_type: u32| {
+        let words = vec![
+            /* 1 INT int */ 1, info(1, 0, false), 4, 0x0100_0020,
+            /* 2 ARRAY[33] of int */ 0, info(3, 0, false), 0, 1, 1, 33,
+            /* 3 PTR -> 2 */ 0, info(2, 0, false), 2,
+            /* 4 ENUM64 { ___x = 1 << 44 } */ 0, info(19, 1, false), 8, 5, 0, 1 << 12,
+            /* 5 ENUM unsigned { ___x = 0x8000_0000 } */ 0, info(6, 1, false), 4, 5, 0x8000_0000,
+            /* 6 ENUM signed { ___x = -1 } */ 0, info(6, 1, true), 4, 5, u32::MAX,
+            /* 7 ENUM of two values */ 0, info(6, 2, false), 4, 5, 1, 5, 2,
+            /* 8 STRUCT { type; map_extra; map_flags } */ 0, info(4, 3, false), 24,
+                12, 3, 0, 17, extra_type, 64, 27, flags_type, 128,
+            /* 9 VAR m */ 10, info(14, 0, false), 8, 1,
+        ];
+        Btf::parse(&build(&words, b"\0int\0___x\0m\0type\0map_extra\0map_flags\0"))
+            .unwrap()
+            .map_definition(9)
+    };
+    let def = definition(4, 3).unwrap();
+    assert_eq!((def.map_type, def.map_extra, def.map_flags), (Some(33), 1 << 44, 33));
+    assert_eq!(definition(5, 5).unwrap().map_extra, 0x8000_0000, "unsigned: zero-extended");
+    assert_eq!(definition(5, 5).unwrap().map_flags, 0x8000_0000);
+    assert_eq!(definition(6, 3).unwrap().map_extra, u64::MAX, "signed: sign-extended");
+    // A 32-bit attribute must fit; an enum of two values is no __ulong.
+    let error = definition(4, 4).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "map `m`: member `map_flags` is 0x100000000000, which does not fit its 32 bits"
+    );
+    assert!(matches!(
+        definition(7, 3),
+        Err(BtfError::Map { problem: MapProblem::NotPtrToArray { .. }, .. })
+    ));
 }

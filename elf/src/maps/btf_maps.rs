@@ -23,15 +23,6 @@ use crate::relocations::{R_BPF_64_ABS64, R_BPF_NONE};
 /// The section holding BTF-defined maps.
 pub(crate) const SECTION: &str = ".maps";
 
-/// Map types whose `max_entries` must be 0 (local storage: the size follows
-/// the objects they attach to), so a definition may leave it out.
-const LOCAL_STORAGE: [u32; 4] = [
-    24, // BPF_MAP_TYPE_SK_STORAGE
-    28, // BPF_MAP_TYPE_INODE_STORAGE
-    29, // BPF_MAP_TYPE_TASK_STORAGE
-    32, // BPF_MAP_TYPE_CGRP_STORAGE
-];
-
 /// A BTF map and what `.rel.maps` needs to know about it.
 #[derive(Debug)]
 pub(crate) struct BtfMap {
@@ -112,7 +103,11 @@ fn convert(name: &str, def: &BtfMapDef, offset: u64) -> Result<BtfMap, ParseErro
         None => (None, None),
         Some(BtfMapValues::Programs) => (None, Some((def.values_offset, ValuesOf::Programs))),
         Some(BtfMapValues::Maps(inner)) => (
-            Some(InnerMap::Def(map_def_of_inner(name, inner)?)),
+            Some(InnerMap::Def {
+                def: map_def_of_inner(name, inner)?,
+                btf_key_type_id: inner.key_type_id,
+                btf_value_type_id: inner.value_type_id,
+            }),
             Some((def.values_offset, ValuesOf::Maps)),
         ),
     };
@@ -134,6 +129,7 @@ fn convert(name: &str, def: &BtfMapDef, offset: u64) -> Result<BtfMap, ParseErro
             init_maps: Vec::new(),
             btf_key_type_id: def.key_type_id,
             btf_value_type_id: def.value_type_id,
+            struct_ops: None,
         },
         offset,
         values,
@@ -144,24 +140,21 @@ fn map_def_of_inner(outer: &str, inner: &BtfMapDef) -> Result<MapDef, ParseError
     map_def(&format!("{outer} (inner map definition)"), inner)
 }
 
-/// The `BPF_MAP_CREATE` numbers; `type` is required, and `max_entries`
-/// except for local-storage maps, where it must be 0 anyway.
+/// The `BPF_MAP_CREATE` numbers; `type` is required. What is not declared
+/// is 0, as in libbpf (`parse_btf_map_def`): local storage and cgroup
+/// storage require 0 `max_entries`, a perf-event array gets one entry per
+/// possible CPU from the loader, and the kernel refuses 0 where it needs
+/// a size (the selftests size such maps at run time).
 fn map_def(name: &str, def: &BtfMapDef) -> Result<MapDef, ParseError> {
-    let missing = |member: &'static str| ParseError::BtfMapMissing {
+    let map_type = def.map_type.ok_or_else(|| ParseError::BtfMapMissing {
         map: name.to_owned(),
-        member,
-    };
-    let map_type = def.map_type.ok_or_else(|| missing("type"))?;
-    let max_entries = match def.max_entries {
-        Some(n) => n,
-        None if LOCAL_STORAGE.contains(&map_type) => 0,
-        None => return Err(missing("max_entries")),
-    };
+        member: "type",
+    })?;
     Ok(MapDef {
         map_type: MapType(map_type),
         key_size: def.key_size.unwrap_or(0),
         value_size: def.value_size.unwrap_or(0),
-        max_entries,
+        max_entries: def.max_entries.unwrap_or(0),
         flags: def.map_flags,
         numa_node: def.numa_node,
         map_extra: def.map_extra,

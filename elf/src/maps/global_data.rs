@@ -103,6 +103,7 @@ pub(crate) fn read(elf: &Elf<'_>, btf: Option<&Btf>) -> Result<Vec<(usize, Map)>
                 init_maps: Vec::new(),
                 btf_key_type_id: 0,
                 btf_value_type_id: datasec_id(btf, &section.name),
+                struct_ops: None,
             },
         ));
     }

@@ -186,6 +186,7 @@ fn decode(name: &str, def: &[u8], offset: u64) -> Result<LegacyMap, ParseError> 
             init_maps: Vec::new(),
             btf_key_type_id: 0,
             btf_value_type_id: 0,
+            struct_ops: None,
         },
         offset,
         links,

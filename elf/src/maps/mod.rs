@@ -1,10 +1,11 @@
 //! Maps in `map_fd[]` order: legacy `maps` definitions sorted by offset,
 //! then BTF `.maps` in declaration order, then global-data sections in
-//! section order.
+//! section order, then `.struct_ops` variables (libbpf's order too).
 
 mod btf_maps;
 mod global_data;
 mod legacy;
+mod struct_ops;
 
 use std::collections::BTreeMap;
 
@@ -13,7 +14,8 @@ use crate::container::Elf;
 use crate::error::ParseError;
 use crate::model::{JumpEntry, Map};
 
-pub(crate) use global_data::is_data_section;
+pub(crate) use global_data::{is_data_section, BPF_F_RDONLY_PROG};
+pub(crate) use struct_ops::{is_func_pointer, Binding};
 
 /// The maps and how relocations find them.
 #[derive(Debug)]
@@ -27,6 +29,9 @@ pub(crate) struct MapTable {
     btf_maps: Vec<btf_maps::BtfMap>,
     /// `map_fd[]` index of the first BTF map.
     first_btf: usize,
+    /// Where each struct_ops variable lies; the first is `maps[first_struct_ops]`.
+    struct_ops: Vec<struct_ops::StructOpsVar>,
+    first_struct_ops: usize,
 }
 
 impl MapTable {
@@ -53,12 +58,20 @@ impl MapTable {
             data_sections.insert(section, maps.len());
             maps.push(map);
         }
+        let first_struct_ops = maps.len();
+        let mut vars = Vec::new();
+        for (var, map) in struct_ops::read(elf, btf)? {
+            vars.push(var);
+            maps.push(map);
+        }
         Ok(MapTable {
             maps,
             definitions,
             data_sections,
             btf_maps,
             first_btf,
+            struct_ops: vars,
+            first_struct_ops,
         })
     }
 
@@ -70,6 +83,24 @@ impl MapTable {
     /// The map standing for global-data section `section`.
     pub fn data_section(&self, section: usize) -> Option<usize> {
         self.data_sections.get(&section).copied()
+    }
+
+    /// Binds the programs the struct_ops variables point at (recorded in
+    /// their maps) and returns each binding: program, map, member.
+    pub fn bind_struct_ops(
+        &mut self,
+        elf: &Elf<'_>,
+        btf: Option<&Btf>,
+        program_at: impl Fn(usize, u64) -> Option<usize>,
+    ) -> Result<Vec<Binding>, ParseError> {
+        struct_ops::bind_programs(
+            elf,
+            btf,
+            &self.struct_ops,
+            &mut self.maps,
+            self.first_struct_ops,
+            program_at,
+        )
     }
 
     /// Applies the BTF `__array(values, ...)` initialisers: map-in-map slots

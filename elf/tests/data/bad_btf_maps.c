@@ -3,7 +3,7 @@
  * bad_btf_maps.c - BTF map definitions the parser must refuse, one per
  * CASE (built as bad_btf_maps_CASE.o by the Makefile here):
  *
- *   1  no max_entries                      -> BtfMapMissing
+ *   1  no max_entries                      -> parses: 0, as in libbpf
  *   2  a .maps variable that is an int     -> BtfMap (not a struct)
  *   3  ARRAY_OF_MAPS without __array       -> MapInMapWithoutInner
  *   4  pinning 3                           -> MapPinning

@@ -201,6 +201,12 @@ pub(crate) struct LinkCreateAttr {
     pub target_ifindex: u32,
     pub attach_type: u32,
     pub flags: u32,
+    /// `target_btf_id` (freplace, tracing); for iterators the low half of
+    /// `iter_info`.
+    pub target_btf_id: u32,
+    pub _iter_info_high: u32,
+    pub iter_info_len: u32,
+    pub _pad: u32,
 }
 
 /// The `BPF_LINK_UPDATE` member: `new_prog_fd` replaces the link's
@@ -236,6 +242,14 @@ pub(crate) struct BpfLinkInfo {
 }
 
 /// `struct bpf_prog_info`, which `BPF_OBJ_GET_INFO_BY_FD` fills for a program.
+/// `BPF_ITER_CREATE`.
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy, Pod, Zeroable)]
+pub(crate) struct IterCreateAttr {
+    pub link_fd: u32,
+    pub flags: u32,
+}
+
 #[repr(C, align(8))]
 #[derive(Debug, Default, Clone, Copy, Pod, Zeroable)]
 pub(crate) struct BpfProgInfo {
@@ -331,6 +345,7 @@ impl Attr for GetIdAttr {}
 impl Attr for InfoAttr {}
 impl Attr for BtfLoadAttr {}
 impl Attr for LinkCreateAttr {}
+impl Attr for IterCreateAttr {}
 impl Attr for LinkUpdateAttr {}
 impl Attr for OneU32Attr {}
 
@@ -410,7 +425,10 @@ const _: () = {
     assert!(offset_of!(BtfLoadAttr, btf_log_level) == 24);
     assert!(offset_of!(BtfLoadAttr, btf_log_true_size) == 28);
 
-    assert!(size_of::<LinkCreateAttr>() == 16);
+    assert!(size_of::<LinkCreateAttr>() == 32);
+    assert!(offset_of!(LinkCreateAttr, target_btf_id) == 16);
+    assert!(offset_of!(LinkCreateAttr, iter_info_len) == 24);
+    assert!(size_of::<IterCreateAttr>() == 8);
     assert!(offset_of!(LinkCreateAttr, target_ifindex) == 4);
     assert!(offset_of!(LinkCreateAttr, attach_type) == 8);
     assert!(offset_of!(LinkCreateAttr, flags) == 12);

@@ -60,6 +60,12 @@ pub struct ProgInfo {
     pub run_time_ns: u64,
     /// See `run_time_ns`.
     pub run_count: u64,
+    /// The BTF type the program was loaded for (`attach_btf_id`: tracing,
+    /// LSM, iterators, struct_ops, freplace), 0 without (kernel 5.18).
+    pub attach_btf_id: u32,
+    /// The id of the BTF object holding it: vmlinux's, a module's or a
+    /// program's; 0 without.
+    pub attach_btf_obj_id: u32,
 }
 
 impl ProgInfo {
@@ -115,6 +121,8 @@ pub fn prog_info(prog: BorrowedFd<'_>) -> Result<ProgInfo> {
         gpl_compatible: gpl_compatible(raw.gpl_compatible_bits),
         run_time_ns: raw.run_time_ns,
         run_count: raw.run_cnt,
+        attach_btf_id: raw.attach_btf_id,
+        attach_btf_obj_id: raw.attach_btf_obj_id,
     })
 }
 
@@ -185,42 +193,54 @@ pub fn map_info(map: BorrowedFd<'_>) -> Result<MapInfo> {
 pub struct BtfInfo {
     /// The kernel's id (a map's or program's `btf_id`).
     pub id: u32,
-    /// The raw BTF: header, types and strings, as `BPF_BTF_LOAD` took it
-    /// (for a module's BTF, only the types it adds to vmlinux's).
-    pub data: Vec<u8>,
     /// `vmlinux` or a module's name for the kernel's own BTF; for a
     /// loaded one, the name it was loaded with (mostly empty).
     pub name: String,
     /// Whether it is the kernel's own (vmlinux or a module).
     pub kernel_btf: bool,
+    /// Bytes of its raw data.
+    pub size: u32,
 }
 
-/// Room for a BTF object's name: module names are at most 56 bytes.
+/// Room for a BTF object's name: module names are at most 56 bytes
+/// (`MODULE_NAME_LEN`).
 const BTF_NAME_LEN: usize = 64;
 
-/// The info of a BTF object with its raw data: one
-/// `BPF_OBJ_GET_INFO_BY_FD` for the size, one with a buffer of that size.
+/// The info of a BTF object: its id, its name (vmlinux's, a module's) and
+/// whether it is the kernel's (one `BPF_OBJ_GET_INFO_BY_FD`, no data:
+/// walking the kernel's BTF objects by name stays cheap).
 pub fn btf_info(btf: BorrowedFd<'_>) -> Result<BtfInfo> {
-    let mut raw = BpfBtfInfo::default();
-    obj_info(btf, &mut raw)?;
-    let mut data = vec![0u8; raw.btf_size as usize];
     let mut name = [0u8; BTF_NAME_LEN];
-    let mut full = BpfBtfInfo {
-        btf: ptr_mut(&mut data),
-        btf_size: raw.btf_size,
+    let mut raw = BpfBtfInfo {
         name: ptr_mut(&mut name),
         name_len: BTF_NAME_LEN as u32,
         ..BpfBtfInfo::default()
     };
+    obj_info(btf, &mut raw)?;
+    Ok(BtfInfo {
+        id: raw.id,
+        name: name_from_bytes(&name),
+        kernel_btf: raw.kernel_btf != 0,
+        size: raw.btf_size,
+    })
+}
+
+/// The info of a BTF object with its raw data (header, types and strings,
+/// as `BPF_BTF_LOAD` took it; for a module's BTF, only the types it adds
+/// to vmlinux's): one `BPF_OBJ_GET_INFO_BY_FD` for the size, one with a
+/// buffer of that size.
+pub fn btf_data(btf: BorrowedFd<'_>) -> Result<(BtfInfo, Vec<u8>)> {
+    let info = btf_info(btf)?;
+    let mut data = vec![0u8; info.size as usize];
+    let mut full = BpfBtfInfo {
+        btf: ptr_mut(&mut data),
+        btf_size: info.size,
+        ..BpfBtfInfo::default()
+    };
     obj_info(btf, &mut full)?;
     // BTF objects never change; the size cannot have grown in between.
-    data.truncate(full.btf_size.min(raw.btf_size) as usize);
-    Ok(BtfInfo {
-        id: full.id,
-        data,
-        name: name_from_bytes(&name),
-        kernel_btf: full.kernel_btf != 0,
-    })
+    data.truncate(full.btf_size.min(info.size) as usize);
+    Ok((info, data))
 }
 
 /// `BPF_LINK_TYPE_XDP` (`enum bpf_link_type`).
@@ -277,6 +297,13 @@ pub fn prog_get_next_id(start: u32) -> Result<Option<u32>> {
 /// The id of the first map after `start`, or `None` after the last one.
 pub fn map_get_next_id(start: u32) -> Result<Option<u32>> {
     next_id(Cmd::MapGetNextId, start)
+}
+
+/// The id of the first BTF object after `start` (programs' and maps'
+/// included, and the kernel's own: vmlinux, modules), or `None` after the
+/// last one.
+pub fn btf_get_next_id(start: u32) -> Result<Option<u32>> {
+    next_id(Cmd::BtfGetNextId, start)
 }
 
 /// The id of the first BPF link after `start`, or `None` after the last one.

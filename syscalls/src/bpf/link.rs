@@ -1,10 +1,11 @@
-//! `BPF_LINK_CREATE` for XDP: an attachment owned by an fd (kernel 5.9).
+//! `BPF_LINK_CREATE`: attachments owned by an fd (kernel 5.7; XDP 5.9).
 //! Unlike a netlink attach, the program is detached when the last reference
 //! to the link (fd or pin) goes, and nobody else can replace it meanwhile.
+//! And `BPF_ITER_CREATE`, which turns an iterator's link into a file to read.
 
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 
-use super::attr::{LinkCreateAttr, LinkUpdateAttr, OneU32Attr};
+use super::attr::{IterCreateAttr, LinkCreateAttr, LinkUpdateAttr, OneU32Attr};
 use super::sys::{bpf, bpf_fd, Cmd};
 use super::types::ATTACH_XDP;
 use crate::error::Result;
@@ -21,6 +22,7 @@ pub fn link_create_xdp(prog: BorrowedFd<'_>, ifindex: u32, flags: XdpFlags) -> R
         target_ifindex: ifindex,
         attach_type: ATTACH_XDP,
         flags: flags.bits(),
+        ..LinkCreateAttr::default()
     };
     // SAFETY: no pointers in this attr; BPF_LINK_CREATE returns a new fd.
     unsafe { bpf_fd(Cmd::LinkCreate, &mut attr) }
@@ -71,4 +73,39 @@ pub fn enable_stats() -> Result<OwnedFd> {
     };
     // SAFETY: no pointers in this attr; BPF_ENABLE_STATS returns a new fd.
     unsafe { bpf_fd(Cmd::EnableStats, &mut attr) }
+}
+
+/// A link of `attach_type` (`enum bpf_attach_type`) for `prog` — or, for
+/// `BPF_STRUCT_OPS` (44), for a struct_ops map — to `target` (a cgroup, a
+/// program to extend; none for iterators, tracing and struct_ops), with
+/// `target_btf_id` for `freplace` into a function of `target` (0: the one
+/// the program was loaded for).
+pub fn link_create(
+    prog: BorrowedFd<'_>,
+    target: Option<BorrowedFd<'_>>,
+    attach_type: u32,
+    target_btf_id: u32,
+) -> Result<OwnedFd> {
+    let mut attr = LinkCreateAttr {
+        prog_fd: prog.as_raw_fd() as u32,
+        target_ifindex: target.map_or(0, |fd| fd.as_raw_fd() as u32),
+        attach_type,
+        target_btf_id,
+        ..LinkCreateAttr::default()
+    };
+    // SAFETY: no pointers in this attr (no iterator parameters);
+    // BPF_LINK_CREATE returns a new fd.
+    unsafe { bpf_fd(Cmd::LinkCreate, &mut attr) }
+        .map_err(|error| error.with_subject(format!("attach type {attach_type}")))
+}
+
+/// A new file reading the iterator whose link is `link`
+/// (`BPF_ITER_CREATE`): each `read` runs the program over the next objects.
+pub fn iter_create(link: BorrowedFd<'_>) -> Result<OwnedFd> {
+    let mut attr = IterCreateAttr {
+        link_fd: link.as_raw_fd() as u32,
+        flags: 0,
+    };
+    // SAFETY: no pointers in this attr; BPF_ITER_CREATE returns a new fd.
+    unsafe { bpf_fd(Cmd::IterCreate, &mut attr) }
 }

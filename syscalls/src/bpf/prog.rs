@@ -73,6 +73,14 @@ pub struct ProgLoad<'a> {
     pub attach_btf_id: u32,
     /// For tracing programs: the module BTF holding `attach_btf_id`.
     pub attach_btf_obj_fd: Option<BorrowedFd<'a>>,
+    /// `fd_array`: the BTF fds of the modules whose kfuncs the program
+    /// calls, each call's `off` indexing it (index 0 unused: vmlinux).
+    /// Empty for none.
+    pub fd_array: &'a [i32],
+    /// For `freplace` (and tracing programs attached to a program): the
+    /// program whose BTF holds `attach_btf_id`. It shares its field with
+    /// `attach_btf_obj_fd`: give one.
+    pub attach_prog_fd: Option<BorrowedFd<'a>>,
     /// 0: no log unless the load fails (then the load is repeated with
     /// `BPF_LOG_LEVEL1` and the log travels with the error). Otherwise the
     /// load is made with this level (`BPF_LOG_LEVEL1`, `BPF_LOG_LEVEL2`,
@@ -175,6 +183,11 @@ pub fn prog_load(load: &ProgLoad<'_>) -> Result<Loaded> {
         record_count("func_info", load.func_info, load.func_info_rec_size).map_err(invalid)?;
     let line_info_cnt =
         record_count("line_info", load.line_info, load.line_info_rec_size).map_err(invalid)?;
+    if load.attach_btf_obj_fd.is_some() && load.attach_prog_fd.is_some() {
+        return Err(invalid(
+            "attach_btf_obj_fd and attach_prog_fd share one field: give one".to_string(),
+        ));
+    }
     let base = ProgLoadAttr {
         prog_type: load.prog_type,
         insn_cnt,
@@ -201,7 +214,8 @@ pub fn prog_load(load: &ProgLoad<'_>) -> Result<Loaded> {
         line_info: ptr(load.line_info),
         line_info_cnt,
         attach_btf_id: load.attach_btf_id,
-        attach_btf_obj_fd: raw(load.attach_btf_obj_fd),
+        attach_btf_obj_fd: raw(load.attach_btf_obj_fd.or(load.attach_prog_fd)),
+        fd_array: ptr(load.fd_array),
         ..ProgLoadAttr::default()
     };
     let start = Instant::now();
@@ -217,9 +231,11 @@ pub fn prog_load(load: &ProgLoad<'_>) -> Result<Loaded> {
         };
     }
     let mut attr = base;
-    // SAFETY: `insns` (insn_cnt * 8 bytes), `license` (NUL-terminated) and
-    // func_info/line_info (cnt * rec_size bytes) are borrowed for the call;
-    // there is no log buffer (null, size 0). BPF_PROG_LOAD returns a new fd.
+    // SAFETY: `insns` (insn_cnt * 8 bytes), `license` (NUL-terminated),
+    // func_info/line_info (cnt * rec_size bytes) and `fd_array` (which the
+    // kernel only reads, at the indexes kfunc calls name) are borrowed for
+    // the call; there is no log buffer (null, size 0). BPF_PROG_LOAD
+    // returns a new fd.
     let refusal = match unsafe { bpf_fd(Cmd::ProgLoad, &mut attr) } {
         Ok(fd) => {
             return Ok(Loaded {
@@ -261,7 +277,7 @@ fn load_logged(base: &ProgLoadAttr, level: u32) -> (Result<OwnedFd>, String) {
             ..*base
         };
         // SAFETY: `base` comes from `prog_load`, whose borrowed instructions,
-        // licence and .BTF.ext records outlive this call, with the counts
+        // licence, .BTF.ext records and fd_array outlive this call, with the counts
         // beside them; the log buffer is `log_size` bytes, exclusively
         // borrowed for the call. BPF_PROG_LOAD returns a new fd.
         let result = unsafe { bpf_fd(Cmd::ProgLoad, &mut attr) };

@@ -37,6 +37,7 @@ pub(crate) enum Cmd {
     ObjGetInfoByFd,
     BtfLoad,
     BtfGetFdById,
+    BtfGetNextId,
     MapFreeze,
     LinkCreate,
     LinkUpdate,
@@ -44,6 +45,7 @@ pub(crate) enum Cmd {
     LinkGetNextId,
     EnableStats,
     LinkDetach,
+    IterCreate,
 }
 
 impl Cmd {
@@ -66,6 +68,7 @@ impl Cmd {
             Cmd::ObjGetInfoByFd => 15,
             Cmd::BtfLoad => 18,
             Cmd::BtfGetFdById => 19,
+            Cmd::BtfGetNextId => 23,
             Cmd::MapFreeze => 22,
             Cmd::LinkCreate => 28,
             Cmd::LinkUpdate => 29,
@@ -73,6 +76,7 @@ impl Cmd {
             Cmd::LinkGetNextId => 31,
             Cmd::EnableStats => 32,
             Cmd::LinkDetach => 34,
+            Cmd::IterCreate => 33,
         }
     }
 
@@ -95,6 +99,7 @@ impl Cmd {
             Cmd::ObjGetInfoByFd => "BPF_OBJ_GET_INFO_BY_FD",
             Cmd::BtfLoad => "BPF_BTF_LOAD",
             Cmd::BtfGetFdById => "BPF_BTF_GET_FD_BY_ID",
+            Cmd::BtfGetNextId => "BPF_BTF_GET_NEXT_ID",
             Cmd::MapFreeze => "BPF_MAP_FREEZE",
             Cmd::LinkCreate => "BPF_LINK_CREATE",
             Cmd::LinkUpdate => "BPF_LINK_UPDATE",
@@ -102,6 +107,7 @@ impl Cmd {
             Cmd::LinkGetNextId => "BPF_LINK_GET_NEXT_ID",
             Cmd::EnableStats => "BPF_ENABLE_STATS",
             Cmd::LinkDetach => "BPF_LINK_DETACH",
+            Cmd::IterCreate => "BPF_ITER_CREATE",
         }
     }
 }
