@@ -18,9 +18,16 @@
  * finds their BTF ids in the kernel's BTF by name. */
 #define __ksym __attribute__((section(".ksyms")))
 
-/* The last argument is an enum xdp_rss_hash_type in the kernel: 4 bytes. */
+/* The kernel's declaration (6.5 on), which the loader checks the call
+ * against: the last argument points to an enum, not to an integer. Only
+ * the kind matters to the check, as to libbpf's; the values are the
+ * kernel's (include/net/xdp.h). */
+enum xdp_rss_hash_type {
+	XDP_RSS_TYPE_NONE = 0,
+};
+
 extern int bpf_xdp_metadata_rx_hash(const struct xdp_md *ctx, __u32 *hash,
-				    __u32 *rss_type) __ksym;
+				    enum xdp_rss_hash_type *rss_type) __ksym;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -48,7 +55,8 @@ static __always_inline void add(__u32 index)
 SEC("xdp")
 int xdp_rx_hash(struct xdp_md *ctx)
 {
-	__u32 hash = 0, type = 0;
+	__u32 hash = 0;
+	enum xdp_rss_hash_type type = XDP_RSS_TYPE_NONE;
 	int ret = bpf_xdp_metadata_rx_hash(ctx, &hash, &type);
 
 	add(2);

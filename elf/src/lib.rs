@@ -73,9 +73,9 @@ mod relocations;
 pub mod section_types;
 pub mod sha1;
 pub mod struct_ops;
-pub mod xdp_hints;
 #[cfg(test)]
 mod testing;
+pub mod xdp_hints;
 
 pub use error::ParseError;
 pub use externs::{Extern, ExternKind, KconfigType, KconfigVar};

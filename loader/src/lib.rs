@@ -111,8 +111,8 @@ pub mod libxdp;
 mod load_btf;
 mod load_programs;
 pub mod loaded_object;
-pub mod object;
 mod map_defaults;
+pub mod object;
 pub mod observe;
 pub mod open;
 pub mod options;
@@ -142,8 +142,8 @@ pub use xdp::{XdpAttachment, XdpLink};
 pub use error::{LoadError, VerifierReport};
 pub use observe::{Event, NoObserver, Observer, Patch, Stage};
 pub use options::{
-    AttachOptions, AttachProg, Autoload, EntryChoice, Jobs, JumpRequest, LoadOptions, MapRef,
-    Mode, OptionError, PinPolicy, ProgRef, Ref,
+    AttachOptions, AttachProg, Autoload, EntryChoice, Jobs, JumpRequest, LoadOptions, MapRef, Mode,
+    OptionError, PinPolicy, ProgRef, Ref,
 };
 pub use pipeline::{load, Attached, Loaded, LoadedMap, LoadedProgram, MadeJumpEntry, StageTiming};
 pub use status::{status, status_with, DeviceStatus, StatusReport};

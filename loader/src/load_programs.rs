@@ -105,24 +105,25 @@ pub fn load_programs(
         program_loaded(observer, first[job], &linked[first[job]], loaded)
     };
     let independent = vec![Vec::new(); first.len()];
-    let done = pool::run(first.len(), jobs, &independent, work, report).map_err(
-        |stopped| match stopped {
-            Stopped::Failed(_, error) => error,
-            Stopped::Stuck(job) => {
-                let index = first[job];
-                let program = &ctx.object.programs[index];
-                LoadError::Program {
-                    file: ctx.file.to_string(),
-                    index,
-                    program: program.name().to_string(),
-                    section: program.section.clone(),
-                    error: SysError::new("BPF_PROG_LOAD", libc::EDEADLK).with_subject(
-                        "the programs it must be loaded after lead back to it: none was loaded",
-                    ),
+    let done =
+        pool::run(first.len(), jobs, &independent, work, report).map_err(
+            |stopped| match stopped {
+                Stopped::Failed(_, error) => error,
+                Stopped::Stuck(job) => {
+                    let index = first[job];
+                    let program = &ctx.object.programs[index];
+                    LoadError::Program {
+                        file: ctx.file.to_string(),
+                        index,
+                        program: program.name().to_string(),
+                        section: program.section.clone(),
+                        error: SysError::new("BPF_PROG_LOAD", libc::EDEADLK).with_subject(
+                            "the programs it must be loaded after lead back to it: none was loaded",
+                        ),
+                    }
                 }
-            }
-        },
-    )?;
+            },
+        )?;
     let kernel = if threaded {
         busy_time(done.iter().map(|(_, start, kernel)| (*start, *kernel)))
     } else {
@@ -181,8 +182,9 @@ fn attach_fields<'a>(
                 .map(|p| p.fd.as_fd()),
             None => None,
         };
-        let fail =
-            |problem: String| target_error(ctx.file, Stage::LoadPrograms, ctx.object, index, problem);
+        let fail = |problem: String| {
+            target_error(ctx.file, Stage::LoadPrograms, ctx.object, index, problem)
+        };
         let fd = fd.ok_or_else(|| fail("no --attach-prog program to replace".into()))?;
         attach_btf_id = replaced_func(fd, func).map_err(fail)?;
         attach_prog = Some(fd);

@@ -431,12 +431,14 @@ impl Object {
         } = self;
         // Moved, not copied: a load holds one model (the bench's peak memory).
         let model = selected(model, &autoload);
-        let loaded = load_opened(
+        // The model that was loaded: without the `?` programs not asked
+        // for, made fit for this kernel (`LoadedObject`'s indices are its).
+        let (loaded, model) = load_opened(
             Opened {
                 file: &file,
                 path: &path,
                 object_sha1,
-                object: &model,
+                object: model,
                 open,
             },
             options,

@@ -36,7 +36,7 @@
 //! resolved first (`pin::recover`).
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use rxdp_elf::core::CoreTarget;
@@ -61,7 +61,6 @@ use crate::load_btf::load_btf;
 use crate::load_programs::{load_programs, With};
 use crate::map_defaults;
 use crate::observe::{Event, Observer, Stage};
-use crate::open;
 use crate::options::{
     jump_plan, register_plan, resolve_entry, select_programs, EntryChoice, LoadOptions, Mode,
     PinPolicy,
@@ -469,7 +468,7 @@ pub(crate) fn load_opened(
             updated,
         }) => {
             warnings.extend(more);
-            Ok(Loaded {
+            let loaded = Loaded {
                 file: path.to_path_buf(),
                 jump_entries: resolved
                     .plan
@@ -492,7 +491,9 @@ pub(crate) fn load_opened(
                 registered: updated.registered,
                 ready_for_link: updated.ready,
                 btf: made.btf,
-            })
+            };
+            drop(ctx);
+            Ok((loaded, resolved.object))
         }
         Err(error) => {
             // A syscall a signal cut short fails with its own errno

@@ -39,9 +39,7 @@ pub use info::{
     link_info, map_get_fd_by_id, map_get_next_id, map_info, prog_get_fd_by_id, prog_get_next_id,
     prog_info, BtfInfo, LinkInfo, MapInfo, ProgInfo, LINK_TYPE_XDP,
 };
-pub use link::{
-    enable_stats, iter_create, link_create, link_create_xdp, link_detach, link_update,
-};
+pub use link::{enable_stats, iter_create, link_create, link_create_xdp, link_detach, link_update};
 pub use log::{
     VerifierStats, BPF_LOG_LEVEL1, BPF_LOG_LEVEL2, BPF_LOG_STATS, LOG_FIRST_SIZE, LOG_MAX_SIZE,
 };
