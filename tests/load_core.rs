@@ -9,7 +9,7 @@ use std::os::fd::AsFd;
 use std::path::Path;
 
 use rxdp::{load, LoadOptions, NoObserver};
-use rxdp_kernel_tests::{require_kernel, run};
+use rxdp_kernel_tests::{require_kernel, vmlinux_btf_dump};
 use rxdp_syscalls::bpf::{prog_test_run, MapHandle, TestRun};
 
 /// One type of `bpftool btf dump file ... format raw`: id, size, members
@@ -78,17 +78,7 @@ fn core_relocations_take_the_kernel_values() {
     if !require_kernel() {
         return;
     }
-    let dump = run(
-        "bpftool",
-        &[
-            "btf",
-            "dump",
-            "file",
-            "/sys/kernel/btf/vmlinux",
-            "format",
-            "raw",
-        ],
-    );
+    let dump = vmlinux_btf_dump();
     let skb = dumped(&dump, "STRUCT", "sk_buff");
     let dev = dumped(&dump, "STRUCT", "net_device");
     let action = dumped(&dump, "ENUM", "xdp_action");

@@ -15,16 +15,17 @@
 use std::collections::BTreeMap;
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use rxdp::observe::{Event, Observer, Stage};
 use rxdp::{load, Autoload, LoadError, LoadOptions, Loaded, PinPolicy};
 use rxdp_elf::btf::{Btf, BtfFeatures};
 use rxdp_elf::ksyms::KsymValue;
 use rxdp_elf::{MapType, Object};
-use rxdp_kernel_tests::{corpus_object, require_kernel, run};
+use rxdp_kernel_tests::{corpus_object, require_kernel, run, vmlinux_btf_dump};
 use rxdp_syscalls::bpf::{
-    btf_info, btf_load, map_info, possible_cpus, prog_test_run, MapHandle, TestRun, BPF_ANY,
-    BPF_F_RDONLY_PROG,
+    btf_get_fd_by_id, btf_info, btf_load, map_get_fd_by_id, map_info, possible_cpus, prog_test_run,
+    MapHandle, TestRun, BPF_ANY, BPF_F_RDONLY_PROG,
 };
 use rxdp_syscalls::system::page_size;
 
@@ -43,6 +44,53 @@ struct Seen {
     slots: Vec<(usize, u32, usize)>,
     templates: usize,
     btf_left_out: bool,
+    /// Kernel ids of the maps (templates included) and BTF the load made,
+    /// read from `/proc/self/fdinfo` while their fds were open.
+    made_maps: Vec<(String, u32)>,
+    made_btf: Vec<u32>,
+}
+
+/// The `KEY:` line of `/proc/self/fdinfo/FD`: the kernel's id of a bpf fd.
+fn fdinfo_id(fd: i32, key: &str) -> u32 {
+    let path = format!("/proc/self/fdinfo/{fd}");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{path}: {error}"));
+    text.lines()
+        .find_map(|line| line.strip_prefix(key)?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{path}: no {key} in {text:?}"))
+}
+
+impl Seen {
+    /// A failed load left nothing loaded: every map and BTF object it made
+    /// is gone from the kernel (`BPF_*_GET_FD_BY_ID`: ENOENT). The kernel
+    /// drops a map's hold on its BTF in a deferred work item after the
+    /// map's id is gone, so the ids get a few seconds to go.
+    fn assert_nothing_left(&self) {
+        assert!(!self.made_maps.is_empty(), "the load made no map to check");
+        let mut made: Vec<(String, Option<i32>)> = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            made.clear();
+            for (name, id) in &self.made_maps {
+                let left = map_get_fd_by_id(*id).err().map(|error| error.errno);
+                made.push((format!("map {name} (id {id})"), left));
+            }
+            for id in &self.made_btf {
+                let left = btf_get_fd_by_id(*id).err().map(|error| error.errno);
+                made.push((format!("BTF id {id}"), left));
+            }
+            if made.iter().all(|(_, errno)| *errno == Some(libc::ENOENT))
+                || Instant::now() > deadline
+            {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let left: Vec<_> = made
+            .iter()
+            .filter(|(_, errno)| *errno != Some(libc::ENOENT))
+            .collect();
+        assert!(left.is_empty(), "outlived the failed load: {left:?}");
+    }
 }
 
 impl Observer for Seen {
@@ -55,7 +103,16 @@ impl Observer for Seen {
                 .relocated
                 .push((program.to_string(), symbol.to_string())),
             Event::MapSlotFilled { outer, key, inner } => self.slots.push((outer, key, inner)),
-            Event::InnerTemplate { .. } => self.templates += 1,
+            Event::MapCreated { name, fd, .. } => self
+                .made_maps
+                .push((name.to_string(), fdinfo_id(fd, "map_id:"))),
+            Event::InnerTemplate { outer, fd } => {
+                self.templates += 1;
+                let id = fdinfo_id(fd, "map_id:");
+                self.made_maps
+                    .push((format!("template of map_fd[{outer}]"), id));
+            }
+            Event::BtfLoaded { fd, .. } => self.made_btf.push(fdinfo_id(fd, "btf_id:")),
             Event::BtfLeftOut { .. } => self.btf_left_out = true,
             _ => {}
         }
@@ -169,6 +226,51 @@ fn kernel_version() -> u64 {
     (numbers[0] << 16) + (numbers[1] << 8) + numbers[2].min(255)
 }
 
+/// Whether this kernel takes an inner-map template whose value holds a
+/// `bpf_spin_lock`: 6.1's `bpf_map_meta_alloc()` (kernel/bpf/map_in_map.c)
+/// refuses it with ENOTSUPP; 6.2 ("bpf: Allow locking bpf_spin_lock in
+/// inner map values") copies the template's record instead.
+fn inner_spin_locks() -> bool {
+    kernel_version() >= (6 << 16) + (2 << 8)
+}
+
+/// A load that stopped at `BPF_MAP_CREATE` of the outer map `map_fd[index]
+/// name`, whose inner-map template holds a `bpf_spin_lock` (ENOTSUPP
+/// before 6.2), saying so and leaving nothing loaded.
+fn assert_spin_lock_template_refused(
+    result: Result<Loaded, Box<LoadError>>,
+    seen: &Seen,
+    index: usize,
+    name: &str,
+) {
+    let error = result
+        .err()
+        .unwrap_or_else(|| panic!("{name}: a spin-locked inner template on a kernel before 6.2"));
+    assert_eq!(error.stage(), Stage::CreateMaps, "{error}");
+    let text = error.to_string();
+    assert!(
+        text.contains(&format!(
+            "map_fd[{index}] {name}: create: BPF_MAP_CREATE failed"
+        )) && text.contains("(ENOTSUPP)"),
+        "{text}"
+    );
+    assert_eq!(seen.templates, 1, "the template was made");
+    assert!(seen.slots.is_empty(), "{:?}", seen.slots);
+    seen.assert_nothing_left();
+}
+
+/// What rxdp resolved a weak kfunc to: vmlinux's FUNC `id` when the
+/// kernel has one (`dumped_id`), absent when it has none.
+fn assert_vmlinux_kfunc(resolved: KsymValue, id: Option<u32>) {
+    match id {
+        Some(id) => assert!(
+            matches!(resolved, KsymValue::Btf(t) if t.id == id && t.module.is_none()),
+            "{resolved:?}, vmlinux's id {id}"
+        ),
+        None => assert_eq!(resolved, KsymValue::Absent),
+    }
+}
+
 /// The id of the first type of `kind` named `name` in a raw `bpftool btf
 /// dump` (`[12] STRUCT 'name' ...`).
 fn dumped_id(dump: &str, kind: &str, name: &str) -> Option<u32> {
@@ -237,12 +339,15 @@ fn kconfig_and_ksym_externs_get_this_kernels_values() {
     assert_eq!(u64_at(&results, 80), schedule, "&schedule");
     assert_eq!(u64_at(&results, 88), 0, "weak untyped absent");
     assert_eq!(u64_at(&results, 96), 0, "weak typed absent");
-    // bpf_ksym_exists(): the kfunc vmlinux has, and the one it lacks, whose
-    // call behind the test the verifier dropped.
+    // bpf_ksym_exists(): bpf_task_acquire as the kernel's BTF has it (a
+    // kfunc since 6.2: 0 on 6.1, the extern being weak), and the one no
+    // kernel has, whose call behind the test the verifier dropped.
+    let dump = vmlinux_btf_dump();
+    let acquire = dumped_id(&dump, "FUNC", "bpf_task_acquire");
     assert_eq!(
         u64_at(&results, 104),
-        1,
-        "bpf_ksym_exists(bpf_task_acquire)"
+        u64::from(acquire.is_some()),
+        "bpf_ksym_exists(bpf_task_acquire), vmlinux's BTF id {acquire:?}"
     );
     assert_eq!(
         u64_at(&results, 112),
@@ -250,18 +355,6 @@ fn kconfig_and_ksym_externs_get_this_kernels_values() {
         "bpf_ksym_exists(rxdp_no_such_kfunc)"
     );
     assert_eq!(u64_at(&results, 120), 0, "the poisoned call never ran");
-    let dump = run(
-        "bpftool",
-        &[
-            "btf",
-            "dump",
-            "file",
-            "/sys/kernel/btf/vmlinux",
-            "format",
-            "raw",
-        ],
-    );
-    let acquire = dumped_id(&dump, "FUNC", "bpf_task_acquire");
     let ksym = |name: &str| {
         seen.ksyms
             .iter()
@@ -269,11 +362,7 @@ fn kconfig_and_ksym_externs_get_this_kernels_values() {
             .map(|(_, v)| *v)
             .unwrap_or_else(|| panic!("{name} not resolved"))
     };
-    assert!(
-        matches!(ksym("bpf_task_acquire"), KsymValue::Btf(t) if Some(t.id) == acquire && t.module.is_none()),
-        "{:?}",
-        ksym("bpf_task_acquire")
-    );
+    assert_vmlinux_kfunc(ksym("bpf_task_acquire"), acquire);
     assert_eq!(ksym("rxdp_no_such_kfunc"), KsymValue::Absent);
     assert_eq!(ksym("schedule"), KsymValue::Address(schedule));
 
@@ -393,7 +482,10 @@ fn test_ksyms_weak_resolves_typed_untyped_and_weak_ksyms() {
     };
     // What rxdp resolved, whatever the verifier then says.
     assert!(matches!(ksym("runqueues"), KsymValue::Btf(t) if t.module.is_none()));
-    assert!(matches!(ksym("bpf_task_acquire"), KsymValue::Btf(_)));
+    // bpf_task_acquire is a kfunc since 6.2: the kernel's BTF says which.
+    let dump = vmlinux_btf_dump();
+    let acquire = dumped_id(&dump, "FUNC", "bpf_task_acquire");
+    assert_vmlinux_kfunc(ksym("bpf_task_acquire"), acquire);
     assert_eq!(
         ksym("bpf_link_fops1"),
         KsymValue::Absent,
@@ -424,19 +516,28 @@ fn test_ksyms_weak_resolves_typed_untyped_and_weak_ksyms() {
     // A typed per-CPU variable needs its address in the kernel's kallsyms
     // (CONFIG_KALLSYMS_ALL): without it the verifier refuses, as it does
     // libbpf, the program rxdp gave it `runqueues` as a BTF id.
-    // The program calls bpf_testmod_test_mod_kfunc when it does *not*
-    // exist (test_ksyms_weak.c:60-62): dead code only with the selftests'
-    // module loaded. Without it, libbpf's poisoned call (rxdp's too) is
-    // reachable and the verifier refuses it, for both loaders.
-    let module_kfunc_refused = |error: &LoadError| {
-        error.stage() == Stage::LoadPrograms
-            && error
-                .to_string()
-                .contains("call bpf_testmod_test_mod_kfunc#kfunc")
+    // The program calls bpf_task_acquire, then bpf_testmod_test_mod_kfunc,
+    // each when it does *not* exist (test_ksyms_weak.c:56-62): dead code
+    // only on 6.2 and later with the selftests' module loaded. Without
+    // them, libbpf's poisoned call (rxdp's too) is reachable and the
+    // verifier refuses the first, for both loaders; nothing stays loaded.
+    let refused = if acquire.is_none() {
+        "bpf_task_acquire"
+    } else {
+        "bpf_testmod_test_mod_kfunc"
     };
     if let (Some(_), Err(error)) = (kallsyms("runqueues"), &result) {
-        assert!(module_kfunc_refused(error), "{error}");
+        assert_eq!(error.stage(), Stage::LoadPrograms, "{error}");
+        assert!(
+            error.to_string().contains(&format!("call {refused}#kfunc")),
+            "{error}"
+        );
+        seen.assert_nothing_left();
     } else if kallsyms("runqueues").is_some() {
+        assert!(
+            acquire.is_some(),
+            "loaded, though bpf_task_acquire(0) is reachable without the kfunc"
+        );
         let loaded = result.unwrap_or_else(|error| panic!("{error}"));
         run_raw_tp(&loaded, 0, &[0, 0]);
         // int out__existing_typed; u64 out__existing_typeless,
@@ -494,17 +595,7 @@ fn type_based_relocations_without_a_match_are_zero() {
     assert_eq!(out[10], local("TYPEDEF", "named_struct_typedef"));
     // The kernel has none of the object's types but int: 0, where the
     // instruction was poisoned before.
-    let kernel_dump = run(
-        "bpftool",
-        &[
-            "btf",
-            "dump",
-            "file",
-            "/sys/kernel/btf/vmlinux",
-            "format",
-            "raw",
-        ],
-    );
+    let kernel_dump = vmlinux_btf_dump();
     let kernel_int = dumped_id(&kernel_dump, "INT", "int").unwrap_or_else(|| panic!("no int"));
     assert_eq!(
         out[13..20],
@@ -546,34 +637,13 @@ fn map_defaults_and_attributes_as_libbpf() {
         return;
     }
     let mut seen = Seen::default();
-    let loaded = load_ok(&progs_obj("map_defaults"), &mut seen);
-    let info = |name: &str| {
-        let map = loaded.map(name).unwrap_or_else(|| panic!("no map {name}"));
-        map_info(map.fd.as_fd()).unwrap_or_else(|error| panic!("{error}"))
-    };
+    if inner_spin_locks() {
+        map_defaults_as_libbpf(load_ok(&progs_obj("map_defaults"), &mut seen), &seen);
+    } else {
+        let result = load_with(&progs_obj("map_defaults"), Autoload::Default, &mut seen);
+        assert_spin_lock_template_refused(result, &seen, 1, "outer");
+    }
     let cpus = possible_cpus().unwrap_or_else(|error| panic!("{error}")) as u32;
-    assert_eq!(
-        info("events").max_entries,
-        cpus,
-        "perf-event array: possible CPUs"
-    );
-    assert_eq!(
-        info("ring").max_entries,
-        2 * page_size() as u32,
-        "5000 bytes → 2 pages"
-    );
-    assert_eq!(info("bloom").map_extra, 3, "__ulong(map_extra, 3)");
-    // The inline template carried the spin lock's BTF: `inner` went into
-    // `outer`, and the program takes its lock.
-    assert_eq!(seen.templates, 1);
-    assert_eq!(seen.slots, [(1, 0, 0)]);
-    assert_eq!(run_xdp(&loaded, 0), 2, "XDP_PASS: outer[0] holds inner");
-    assert_eq!(u64_at(&value_of(&loaded, "inner"), 8), 1, "one run counted");
-    let outer = loaded.map("outer").unwrap_or_else(|| panic!("no outer"));
-    let handle = MapHandle::new(outer.fd.as_fd()).unwrap_or_else(|error| panic!("{error}"));
-    let mut id = [0u8; 4];
-    assert!(handle.lookup(&0u32.to_ne_bytes(), &mut id).unwrap_or(false));
-    assert_eq!(u32::from_ne_bytes(id), info("inner").id);
 
     // The selftests: perf buffer, cgroup storage, ring buffers of 1000
     // bytes in map-in-map templates.
@@ -612,6 +682,38 @@ fn map_defaults_and_attributes_as_libbpf() {
     assert_eq!(seen.slots.len(), 3, "ringbuf_arr[0], [2], ringbuf_hash[0]");
 }
 
+/// map_defaults.o as this kernel loaded it: sizes, map_extra, and `inner`
+/// stored in `outer` through a template carrying its spin lock's BTF.
+fn map_defaults_as_libbpf(loaded: Loaded, seen: &Seen) {
+    let info = |name: &str| {
+        let map = loaded.map(name).unwrap_or_else(|| panic!("no map {name}"));
+        map_info(map.fd.as_fd()).unwrap_or_else(|error| panic!("{error}"))
+    };
+    let cpus = possible_cpus().unwrap_or_else(|error| panic!("{error}")) as u32;
+    assert_eq!(
+        info("events").max_entries,
+        cpus,
+        "perf-event array: possible CPUs"
+    );
+    assert_eq!(
+        info("ring").max_entries,
+        2 * page_size() as u32,
+        "5000 bytes → 2 pages"
+    );
+    assert_eq!(info("bloom").map_extra, 3, "__ulong(map_extra, 3)");
+    // The inline template carried the spin lock's BTF: `inner` went into
+    // `outer`, and the program takes its lock.
+    assert_eq!(seen.templates, 1);
+    assert_eq!(seen.slots, [(1, 0, 0)]);
+    assert_eq!(run_xdp(&loaded, 0), 2, "XDP_PASS: outer[0] holds inner");
+    assert_eq!(u64_at(&value_of(&loaded, "inner"), 8), 1, "one run counted");
+    let outer = loaded.map("outer").unwrap_or_else(|| panic!("no outer"));
+    let handle = MapHandle::new(outer.fd.as_fd()).unwrap_or_else(|error| panic!("{error}"));
+    let mut id = [0u8; 4];
+    assert!(handle.lookup(&0u32.to_ne_bytes(), &mut id).unwrap_or(false));
+    assert_eq!(u32::from_ne_bytes(id), info("inner").id);
+}
+
 #[test]
 fn inline_inner_templates_carry_their_value_btf() {
     if !require_kernel() {
@@ -627,6 +729,10 @@ fn inline_inner_templates_carry_their_value_btf() {
         Autoload::All,
         &mut seen,
     );
+    if !inner_spin_locks() {
+        assert_spin_lock_template_refused(result, &seen, 1, "map_of_maps");
+        return;
+    }
     assert_eq!(seen.templates, 1);
     assert_eq!(seen.slots, [(1, 0, 0)]);
     if let Err(error) = result {

@@ -9,6 +9,23 @@ pub fn run(program: &str, args: &[&str]) -> String {
     try_run(program, args).unwrap_or_else(|error| panic!("{error}"))
 }
 
+/// The running kernel's own BTF as `bpftool btf dump file
+/// /sys/kernel/btf/vmlinux format raw` prints it (`[12] STRUCT 'name' ...`):
+/// expected type ids that do not come from rxdp's BTF reader.
+pub fn vmlinux_btf_dump() -> String {
+    run(
+        "bpftool",
+        &[
+            "btf",
+            "dump",
+            "file",
+            "/sys/kernel/btf/vmlinux",
+            "format",
+            "raw",
+        ],
+    )
+}
+
 /// Runs `program args...`: its stdout, or a message with the command line,
 /// exit status and stderr. For cleanup paths, which must not panic.
 pub fn try_run(program: &str, args: &[&str]) -> Result<String, String> {

@@ -18,7 +18,7 @@
 //!   in /64s) and static neighbours;
 //! - [`VethPair::send_udp`], [`VethPair::send_tcp_syn`],
 //!   [`VethPair::send_icmp_echo`], [`receive_udp`]: bounded test traffic;
-//! - [`run`], [`ip`], [`unique_name`], [`TraceLock`], [`bin`];
+//! - [`run`], [`ip`], [`unique_name`], [`vmlinux_btf_dump`], [`TraceLock`], [`bin`];
 //! - [`docs`]: the book's command checker (docs/ console blocks, run and compared);
 //! - [`corpus_object`]: the kernel selftest objects of `conformance/subset.tsv`.
 //!
@@ -32,7 +32,7 @@ mod kernel;
 mod net;
 mod traffic;
 
-pub use cmd::{ip, run, try_run, unique_name};
+pub use cmd::{ip, run, try_run, unique_name, vmlinux_btf_dump};
 pub use kernel::{bin, corpus_object, require_kernel, TraceLock};
 pub use net::{Ip, Netns, VethPair};
 pub use traffic::{
