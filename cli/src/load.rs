@@ -90,7 +90,7 @@ pub struct LoadArgs {
     /// Refuse object files larger than this
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_OBJECT_SIZE)]
     pub max_object_size: u64,
-    /// Verify up to N programs at once (default: one per usable CPU; 1: one after another)
+    /// Verify up to N programs at once (default: one per usable CPU when the first takes 2 ms or more; 1: one after another)
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<NonZeroUsize>,
     /// Print the verifier log, also on success
