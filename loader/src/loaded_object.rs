@@ -21,14 +21,12 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::os::fd::AsFd;
 use std::path::PathBuf;
 
 use bytemuck::Pod;
-use rxdp_syscalls::bpf::link_create_xdp;
 use rxdp_syscalls::{fs::bpffs, netlink};
 
-use crate::attach::{attach, attached_mode};
+use crate::attach::attach;
 use crate::error::LoadError;
 use crate::observe::NoObserver;
 use crate::options::{
@@ -181,7 +179,60 @@ impl LoadedObject {
                 },
             });
         }
-        let (entry, choice, ifindex) = self.entry(options)?;
+        // The attachment's own reference to the program, taken before the
+        // attach so that nothing can fail between the attach and the handle.
+        let target = self.entry(options)?;
+        let prog = self.loaded.programs[target.0]
+            .fd
+            .try_clone()
+            .map_err(|error| self.device_error(&options.dev, error))?;
+        let (attached, prog_id, _) = self.attach_stage(options, target)?;
+        Ok(XdpAttachment::new(attached, prog_id, prog))
+    }
+
+    /// Attaches `program` to `dev` through a BPF link (`BPF_LINK_CREATE`,
+    /// kernel 5.9): the kernel detaches it when the last reference to the
+    /// link goes (the [`XdpLink`] dropped, unless
+    /// [`pin`](XdpLink::pin)ned), and no netlink attach can replace it
+    /// meanwhile. A program attached through netlink in that slot is an
+    /// error naming it, as in the attach stage of [`crate::load`].
+    pub fn attach_xdp_link(
+        &self,
+        program: impl Into<ProgRef>,
+        dev: &str,
+        mode: Mode,
+    ) -> Result<XdpLink, LoadError> {
+        let options = AttachOptions::new(dev)
+            .with_mode(mode)
+            .with_entry(program.into())
+            .with_link(true);
+        let target = self.entry(&options)?;
+        let (attached, prog_id, link) = self.attach_stage(&options, target)?;
+        // With `link` set the stage hands back the link it made; a stage
+        // that did not is refused rather than trusted.
+        let link = link.ok_or_else(|| LoadError::Attach {
+            file: self.file.clone(),
+            dev: dev.to_string(),
+            mode,
+            error: rxdp_syscalls::Error::new("BPF_LINK_CREATE", libc::ENOLINK),
+        })?;
+        Ok(XdpLink::new(
+            link,
+            dev,
+            attached.ifindex,
+            attached.mode,
+            prog_id,
+        ))
+    }
+
+    /// The attach stage of [`crate::load`] on the program [`entry`](Self::entry)
+    /// chose: its rollback record is dropped, the handle made from the
+    /// result being the undo.
+    fn attach_stage(
+        &self,
+        options: &AttachOptions,
+        (entry, choice, ifindex): (usize, crate::EntryChoice, u32),
+    ) -> Result<(crate::Attached, u32, Option<std::os::fd::OwnedFd>), LoadError> {
         let mut load_options = LoadOptions::new(&self.loaded.file);
         load_options.attach = Some(options.clone());
         let ctx = Context {
@@ -195,17 +246,8 @@ impl LoadedObject {
             hints_ifindex: None,
         };
         let program = &self.loaded.programs[entry];
-        // The attachment's own reference, taken before the attach so that
-        // nothing can fail between the attach and the handle.
-        let prog = program
-            .fd
-            .try_clone()
-            .map_err(|error| self.device_error(&options.dev, error))?;
-        // The attach stage records its undo; here the attachment is the
-        // undo, so the record is not needed.
         let mut rollback = Rollback::default();
-        // Netlink (`options.link` is refused above): no link fd comes back.
-        let (attached, _) = attach(
+        let (attached, link) = attach(
             &ctx,
             options,
             ifindex,
@@ -213,41 +255,7 @@ impl LoadedObject {
             &mut rollback,
             &mut NoObserver,
         )?;
-        Ok(XdpAttachment::new(attached, program.id, prog))
-    }
-
-    /// Attaches `program` to `dev` through a BPF link (`BPF_LINK_CREATE`,
-    /// kernel 5.9): the kernel detaches it when the last reference to the
-    /// link goes (the [`XdpLink`] dropped, unless
-    /// [`pin`](XdpLink::pin)ned), and no netlink attach can replace it
-    /// meanwhile.
-    pub fn attach_xdp_link(
-        &self,
-        program: impl Into<ProgRef>,
-        dev: &str,
-        mode: Mode,
-    ) -> Result<XdpLink, LoadError> {
-        let options = AttachOptions::new(dev)
-            .with_mode(mode)
-            .with_entry(program.into());
-        let (entry, _, ifindex) = self.entry(&options)?;
-        let program = &self.loaded.programs[entry];
-        let attach_error = |error| LoadError::Attach {
-            file: self.file.clone(),
-            dev: dev.to_string(),
-            mode,
-            error,
-        };
-        let link =
-            link_create_xdp(program.fd.as_fd(), ifindex, mode.flags()).map_err(attach_error)?;
-        let actual = match mode {
-            Mode::Auto => netlink::query(ifindex)
-                .ok()
-                .and_then(|state| attached_mode(&state, program.id))
-                .unwrap_or(Mode::Auto),
-            mode => mode,
-        };
-        Ok(XdpLink::new(link, dev, ifindex, actual, program.id))
+        Ok((attached, program.id, link))
     }
 
     /// The program to attach and the device's ifindex.

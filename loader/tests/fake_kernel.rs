@@ -476,6 +476,27 @@ fn a_link_holds_the_slot_until_closed() {
 }
 
 #[test]
+fn a_link_is_refused_by_a_netlink_attach_it_names() {
+    let (sim, ifindex, _installed) = kernel();
+    let loaded = Object::open(obj("tail_kern")).unwrap().load().unwrap();
+    let attachment = loaded.attach_xdp(0, DEV, Mode::Drv).expect("netlink");
+    let held = attachment.prog_id();
+    // The link path is the attach stage's: its refusal names the program
+    // in the slot and leaves it there.
+    let error = loaded
+        .attach_xdp_link(0, DEV, Mode::Drv)
+        .expect_err("the slot is taken");
+    let text = error.to_string();
+    assert!(text.contains(&format!("id {held}")), "{text}");
+    assert_eq!(
+        netlink::query(ifindex).expect("query").drv_prog_id,
+        Some(held)
+    );
+    assert_eq!(sim.borrow().device(ifindex).unwrap().link, None);
+    attachment.detach().expect("detach");
+}
+
+#[test]
 fn one_call_load_is_the_staged_load() {
     let (sim, _, _installed) = kernel();
     let mut options = LoadOptions::new(obj("tail_kern"));

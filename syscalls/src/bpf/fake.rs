@@ -7,8 +7,8 @@ use std::os::fd::RawFd;
 use bytemuck::Pod;
 
 use super::attr::{
-    BpfMapInfo, BpfProgInfo, BtfLoadAttr, GetIdAttr, InfoAttr, LinkCreateAttr, MapCreateAttr,
-    MapElemAttr, ObjAttr, ProgLoadAttr, BPF_OBJ_NAME_LEN,
+    BpfLinkInfo, BpfMapInfo, BpfProgInfo, BtfLoadAttr, GetIdAttr, InfoAttr, LinkCreateAttr,
+    MapCreateAttr, MapElemAttr, ObjAttr, ProgLoadAttr, BPF_OBJ_NAME_LEN,
 };
 use super::sys::Cmd;
 use crate::error::{Error, Result};
@@ -176,6 +176,7 @@ pub(crate) fn fake_call(
             let written = match answered {
                 Answer::Map(info) => write_map_info(buffer, &info)?,
                 Answer::Prog(info) => write_prog_info(buffer, &info)?,
+                Answer::Link(info) => write_link_info(buffer, &info),
                 _ => return Err(Error::new("bpf", libc::EINVAL)),
             };
             a.info_len = written as u32;
@@ -251,6 +252,19 @@ fn write_prog_info(buffer: &mut [u8], info: &crate::bpf::ProgInfo) -> Result<usi
     };
     copy_name(&mut raw.name, &info.name);
     Ok(copy_out(buffer, bytemuck::bytes_of(&raw)))
+}
+
+/// `struct bpf_link_info` into `buffer`: the XDP member (`xdp.ifindex`)
+/// for XDP links.
+fn write_link_info(buffer: &mut [u8], info: &crate::bpf::LinkInfo) -> usize {
+    let mut raw = BpfLinkInfo {
+        link_type: info.link_type,
+        id: info.id,
+        prog_id: info.prog_id,
+        ..BpfLinkInfo::default()
+    };
+    raw.union[0] = info.ifindex;
+    copy_out(buffer, bytemuck::bytes_of(&raw))
 }
 
 fn copy_name(field: &mut [u8; BPF_OBJ_NAME_LEN], name: &str) {

@@ -28,7 +28,7 @@ use std::os::fd::{AsFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
 use std::path::PathBuf;
 use std::rc::Rc;
 
-use crate::bpf::{MapInfo, ProgInfo};
+use crate::bpf::{LinkInfo, MapInfo, ProgInfo};
 use crate::error::{Error, Result};
 use crate::netlink::{Link, XdpAttached, XdpFlags};
 
@@ -140,7 +140,8 @@ pub enum Call<'a> {
         /// `pathname`.
         path: PathBuf,
     },
-    /// `BPF_OBJ_GET_INFO_BY_FD`: answer [`Answer::Map`] or [`Answer::Prog`].
+    /// `BPF_OBJ_GET_INFO_BY_FD`: answer [`Answer::Map`], [`Answer::Prog`] or
+    /// [`Answer::Link`].
     Info {
         /// The object.
         object: ObjectKey,
@@ -183,6 +184,8 @@ pub enum Answer {
     Map(MapInfo),
     /// The info of a program.
     Prog(ProgInfo),
+    /// The info of a link.
+    Link(LinkInfo),
 }
 
 /// An rtnetlink request as the fake kernel sees it.

@@ -24,7 +24,9 @@ use std::collections::BTreeMap;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::PathBuf;
 
-use crate::bpf::{possible_cpus, MapInfo, ProgInfo, BPF_EXIST, BPF_NOEXIST};
+use crate::bpf::{
+    possible_cpus, LinkInfo, MapInfo, ProgInfo, BPF_EXIST, BPF_NOEXIST, LINK_TYPE_XDP,
+};
 use crate::error::{Error, Result};
 use crate::fake::{
     is_open, key_of_raw_fd, object_fd, Answer, Call, Handler, NetlinkCall, ObjectKey,
@@ -72,6 +74,7 @@ enum Kind {
     Btf,
     Link {
         ifindex: u32,
+        prog_id: u32,
     },
 }
 
@@ -796,7 +799,13 @@ impl Handler for SimKernel {
                             ..ProgInfo::default()
                         }))
                     }
-                    _ => Err(errno(libc::EINVAL)),
+                    Kind::Link { ifindex, prog_id } => Ok(Answer::Link(LinkInfo {
+                        id: object.id,
+                        link_type: LINK_TYPE_XDP,
+                        prog_id: *prog_id,
+                        ifindex: *ifindex,
+                    })),
+                    Kind::Btf => Err(errno(libc::EINVAL)),
                 }
             }
             Call::ProgById { id } => self.by_id(id, true),
@@ -825,7 +834,7 @@ impl Handler for SimKernel {
                 }
                 *target = Some(prog_id);
                 device.link = Some(prog_id);
-                self.create("", Kind::Link { ifindex })
+                self.create("", Kind::Link { ifindex, prog_id })
                     .map(|(answer, _)| answer)
             }
             call @ (Call::MapLookup { .. }
