@@ -250,7 +250,8 @@ fn assert_spin_lock_template_refused(
     let text = error.to_string();
     assert!(
         text.contains(&format!(
-            "map_fd[{index}] {name}: create: BPF_MAP_CREATE failed"
+            "map_fd[{index}] {name}: create (its inner maps' values hold a bpf_spin_lock, which \
+             map-in-map maps take from Linux 6.2 on): BPF_MAP_CREATE failed"
         )) && text.contains("(ENOTSUPP)"),
         "{text}"
     );

@@ -218,8 +218,17 @@ fn create_one(
     let btf = btf
         .filter(|_| map.btf_key_type_id != 0 || map.btf_value_type_id != 0)
         .map(|fd| (fd, map.btf_key_type_id, map.btf_value_type_id));
-    let (fd, without_btf) = create(ctx, &map.name, &map.def, inner_fd, btf)
-        .map_err(|error| map_error(ctx, index, "create", error))?;
+    let (fd, without_btf) = create(ctx, &map.name, &map.def, inner_fd, btf).map_err(|error| {
+        let what = if error.errno == ENOTSUPP && inner_spin_locked(ctx, map) {
+            // `bpf_map_meta_alloc` refused inner maps holding a spin lock
+            // with ENOTSUPP until Linux 6.2.
+            "create (its inner maps' values hold a bpf_spin_lock, which map-in-map maps take \
+             from Linux 6.2 on)"
+        } else {
+            "create"
+        };
+        map_error(ctx, index, what, error)
+    })?;
     // The kernel copied what it needs of the template.
     drop(template);
     observer.event(&Event::MapCreated {
@@ -335,6 +344,28 @@ fn map_ifindex(ctx: &Context<'_>, def: &MapDef) -> u32 {
     } else {
         ctx.offload
     }
+}
+
+/// Whether `map`'s inner maps (its template, inline or another map of
+/// the object) have values holding a `bpf_spin_lock`, by the object's BTF.
+fn inner_spin_locked(ctx: &Context<'_>, map: &rxdp_elf::Map) -> bool {
+    let value = match &map.inner {
+        Some(InnerMap::Def {
+            btf_value_type_id, ..
+        }) => *btf_value_type_id,
+        Some(InnerMap::Index(inner)) => ctx
+            .object
+            .maps
+            .get(*inner)
+            .map_or(0, |m| m.btf_value_type_id),
+        _ => 0,
+    };
+    value != 0
+        && ctx
+            .object
+            .btf
+            .as_ref()
+            .is_some_and(|btf| btf.holds_struct(value, "bpf_spin_lock"))
 }
 
 /// `BPF_MAP_CREATE` (with the BTF fd and key/value type ids in `btf`),

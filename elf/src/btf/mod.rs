@@ -353,6 +353,38 @@ impl Btf {
         Ok(out)
     }
 
+    /// Whether type `id` is, or holds somewhere in its members and array
+    /// elements, a STRUCT named `name` (`bpf_spin_lock` in a map value,
+    /// say). A malformed or looping graph answers no; nesting deeper than
+    /// [`MAX_RESOLVE_DEPTH`] is not followed.
+    pub fn holds_struct(&self, id: u32, name: &str) -> bool {
+        self.holds_struct_at(id, name.as_bytes(), 0)
+    }
+
+    fn holds_struct_at(&self, id: u32, name: &[u8], depth: usize) -> bool {
+        if depth > MAX_RESOLVE_DEPTH {
+            return false;
+        }
+        let Some(t) = self
+            .resolve(id)
+            .ok()
+            .filter(|id| *id != 0)
+            .and_then(|id| self.type_by_id(id).ok())
+        else {
+            return false;
+        };
+        match &t.data {
+            BtfTypeData::Members(members) => {
+                (t.kind == BtfKind::Struct && self.string_bytes(t.name_off).ok() == Some(name))
+                    || members
+                        .iter()
+                        .any(|m| self.holds_struct_at(m.type_id, name, depth + 1))
+            }
+            BtfTypeData::Array(array) => self.holds_struct_at(array.type_id, name, depth + 1),
+            _ => false,
+        }
+    }
+
     /// Whether `name` is declared as an extern function (`BTF_KIND_FUNC` with
     /// linkage `BTF_FUNC_EXTERN`), i.e. a kfunc declared `__ksym`.
     pub fn is_extern_func(&self, name: &str) -> bool {

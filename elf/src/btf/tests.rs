@@ -1670,3 +1670,20 @@ fn btf_ulong_attributes_are_one_value_enums() {
         Err(BtfError::Map { problem: MapProblem::NotPtrToArray { .. }, .. })
     ));
 }
+
+#[test]
+fn btf_holds_struct_looks_through_members_and_arrays() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../progs/obj/map_defaults.o");
+    let elf = std::fs::read(&path).expect("progs/obj/map_defaults.o (make progs)");
+    let btf = parsed(&elf);
+    let locked = btf.find(BtfKind::Struct, "locked").expect("struct locked");
+    assert!(btf.holds_struct(locked, "bpf_spin_lock"));
+    // `struct inner` describes a map: its members are pointers to arrays,
+    // no value of its own.
+    let inner = btf.find(BtfKind::Struct, "inner").expect("struct inner");
+    assert!(!btf.holds_struct(inner, "bpf_spin_lock"));
+    let int = btf.find(BtfKind::Int, "int").expect("int");
+    assert!(!btf.holds_struct(int, "bpf_spin_lock"));
+    assert!(!btf.holds_struct(0, "bpf_spin_lock"));
+    assert!(!btf.holds_struct(btf.max_type_id() + 1, "bpf_spin_lock"));
+}
