@@ -163,6 +163,16 @@ impl<'a> Elf<'a> {
         })
     }
 
+    /// Takes out the relocation tables of the sections `wanted` says
+    /// (by ELF index), in section order; the others stay.
+    pub fn take_relocations(&mut self, wanted: impl Fn(usize) -> bool) -> Vec<RelocTable> {
+        let (taken, kept) = std::mem::take(&mut self.relocations)
+            .into_iter()
+            .partition(|table| wanted(table.target));
+        self.relocations = kept;
+        taken
+    }
+
     /// The section with this ELF index.
     pub fn section(&self, index: usize) -> Option<&Section<'a>> {
         self.sections.get(index)
