@@ -13,9 +13,11 @@
 //!   with a list of free blocks threaded through the blocks themselves;
 //! - new blocks cut from one region of 256 KiB, mapped at the first
 //!   allocation (the kernel only backs the pages that are touched);
-//! - larger blocks, alignments beyond a page, and every new block once the
-//!   region is used up, go to the C library's allocator. A block is the
-//!   pool's when its address is in the region, the C library's otherwise.
+//! - once the region is used up, a block with no free one of its class is
+//!   cut from a free block of a larger class (halved down to its size);
+//! - larger blocks, alignments beyond a page, and blocks the pool has no
+//!   room for go to the C library's allocator. A block is the pool's when
+//!   its address is in the region, the C library's otherwise.
 //!
 //! The pool's memory is never returned to the kernel before the process
 //! exits, and a freed block serves only its own class: a load that made
@@ -174,8 +176,8 @@ fn class_size(class: usize) -> usize {
 
 impl State {
     /// A block of `class`: a freed one if there is one, else a new one cut
-    /// from the region (mapped on first use, its start stored in `base`);
-    /// null when the region has no room left.
+    /// from the region (mapped on first use, its start stored in `base`),
+    /// else one split from a larger free block; null when there is none.
     fn take(&mut self, class: usize, base: &AtomicUsize) -> *mut u8 {
         let head = self.free[class];
         if !head.is_null() {
@@ -205,10 +207,32 @@ impl State {
         let size = class_size(class);
         let start = self.next.next_multiple_of(size.min(PAGE));
         if self.end == 0 || start + size > self.end {
-            return ptr::null_mut();
+            return self.split(class);
         }
         self.next = start + size;
         start as *mut u8
+    }
+
+    /// With the region used up: a block of `class` cut from a free block
+    /// of a larger class, whose other halves go on their lists (a 64 KiB
+    /// block gives 32, 16, ... down to two of `class`); null when none is
+    /// free. A load that allocates and frees one size per program then
+    /// reuses one block rather than asking the C library each time (whose
+    /// `mmap` and `munmap` per program the pool is here to avoid).
+    fn split(&mut self, class: usize) -> *mut u8 {
+        let Some(larger) = (class + 1..CLASSES).find(|&c| !self.free[c].is_null()) else {
+            return ptr::null_mut();
+        };
+        let block = self.free[larger];
+        // SAFETY: a free block of class `larger`, holding the next link.
+        self.free[larger] = unsafe { block.cast::<*mut u8>().read() };
+        for half in (class..larger).rev() {
+            // The upper half of the block of class `half + 1` that starts
+            // at `block`: aligned as a block of `half` is (the block is
+            // aligned to its size up to a page, and `half` is smaller).
+            self.give(half, block.wrapping_add(class_size(half)));
+        }
+        block
     }
 
     /// Puts a block back on its class's list.
@@ -514,6 +538,57 @@ mod tests {
                 .iter()
                 .all(|&b| b == 0));
             pool.dealloc(zeroed, layout);
+        }
+    }
+
+    /// With the region used up, a block of a class with none free is cut
+    /// from a larger free block: its halves serve the classes below it,
+    /// without overlapping, and only then does the C library serve.
+    #[test]
+    fn with_the_region_used_up_larger_free_blocks_are_split() {
+        let pool = Pool::new();
+        let page = Layout::from_size_align(4096, 8).unwrap();
+        let small = Layout::from_size_align(16, 8).unwrap();
+        // SAFETY: non-zero sizes; every block is freed below with its layout.
+        unsafe {
+            let blocks: Vec<*mut u8> = (0..REGION.get() / 4096).map(|_| pool.alloc(page)).collect();
+            assert!(blocks.iter().all(|&b| pool.owns(b)), "the region, full");
+            let theirs = pool.alloc(small);
+            assert!(!pool.owns(theirs), "nothing free: the C library's");
+            let freed = blocks[3] as usize;
+            pool.dealloc(blocks[3], page);
+            let mut pieces = Vec::new();
+            for size in [16, 16, 32, 64, 128, 256, 512, 1024, 2048] {
+                let layout = Layout::from_size_align(size, 8).unwrap();
+                let piece = pool.alloc(layout);
+                let at = piece as usize;
+                assert!(
+                    at >= freed && at + size <= freed + 4096,
+                    "{size}: from the freed block"
+                );
+                assert_eq!(at % size, 0, "{size}: aligned");
+                ptr::write_bytes(piece, 0x5a, size);
+                pieces.push((piece, layout));
+            }
+            pieces.sort_by_key(|(p, _)| *p as usize);
+            for pair in pieces.windows(2) {
+                assert!(
+                    pair[0].0 as usize + pair[0].1.size() <= pair[1].0 as usize,
+                    "no overlap"
+                );
+            }
+            let more = pool.alloc(small);
+            assert!(!pool.owns(more), "the freed block is used up");
+            for (piece, layout) in pieces {
+                pool.dealloc(piece, layout);
+            }
+            pool.dealloc(more, small);
+            pool.dealloc(theirs, small);
+            for (i, &block) in blocks.iter().enumerate() {
+                if i != 3 {
+                    pool.dealloc(block, page);
+                }
+            }
         }
     }
 
