@@ -202,8 +202,8 @@ pub enum CliError {
 /// a load does (a regular file, size capped, magic first); either error
 /// names the file as given.
 fn read_object(file: &Path) -> Result<rxdp_elf::Object, CliError> {
-    let data =
-        rxdp::open::read(file, rxdp::options::DEFAULT_MAX_OBJECT_SIZE).map_err(CliError::Load)?;
+    let (data, _) = rxdp::open::read_for_parse(file, rxdp::options::DEFAULT_MAX_OBJECT_SIZE)
+        .map_err(CliError::Load)?;
     rxdp::open::parse(file, &data).map_err(CliError::Load)
 }
 

@@ -8,9 +8,11 @@
 //! BPF-specific happens here beyond refusing files that cannot be BPF
 //! objects, each with an error that says what to rebuild.
 
-use object::elf::{self, FileHeader64};
+use std::ops::Range;
+
+use object::elf::{self, FileHeader64, SectionHeader64};
 use object::read::elf::{FileHeader, Rel, Rela, SectionHeader, SectionTable, Sym, SymbolTable};
-use object::LittleEndian;
+use object::{LittleEndian, SectionIndex};
 
 use crate::error::ParseError;
 
@@ -159,6 +161,16 @@ impl<'a> Elf<'a> {
             symbols,
             relocations,
         })
+    }
+
+    /// Takes out the relocation tables of the sections `wanted` says
+    /// (by ELF index), in section order; the others stay.
+    pub fn take_relocations(&mut self, wanted: impl Fn(usize) -> bool) -> Vec<RelocTable> {
+        let (taken, kept) = std::mem::take(&mut self.relocations)
+            .into_iter()
+            .partition(|table| wanted(table.target));
+        self.relocations = kept;
+        taken
     }
 
     /// The section with this ELF index.
@@ -427,7 +439,7 @@ fn read_relocations<'a>(
         // `maps` among it) are applied by a loader. Those of `.BTF.ext`
         // and the DWARF sections, several per function, are never read:
         // a 1000-program object has 13000 of them.
-        if sections[target].flags & (elf::SHF_ALLOC.0 | elf::SHF_EXECINSTR.0) == 0 {
+        if !is_loaded(sections[target].flags) {
             continue;
         }
         let bad_table = |e: object::read::Error| ParseError::Malformed {
@@ -468,4 +480,251 @@ fn read_relocations<'a>(
         out.push(RelocTable { target, entries });
     }
     Ok(out)
+}
+
+/// Code or data a loader puts in the kernel (`SHF_ALLOC` or
+/// `SHF_EXECINSTR`): only their relocations are applied.
+fn is_loaded(flags: u64) -> bool {
+    flags & (elf::SHF_ALLOC.0 | elf::SHF_EXECINSTR.0) != 0
+}
+
+/// Whether the parse never reads the bytes of a section: DWARF
+/// (`.debug_*`, not loaded), and relocation tables of sections that are
+/// not loaded (`.rel.BTF.ext`, `.rel.debug_*`; see `read_relocations`).
+/// `target_flags` are the flags of the section a relocation table
+/// applies to (`sh_info`), `None` when there is none.
+fn never_read(name: &[u8], sh_type: u32, flags: u64, target_flags: Option<u64>) -> bool {
+    let relocations = sh_type == elf::SHT_REL.0 || sh_type == elf::SHT_RELA.0;
+    (name.starts_with(b".debug") && !is_loaded(flags))
+        || (relocations && target_flags.is_some_and(|f| !is_loaded(f)))
+}
+
+/// Files up to this size are read whole: one read costs less than
+/// finding out what to leave out.
+pub const READ_WHOLE_UP_TO: usize = 256 << 10;
+
+/// Holes of up to this many bytes between two ranges to read are read
+/// too: one read instead of two.
+const READ_GAP: usize = 4096;
+
+/// The bytes of an object file of `size` bytes as [`crate::Object::parse`]
+/// needs them, read with `read_at(offset, buffer)` (which fills `buffer`
+/// with the file's bytes at `offset`): the ELF header, the section
+/// headers, and every section but those the parse never reads — DWARF
+/// (`.debug_*`) and the relocations of sections that are not loaded
+/// (`.rel.BTF.ext`, `.rel.debug_*`), a third of a big `-g` object. Their
+/// bytes stay zero in a buffer allocated zeroed: pages never written are
+/// never backed, so they cost no memory.
+///
+/// Returns the buffer and whether every byte of the file is in it. Files
+/// of at most [`READ_WHOLE_UP_TO`] bytes, and files whose headers do not
+/// describe a plain layout (not an ELF64 little-endian BPF object,
+/// section headers outside the file, extended section numbering), are
+/// read whole: the parse then says what is wrong, as it would have.
+/// The file is not interpreted beyond its headers here, and what is
+/// read is what [`crate::Object::parse`] reads.
+pub fn read_object<E>(
+    size: usize,
+    read_at: impl FnMut(u64, &mut [u8]) -> Result<(), E>,
+) -> Result<(Vec<u8>, bool), E> {
+    read_parts(size, READ_WHOLE_UP_TO, READ_GAP, read_at)
+}
+
+/// [`read_object`], reading files of up to `whole_up_to` bytes whole and
+/// holes of up to `gap` bytes between ranges.
+fn read_parts<E>(
+    size: usize,
+    whole_up_to: usize,
+    gap: usize,
+    mut read_at: impl FnMut(u64, &mut [u8]) -> Result<(), E>,
+) -> Result<(Vec<u8>, bool), E> {
+    let mut data = vec![0u8; size];
+    let mut read = |data: &mut [u8], range: Range<usize>| match data.get_mut(range.clone()) {
+        Some(part) => read_at(range.start as u64, part),
+        None => Ok(()),
+    };
+    if size <= whole_up_to {
+        read(&mut data, 0..size)?;
+        return Ok((data, true));
+    }
+    read(&mut data, 0..size.min(size_of::<Header>()))?;
+    let Some(table) = section_table_range(&data) else {
+        read(&mut data, 0..size)?;
+        return Ok((data, true));
+    };
+    read(&mut data, table)?;
+    let Some(names) = section_names_range(&data) else {
+        read(&mut data, 0..size)?;
+        return Ok((data, true));
+    };
+    read(&mut data, names)?;
+    let Some(ranges) = ranges_to_read(&data, gap) else {
+        read(&mut data, 0..size)?;
+        return Ok((data, true));
+    };
+    let mut covered = 0;
+    for range in &ranges {
+        read(&mut data, range.clone())?;
+        covered += range.len();
+    }
+    Ok((data, covered == size))
+}
+
+/// The ELF header, when it is one the parse accepts.
+fn plain_header(data: &[u8]) -> Option<&Header> {
+    check_header(data).ok()
+}
+
+/// Where the section headers are, when they are plain: 64-byte entries,
+/// counted in the ELF header, inside the file.
+fn section_table_range(data: &[u8]) -> Option<Range<usize>> {
+    let endian = LittleEndian;
+    let header = plain_header(data)?;
+    let count = usize::from(header.e_shnum(endian));
+    let entry = usize::from(header.e_shentsize(endian));
+    let names = usize::from(header.e_shstrndx(endian).0);
+    if count == 0 || entry != size_of::<SectionHeader64<LittleEndian>>() || names >= count {
+        return None;
+    }
+    let start = usize::try_from(header.e_shoff(endian)).ok()?;
+    let end = start.checked_add(count.checked_mul(entry)?)?;
+    (end <= data.len()).then_some(start..end)
+}
+
+/// Where the section-name string table is, when inside the file.
+fn section_names_range(data: &[u8]) -> Option<Range<usize>> {
+    let endian = LittleEndian;
+    let header = plain_header(data)?;
+    let table = header.sections(endian, data).ok()?;
+    let names = table
+        .section(SectionIndex(usize::from(header.e_shstrndx(endian).0)))
+        .ok()?;
+    file_range(names, data.len())
+}
+
+/// The bytes of `section` in a file of `size` bytes; `None` for
+/// `SHT_NOBITS`, an empty section or one outside the file.
+fn file_range(section: &SectionHeader64<LittleEndian>, size: usize) -> Option<Range<usize>> {
+    let endian = LittleEndian;
+    if section.sh_type(endian) == elf::SHT_NOBITS {
+        return None;
+    }
+    let start = usize::try_from(section.sh_offset(endian)).ok()?;
+    let end = start.checked_add(usize::try_from(section.sh_size(endian)).ok()?)?;
+    (end > start && end <= size).then_some(start..end)
+}
+
+/// What to read of a file whose ELF header, section headers and section
+/// names are in `data`: those, and every section the parse may read
+/// (see [`never_read`]), in file order, those less than `gap` bytes
+/// apart merged.
+fn ranges_to_read(data: &[u8], gap: usize) -> Option<Vec<Range<usize>>> {
+    let endian = LittleEndian;
+    let header = plain_header(data)?;
+    let table = header.sections(endian, data).ok()?;
+    let mut ranges = vec![0..size_of::<Header>(), section_table_range(data)?];
+    ranges.extend(section_names_range(data));
+    for section in table.iter() {
+        let Some(range) = file_range(section, data.len()) else {
+            continue;
+        };
+        let name = table.section_name(endian, section).unwrap_or_default();
+        let target_flags = table
+            .section(SectionIndex(section.sh_info(endian) as usize))
+            .ok()
+            .map(|target| target.sh_flags(endian).0);
+        let (sh_type, flags) = (section.sh_type(endian).0, section.sh_flags(endian).0);
+        if !never_read(name, sh_type, flags, target_flags) {
+            ranges.push(range);
+        }
+    }
+    ranges.sort_unstable_by_key(|r| r.start);
+    let mut merged: Vec<Range<usize>> = Vec::with_capacity(ranges.len());
+    for range in ranges {
+        match merged.last_mut() {
+            Some(last) if range.start <= last.end.saturating_add(gap) => {
+                last.end = last.end.max(range.end);
+            }
+            _ => merged.push(range),
+        }
+    }
+    Some(merged)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Object;
+    use std::path::Path;
+
+    /// `read_parts` of `bytes`, every object taking the path that leaves
+    /// sections out, and no hole read; the number of reads.
+    fn parts(bytes: &[u8]) -> (Vec<u8>, bool, usize) {
+        let mut reads = 0;
+        let read_at = |offset: u64, buffer: &mut [u8]| {
+            reads += 1;
+            let start = offset as usize;
+            buffer.copy_from_slice(&bytes[start..start + buffer.len()]);
+            Ok::<(), ()>(())
+        };
+        let (data, complete) = read_parts(bytes.len(), 0, 0, read_at).unwrap();
+        (data, complete, reads)
+    }
+
+    /// What is left out is never read: every object of progs/obj parses
+    /// the same from its parts as from all of its bytes, and leaves its
+    /// DWARF out (they are built with `-g`).
+    #[test]
+    fn objects_parse_the_same_without_what_the_parse_never_reads() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../progs/obj");
+        let mut objects: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "o"))
+            .collect();
+        objects.sort();
+        assert!(objects.len() >= 12, "progs/obj holds {objects:?}");
+        for path in objects {
+            let bytes = std::fs::read(&path).unwrap();
+            let (data, complete, reads) = parts(&bytes);
+            assert_eq!(data.len(), bytes.len());
+            assert!(!complete, "{}: its DWARF is left out", path.display());
+            assert!(reads > 3, "{}: {reads} reads", path.display());
+            let left_out = data.iter().zip(&bytes).filter(|(a, b)| a != b).count();
+            assert!(left_out > 0, "{}", path.display());
+            assert_eq!(
+                Object::parse(&data),
+                Object::parse(&bytes),
+                "{}",
+                path.display()
+            );
+        }
+    }
+
+    /// Files the parse refuses are read whole, so that it says why as
+    /// before; so are small files, in one read.
+    #[test]
+    fn what_is_not_a_plain_object_is_read_whole() {
+        let object =
+            std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../progs/obj/multi_prog.o"))
+                .unwrap();
+        let mut no_table = object.clone();
+        // e_shoff beyond the file.
+        no_table[0x28..0x30].copy_from_slice(&u64::MAX.to_le_bytes());
+        let mut big_endian = object.clone();
+        big_endian[5] = elf::ELFDATA2MSB.0;
+        for bytes in [&no_table, &big_endian, &b"\x7fELF short"[..].to_vec()] {
+            let (data, complete, _) = parts(bytes);
+            assert!(complete);
+            assert_eq!(&data, bytes);
+        }
+        let mut reads = 0;
+        let (data, complete) = read_object(object.len(), |offset, buffer: &mut [u8]| {
+            reads += 1;
+            buffer.copy_from_slice(&object[offset as usize..][..buffer.len()]);
+            Ok::<(), ()>(())
+        })
+        .unwrap();
+        assert!(complete && data == object && reads == 1);
+    }
 }

@@ -77,6 +77,7 @@ pub mod struct_ops;
 mod testing;
 pub mod xdp_hints;
 
+pub use container::{read_object, READ_WHOLE_UP_TO};
 pub use error::ParseError;
 pub use externs::{Extern, ExternKind, KconfigType, KconfigVar};
 pub use insn::Insn;

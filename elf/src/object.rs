@@ -23,7 +23,7 @@ impl Object {
     /// Never panics and never allocates more than a small multiple of
     /// `data.len()`, whatever the bytes.
     pub fn parse(data: &[u8]) -> Result<Object, ParseError> {
-        let elf = Elf::parse(data)?;
+        let mut elf = Elf::parse(data)?;
         let license = license(&elf)?;
         let kernel_version = kernel_version(&elf)?;
         let btf = btf(&elf)?;
@@ -36,8 +36,11 @@ impl Object {
         if let Some(map) = kconfig_map(&externs, btf.as_ref())? {
             maps.maps.push(map);
         }
+        // The code's relocations move to the resolver: read once, held once
+        // (the maps read them above, to see which data sections are used).
+        let code_relocations = elf.take_relocations(|target| code.section(target).is_some());
         let mut linked = {
-            let resolver = Resolver::new(&elf, &code, &maps, &externs)?;
+            let resolver = Resolver::new(&elf, code_relocations, &code, &maps, &externs)?;
             programs::link(&code, &resolver, ext.as_ref())?
         };
         let bindings = maps.bind_struct_ops(&elf, btf.as_ref(), |section, offset| {

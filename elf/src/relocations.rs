@@ -19,12 +19,13 @@
 //! Relocations of other sections (`.BTF`, `.BTF.ext`, DWARF) concern debug
 //! information and are not applied; `.rel.maps` is read by the BTF maps.
 
+use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 
-use crate::container::{Elf, RelocEntry, Symbol};
+use crate::container::{Elf, RelocEntry, RelocTable, Symbol};
 use crate::error::ParseError;
 use crate::externs::{Extern, ExternKind};
-use crate::functions::{Code, FuncRef, FuncSpan};
+use crate::functions::{Code, CodeSection, FuncRef, FuncSpan};
 use crate::insn::{Insn, INSN_SIZE};
 use crate::maps::{is_data_section, MapTable};
 use crate::model::{Reloc, RelocTarget};
@@ -56,6 +57,52 @@ pub(crate) struct Resolver<'e, 'a> {
     by_section: BTreeMap<usize, Vec<RelocEntry>>,
 }
 
+/// Checks a relocation of code section `section`: a known type, on an
+/// instruction of some function, against a symbol. False for one to skip:
+/// on code of no function (see [`Resolver::new`]).
+fn check_entry(
+    elf: &Elf<'_>,
+    section: &CodeSection,
+    entry: &RelocEntry,
+) -> Result<bool, ParseError> {
+    let symbol = elf
+        .symbols
+        .get(entry.symbol)
+        .map_or("", |s| s.name.as_str());
+    if entry.r_type != R_BPF_64_64 && entry.r_type != R_BPF_64_32 {
+        return Err(ParseError::UnsupportedRelocation {
+            r_type: entry.r_type,
+            section: section.name.clone(),
+            offset: entry.offset,
+            symbol: symbol.to_owned(),
+        });
+    }
+    let function = section
+        .func_at(entry.offset)
+        .and_then(|i| section.funcs.get(i));
+    let aligned = entry.offset % INSN_SIZE as u64 == 0;
+    let in_code = entry.offset < section.insns.len() as u64 * INSN_SIZE as u64;
+    if function.is_none() && aligned && in_code {
+        // Overridden weak code: see `Resolver::new`.
+        return Ok(false);
+    }
+    let on_insn = function.is_some_and(|f| (entry.offset - f.start) % INSN_SIZE as u64 == 0);
+    if !on_insn {
+        return Err(ParseError::RelocOutsideFunction {
+            section: section.name.clone(),
+            offset: entry.offset,
+            symbol: symbol.to_owned(),
+        });
+    }
+    if entry.symbol == 0 {
+        return Err(ParseError::RelocNullSymbol {
+            section: section.name.clone(),
+            offset: entry.offset,
+        });
+    }
+    Ok(true)
+}
+
 /// Where an instruction is, for messages.
 struct Site<'s> {
     function: &'s str,
@@ -64,7 +111,8 @@ struct Site<'s> {
 }
 
 impl<'e, 'a> Resolver<'e, 'a> {
-    /// Gathers the relocations of every code section, checking that each
+    /// Gathers the relocations of every code section from `tables` (the
+    /// container's tables of code sections, taken over), checking that each
     /// lands on an instruction of some function and has a known type.
     ///
     /// A relocation on an instruction that belongs to no function is
@@ -73,53 +121,43 @@ impl<'e, 'a> Resolver<'e, 'a> {
     /// that code is never part of a program.
     pub fn new(
         elf: &'e Elf<'a>,
+        tables: Vec<RelocTable>,
         code: &'e Code,
         maps: &'e MapTable,
         externs: &'e [Extern],
     ) -> Result<Resolver<'e, 'a>, ParseError> {
         let mut by_section: BTreeMap<usize, Vec<RelocEntry>> = BTreeMap::new();
-        for table in &elf.relocations {
+        for table in tables {
             let Some(section) = code.section(table.target) else {
                 continue;
             };
-            for entry in table.entries.iter().filter(|e| e.r_type != R_BPF_NONE) {
-                let symbol = elf
-                    .symbols
-                    .get(entry.symbol)
-                    .map_or("", |s| s.name.as_str());
-                if entry.r_type != R_BPF_64_64 && entry.r_type != R_BPF_64_32 {
-                    return Err(ParseError::UnsupportedRelocation {
-                        r_type: entry.r_type,
-                        section: section.name.clone(),
-                        offset: entry.offset,
-                        symbol: symbol.to_owned(),
-                    });
+            // The entries stay where the container read them: a big
+            // object has thousands.
+            let mut entries = table.entries;
+            let mut refused = None;
+            entries.retain(|entry| {
+                if refused.is_some() || entry.r_type == R_BPF_NONE {
+                    return false;
                 }
-                let function = section
-                    .func_at(entry.offset)
-                    .and_then(|i| section.funcs.get(i));
-                let aligned = entry.offset % INSN_SIZE as u64 == 0;
-                let in_code = entry.offset < section.insns.len() as u64 * INSN_SIZE as u64;
-                if function.is_none() && aligned && in_code {
-                    // Overridden weak code: see above.
-                    continue;
+                match check_entry(elf, section, entry) {
+                    Ok(keep) => keep,
+                    Err(error) => {
+                        refused = Some(error);
+                        false
+                    }
                 }
-                let on_insn =
-                    function.is_some_and(|f| (entry.offset - f.start) % INSN_SIZE as u64 == 0);
-                if !on_insn {
-                    return Err(ParseError::RelocOutsideFunction {
-                        section: section.name.clone(),
-                        offset: entry.offset,
-                        symbol: symbol.to_owned(),
-                    });
+            });
+            if let Some(error) = refused {
+                return Err(error);
+            }
+            if entries.is_empty() {
+                continue;
+            }
+            match by_section.entry(table.target) {
+                Entry::Vacant(slot) => {
+                    slot.insert(entries);
                 }
-                if entry.symbol == 0 {
-                    return Err(ParseError::RelocNullSymbol {
-                        section: section.name.clone(),
-                        offset: entry.offset,
-                    });
-                }
-                by_section.entry(table.target).or_default().push(*entry);
+                Entry::Occupied(slot) => slot.into_mut().extend(entries),
             }
         }
         for (&index, entries) in by_section.iter_mut() {

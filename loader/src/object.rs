@@ -176,8 +176,14 @@ impl Object {
     /// [`Object::open`], reading at most `max_size` bytes.
     pub fn open_with(path: &Path, max_size: u64) -> Result<Object, LoadError> {
         let (start, kernel) = (Instant::now(), seam::kernel_time());
-        let bytes = open::read(path, max_size)?;
-        Object::parsed(path, bytes, start, kernel)
+        let (bytes, complete) = open::read_for_parse(path, max_size)?;
+        // The SHA-1 is of the whole file: read whole, when it is needed,
+        // if the parse's reading left parts out.
+        let whole = || match complete {
+            true => Ok(None),
+            false => open::read(path, max_size).map(Some),
+        };
+        Object::parsed(path, bytes, whole, start, kernel)
     }
 
     /// Parses an object already in memory (embedded with `include_bytes!`,
@@ -190,14 +196,18 @@ impl Object {
         Object::parsed(
             Path::new(&name),
             bytes.into(),
+            || Ok(None),
             Instant::now(),
             seam::kernel_time(),
         )
     }
 
+    /// The object of `bytes`; `whole` gives the file's bytes when `bytes`
+    /// are not all of them (`None`: they are).
     fn parsed(
         path: &Path,
         bytes: Vec<u8>,
+        whole: impl FnOnce() -> Result<Option<Vec<u8>>, LoadError>,
         start: Instant,
         kernel: std::time::Duration,
     ) -> Result<Object, LoadError> {
@@ -206,7 +216,10 @@ impl Object {
         // `PIN_OBJECT_NS` needs the bytes again (their hash), and the rest of
         // the load runs without them.
         let object_sha1 = if model.maps.iter().any(|m| m.pinning == Pinning::ObjectNs) {
-            sha1::hex(&bytes)
+            match whole()? {
+                Some(all) => sha1::hex(&all),
+                None => sha1::hex(&bytes),
+            }
         } else {
             String::new()
         };
@@ -476,4 +489,29 @@ fn selected(mut model: rxdp_elf::Object, autoload: &[bool]) -> rxdp_elf::Object 
         })
         .collect();
     model
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// iproute2's `PIN_OBJECT_NS` names its directory after the SHA-1 of
+    /// the whole file, also when the parse read only parts of it.
+    #[test]
+    fn the_object_hash_is_of_the_whole_file_when_the_parse_read_parts() {
+        let source = concat!(env!("CARGO_MANIFEST_DIR"), "/../progs/obj/iproute2_maps.o");
+        let mut bytes = std::fs::read(source).unwrap();
+        // Bytes after the last section and the section headers: nothing
+        // reads them for the parse.
+        bytes.resize(rxdp_elf::READ_WHOLE_UP_TO + 1, 0xa5);
+        let path = std::env::temp_dir().join(format!("rxdp-object-{}-big.o", std::process::id()));
+        std::fs::write(&path, &bytes).unwrap();
+        let (parts, complete) = open::read_for_parse(&path, DEFAULT_MAX_OBJECT_SIZE).unwrap();
+        let object = Object::open(&path);
+        std::fs::remove_file(&path).unwrap();
+        assert!(!complete && parts != bytes, "the parse reads parts of it");
+        let object = object.unwrap();
+        assert!(object.maps().iter().any(|m| m.pinning == Pinning::ObjectNs));
+        assert_eq!(object.object_sha1, sha1::hex(&bytes));
+    }
 }

@@ -12,12 +12,16 @@
 //! - its first bytes must be the ELF magic, checked before the rest is
 //!   read.
 //!
-//! The bytes stay around for iproute2's `PIN_OBJECT_NS`, whose directory is
-//! named after the SHA-1 of the file.
+//! A load reads what the parse needs ([`read_for_parse`]): a big object
+//! (over 256 KiB) is read section by section, leaving out what the parse
+//! never reads (DWARF, the relocations of debug information: a third of a
+//! 1000-program `-g` object), so that those bytes take no memory. Only
+//! iproute2's `PIN_OBJECT_NS`, whose directory is named after the SHA-1 of
+//! the file, reads it whole again.
 
 use std::fs::{File, OpenOptions};
 use std::io::Read;
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::os::unix::fs::{FileExt, FileTypeExt, OpenOptionsExt};
 use std::path::Path;
 
 use rxdp_elf::{Object, ParseError};
@@ -26,6 +30,52 @@ use crate::error::LoadError;
 
 /// The bytes of the object file at `path`, at most `limit` of them.
 pub fn read(path: &Path, limit: u64) -> Result<Vec<u8>, LoadError> {
+    let (mut file, magic, size) = open_object(path, limit)?;
+    let file_name = || path.display().to_string();
+    let io_error = |error| LoadError::Read {
+        file: file_name(),
+        error,
+    };
+    // The size fstat gave, plus one byte to notice a file that grew past
+    // the limit since.
+    let mut bytes = Vec::with_capacity(size as usize);
+    bytes.extend_from_slice(&magic);
+    file.by_ref()
+        .take(limit + 1 - magic.len() as u64)
+        .read_to_end(&mut bytes)
+        .map_err(io_error)?;
+    if bytes.len() as u64 > limit {
+        return Err(LoadError::TooLarge {
+            file: file_name(),
+            size: bytes.len() as u64,
+            limit,
+        });
+    }
+    Ok(bytes)
+}
+
+/// The bytes of the object file at `path` that [`Object::parse`] reads,
+/// at most `limit` of them, and whether that is all of the file: the
+/// sections a parse never reads (DWARF, the relocations of debug
+/// information) are left zero in a big object, and cost no memory
+/// ([`rxdp_elf::read_object`]). The checks are [`read`]'s.
+pub fn read_for_parse(path: &Path, limit: u64) -> Result<(Vec<u8>, bool), LoadError> {
+    let (file, _, size) = open_object(path, limit)?;
+    // At most `limit` (checked): a file that grew since is read up to
+    // the size checked, one that shrank fails to read.
+    let size = usize::try_from(size).unwrap_or(usize::MAX);
+    rxdp_elf::read_object(size, |offset, buffer| file.read_exact_at(buffer, offset)).map_err(
+        |error| LoadError::Read {
+            file: path.display().to_string(),
+            error,
+        },
+    )
+}
+
+/// Opens the object file at `path` for reading, once checked to be a
+/// regular file of at most `limit` bytes that starts with the ELF magic:
+/// the file, its first four bytes (read), and its size.
+fn open_object(path: &Path, limit: u64) -> Result<(File, [u8; 4], u64), LoadError> {
     let file_name = || path.display().to_string();
     let io_error = |error| LoadError::Read {
         file: file_name(),
@@ -73,22 +123,7 @@ pub fn read(path: &Path, limit: u64) -> Result<Vec<u8>, LoadError> {
             limit,
         });
     }
-    // The size fstat gave, plus one byte to notice a file that grew past
-    // the limit since.
-    let mut bytes = Vec::with_capacity(size as usize);
-    bytes.extend_from_slice(&magic);
-    file.by_ref()
-        .take(limit + 1 - magic.len() as u64)
-        .read_to_end(&mut bytes)
-        .map_err(io_error)?;
-    if bytes.len() as u64 > limit {
-        return Err(LoadError::TooLarge {
-            file: file_name(),
-            size: bytes.len() as u64,
-            limit,
-        });
-    }
-    Ok(bytes)
+    Ok((file, magic, size))
 }
 
 /// Reads until `buffer` is full or the file ends; how many bytes came.

@@ -11,14 +11,24 @@
 //! The pool keeps what is freed for the next allocation of its size instead:
 //! - blocks of 16 bytes to 64 KiB, in power-of-two size classes, each class
 //!   with a list of free blocks threaded through the blocks themselves;
-//! - new blocks cut from 1 MiB regions mapped on demand (the kernel only
-//!   backs the pages that are touched, so an unused region costs nothing);
-//! - larger blocks, and alignments beyond a page, go to the C library's
-//!   allocator, whose own `mmap` per block is right for them.
+//! - new blocks cut from one region of 256 KiB, mapped at the first
+//!   allocation (the kernel only backs the pages that are touched);
+//! - once the region is used up, a block with no free one of its class is
+//!   cut from a free block of a larger class (halved down to its size);
+//! - larger blocks, alignments beyond a page, and blocks the pool has no
+//!   room for go to the C library's allocator. A block is the pool's when
+//!   its address is in the region, the C library's otherwise.
 //!
-//! Memory is never returned to the kernel before the process exits; a
-//! program that allocates the same sizes over and over (`rxdp trace`) reuses
-//! its blocks, so it does not grow.
+//! The pool's memory is never returned to the kernel before the process
+//! exits, and a freed block serves only its own class: a load that made
+//! blocks of every class by the thousand would keep them all (the
+//! 1000-program object of `make bench`: parse temporaries and relocated
+//! programs, 5.3 MiB with regions cut without end). The region is what a
+//! seed object's whole load takes (about 100 KiB of blocks, start-up
+//! included) with room to spare; beyond it the C library, which gives back
+//! what is freed, bounds what a big object keeps. A program that
+//! allocates the same sizes over and over (`rxdp trace`) reuses its
+//! blocks, so it does not grow.
 //!
 //! Only the two programs install it (`#[global_allocator]` in
 //! `cli/src/bin/`): the library does not, so a program embedding rxdp keeps
@@ -32,7 +42,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::UnsafeCell;
 use std::num::NonZeroUsize;
 use std::ptr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use nix::sys::mman::{mmap_anonymous, MapFlags, ProtFlags};
 
@@ -42,14 +52,17 @@ const MIN_SHIFT: u32 = 4;
 /// The largest block kept in the pool: 64 KiB.
 const MAX_SHIFT: u32 = 16;
 const CLASSES: usize = (MAX_SHIFT - MIN_SHIFT + 1) as usize;
-/// How much address space is mapped at a time for new blocks.
-const REGION: NonZeroUsize = NonZeroUsize::new(1 << 20).unwrap();
+/// The address space new blocks are cut from, mapped once.
+const REGION: NonZeroUsize = NonZeroUsize::new(256 << 10).unwrap();
 /// Blocks are cut at offsets aligned to their size, up to a page.
 const PAGE: usize = 4096;
 
 /// A size-class allocator for short-lived programs; see the module text.
 pub struct Pool {
     busy: AtomicBool,
+    /// Where the region starts, 0 until it is mapped: set once, under
+    /// the lock, and read without it to tell whose a block is.
+    base: AtomicUsize,
     state: UnsafeCell<State>,
 }
 
@@ -57,9 +70,12 @@ struct State {
     /// The first free block of each class; each free block holds the address
     /// of the next one in its first word.
     free: [*mut u8; CLASSES],
-    /// The uncut rest of the current region: `[next, end)`.
+    /// The uncut rest of the region: `[next, end)`.
     next: usize,
     end: usize,
+    /// Whether the region was asked for (mapped or refused): it is asked
+    /// for once.
+    mapped: bool,
 }
 
 // SAFETY: `state` is only reached between `lock` and `unlock`, which the
@@ -71,10 +87,12 @@ impl Pool {
     pub const fn new() -> Pool {
         Pool {
             busy: AtomicBool::new(false),
+            base: AtomicUsize::new(0),
             state: UnsafeCell::new(State {
                 free: [ptr::null_mut(); CLASSES],
                 next: 0,
                 end: 0,
+                mapped: false,
             }),
         }
     }
@@ -157,8 +175,10 @@ fn class_size(class: usize) -> usize {
 }
 
 impl State {
-    /// A block of `class`: a freed one if there is one, else a new one.
-    fn take(&mut self, class: usize) -> *mut u8 {
+    /// A block of `class`: a freed one if there is one, else a new one cut
+    /// from the region (mapped on first use, its start stored in `base`),
+    /// else one split from a larger free block; null when there is none.
+    fn take(&mut self, class: usize, base: &AtomicUsize) -> *mut u8 {
         let head = self.free[class];
         if !head.is_null() {
             // SAFETY: `head` is a free block of this class, at least 16
@@ -166,10 +186,8 @@ impl State {
             self.free[class] = unsafe { head.cast::<*mut u8>().read() };
             return head;
         }
-        let size = class_size(class);
-        let align = size.min(PAGE);
-        let mut start = self.next.next_multiple_of(align);
-        if self.end == 0 || start + size > self.end {
+        if !self.mapped {
+            self.mapped = true;
             // SAFETY: an anonymous private mapping at an address the kernel
             // picks; no existing memory is affected.
             let region = unsafe {
@@ -180,16 +198,41 @@ impl State {
                     MapFlags::MAP_PRIVATE,
                 )
             };
-            let Ok(region) = region else {
-                return ptr::null_mut();
-            };
-            // The rest of the old region stays unused: at most one block of
-            // the largest class, and its pages were never touched.
-            start = region.as_ptr() as usize;
-            self.end = start + REGION.get();
+            if let Ok(region) = region {
+                self.next = region.as_ptr() as usize;
+                self.end = self.next + REGION.get();
+                base.store(self.next, Ordering::Release);
+            }
+        }
+        let size = class_size(class);
+        let start = self.next.next_multiple_of(size.min(PAGE));
+        if self.end == 0 || start + size > self.end {
+            return self.split(class);
         }
         self.next = start + size;
         start as *mut u8
+    }
+
+    /// With the region used up: a block of `class` cut from a free block
+    /// of a larger class, whose other halves go on their lists (a 64 KiB
+    /// block gives 32, 16, ... down to two of `class`); null when none is
+    /// free. A load that allocates and frees one size per program then
+    /// reuses one block rather than asking the C library each time (whose
+    /// `mmap` and `munmap` per program the pool is here to avoid).
+    fn split(&mut self, class: usize) -> *mut u8 {
+        let Some(larger) = (class + 1..CLASSES).find(|&c| !self.free[c].is_null()) else {
+            return ptr::null_mut();
+        };
+        let block = self.free[larger];
+        // SAFETY: a free block of class `larger`, holding the next link.
+        self.free[larger] = unsafe { block.cast::<*mut u8>().read() };
+        for half in (class..larger).rev() {
+            // The upper half of the block of class `half + 1` that starts
+            // at `block`: aligned as a block of `half` is (the block is
+            // aligned to its size up to a page, and `half` is smaller).
+            self.give(half, block.wrapping_add(class_size(half)));
+        }
+        block
     }
 
     /// Puts a block back on its class's list.
@@ -201,53 +244,88 @@ impl State {
     }
 }
 
+impl Pool {
+    /// Whether `block` was cut from the region (else the C library made it).
+    fn owns(&self, block: *mut u8) -> bool {
+        let base = self.base.load(Ordering::Acquire);
+        let address = block as usize;
+        base != 0 && address >= base && address < base + REGION.get()
+    }
+
+    /// A block of the pool for `layout`, or null when it has none.
+    fn take(&self, layout: Layout) -> *mut u8 {
+        match class(layout) {
+            Some(class) => self.with(|state| state.take(class, &self.base)),
+            None => ptr::null_mut(),
+        }
+    }
+}
+
 // SAFETY: every block handed out is at least `layout.size()` bytes and
 // aligned to `layout.align()` (classes are powers of two no smaller than
-// the alignment, cut at offsets aligned to their size up to a page, and
-// larger alignments go to `System`); a block is on a free list only after
-// `dealloc`, so no block is handed out twice.
+// the alignment, cut at offsets aligned to their size up to a page; other
+// layouts, and any once the region is full, go to `System`); a block is on
+// a free list only after `dealloc`, so no block is handed out twice; and a
+// block goes back to whoever made it, the region's addresses being the
+// pool's alone.
 unsafe impl GlobalAlloc for Pool {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        match class(layout) {
-            Some(class) => self.with(|state| state.take(class)),
-            // SAFETY: the caller's contract for `layout` passes on.
-            None => unsafe { System.alloc(layout) },
+        let block = self.take(layout);
+        if !block.is_null() {
+            return block;
         }
+        // SAFETY: the caller's contract for `layout` passes on.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let block = self.take(layout);
+        if block.is_null() {
+            // SAFETY: the caller's contract for `layout` passes on. The C
+            // library knows which of its pages are fresh and leaves them
+            // untouched: a large zeroed buffer costs only the pages written.
+            return unsafe { System.alloc_zeroed(layout) };
+        }
+        // SAFETY: the block is ours and at least `layout.size()` bytes; a
+        // freed block holds what its last owner left.
+        unsafe { ptr::write_bytes(block, 0, layout.size()) };
+        block
     }
 
     unsafe fn dealloc(&self, block: *mut u8, layout: Layout) {
         match class(layout) {
-            Some(class) => self.with(|state| state.give(class, block)),
-            // SAFETY: `block` came from `System.alloc` with this layout,
-            // since `class` decides the same way for the same layout.
-            None => unsafe { System.dealloc(block, layout) },
+            Some(class) if self.owns(block) => self.with(|state| state.give(class, block)),
+            // SAFETY: a block outside the region came from `System.alloc`
+            // with this layout.
+            _ => unsafe { System.dealloc(block, layout) },
         }
     }
 
     unsafe fn realloc(&self, block: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if !self.owns(block) {
+            // SAFETY: `block` is the C library's, with this layout; it stays
+            // the C library's (its address is outside the region).
+            return unsafe { System.realloc(block, layout, new_size) };
+        }
         // SAFETY: the caller guarantees `new_size`, rounded up to the
         // alignment, does not overflow `isize`.
         let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
-        match (class(layout), class(new_layout)) {
+        if class(layout).is_some() && class(layout) == class(new_layout) {
             // The block is already big enough (or was: shrinking in place).
-            (Some(old), Some(new)) if old == new => block,
-            // SAFETY: `block` is the C library's, with this layout.
-            (None, None) => unsafe { System.realloc(block, layout, new_size) },
-            _ => {
-                // SAFETY: `new_layout` has a non-zero size (a class of its
-                // own differs from the old one, or it is larger than any).
-                let moved = unsafe { self.alloc(new_layout) };
-                if !moved.is_null() {
-                    // SAFETY: both blocks are live, distinct, and at least
-                    // the smaller of the two sizes long.
-                    unsafe {
-                        ptr::copy_nonoverlapping(block, moved, layout.size().min(new_size));
-                        self.dealloc(block, layout);
-                    }
-                }
-                moved
+            return block;
+        }
+        // SAFETY: `new_layout` has a non-zero size (the caller's contract).
+        let moved = unsafe { self.alloc(new_layout) };
+        if !moved.is_null() {
+            // SAFETY: both blocks are live, distinct, and at least the
+            // smaller of the two sizes long; `block` is the pool's, with
+            // this layout.
+            unsafe {
+                ptr::copy_nonoverlapping(block, moved, layout.size().min(new_size));
+                self.dealloc(block, layout);
             }
         }
+        moved
     }
 }
 
@@ -408,6 +486,109 @@ mod tests {
             check(block, layout, byte, layout.size());
             // SAFETY: a live block of the pool with its layout.
             unsafe { pool.dealloc(block as *mut u8, layout) };
+        }
+    }
+
+    /// Past the region, blocks come from the C library: they are freed and
+    /// grown there, the pool's own blocks are still reused, and zeroed
+    /// blocks are zero whoever made them.
+    #[test]
+    fn the_region_is_bounded_and_the_c_library_takes_over() {
+        let pool = Pool::new();
+        let layout = Layout::from_size_align(4096, 8).unwrap();
+        let mut blocks = Vec::new();
+        for _ in 0..REGION.get() / 4096 + 8 {
+            // SAFETY: a non-zero size; freed below with its layout.
+            let block = unsafe { pool.alloc(layout) };
+            assert!(!block.is_null());
+            // SAFETY: the block is 4096 bytes, ours.
+            unsafe { ptr::write_bytes(block, 0xa5, 4096) };
+            blocks.push(block);
+        }
+        let (ours, theirs): (Vec<*mut u8>, Vec<*mut u8>) =
+            blocks.iter().partition(|&&b| pool.owns(b));
+        assert_eq!(
+            ours.len(),
+            REGION.get() / 4096,
+            "the region holds what it can"
+        );
+        assert_eq!(theirs.len(), 8, "the rest are the C library's");
+        let (mine, other) = (ours[0], theirs[0]);
+        // SAFETY: live blocks of `layout`; each is freed once, grown
+        // blocks with their new layout.
+        unsafe {
+            pool.dealloc(mine, layout);
+            let again = pool.alloc(layout);
+            assert_eq!(again, mine, "the pool's freed block is reused");
+            let grown = pool.realloc(other, layout, 10_000);
+            assert!(!pool.owns(grown));
+            assert_eq!(*grown.add(4095), 0xa5, "the contents moved with it");
+            pool.dealloc(grown, Layout::from_size_align(10_000, 8).unwrap());
+            let zeroed = pool.alloc_zeroed(layout);
+            assert!(std::slice::from_raw_parts(zeroed, 4096)
+                .iter()
+                .all(|&b| b == 0));
+            pool.dealloc(zeroed, layout);
+            for &block in blocks.iter().filter(|&&b| b != other) {
+                pool.dealloc(block, layout);
+            }
+            let zeroed = pool.alloc_zeroed(layout);
+            assert!(pool.owns(zeroed), "a freed block of the pool");
+            assert!(std::slice::from_raw_parts(zeroed, 4096)
+                .iter()
+                .all(|&b| b == 0));
+            pool.dealloc(zeroed, layout);
+        }
+    }
+
+    /// With the region used up, a block of a class with none free is cut
+    /// from a larger free block: its halves serve the classes below it,
+    /// without overlapping, and only then does the C library serve.
+    #[test]
+    fn with_the_region_used_up_larger_free_blocks_are_split() {
+        let pool = Pool::new();
+        let page = Layout::from_size_align(4096, 8).unwrap();
+        let small = Layout::from_size_align(16, 8).unwrap();
+        // SAFETY: non-zero sizes; every block is freed below with its layout.
+        unsafe {
+            let blocks: Vec<*mut u8> = (0..REGION.get() / 4096).map(|_| pool.alloc(page)).collect();
+            assert!(blocks.iter().all(|&b| pool.owns(b)), "the region, full");
+            let theirs = pool.alloc(small);
+            assert!(!pool.owns(theirs), "nothing free: the C library's");
+            let freed = blocks[3] as usize;
+            pool.dealloc(blocks[3], page);
+            let mut pieces = Vec::new();
+            for size in [16, 16, 32, 64, 128, 256, 512, 1024, 2048] {
+                let layout = Layout::from_size_align(size, 8).unwrap();
+                let piece = pool.alloc(layout);
+                let at = piece as usize;
+                assert!(
+                    at >= freed && at + size <= freed + 4096,
+                    "{size}: from the freed block"
+                );
+                assert_eq!(at % size, 0, "{size}: aligned");
+                ptr::write_bytes(piece, 0x5a, size);
+                pieces.push((piece, layout));
+            }
+            pieces.sort_by_key(|(p, _)| *p as usize);
+            for pair in pieces.windows(2) {
+                assert!(
+                    pair[0].0 as usize + pair[0].1.size() <= pair[1].0 as usize,
+                    "no overlap"
+                );
+            }
+            let more = pool.alloc(small);
+            assert!(!pool.owns(more), "the freed block is used up");
+            for (piece, layout) in pieces {
+                pool.dealloc(piece, layout);
+            }
+            pool.dealloc(more, small);
+            pool.dealloc(theirs, small);
+            for (i, &block) in blocks.iter().enumerate() {
+                if i != 3 {
+                    pool.dealloc(block, page);
+                }
+            }
         }
     }
 
