@@ -34,9 +34,10 @@
 //! `cli/src/bin/`): the library does not, so a program embedding rxdp keeps
 //! its own allocator, and the tests run on the system's.
 //!
-//! One spin lock guards the pool. rxdp's programs are single-threaded, but
-//! the allocator must stay correct with threads (a test runs eight at once
-//! against one pool); waiting for the lock backs off, then yields.
+//! One spin lock guards the pool. rxdp's programs run at most a few
+//! threads (the verifier pool of `--jobs`, one per CPU), and the allocator
+//! must stay correct with them (a test runs eight at once against one
+//! pool); waiting for the lock backs off, then yields.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::UnsafeCell;
