@@ -235,6 +235,12 @@ impl Object {
         &self.model
     }
 
+    /// The parsed object, to change before the load (a program made an
+    /// freplace component of a dispatcher, [`crate::multiprog`]).
+    pub(crate) fn model_mut(&mut self) -> &mut rxdp_elf::Object {
+        &mut self.model
+    }
+
     /// The maps, in `map_fd[]` order.
     pub fn maps(&self) -> &[Map] {
         &self.model.maps
