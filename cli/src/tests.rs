@@ -77,6 +77,7 @@ fn load_args(object: &str) -> LoadArgs {
         link: false,
         entry: None,
         jumps: JumpArgs::default(),
+        multiprog: Default::default(),
         prog_type: TypeArg::default(),
         autoload: Vec::new(),
         all: false,

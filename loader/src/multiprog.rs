@@ -429,6 +429,24 @@ impl Session {
     }
 }
 
+/// The id of the libxdp dispatcher in `dev`'s slot `mode` names (auto:
+/// native, else generic), if one is there: `rxdp-load` then adds to it
+/// rather than replacing it.
+pub fn dispatcher_in(dev: &str, mode: Mode) -> Option<u32> {
+    let state = netlink::link_by_name(dev).ok()?.xdp;
+    let ids = match mode {
+        Mode::Auto => vec![state.drv_prog_id, state.skb_prog_id],
+        Mode::Skb => vec![state.skb_prog_id],
+        Mode::Drv => vec![state.drv_prog_id],
+        Mode::Hw => return None,
+    };
+    ids.into_iter().flatten().find(|&id| {
+        prog_get_fd_by_id(id)
+            .and_then(|fd| prog_info(fd.as_fd()))
+            .is_ok_and(|info| info.name == DISPATCHER)
+    })
+}
+
 /// Loads `object`'s entry program as a component of the libxdp dispatcher
 /// on `options.attach`'s device and mode, building the dispatcher when the
 /// slot is empty: see the module's text. `options.attach` must be set;
