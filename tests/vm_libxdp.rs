@@ -196,7 +196,10 @@ fn components(dir: &Path, count: usize) -> Vec<(u32, String, u32)> {
         .map(|slot| {
             let prog = prog_info(pinned(&dir.join(format!("prog{slot}-prog"))).as_fd()).unwrap();
             let link = link_info(pinned(&dir.join(format!("prog{slot}-link"))).as_fd()).unwrap();
-            assert_eq!(link.prog_id, prog.id, "prog{slot}-link runs prog{slot}-prog");
+            assert_eq!(
+                link.prog_id, prog.id,
+                "prog{slot}-link runs prog{slot}-prog"
+            );
             (prog.id, prog.name, link.id)
         })
         .collect()
@@ -223,7 +226,10 @@ fn rxdp_adds_its_program_to_xdp_loaders_dispatcher() {
     }
     let pair = VethPair::new();
     let (dev, ifindex) = (pair.root_name(), pair.root_ifindex());
-    run("xdp-loader", &["load", "-m", "skb", dev, &obj("map_values")]);
+    run(
+        "xdp-loader",
+        &["load", "-m", "skb", dev, &obj("map_values")],
+    );
     let (theirs_dispatcher, config) = dispatcher_in_slot(ifindex);
     assert_eq!(config[2], 1);
     let old_dir = dispatch_dir(ifindex, theirs_dispatcher);
@@ -237,7 +243,10 @@ fn rxdp_adds_its_program_to_xdp_loaders_dispatcher() {
     // (XDP_RUN_CONFIG of xdp_count: priority 10, chain on PASS and DROP).
     let load = rxdp_load(&[&obj("multiprog_count"), "--dev", dev, "--mode", "skb"]).ok();
     let (dispatcher, config) = dispatcher_in_slot(ifindex);
-    assert_ne!(dispatcher, theirs_dispatcher, "a new dispatcher took the slot");
+    assert_ne!(
+        dispatcher, theirs_dispatcher,
+        "a new dispatcher took the slot"
+    );
     assert!(
         load.stdout.contains(&format!(
             "libxdp dispatcher id {dispatcher} replaced id {theirs_dispatcher} on {dev} (skb mode)"
@@ -269,8 +278,8 @@ fn rxdp_adds_its_program_to_xdp_loaders_dispatcher() {
     let ours = now[0].0;
     assert!(
         load.stdout.contains(&format!(
-            "  prog0: program id {ours} xdp_count, run priority 10, chain call actions XDP_DROP \
-             XDP_PASS, freplace link id {} (added)\n",
+            "  prog0: program id {ours} xdp_count, run priority 10, chain call actions \
+             XDP_DROP,XDP_PASS, freplace link id {} (added)\n",
             now[0].2
         )),
         "{}",
@@ -289,7 +298,7 @@ fn rxdp_adds_its_program_to_xdp_loaders_dispatcher() {
     assert!(
         status.contains(&format!(
             "      prog0: program id {ours} xdp_count, run priority 10, chain call actions \
-             XDP_DROP XDP_PASS, freplace link id {}\n",
+             XDP_DROP,XDP_PASS, freplace link id {}\n",
             now[0].2
         )) && status.contains(&format!(
             "      prog1: program id {map_values} xdp_map_values, run priority 50"
@@ -374,7 +383,10 @@ fn xdp_loader_adds_to_rxdps_dispatcher() {
     );
 
     // xdp-loader adds to rxdp's dispatcher (priority 50: before ours).
-    run("xdp-loader", &["load", "-m", "skb", dev, &obj("map_values")]);
+    run(
+        "xdp-loader",
+        &["load", "-m", "skb", dev, &obj("map_values")],
+    );
     let (dispatcher, config) = dispatcher_in_slot(ifindex);
     assert_ne!(dispatcher, ours_dispatcher);
     assert!(
@@ -422,7 +434,10 @@ fn xdp_loader_adds_to_rxdps_dispatcher() {
     );
     assert_eq!((config[2], word(&config, 1, 0)), (1, 70));
     assert_eq!(components(&dispatch_dir(ifindex, last), 1)[0].0, ours);
-    assert_eq!(dispatch_dirs(ifindex), [format!("dispatch-{ifindex}-{last}")]);
+    assert_eq!(
+        dispatch_dirs(ifindex),
+        [format!("dispatch-{ifindex}-{last}")]
+    );
     common::eventually("xdp-loader's component to be freed", || {
         prog_get_fd_by_id(map_values).is_err()
     });
@@ -452,7 +467,10 @@ fn a_failed_component_leaves_the_dispatcher_as_it_was() {
     }
     let pair = VethPair::new();
     let (dev, ifindex) = (pair.root_name(), pair.root_ifindex());
-    run("xdp-loader", &["load", "-m", "skb", dev, &obj("map_values")]);
+    run(
+        "xdp-loader",
+        &["load", "-m", "skb", dev, &obj("map_values")],
+    );
     let (dispatcher, config) = dispatcher_in_slot(ifindex);
     let dir = dispatch_dir(ifindex, dispatcher);
     let before = components(&dir, 1);
@@ -473,10 +491,17 @@ fn a_failed_component_leaves_the_dispatcher_as_it_was() {
         "XDP_PASS,XDP_FLY",
     ]);
     assert_ne!(bad.code, 0);
-    assert!(bad.stderr.contains("\"XDP_FLY\" is not an XDP action"), "{bad:#?}");
-    // A prog array nobody would pin: refused, naming --pin-dir.
+    assert!(
+        bad.stderr.contains("\"XDP_FLY\" is not an XDP action"),
+        "{bad:#?}"
+    );
+    // A prog array nobody would pin: refused, naming it.
     let tail = rxdp_load(&[&obj("tail_kern"), "--dev", dev, "--mode", "skb"]).failed();
-    assert!(tail.stderr.contains("--pin-dir"), "{tail:#?}");
+    assert!(
+        tail.stderr
+            .contains("prog array jmp_table1 would be emptied"),
+        "{tail:#?}"
+    );
     // Not a component of this dispatcher.
     let absent = rxdp(&["unload", "--dev", dev, "--id", "1"]).failed();
     assert!(
@@ -488,7 +513,10 @@ fn a_failed_component_leaves_the_dispatcher_as_it_was() {
     assert_eq!(still, dispatcher, "the same dispatcher is attached");
     assert_eq!(config_after, config);
     assert_eq!(components(&dir, 1), before, "its pins are as they were");
-    assert_eq!(dispatch_dirs(ifindex), [format!("dispatch-{ifindex}-{dispatcher}")]);
+    assert_eq!(
+        dispatch_dirs(ifindex),
+        [format!("dispatch-{ifindex}-{dispatcher}")]
+    );
     common::eventually("the failed loads' programs to be freed", || {
         common::all_ids(rxdp_syscalls::bpf::prog_get_next_id)
             .difference(&progs_before)
@@ -501,8 +529,15 @@ fn a_failed_component_leaves_the_dispatcher_as_it_was() {
     rxdp(&["unload", "--dev", dev]).ok();
     rxdp_load(&[&obj("global_data"), "--dev", dev, "--mode", "skb"]).ok();
     let plain = xdp(ifindex).skb_prog_id.unwrap();
-    let no = rxdp_load(&[&obj("multiprog_count"), "--dev", dev, "--mode", "skb", "--multiprog"])
-        .failed();
+    let no = rxdp_load(&[
+        &obj("multiprog_count"),
+        "--dev",
+        dev,
+        "--mode",
+        "skb",
+        "--multiprog",
+    ])
+    .failed();
     assert!(no.stderr.contains("no libxdp dispatcher"), "{no:#?}");
     assert_eq!(xdp(ifindex).skb_prog_id, Some(plain));
     assert!(dispatch_dirs(ifindex).is_empty());

@@ -290,9 +290,8 @@ pub fn run(args: &LoadArgs, out: &mut dyn Write) -> Result<(), CliError> {
     let options = args.options().map_err(CliError::Usage)?;
     if let Some(dev) = &args.dev {
         // A dispatcher in the slot is shared, not replaced, unless --force.
-        let shared = !args.force
-            && !args.link
-            && rxdp::multiprog::dispatcher_in(dev, args.mode).is_some();
+        let shared =
+            !args.force && !args.link && rxdp::multiprog::dispatcher_in(dev, args.mode).is_some();
         if args.multiprog.asked() || shared {
             return run_multiprog(args, &options, out);
         }
@@ -335,10 +334,14 @@ pub fn run(args: &LoadArgs, out: &mut dyn Write) -> Result<(), CliError> {
 }
 
 /// `--multiprog`: the load as a component of libxdp's dispatcher.
-fn run_multiprog(args: &LoadArgs, options: &LoadOptions, out: &mut dyn Write) -> Result<(), CliError> {
+fn run_multiprog(
+    args: &LoadArgs,
+    options: &LoadOptions,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
     let mut stderr = std::io::stderr();
-    let object = rxdp::Object::open_with(&options.path, options.max_object_size)
-        .map_err(CliError::Load)?;
+    let object =
+        rxdp::Object::open_with(&options.path, options.max_object_size).map_err(CliError::Load)?;
     let result = {
         let mut explain = Explain {
             out: if args.json { &mut stderr } else { &mut *out },
@@ -353,7 +356,10 @@ fn run_multiprog(args: &LoadArgs, options: &LoadOptions, out: &mut dyn Write) ->
     }
     let text = if args.json {
         let mut object = json(loaded, args);
-        object.push("multiprog", crate::multiprog::rebuilt_json(&added.dispatcher));
+        object.push(
+            "multiprog",
+            crate::multiprog::rebuilt_json(&added.dispatcher),
+        );
         format!("{object}\n")
     } else {
         format!(

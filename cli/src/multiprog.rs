@@ -37,7 +37,7 @@ pub(crate) fn rebuilt_text(done: &Rebuilt) -> String {
             if member.chain_call_actions.is_empty() {
                 "none".to_string()
             } else {
-                member.chain_call_actions.join(" ")
+                member.chain_call_actions.join(",")
             },
             member.link_id,
             if member.added { " (added)" } else { "" }

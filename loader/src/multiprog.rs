@@ -34,11 +34,11 @@
 //! directory, closes every fd, and leaves the old dispatcher attached
 //! with its pins as they were.
 //!
-//! Maps of the new component are not pinned unless `--pin-dir` asks
-//! (xdp-loader's `--pin-path`): its programs hold them; `rxdp status`
-//! shows their ids. An object that needs a prog array filled is refused
-//! without `--pin-dir`: the kernel empties a prog array when the last
-//! user reference goes, which would be when `rxdp-load` exits.
+//! Maps of the new component are pinned nowhere (as xdp-loader without
+//! `--pin-path`): its program holds them. Not done yet: `--pin-dir`
+//! (pins a failed change would have to take back), and so objects with
+//! a prog array, which the kernel empties when the last user reference
+//! goes — when `rxdp-load` exits.
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::PathBuf;
@@ -241,7 +241,21 @@ struct Session {
     bpffs: PathBuf,
     /// `<bpffs>/xdp`, locked.
     xdp: Dir,
+    /// The bpffs root, and whether this change made `xdp/` in it.
+    root: Dir,
+    made_xdp: bool,
     _device_lock: lock::Lock,
+}
+
+impl Drop for Session {
+    /// A change that made libxdp's directory and failed leaves none: it
+    /// is empty then (after a change that took effect it holds the
+    /// dispatcher's directory, and `rmdir` refuses).
+    fn drop(&mut self) {
+        if self.made_xdp {
+            let _ = self.root.remove_dir(XDP_DIR);
+        }
+    }
 }
 
 impl Session {
@@ -275,11 +289,11 @@ impl Session {
         };
         let root = Dir::open_no_follow(&bpffs).map_err(|e| kernel("opening bpffs", e))?;
         // libxdp makes its directory with mode 0700 when it is missing.
-        match root.make_dir(XDP_DIR, 0o700) {
-            Ok(()) => {}
-            Err(error) if error.errno == libc::EEXIST => {}
+        let made_xdp = match root.make_dir(XDP_DIR, 0o700) {
+            Ok(()) => true,
+            Err(error) if error.errno == libc::EEXIST => false,
             Err(error) => return Err(kernel("making <bpffs>/xdp", error)),
-        }
+        };
         let xdp = root
             .open_dir(XDP_DIR)
             .map_err(|e| kernel("opening <bpffs>/xdp", e))?;
@@ -293,15 +307,20 @@ impl Session {
                 ),
             });
         }
-        xdp.lock_exclusive()
-            .map_err(|e| kernel("taking libxdp's lock", e))?;
-        Ok(Session {
+        let session = Session {
             dev: dev.to_string(),
             ifindex,
             bpffs,
             xdp,
+            root,
+            made_xdp,
             _device_lock: device_lock,
-        })
+        };
+        session
+            .xdp
+            .lock_exclusive()
+            .map_err(|e| kernel("taking libxdp's lock", e))?;
+        Ok(session)
     }
 
     fn kernel(&self, what: impl Into<String>, error: SysError) -> MultiprogError {
@@ -350,7 +369,8 @@ impl Session {
         let Some((mode, id)) = found else {
             return Ok(None);
         };
-        let fd = prog_get_fd_by_id(id).map_err(|e| self.kernel(format!("opening program {id}"), e))?;
+        let fd =
+            prog_get_fd_by_id(id).map_err(|e| self.kernel(format!("opening program {id}"), e))?;
         let info = prog_info(fd.as_fd()).map_err(|e| self.kernel(format!("program {id}"), e))?;
         let Some(dispatcher) = libxdp::dispatcher(Some(&self.bpffs), self.ifindex, &info) else {
             return Err(self.refused(format!(
@@ -450,7 +470,7 @@ pub fn dispatcher_in(dev: &str, mode: Mode) -> Option<u32> {
 /// Loads `object`'s entry program as a component of the libxdp dispatcher
 /// on `options.attach`'s device and mode, building the dispatcher when the
 /// slot is empty: see the module's text. `options.attach` must be set;
-/// `force` and `link` do not apply. Pins only with [`PinPolicy::Dir`].
+/// `force` and `link` do not apply; nothing is pinned but the component.
 pub fn add(
     object: Object,
     options: &LoadOptions,
@@ -491,15 +511,25 @@ pub fn add(
                 .to_string(),
         ));
     }
-    let uses_prog_array = object
+    // The component's maps are held by its program, pinned nowhere: a
+    // prog array would be emptied by the kernel when rxdp-load exits, and
+    // pins the load made would outlive a change that fails.
+    if let Some(map) = object
         .model()
         .maps
         .iter()
-        .any(|m| m.def.map_type == rxdp_elf::MapType::PROG_ARRAY);
-    if uses_prog_array && !matches!(options.pins, PinPolicy::Dir(_)) {
+        .find(|m| m.def.map_type == rxdp_elf::MapType::PROG_ARRAY)
+    {
+        return Err(refused(format!(
+            "prog array {} would be emptied when rxdp-load exits: a component's maps are \
+             pinned nowhere, so objects with tail calls cannot be components yet",
+            map.name
+        )));
+    }
+    if matches!(options.pins, PinPolicy::Dir(_)) {
         return Err(refused(
-            "the object has a prog array, which the kernel empties when rxdp-load exits \
-             unless it is pinned: give --pin-dir DIR with --multiprog"
+            "--pin-dir with --multiprog is not supported yet: a component's maps are held by \
+             its program (their ids: bpftool prog show, rxdp map list)"
                 .to_string(),
         ));
     }
@@ -562,9 +592,7 @@ pub fn add(
             let mut component_options = options.clone();
             component_options.attach = None;
             component_options.attach_prog = Some(AttachProg::Id(dispatcher_id));
-            if !matches!(options.pins, PinPolicy::Dir(_)) {
-                component_options.pins = PinPolicy::Never;
-            }
+            component_options.pins = PinPolicy::Never;
             let object = object.load_with(&component_options, observer)?;
             let fd = object.loaded().programs[entry]
                 .fd
@@ -628,9 +656,14 @@ pub fn remove(
     if planned.is_empty() {
         return detach_last(&session, &current);
     }
-    rebuild(&session, current.mode, Some(&current), planned, true, &mut |_, _| {
-        unreachable!("a removal adds no program")
-    })
+    rebuild(
+        &session,
+        current.mode,
+        Some(&current),
+        planned,
+        true,
+        &mut |_, _| unreachable!("a removal adds no program"),
+    )
 }
 
 /// The last component goes: the dispatcher is detached (only if it is
@@ -675,9 +708,7 @@ fn order(planned: &mut [Planned]) {
         a.run_prio
             .cmp(&b.run_prio)
             .then_with(|| a.name.cmp(&b.name))
-            .then_with(|| {
-                matches!(a.source, Source::New).cmp(&matches!(b.source, Source::New))
-            })
+            .then_with(|| matches!(a.source, Source::New).cmp(&matches!(b.source, Source::New)))
     });
 }
 
@@ -796,10 +827,12 @@ fn rebuild(
         pinned: Vec::new(),
         keep: false,
     };
-    session
-        .xdp
-        .make_dir(&pins.name, 0o700)
-        .map_err(|e| session.kernel(format!("making {}", session.xdp.join(&pins.name).display()), e))?;
+    session.xdp.make_dir(&pins.name, 0o700).map_err(|e| {
+        session.kernel(
+            format!("making {}", session.xdp.join(&pins.name).display()),
+            e,
+        )
+    })?;
     let dir = session
         .xdp
         .open_dir(&pins.name)
@@ -939,12 +972,21 @@ mod tests {
             .collect();
         assert_eq!(
             got,
-            [("z", 10, true), ("a", 50, false), ("a", 50, true), ("b", 50, false)]
+            [
+                ("z", 10, true),
+                ("a", 50, false),
+                ("a", 50, true),
+                ("b", 50, false)
+            ]
         );
         let config = config_bytes(&list);
         assert_eq!(&config[..4], &[236, 2, 4, 0]);
         let word = |at: usize| u32::from_ne_bytes(config[at..at + 4].try_into().unwrap());
-        assert_eq!(word(4), (1 << 2) | (1 << 31), "chain-call actions of slot 0");
+        assert_eq!(
+            word(4),
+            (1 << 2) | (1 << 31),
+            "chain-call actions of slot 0"
+        );
         assert_eq!(word(44), 10, "run priority of slot 0");
         assert_eq!(word(48), 50, "run priority of slot 1");
         assert_eq!(word(84), 0, "flags of slot 0");
@@ -971,7 +1013,10 @@ mod tests {
             .into_iter()
             .find(|g| g.name == "conf")
             .unwrap();
-        assert_eq!((conf.section.as_str(), conf.size), (".rodata", CONFIG_SIZE as u32));
+        assert_eq!(
+            (conf.section.as_str(), conf.size),
+            (".rodata", CONFIG_SIZE as u32)
+        );
         let btf = object.model().btf.as_ref().unwrap();
         for slot in 0..MAX_COMPONENTS {
             assert!(btf
