@@ -766,14 +766,16 @@ fn multiprog_refuses_a_slot_without_a_dispatcher_and_leaves_it() {
         .borrow_mut()
         .attach_foreign(ifindex, XdpFlags::SKB_MODE, "theirs")
         .unwrap();
+    // The staged API's form of the same.
     let object = Object::open(obj("multiprog_count")).unwrap();
-    let error = rxdp::multiprog::add(
-        object,
-        &multiprog_options(),
-        rxdp::multiprog::RunOverride::default(),
-        &mut NoObserver,
-    )
-    .expect_err("no dispatcher to add to");
+    let error = object
+        .load_into_dispatcher(
+            DEV,
+            Mode::Skb,
+            None,
+            rxdp::multiprog::RunOverride::default(),
+        )
+        .expect_err("no dispatcher to add to");
     let text = error.to_string();
     assert!(
         text.contains(&format!(
