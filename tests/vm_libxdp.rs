@@ -314,6 +314,66 @@ fn rxdp_adds_its_program_to_xdp_loaders_dispatcher() {
     });
     assert_eq!(runs(ours, 1), 0, "xdp_count_drop is no component");
 
+    // A third component between them, which drops and chains on nothing
+    // (its XDP_RUN_CONFIG), at priority 20 (--prio): frames stop there.
+    let third = rxdp_load(&[
+        &obj("multiprog_count"),
+        "--dev",
+        dev,
+        "--mode",
+        "skb",
+        "--entry",
+        "xdp_count_drop",
+        "--prio",
+        "20",
+    ])
+    .ok();
+    let (three, config) = dispatcher_in_slot(ifindex);
+    assert!(
+        third.stdout.contains(&format!("replaced id {dispatcher}")),
+        "{third:#?}"
+    );
+    assert_eq!(config[2], 3);
+    assert_eq!(
+        [
+            word(&config, 1, 0),
+            word(&config, 1, 1),
+            word(&config, 1, 2)
+        ],
+        [10, 20, 50]
+    );
+    assert_eq!(word(&config, 0, 1), 1 << 31, "no chain-call action");
+    let listed = components(&dispatch_dir(ifindex, three), 3);
+    assert_eq!(
+        (listed[0].0, listed[1].1.as_str(), listed[2].0),
+        (ours, "xdp_count_drop", map_values),
+        "{listed:?}"
+    );
+    let dropper = listed[1].0;
+    let (ours_before, ipv4_before) = (runs(ours, 0), ipv4_frames(map_values));
+    pair.send_udp(Ip::V4, 9, 10, 32);
+    common::eventually("the first two components to count 10 frames", || {
+        runs(ours, 0) >= ours_before + 10 && runs(dropper, 1) >= 10
+    });
+    assert_eq!(
+        ipv4_frames(map_values),
+        ipv4_before,
+        "frames after a final XDP_DROP reach no later component"
+    );
+    // rxdp takes it out again.
+    rxdp(&["unload", "--dev", dev, "--id", &dropper.to_string()]).ok();
+    let (dispatcher, config) = dispatcher_in_slot(ifindex);
+    assert_eq!((config[2], word(&config, 1, 1)), (2, 50));
+    let dir = dispatch_dir(ifindex, dispatcher);
+    assert_eq!(
+        components(&dir, 2).iter().map(|c| c.0).collect::<Vec<_>>(),
+        [ours, map_values]
+    );
+    assert_eq!(
+        dispatch_dirs(ifindex),
+        [format!("dispatch-{ifindex}-{dispatcher}")]
+    );
+
     // xdp-loader removes rxdp's component; its own stays.
     run("xdp-loader", &["unload", dev, "--id", &ours.to_string()]);
     let (after, config) = dispatcher_in_slot(ifindex);
