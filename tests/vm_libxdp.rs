@@ -6,6 +6,13 @@
 //! dispatcher and removes its pins, after which `xdp-loader status` shows
 //! nothing.
 //!
+//!
+//! And the other way: rxdp adds its program as a component of
+//! xdp-loader's dispatcher (`rxdp-load` over a dispatcher, or
+//! `--multiprog`), xdp-loader adds to rxdp's, each tool lists and removes
+//! what the other made, packets run through both, and a component the
+//! verifier refuses leaves the dispatcher as it was.
+//!
 //! VM only (`required-features = ["vm"]`): the host kernel refuses
 //! freplace programs, so xdp-loader cannot build a dispatcher there.
 //! Checked against the kernel's view (netlink's slot, the pinned programs'
@@ -17,8 +24,8 @@ mod common;
 use std::os::fd::AsFd;
 use std::path::Path;
 
-use common::{obj, pinned, rxdp, xdp};
-use rxdp_kernel_tests::{require_kernel, run, try_run, VethPair};
+use common::{map_of_program, obj, pinned, read_u64, rxdp, rxdp_load, xdp};
+use rxdp_kernel_tests::{require_kernel, run, try_run, Ip, VethPair};
 use rxdp_syscalls::bpf::{
     link_info, map_get_fd_by_id, map_info, map_lookup_elem, prog_get_fd_by_id, prog_info,
 };
@@ -126,4 +133,473 @@ fn rxdp_lists_and_removes_what_xdp_loader_attached() {
     }
     let after = try_run("xdp-loader", &["status", dev]).unwrap_or_else(|e| e);
     assert!(after.contains("<No XDP program loaded!>"), "{after}");
+}
+
+/// The dispatcher in `ifindex`'s generic slot: its id and name, and its
+/// config's bytes.
+fn dispatcher_in_slot(ifindex: u32) -> (u32, Vec<u8>) {
+    let id = xdp(ifindex)
+        .skb_prog_id
+        .unwrap_or_else(|| panic!("nothing in the skb slot: {:?}", xdp(ifindex)));
+    let info = prog_info(prog_get_fd_by_id(id).unwrap().as_fd()).unwrap();
+    assert_eq!(info.name, "xdp_dispatcher", "program {id} in the slot");
+    let [config_id] = info.map_ids[..] else {
+        panic!("the dispatcher has maps {:?}", info.map_ids)
+    };
+    let config = map_get_fd_by_id(config_id).unwrap();
+    let shape = map_info(config.as_fd()).unwrap();
+    // What libxdp 1.3.1 checks before it reads a version-2 config.
+    assert_eq!(
+        (shape.key_size, shape.value_size, shape.max_entries),
+        (4, 124, 1)
+    );
+    assert_ne!(shape.flags & rxdp_syscalls::bpf::BPF_F_RDONLY_PROG, 0);
+    let mut value = vec![0u8; shape.value_size as usize];
+    assert!(map_lookup_elem(config.as_fd(), &0u32.to_ne_bytes(), &mut value).unwrap());
+    assert_eq!((value[0], value[1]), (236, 2), "magic and version");
+    (id, value)
+}
+
+/// Word `slot` of array `array` of a config (0: chain-call actions, 1:
+/// run priorities, 2: program flags).
+fn word(config: &[u8], array: usize, slot: usize) -> u32 {
+    let at = 4 + 40 * array + 4 * slot;
+    u32::from_ne_bytes(config[at..at + 4].try_into().unwrap())
+}
+
+/// `<bpffs>/xdp/dispatch-IFINDEX-ID`.
+fn dispatch_dir(ifindex: u32, id: u32) -> std::path::PathBuf {
+    Path::new(bpffs::DEFAULT_MOUNT)
+        .join("xdp")
+        .join(format!("dispatch-{ifindex}-{id}"))
+}
+
+/// The dispatcher directories of `ifindex`, by name.
+fn dispatch_dirs(ifindex: u32) -> Vec<String> {
+    let prefix = format!("dispatch-{ifindex}-");
+    let mut names: Vec<String> = std::fs::read_dir(Path::new(bpffs::DEFAULT_MOUNT).join("xdp"))
+        .map(|dir| {
+            dir.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with(&prefix))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// The components pinned in `dir`, slot by slot: program id and name,
+/// link id; each link runs its program.
+fn components(dir: &Path, count: usize) -> Vec<(u32, String, u32)> {
+    (0..count)
+        .map(|slot| {
+            let prog = prog_info(pinned(&dir.join(format!("prog{slot}-prog"))).as_fd()).unwrap();
+            let link = link_info(pinned(&dir.join(format!("prog{slot}-link"))).as_fd()).unwrap();
+            assert_eq!(
+                link.prog_id, prog.id,
+                "prog{slot}-link runs prog{slot}-prog"
+            );
+            (prog.id, prog.name, link.id)
+        })
+        .collect()
+}
+
+/// `runs[key]` of multiprog_count's map, reached through program `prog`.
+fn runs(prog: u32, key: u32) -> u64 {
+    read_u64(&map_of_program(prog, "runs"), key)
+}
+
+/// The packets map_values counted as IPv4 (`stats[1].packets`, the first
+/// u64 of its value), reached through program `prog`.
+fn ipv4_frames(prog: u32) -> u64 {
+    let stats = map_of_program(prog, "stats");
+    let mut value = vec![0u8; map_info(stats.as_fd()).unwrap().value_size as usize];
+    assert!(map_lookup_elem(stats.as_fd(), &1u32.to_ne_bytes(), &mut value).unwrap());
+    u64::from_ne_bytes(value[..8].try_into().unwrap())
+}
+
+#[test]
+fn rxdp_adds_its_program_to_xdp_loaders_dispatcher() {
+    if !require_kernel() {
+        return;
+    }
+    let pair = VethPair::new();
+    let (dev, ifindex) = (pair.root_name(), pair.root_ifindex());
+    run(
+        "xdp-loader",
+        &["load", "-m", "skb", dev, &obj("map_values")],
+    );
+    let (theirs_dispatcher, config) = dispatcher_in_slot(ifindex);
+    assert_eq!(config[2], 1);
+    let old_dir = dispatch_dir(ifindex, theirs_dispatcher);
+    let [(map_values, name, _)] = &components(&old_dir, 1)[..] else {
+        unreachable!()
+    };
+    assert_eq!(name, "xdp_map_values");
+    let map_values = *map_values;
+
+    // No --multiprog: the slot holds a dispatcher, so rxdp-load adds to it
+    // (XDP_RUN_CONFIG of xdp_count: priority 10, chain on PASS and DROP).
+    let load = rxdp_load(&[&obj("multiprog_count"), "--dev", dev, "--mode", "skb"]).ok();
+    let (dispatcher, config) = dispatcher_in_slot(ifindex);
+    assert_ne!(
+        dispatcher, theirs_dispatcher,
+        "a new dispatcher took the slot"
+    );
+    assert!(
+        load.stdout.contains(&format!(
+            "libxdp dispatcher id {dispatcher} replaced id {theirs_dispatcher} on {dev} (skb mode)"
+        )),
+        "{load:#?}"
+    );
+    assert!(!old_dir.exists(), "the old dispatcher's pins stay");
+    assert_eq!(
+        dispatch_dirs(ifindex),
+        [format!("dispatch-{ifindex}-{dispatcher}")]
+    );
+    // Sorted by run priority: rxdp's (10) before xdp-loader's (50).
+    assert_eq!(config[2], 2, "slots in use");
+    assert_eq!(
+        (word(&config, 1, 0), word(&config, 1, 1)),
+        (10, 50),
+        "run priorities"
+    );
+    assert_eq!(word(&config, 0, 0), (1 << 31) | (1 << 2) | (1 << 1));
+    assert_eq!(word(&config, 0, 1), (1 << 31) | (1 << 2));
+    let dir = dispatch_dir(ifindex, dispatcher);
+    let now = components(&dir, 2);
+    assert_eq!(now[0].1, "xdp_count");
+    assert_eq!(
+        (now[1].0, now[1].1.as_str()),
+        (map_values, "xdp_map_values"),
+        "xdp-loader's program is the same program, in slot 1"
+    );
+    let ours = now[0].0;
+    assert!(
+        load.stdout.contains(&format!(
+            "  prog0: program id {ours} xdp_count, run priority 10, chain call actions \
+             XDP_DROP,XDP_PASS, freplace link id {} (added)\n",
+            now[0].2
+        )),
+        "{}",
+        load.stdout
+    );
+
+    // Both tools list both.
+    let theirs = run("xdp-loader", &["status", dev]);
+    for (id, name, _) in &now {
+        assert!(
+            theirs.contains(name.as_str()) && theirs.contains(&id.to_string()),
+            "{theirs}"
+        );
+    }
+    let status = rxdp(&["status", "--dev", dev]).ok().stdout;
+    assert!(
+        status.contains(&format!(
+            "      prog0: program id {ours} xdp_count, run priority 10, chain call actions \
+             XDP_DROP,XDP_PASS, freplace link id {}\n",
+            now[0].2
+        )) && status.contains(&format!(
+            "      prog1: program id {map_values} xdp_map_values, run priority 50"
+        )),
+        "{status}"
+    );
+
+    // Packets run through both: xdp_count passes, so map_values runs next.
+    let (runs_before, ipv4_before) = (runs(ours, 0), ipv4_frames(map_values));
+    pair.send_udp(Ip::V4, 9, 10, 32);
+    common::eventually("both components to count 10 frames", || {
+        runs(ours, 0) >= runs_before + 10 && ipv4_frames(map_values) >= ipv4_before + 10
+    });
+    assert_eq!(runs(ours, 1), 0, "xdp_count_drop is no component");
+
+    // A third component between them, which drops and chains on nothing
+    // (its XDP_RUN_CONFIG), at priority 20 (--prio): frames stop there.
+    let third = rxdp_load(&[
+        &obj("multiprog_count"),
+        "--dev",
+        dev,
+        "--mode",
+        "skb",
+        "--entry",
+        "xdp_count_drop",
+        "--prio",
+        "20",
+    ])
+    .ok();
+    let (three, config) = dispatcher_in_slot(ifindex);
+    assert!(
+        third.stdout.contains(&format!("replaced id {dispatcher}")),
+        "{third:#?}"
+    );
+    assert_eq!(config[2], 3);
+    assert_eq!(
+        [
+            word(&config, 1, 0),
+            word(&config, 1, 1),
+            word(&config, 1, 2)
+        ],
+        [10, 20, 50]
+    );
+    assert_eq!(word(&config, 0, 1), 1 << 31, "no chain-call action");
+    let listed = components(&dispatch_dir(ifindex, three), 3);
+    assert_eq!(
+        (listed[0].0, listed[1].1.as_str(), listed[2].0),
+        (ours, "xdp_count_drop", map_values),
+        "{listed:?}"
+    );
+    let dropper = listed[1].0;
+    let (ours_before, ipv4_before) = (runs(ours, 0), ipv4_frames(map_values));
+    pair.send_udp(Ip::V4, 9, 10, 32);
+    common::eventually("the first two components to count 10 frames", || {
+        runs(ours, 0) >= ours_before + 10 && runs(dropper, 1) >= 10
+    });
+    assert_eq!(
+        ipv4_frames(map_values),
+        ipv4_before,
+        "frames after a final XDP_DROP reach no later component"
+    );
+    // rxdp takes it out again.
+    rxdp(&["unload", "--dev", dev, "--id", &dropper.to_string()]).ok();
+    let (dispatcher, config) = dispatcher_in_slot(ifindex);
+    assert_eq!((config[2], word(&config, 1, 1)), (2, 50));
+    let dir = dispatch_dir(ifindex, dispatcher);
+    assert_eq!(
+        components(&dir, 2).iter().map(|c| c.0).collect::<Vec<_>>(),
+        [ours, map_values]
+    );
+    assert_eq!(
+        dispatch_dirs(ifindex),
+        [format!("dispatch-{ifindex}-{dispatcher}")]
+    );
+
+    // xdp-loader removes rxdp's component; its own stays.
+    run("xdp-loader", &["unload", dev, "--id", &ours.to_string()]);
+    let (after, config) = dispatcher_in_slot(ifindex);
+    assert_ne!(after, dispatcher);
+    assert_eq!(config[2], 1);
+    let left = components(&dispatch_dir(ifindex, after), 1);
+    assert_eq!(left[0].0, map_values);
+    assert!(!dir.exists(), "{} stays", dir.display());
+    common::eventually("rxdp's component to be freed", || {
+        prog_get_fd_by_id(ours).is_err()
+    });
+    let theirs = run("xdp-loader", &["status", dev]);
+    assert!(
+        !theirs.contains("xdp_count") && theirs.contains("xdp_map_values"),
+        "{theirs}"
+    );
+    rxdp(&["unload", "--dev", dev]).ok();
+    assert_eq!(xdp(ifindex).skb_prog_id, None);
+    assert!(dispatch_dirs(ifindex).is_empty());
+}
+
+#[test]
+fn xdp_loader_adds_to_rxdps_dispatcher() {
+    if !require_kernel() {
+        return;
+    }
+    let pair = VethPair::new();
+    let (dev, ifindex) = (pair.root_name(), pair.root_ifindex());
+    // The options override XDP_RUN_CONFIG: priority 70, chain on PASS only.
+    let load = rxdp_load(&[
+        &obj("multiprog_count"),
+        "--dev",
+        dev,
+        "--mode",
+        "skb",
+        "--multiprog",
+        "--prio",
+        "70",
+        "--actions",
+        "XDP_PASS",
+    ])
+    .ok();
+    let (ours_dispatcher, config) = dispatcher_in_slot(ifindex);
+    assert!(
+        load.stdout.contains(&format!(
+            "attached libxdp dispatcher id {ours_dispatcher} to {dev} (skb mode)"
+        )),
+        "{load:#?}"
+    );
+    assert_eq!(config[2], 1);
+    assert_eq!(word(&config, 1, 0), 70);
+    assert_eq!(word(&config, 0, 0), (1 << 31) | (1 << 2));
+    let [(ours, name, _)] = &components(&dispatch_dir(ifindex, ours_dispatcher), 1)[..] else {
+        unreachable!()
+    };
+    assert_eq!(name, "xdp_count");
+    let ours = *ours;
+    // The lone component replaces the dispatch itself, and runs.
+    pair.send_udp(Ip::V4, 9, 10, 32);
+    common::eventually("rxdp's component to count 10 frames", || {
+        runs(ours, 0) >= 10
+    });
+    let theirs = run("xdp-loader", &["status", dev]);
+    assert!(
+        theirs.contains("xdp_count") && theirs.contains(&ours.to_string()),
+        "{theirs}"
+    );
+
+    // xdp-loader adds to rxdp's dispatcher (priority 50: before ours).
+    run(
+        "xdp-loader",
+        &["load", "-m", "skb", dev, &obj("map_values")],
+    );
+    let (dispatcher, config) = dispatcher_in_slot(ifindex);
+    assert_ne!(dispatcher, ours_dispatcher);
+    assert!(
+        !dispatch_dir(ifindex, ours_dispatcher).exists(),
+        "xdp-loader removed rxdp's dispatcher directory"
+    );
+    assert_eq!(config[2], 2);
+    assert_eq!((word(&config, 1, 0), word(&config, 1, 1)), (50, 70));
+    let now = components(&dispatch_dir(ifindex, dispatcher), 2);
+    assert_eq!(
+        (now[0].1.as_str(), now[1].0),
+        ("xdp_map_values", ours),
+        "{now:?}"
+    );
+    let map_values = now[0].0;
+    let status = rxdp(&["status", "--dev", dev]).ok().stdout;
+    assert!(
+        status.contains(&format!(
+            "      prog1: program id {ours} xdp_count, run priority 70, chain call actions XDP_PASS"
+        )) && status.contains(&format!(
+            "      prog0: program id {map_values} xdp_map_values, run priority 50"
+        )),
+        "{status}"
+    );
+    let theirs = run("xdp-loader", &["status", dev]);
+    assert!(
+        theirs.contains("xdp_count") && theirs.contains("xdp_map_values"),
+        "{theirs}"
+    );
+    let before = runs(ours, 0);
+    pair.send_udp(Ip::V4, 9, 10, 32);
+    common::eventually("both components to count", || {
+        runs(ours, 0) >= before + 10 && ipv4_frames(map_values) >= 10
+    });
+
+    // rxdp removes xdp-loader's component, rebuilding without it.
+    let removed = rxdp(&["unload", "--dev", dev, "--id", &map_values.to_string()]).ok();
+    let (last, config) = dispatcher_in_slot(ifindex);
+    assert!(
+        removed.stdout.contains(&format!(
+            "removed component program id {map_values}\nlibxdp dispatcher id {last} replaced id \
+             {dispatcher}"
+        )),
+        "{removed:#?}"
+    );
+    assert_eq!((config[2], word(&config, 1, 0)), (1, 70));
+    assert_eq!(components(&dispatch_dir(ifindex, last), 1)[0].0, ours);
+    assert_eq!(
+        dispatch_dirs(ifindex),
+        [format!("dispatch-{ifindex}-{last}")]
+    );
+    common::eventually("xdp-loader's component to be freed", || {
+        prog_get_fd_by_id(map_values).is_err()
+    });
+    let theirs = run("xdp-loader", &["status", dev]);
+    assert!(
+        theirs.contains("xdp_count") && !theirs.contains("xdp_map_values"),
+        "{theirs}"
+    );
+
+    // The last component: the dispatcher goes with it.
+    let gone = rxdp(&["unload", "--dev", dev, "--id", &ours.to_string()]).ok();
+    assert!(
+        gone.stdout
+            .contains(&format!("detached libxdp dispatcher id {last} from {dev}")),
+        "{gone:#?}"
+    );
+    assert_eq!(xdp(ifindex).skb_prog_id, None);
+    assert!(dispatch_dirs(ifindex).is_empty());
+    let after = try_run("xdp-loader", &["status", dev]).unwrap_or_else(|e| e);
+    assert!(after.contains("<No XDP program loaded!>"), "{after}");
+}
+
+#[test]
+fn a_failed_component_leaves_the_dispatcher_as_it_was() {
+    if !require_kernel() {
+        return;
+    }
+    let pair = VethPair::new();
+    let (dev, ifindex) = (pair.root_name(), pair.root_ifindex());
+    run(
+        "xdp-loader",
+        &["load", "-m", "skb", dev, &obj("map_values")],
+    );
+    let (dispatcher, config) = dispatcher_in_slot(ifindex);
+    let dir = dispatch_dir(ifindex, dispatcher);
+    let before = components(&dir, 1);
+    let progs_before = common::all_ids(rxdp_syscalls::bpf::prog_get_next_id);
+
+    // The verifier refuses the new component: nothing changes.
+    let refused = rxdp_load(&[&obj("verifier_reject"), "--dev", dev, "--mode", "skb"]).failed();
+    assert!(
+        refused.stderr.contains("xdp_reject"),
+        "the error names the program: {refused:#?}"
+    );
+    // A bad --actions is refused before anything happens.
+    let bad = rxdp_load(&[
+        &obj("multiprog_count"),
+        "--dev",
+        dev,
+        "--actions",
+        "XDP_PASS,XDP_FLY",
+    ]);
+    assert_ne!(bad.code, 0);
+    assert!(
+        bad.stderr.contains("\"XDP_FLY\" is not an XDP action"),
+        "{bad:#?}"
+    );
+    // A prog array nobody would pin: refused, naming it.
+    let tail = rxdp_load(&[&obj("tail_kern"), "--dev", dev, "--mode", "skb"]).failed();
+    assert!(
+        tail.stderr
+            .contains("prog array jmp_table1 would be emptied"),
+        "{tail:#?}"
+    );
+    // Not a component of this dispatcher.
+    let absent = rxdp(&["unload", "--dev", dev, "--id", "1"]).failed();
+    assert!(
+        absent.stderr.contains("is no component of the dispatcher"),
+        "{absent:#?}"
+    );
+
+    let (still, config_after) = dispatcher_in_slot(ifindex);
+    assert_eq!(still, dispatcher, "the same dispatcher is attached");
+    assert_eq!(config_after, config);
+    assert_eq!(components(&dir, 1), before, "its pins are as they were");
+    assert_eq!(
+        dispatch_dirs(ifindex),
+        [format!("dispatch-{ifindex}-{dispatcher}")]
+    );
+    common::eventually("the failed loads' programs to be freed", || {
+        common::all_ids(rxdp_syscalls::bpf::prog_get_next_id)
+            .difference(&progs_before)
+            .next()
+            .is_none()
+    });
+
+    // A slot holding a program that is no dispatcher: --multiprog refuses
+    // and leaves it.
+    rxdp(&["unload", "--dev", dev]).ok();
+    rxdp_load(&[&obj("global_data"), "--dev", dev, "--mode", "skb"]).ok();
+    let plain = xdp(ifindex).skb_prog_id.unwrap();
+    let no = rxdp_load(&[
+        &obj("multiprog_count"),
+        "--dev",
+        dev,
+        "--mode",
+        "skb",
+        "--multiprog",
+    ])
+    .failed();
+    assert!(no.stderr.contains("no libxdp dispatcher"), "{no:#?}");
+    assert_eq!(xdp(ifindex).skb_prog_id, Some(plain));
+    assert!(dispatch_dirs(ifindex).is_empty());
+    rxdp(&["unload", "--dev", dev]).ok();
 }

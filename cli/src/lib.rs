@@ -23,6 +23,7 @@ pub mod inspect;
 pub mod json;
 pub mod load;
 pub mod map;
+mod multiprog;
 pub mod packet;
 pub mod run;
 pub mod status;
@@ -180,6 +181,10 @@ pub enum CliError {
     Load(rxdp::LoadError),
     #[error("unload: {0}")]
     Unload(rxdp::unload::UnloadError),
+    /// Adding or removing a component of a libxdp dispatcher failed; the
+    /// dispatcher is as it was.
+    #[error("{0}")]
+    Multiprog(rxdp::multiprog::MultiprogError),
     #[error("status: {0}")]
     Status(rxdp::status::StatusError),
     /// A map command failed; the error names the map.

@@ -63,6 +63,8 @@ pub struct LoadArgs {
     #[command(flatten)]
     pub jumps: JumpArgs,
     #[command(flatten)]
+    pub multiprog: MultiprogArgs,
+    #[command(flatten)]
     pub prog_type: TypeArg,
     /// Load this SEC("?...") program too (function or section; repeatable)
     #[arg(long, value_name = "NAME")]
@@ -105,6 +107,37 @@ pub struct LoadArgs {
     /// Print how long each stage took, and how much of it in the kernel
     #[arg(long)]
     pub timings: bool,
+}
+
+/// `--multiprog`, `--prio`, `--actions`: the entry program as a component
+/// of libxdp's multi-program dispatcher, the way xdp-loader shares an
+/// interface.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Args)]
+pub struct MultiprogArgs {
+    /// Add the entry program to the interface's libxdp dispatcher (as xdp-loader does: both tools list and remove it), making one if the slot is empty; done without asking when the slot holds a dispatcher already (unless --force replaces it)
+    #[arg(long, requires = "dev", conflicts_with_all = ["link", "force"])]
+    pub multiprog: bool,
+    /// Run priority in the dispatcher, lower first (default: the object's XDP_RUN_CONFIG, else 50); implies --multiprog
+    #[arg(long, value_name = "N", requires = "dev", conflicts_with_all = ["link", "force"])]
+    pub prio: Option<u32>,
+    /// The verdicts after which the next program runs, e.g. XDP_PASS,XDP_DROP (default: the object's XDP_RUN_CONFIG, else XDP_PASS); implies --multiprog
+    #[arg(long, value_name = "ACTIONS", value_parser = rxdp::multiprog::parse_actions, requires = "dev", conflicts_with_all = ["link", "force"])]
+    pub actions: Option<u32>,
+}
+
+impl MultiprogArgs {
+    /// Whether a component was asked for.
+    pub fn asked(&self) -> bool {
+        self.multiprog || self.prio.is_some() || self.actions.is_some()
+    }
+
+    /// The run configuration given.
+    pub fn run_override(&self) -> rxdp::multiprog::RunOverride {
+        rxdp::multiprog::RunOverride {
+            priority: self.prio,
+            chain_call_actions: self.actions,
+        }
+    }
 }
 
 /// `--map M --key K --prog P`, repeated: explicit jump-table entries
@@ -255,6 +288,14 @@ impl LoadArgs {
 /// lines go to `out` too, or to stderr with `--json`. Warnings go to stderr.
 pub fn run(args: &LoadArgs, out: &mut dyn Write) -> Result<(), CliError> {
     let options = args.options().map_err(CliError::Usage)?;
+    if let Some(dev) = &args.dev {
+        // A dispatcher in the slot is shared, not replaced, unless --force.
+        let shared =
+            !args.force && !args.link && rxdp::multiprog::dispatcher_in(dev, args.mode).is_some();
+        if args.multiprog.asked() || shared {
+            return run_multiprog(args, &options, out);
+        }
+    }
     let mut stderr = std::io::stderr();
     let result = {
         let mut explain = Explain {
@@ -288,6 +329,44 @@ pub fn run(args: &LoadArgs, out: &mut dyn Write) -> Result<(), CliError> {
         format!("{}\n", json(&loaded, args))
     } else {
         text(&loaded, args)
+    };
+    out.write_all(text.as_bytes()).map_err(CliError::Output)
+}
+
+/// `--multiprog`: the load as a component of libxdp's dispatcher.
+fn run_multiprog(
+    args: &LoadArgs,
+    options: &LoadOptions,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let mut stderr = std::io::stderr();
+    let object =
+        rxdp::Object::open_with(&options.path, options.max_object_size).map_err(CliError::Load)?;
+    let result = {
+        let mut explain = Explain {
+            out: if args.json { &mut stderr } else { &mut *out },
+            on: args.explain,
+        };
+        rxdp::multiprog::add(object, options, args.multiprog.run_override(), &mut explain)
+    };
+    let added = result.map_err(CliError::Multiprog)?;
+    let loaded = added.object.loaded();
+    for warning in loaded.warnings.iter().chain(&added.dispatcher.warnings) {
+        let _ = writeln!(stderr, "warning: {warning}");
+    }
+    let text = if args.json {
+        let mut object = json(loaded, args);
+        object.push(
+            "multiprog",
+            crate::multiprog::rebuilt_json(&added.dispatcher),
+        );
+        format!("{object}\n")
+    } else {
+        format!(
+            "{}{}",
+            text(loaded, args),
+            crate::multiprog::rebuilt_text(&added.dispatcher)
+        )
     };
     out.write_all(text.as_bytes()).map_err(CliError::Output)
 }

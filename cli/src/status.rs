@@ -173,7 +173,11 @@ fn slot_text(slot: &SlotStatus, out: &mut String) {
                 "      prog{}: {prog}, run priority {}, chain call actions {}{link}\n",
                 component.slot,
                 component.run_prio,
-                component.chain_call_actions.join(",")
+                if component.chain_call_actions.is_empty() {
+                    "none".to_string()
+                } else {
+                    component.chain_call_actions.join(",")
+                }
             ));
         }
     }

@@ -77,6 +77,7 @@ fn load_args(object: &str) -> LoadArgs {
         link: false,
         entry: None,
         jumps: JumpArgs::default(),
+        multiprog: Default::default(),
         prog_type: TypeArg::default(),
         autoload: Vec::new(),
         all: false,
@@ -706,4 +707,34 @@ fn invalid_utf8_is_an_error_not_a_panic() {
         OsString::from(OsStr::from_bytes(b"-\xff")),
     ];
     error_of(parse_rxdp_load(args));
+}
+
+#[test]
+fn multiprog_options_as_xdp_loader_spells_them() {
+    let args = rxdp_load(&words(
+        "c.o --dev eth0 --prio 10 --actions XDP_PASS,XDP_DROP",
+    ))
+    .unwrap();
+    assert!(
+        args.multiprog.asked(),
+        "--prio and --actions imply --multiprog"
+    );
+    assert_eq!(args.multiprog.prio, Some(10));
+    assert_eq!(args.multiprog.actions, Some((1 << 2) | (1 << 1)));
+    assert!(!rxdp_load(&words("c.o --dev eth0"))
+        .unwrap()
+        .multiprog
+        .asked());
+    for line in [
+        "c.o --multiprog",
+        "c.o --dev eth0 --multiprog --force",
+        "c.o --dev eth0 --prio 5 --link",
+    ] {
+        assert!(rxdp_load(&words(line)).is_err(), "{line}");
+    }
+    let bad = rxdp_load(&words("c.o --dev eth0 --actions XDP_FLY")).unwrap_err();
+    assert!(
+        bad.to_string().contains("\"XDP_FLY\" is not an XDP action"),
+        "{bad}"
+    );
 }

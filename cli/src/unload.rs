@@ -1,4 +1,5 @@
-//! `rxdp unload --dev IF [--mode M]`: detach, and remove the pins rxdp made.
+//! `rxdp unload --dev IF [--mode M]`: detach, and remove the pins rxdp made;
+//! `--id PROG`: remove one component of a libxdp dispatcher.
 
 use std::io::Write;
 
@@ -19,6 +20,9 @@ pub struct UnloadArgs {
     /// Only this slot: skb, drv or hw (default: all)
     #[arg(short, long, value_name = "MODE", value_parser = parse_slot)]
     pub mode: Option<Mode>,
+    /// Remove only this component (program id) of the libxdp dispatcher on the interface, rebuilding it without it (as xdp-loader unload --id does)
+    #[arg(long, value_name = "PROG_ID")]
+    pub id: Option<u32>,
     #[command(flatten)]
     pub lock_timeout: LockTimeoutArg,
     /// Print the result as one JSON object
@@ -34,6 +38,28 @@ fn parse_slot(text: &str) -> Result<Mode, String> {
 
 /// Runs the unload and writes what it did to `out`.
 pub fn run(args: &UnloadArgs, out: &mut dyn Write) -> Result<(), CliError> {
+    if let Some(id) = args.id {
+        let done = rxdp::multiprog::remove(
+            &args.dev,
+            args.mode.unwrap_or(Mode::Auto),
+            id,
+            args.lock_timeout.lock_timeout,
+        )
+        .map_err(CliError::Multiprog)?;
+        let mut stderr = std::io::stderr();
+        for warning in &done.warnings {
+            let _ = writeln!(stderr, "warning: {warning}");
+        }
+        let text = if args.json {
+            format!("{}\n", crate::multiprog::rebuilt_json(&done))
+        } else {
+            format!(
+                "removed component program id {id}\n{}",
+                crate::multiprog::rebuilt_text(&done)
+            )
+        };
+        return out.write_all(text.as_bytes()).map_err(CliError::Output);
+    }
     let mut options = UnloadOptions::default();
     options.lock_timeout = args.lock_timeout.lock_timeout;
     let done = unload_with(&args.dev, args.mode, &options).map_err(CliError::Unload)?;

@@ -695,3 +695,40 @@ fn leaving_programs_out_renumbers_what_points_at_them() {
         .iter()
         .any(|r| r.target == RelocTarget::Call(0)));
 }
+
+#[test]
+fn xdp_run_config_as_libxdp_reads_it() {
+    use rxdp_elf::btf::XdpRunConfig;
+    let object = parse("multiprog_count.o");
+    let btf = object.btf.as_ref().expect("multiprog_count.o has BTF");
+    // priority 10, XDP_PASS and XDP_DROP chain on.
+    assert_eq!(
+        btf.xdp_run_config("xdp_count").unwrap(),
+        Some(XdpRunConfig {
+            priority: 10,
+            chain_call_actions: (1 << 1) | (1 << 2),
+        })
+    );
+    // XDP_PASS turned off: no chain-call action at all.
+    assert_eq!(
+        btf.xdp_run_config("xdp_count_drop").unwrap(),
+        Some(XdpRunConfig {
+            priority: 60,
+            chain_call_actions: 0,
+        })
+    );
+    assert_eq!(btf.xdp_run_config("xdp_other").unwrap(), None);
+    // An object without the section: none, and libxdp's defaults.
+    let plain = parse("map_values.o");
+    assert_eq!(
+        plain.btf.as_ref().unwrap().xdp_run_config("xdp_map_values"),
+        Ok(None)
+    );
+    assert_eq!(
+        XdpRunConfig::default(),
+        XdpRunConfig {
+            priority: 50,
+            chain_call_actions: 1 << 2,
+        }
+    );
+}

@@ -112,6 +112,7 @@ mod load_btf;
 mod load_programs;
 pub mod loaded_object;
 mod map_defaults;
+pub mod multiprog;
 pub mod object;
 pub mod observe;
 pub mod open;

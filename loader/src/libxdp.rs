@@ -51,6 +51,11 @@ pub struct Component {
     pub run_prio: u32,
     /// The XDP actions after which the dispatcher calls the next slot.
     pub chain_call_actions: Vec<&'static str>,
+    /// The same as the config holds them: bit N for verdict N, and bit
+    /// 31 (`XDP_DISPATCHER_RETVAL`, what an empty slot returns).
+    pub chain_bits: u32,
+    /// Its load flags as the config keeps them (`BPF_F_XDP_HAS_FRAGS`).
+    pub flags: u32,
 }
 
 /// A libxdp dispatcher in an XDP slot.
@@ -89,9 +94,17 @@ pub fn pin_dir(bpffs: &Path, ifindex: u32, prog_id: u32) -> PathBuf {
         .join(format!("dispatch-{ifindex}-{prog_id}"))
 }
 
-/// The dispatcher's config: (version, enabled slots, chain-call bitmaps,
-/// run priorities), from its one `.rodata` map.
-fn config(info: &ProgInfo) -> Option<(u8, usize, Vec<u32>, Vec<u32>)> {
+/// A dispatcher's config, from its one `.rodata` map.
+struct Config {
+    version: u8,
+    enabled: usize,
+    chain: Vec<u32>,
+    prios: Vec<u32>,
+    flags: Vec<u32>,
+}
+
+/// The dispatcher's config; version 0 when it has no magic byte.
+fn config(info: &ProgInfo) -> Option<Config> {
     let [map_id] = info.map_ids[..] else {
         return None;
     };
@@ -105,7 +118,13 @@ fn config(info: &ProgInfo) -> Option<(u8, usize, Vec<u32>, Vec<u32>)> {
         return None;
     }
     if value.first() != Some(&MAGIC) {
-        return Some((0, 0, Vec::new(), Vec::new()));
+        return Some(Config {
+            version: 0,
+            enabled: 0,
+            chain: Vec::new(),
+            prios: Vec::new(),
+            flags: Vec::new(),
+        });
     }
     let words = |start: usize| -> Option<Vec<u32>> {
         (0..MAX_COMPONENTS)
@@ -118,7 +137,14 @@ fn config(info: &ProgInfo) -> Option<(u8, usize, Vec<u32>, Vec<u32>)> {
             .collect()
     };
     let enabled = usize::from(*value.get(2)?).min(MAX_COMPONENTS);
-    Some((value[1], enabled, words(4)?, words(4 + 4 * MAX_COMPONENTS)?))
+    Some(Config {
+        version: value[1],
+        enabled,
+        chain: words(4)?,
+        prios: words(4 + 4 * MAX_COMPONENTS)?,
+        // Version 2 on; a shorter config has none.
+        flags: words(4 + 8 * MAX_COMPONENTS).unwrap_or_else(|| vec![0; MAX_COMPONENTS]),
+    })
 }
 
 /// The dispatcher program `info` is, attached to `ifindex`, with its
@@ -127,7 +153,13 @@ pub fn dispatcher(bpffs: Option<&Path>, ifindex: u32, info: &ProgInfo) -> Option
     if info.name != DISPATCHER {
         return None;
     }
-    let (version, enabled, chain, prios) = config(info)?;
+    let Config {
+        version,
+        enabled,
+        chain,
+        prios,
+        flags,
+    } = config(info)?;
     let dir = bpffs.map_or_else(PathBuf::new, |bpffs| pin_dir(bpffs, ifindex, info.id));
     let opened = Dir::open_no_follow(&dir).ok();
     let components = (0..enabled)
@@ -150,6 +182,8 @@ pub fn dispatcher(bpffs: Option<&Path>, ifindex: u32, info: &ProgInfo) -> Option
                 link,
                 run_prio: prios[slot],
                 chain_call_actions: action_names(chain[slot]),
+                chain_bits: chain[slot],
+                flags: flags[slot],
             }
         })
         .collect();
@@ -182,6 +216,16 @@ pub fn remove_pins(bpffs: &Path, ifindex: u32, prog_id: u32) -> Result<Option<Pa
         Err(error) => return Err(error),
     };
     xdp.lock_exclusive()?;
+    remove_pins_locked(&xdp, ifindex, prog_id)
+}
+
+/// [`remove_pins`] with libxdp's lock held already, on `xdp`, the open
+/// `<bpffs>/xdp/`.
+pub fn remove_pins_locked(
+    xdp: &Dir,
+    ifindex: u32,
+    prog_id: u32,
+) -> Result<Option<PathBuf>, SysError> {
     let name = format!("dispatch-{ifindex}-{prog_id}");
     let dir = match xdp.open_dir(&name) {
         Ok(dir) => dir,

@@ -39,7 +39,7 @@ use crate::loaded_object::LoadedObject;
 use crate::observe::{NoObserver, Observer, Stage};
 use crate::open;
 use crate::options::{
-    resolve_map, resolve_program, LoadOptions, MapRef, OptionError, ProgRef,
+    resolve_map, resolve_program, AttachOptions, LoadOptions, MapRef, Mode, OptionError, ProgRef,
     DEFAULT_MAX_OBJECT_SIZE,
 };
 use crate::pipeline::{load_opened, Opened, StageTiming};
@@ -248,6 +248,12 @@ impl Object {
         &self.model
     }
 
+    /// The parsed object, to change before the load (a program made an
+    /// freplace component of a dispatcher, [`crate::multiprog`]).
+    pub(crate) fn model_mut(&mut self) -> &mut rxdp_elf::Object {
+        &mut self.model
+    }
+
     /// The maps, in `map_fd[]` order.
     pub fn maps(&self) -> &[Map] {
         &self.model.maps
@@ -423,6 +429,28 @@ impl Object {
     pub fn load(self) -> Result<LoadedObject, LoadError> {
         let options = LoadOptions::new(self.path.clone());
         self.load_with(&options, &mut NoObserver)
+    }
+
+    /// Loads the object with its entry program (`entry`, else
+    /// `prog_fd[0]`) as a component of libxdp's multi-program dispatcher
+    /// on `dev`, in `mode`'s slot, made when the slot is empty: the staged
+    /// form of `rxdp-load --multiprog` ([`crate::multiprog::add`], whose
+    /// text says how). The component stays until removed
+    /// ([`crate::multiprog::remove`], `xdp-loader unload --id`).
+    pub fn load_into_dispatcher(
+        self,
+        dev: &str,
+        mode: Mode,
+        entry: Option<ProgRef>,
+        run: crate::multiprog::RunOverride,
+    ) -> Result<crate::multiprog::Added, crate::multiprog::MultiprogError> {
+        let mut options = LoadOptions::new(self.path.clone());
+        let attach = AttachOptions::new(dev).with_mode(mode);
+        options.attach = Some(match entry {
+            Some(entry) => attach.with_entry(entry),
+            None => attach,
+        });
+        crate::multiprog::add(self, &options, run, &mut NoObserver)
     }
 
     /// Loads the object as `options` say (jump entries, pins, an attach,

@@ -737,3 +737,80 @@ fn a_device_renamed_under_the_load_gets_nothing_attached() {
     );
     assert_eq!(sim.open_fds(), Vec::<String>::new());
 }
+
+/// `rxdp-load multiprog_count.o --dev fake0 --mode skb --multiprog`.
+fn multiprog_options() -> LoadOptions {
+    let mut options = LoadOptions::new(obj("multiprog_count"));
+    options.attach = Some(AttachOptions::new(DEV).with_mode(Mode::Skb));
+    options
+}
+
+#[test]
+fn multiprog_component_failing_after_the_dispatcher_loaded_leaves_nothing() {
+    let dir = TempDir::new("multiprog-fail");
+    let (sim, ifindex, _installed) = kernel_with_fs(&dir);
+    let object = Object::open(obj("multiprog_count")).unwrap();
+    // The fake kernel keeps no BTF: the new dispatcher's function prog0
+    // cannot be found, after the dispatcher itself was loaded.
+    let error = rxdp::multiprog::add(
+        object,
+        &multiprog_options(),
+        rxdp::multiprog::RunOverride::default(),
+        &mut NoObserver,
+    )
+    .expect_err("the component cannot be loaded");
+    let text = error.to_string();
+    assert!(text.contains("xdp_count"), "{text}");
+    let sim = sim.borrow();
+    let log = changes(&sim);
+    assert!(
+        log.iter().any(|l| l == "BPF_PROG_LOAD xdp_dispatcher"),
+        "the dispatcher was loaded: {log:?}"
+    );
+    assert!(
+        !log.iter().any(|l| l.starts_with("RTM_SETLINK")),
+        "nothing attached: {log:?}"
+    );
+    assert_eq!(sim.open_fds(), Vec::<String>::new(), "every fd closed");
+    assert_eq!(sim.device(ifindex).unwrap().xdp.skb_prog_id, None);
+    assert!(
+        entries(&dir.0.join("bpf")).is_empty(),
+        "no pins, and libxdp's directory made for nothing is gone"
+    );
+}
+
+#[test]
+fn multiprog_refuses_a_slot_without_a_dispatcher_and_leaves_it() {
+    let dir = TempDir::new("multiprog-foreign");
+    let (sim, ifindex, _installed) = kernel_with_fs(&dir);
+    let theirs = sim
+        .borrow_mut()
+        .attach_foreign(ifindex, XdpFlags::SKB_MODE, "theirs")
+        .unwrap();
+    // The staged API's form of the same.
+    let object = Object::open(obj("multiprog_count")).unwrap();
+    let error = object
+        .load_into_dispatcher(
+            DEV,
+            Mode::Skb,
+            None,
+            rxdp::multiprog::RunOverride::default(),
+        )
+        .expect_err("no dispatcher to add to");
+    let text = error.to_string();
+    assert!(
+        text.contains(&format!(
+            "program {theirs} theirs, which is no libxdp dispatcher"
+        )),
+        "{text}"
+    );
+    assert!(rxdp::multiprog::dispatcher_in(DEV, Mode::Skb).is_none());
+    let sim = sim.borrow();
+    assert!(
+        !changes(&sim).iter().any(|l| l.starts_with("BPF_PROG_LOAD")),
+        "nothing loaded: {:?}",
+        sim.log()
+    );
+    assert_eq!(sim.device(ifindex).unwrap().xdp.skb_prog_id, Some(theirs));
+    assert!(entries(&dir.0.join("bpf")).is_empty());
+}

@@ -259,6 +259,15 @@ pub enum BtfError {
         /// What is wrong with its definition.
         problem: MapProblem,
     },
+    /// The `XDP_RUN_CONFIG` of program `program` (libxdp's `.xdp_run_config`
+    /// variable `_PROGRAM`): `problem`.
+    #[error("XDP_RUN_CONFIG of `{program}` (.xdp_run_config `_{program}`): {problem}")]
+    RunConfig {
+        /// The program, by function name.
+        program: String,
+        /// What is wrong with it.
+        problem: MapProblem,
+    },
     /// BTF.ext `section`: record size `rec_size` is smaller than the `min` bytes of one record.
     #[error(
         "BTF.ext {section}: record size {rec_size} is smaller than the {min} bytes of one record"
@@ -325,6 +334,12 @@ pub enum MapProblem {
         member: String,
         /// The value declared.
         value: u64,
+    },
+    /// Member `member` is neither `priority` nor an XDP action.
+    #[error("member `{member}` is neither `priority` nor an XDP action (XDP_ABORTED, XDP_DROP, XDP_PASS, XDP_TX, XDP_REDIRECT)")]
+    UnknownRunConfigMember {
+        /// The member.
+        member: String,
     },
     /// Member `member` is not a pointer (declare it with __type).
     #[error("member `{member}` is not a pointer (declare it with __type)")]

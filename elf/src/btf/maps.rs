@@ -168,7 +168,7 @@ impl Btf {
     }
 
     /// `__uint(name, val)` or `__ulong(name, val)` of a 32-bit attribute.
-    fn uint_member(&self, name: &str, m: &BtfMember) -> Result<u32, MapProblem> {
+    pub(crate) fn uint_member(&self, name: &str, m: &BtfMember) -> Result<u32, MapProblem> {
         let value = self.long_member(name, m)?;
         u32::try_from(value).map_err(|_| MapProblem::AttributeRange {
             member: name.to_owned(),

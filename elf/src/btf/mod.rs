@@ -32,6 +32,7 @@ mod ext;
 mod kernel;
 mod maps;
 mod parse;
+mod run_config;
 mod sanitize;
 mod types;
 pub mod value;
@@ -44,6 +45,7 @@ pub use error::{BtfError, MapProblem};
 pub use ext::{BtfExt, CoreReloc, FuncInfo, LineInfo, SectionRecords};
 pub use kernel::{KconfigSlot, KCONFIG_SECTION, KSYMS_SECTION};
 pub use maps::{BtfMapDef, BtfMapValues};
+pub use run_config::{XdpRunConfig, XDP_ACTIONS, XDP_RUN_CONFIG_SECTION};
 pub use sanitize::BtfFeatures;
 pub use types::{
     BtfArray, BtfEnum, BtfEnum64, BtfInt, BtfKind, BtfMember, BtfParam, BtfType, BtfTypeData,
