@@ -120,10 +120,10 @@ lint:
 STATIC_TRIPLE := $(shell uname -m)-unknown-linux-musl
 STATIC_DIR    := target-static
 STATIC_BINS   := rxdp-load rxdp
-# The budget of each binary, in bytes: 768 and 960 KiB since issues 12, 14 (clap), 15 and
-# 16 (README, "Size budgets, revised": what each feature costs and what the other tools weigh).
-STATIC_MAX_rxdp-load := 786432
-STATIC_MAX_rxdp      := 983040
+# The budget of each binary, in bytes: 800 and 992 KiB since issue 15's libxdp components (53 KiB),
+# 768 and 960 before (README, "Size budgets, revised": what each feature costs, what the others weigh).
+STATIC_MAX_rxdp-load := 819200
+STATIC_MAX_rxdp      := 1015808
 STATIC_RUSTFLAGS := -Zunstable-options -Cpanic=immediate-abort -Cforce-unwind-tables=no \
 	-Crelocation-model=static -Clink-self-contained=+linker -Clinker-flavor=gnu-lld-cc \
 	-Clink-arg=-Wl,--icf=all -Clink-arg=-Wl,-z,noseparate-code \

@@ -567,7 +567,6 @@ pub fn add(
 
     // The entry program becomes an freplace program; its target is set
     // once the new dispatcher is loaded and its slot known.
-    let mut pending = Some(object);
     let mut loaded: Option<LoadedObject> = None;
     let rebuilt = rebuild(
         &session,
@@ -575,10 +574,8 @@ pub fn add(
         current.as_ref(),
         planned,
         options.raise_memlock,
-        &mut |dispatcher_id, func| {
-            let Some(mut object) = pending.take() else {
-                unreachable!("one dispatcher has one new component")
-            };
+        Some(Box::new(|dispatcher_id, func| {
+            let mut object = object;
             {
                 let model = object.model_mut();
                 let program = &mut model.programs[entry];
@@ -604,9 +601,12 @@ pub fn add(
                 })?;
             loaded = Some(object);
             Ok(fd)
-        },
+        })),
     )?;
-    let object = loaded.expect("rebuild loads the new component");
+    let object = loaded.ok_or_else(|| MultiprogError::Refused {
+        dev: attach.dev.clone(),
+        problem: format!("{file}: the dispatcher was rebuilt without the new component"),
+    })?;
     Ok(Added {
         dispatcher: rebuilt,
         object,
@@ -656,14 +656,7 @@ pub fn remove(
     if planned.is_empty() {
         return detach_last(&session, &current);
     }
-    rebuild(
-        &session,
-        current.mode,
-        Some(&current),
-        planned,
-        true,
-        &mut |_, _| unreachable!("a removal adds no program"),
-    )
+    rebuild(&session, current.mode, Some(&current), planned, true, None)
 }
 
 /// The last component goes: the dispatcher is detached (only if it is
@@ -756,8 +749,9 @@ impl Drop for NewPins<'_> {
 }
 
 /// A function that loads the new component as an freplace program of
-/// the dispatcher `id`'s function `func`, returning its fd.
-type LoadNew<'a> = dyn FnMut(u32, &str) -> Result<OwnedFd, LoadError> + 'a;
+/// the dispatcher `id`'s function `func`, returning its fd: called once,
+/// for the one [`Source::New`] of a change (a removal has none).
+type LoadNew<'a> = Box<dyn FnOnce(u32, &str) -> Result<OwnedFd, LoadError> + 'a>;
 
 /// Builds a dispatcher running `planned`, attaches its components, pins
 /// them and swaps it into the slot in place of `current`.
@@ -767,7 +761,7 @@ fn rebuild(
     current: Option<&Current>,
     mut planned: Vec<Planned>,
     raise_memlock: bool,
-    load_new: &mut LoadNew<'_>,
+    mut load_new: Option<LoadNew<'_>>,
 ) -> Result<Rebuilt, MultiprogError> {
     if planned.len() > MAX_COMPONENTS {
         return Err(session.refused(format!(
@@ -800,7 +794,15 @@ fn rebuild(
             Source::Existing(fd) => fd
                 .try_clone()
                 .map_err(|e| session.kernel("dup", io_error(&e)))?,
-            Source::New => load_new(main_id, &func)?,
+            Source::New => match load_new.take() {
+                Some(load) => load(main_id, &func)?,
+                None => {
+                    return Err(session.refused(format!(
+                        "{}: one change adds at most one new component",
+                        component.name
+                    )))
+                }
+            },
         };
         let btf_id = replaced_func(main_fd, &func).map_err(|problem| {
             session.refused(format!("the new dispatcher {main_id}: {problem}"))
