@@ -233,7 +233,7 @@ fn attach_link(
 
 /// The slot `mode` names and the program in it; for auto, the native or
 /// generic slot, whichever holds a program.
-fn slot(state: &XdpState, mode: Mode) -> Option<(Mode, u32)> {
+pub(crate) fn slot(state: &XdpState, mode: Mode) -> Option<(Mode, u32)> {
     let in_slot = |mode: Mode, id: Option<u32>| id.map(|id| (mode, id));
     match mode {
         Mode::Auto => {

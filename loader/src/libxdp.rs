@@ -19,7 +19,7 @@
 //! as dispatchers without their components.
 
 use std::ffi::OsStr;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use rxdp_syscalls::bpf::{
@@ -166,9 +166,7 @@ pub fn dispatcher(bpffs: Option<&Path>, ifindex: u32, info: &ProgInfo) -> Option
         .map(|slot| {
             let get = |suffix: &str| {
                 let name = format!("prog{slot}-{suffix}");
-                let dir = opened.as_ref()?;
-                let stat = dir.stat_at(&name).ok()??;
-                (stat.kind == EntryType::File).then(|| dir.get(&name).ok())?
+                open_pin(opened.as_ref()?, &name).ok()?
             };
             let prog = get("prog")
                 .and_then(|fd| prog_info(fd.as_fd()).ok())
@@ -192,6 +190,15 @@ pub fn dispatcher(bpffs: Option<&Path>, ifindex: u32, info: &ProgInfo) -> Option
         dir,
         components,
     })
+}
+
+/// The object pinned as `name` in `dir`, `None` when nothing (or no
+/// pin: a directory, a symlink) is there.
+pub(crate) fn open_pin(dir: &Dir, name: &str) -> Result<Option<OwnedFd>, SysError> {
+    match dir.stat_at(name)? {
+        Some(stat) if stat.kind == EntryType::File => dir.get(name).map(Some),
+        _ => Ok(None),
+    }
 }
 
 /// Whether `name` is one libxdp pins in a dispatcher's directory.

@@ -48,10 +48,11 @@ use rxdp_elf::{AttachTarget, ProgramType};
 use rxdp_syscalls::bpf::{
     link_create, link_info, prog_get_fd_by_id, prog_info, ProgInfo, BPF_F_XDP_HAS_FRAGS,
 };
-use rxdp_syscalls::fs::{bpffs, lock, Dir, EntryType};
+use rxdp_syscalls::fs::{bpffs, lock, Dir};
 use rxdp_syscalls::netlink::{self, XdpFlags};
 use rxdp_syscalls::Error as SysError;
 
+use crate::attach::slot;
 use crate::error::LoadError;
 use crate::libxdp::{self, DISPATCHER, MAX_COMPONENTS, XDP_DIR};
 use crate::observe::Observer;
@@ -351,22 +352,14 @@ impl Session {
     /// The program in the slot `mode` names (auto: native, else generic),
     /// opened and read as a dispatcher; `None` for an empty slot.
     fn current(&self, mode: Mode) -> Result<Option<Current>, MultiprogError> {
+        if mode == Mode::Hw {
+            return Err(self.refused(
+                "libxdp's dispatcher does not run offloaded (an freplace program cannot be): \
+                 use --mode skb or drv",
+            ));
+        }
         let state = netlink::query(self.ifindex).map_err(|e| self.kernel("query", e))?;
-        let found = match mode {
-            Mode::Auto => state
-                .drv_prog_id
-                .map(|id| (Mode::Drv, id))
-                .or(state.skb_prog_id.map(|id| (Mode::Skb, id))),
-            Mode::Skb => state.skb_prog_id.map(|id| (Mode::Skb, id)),
-            Mode::Drv => state.drv_prog_id.map(|id| (Mode::Drv, id)),
-            Mode::Hw => {
-                return Err(self.refused(
-                    "libxdp's dispatcher does not run offloaded (an freplace program cannot \
-                     be): use --mode skb or drv",
-                ))
-            }
-        };
-        let Some((mode, id)) = found else {
+        let Some((mode, id)) = slot(&state, mode) else {
             return Ok(None);
         };
         let fd =
@@ -429,12 +422,9 @@ impl Session {
         let mut out = Vec::with_capacity(dispatcher.components.len());
         for component in &dispatcher.components {
             let pin = format!("prog{}-prog", component.slot);
-            let fd = match dir.stat_at(&pin) {
-                Ok(Some(stat)) if stat.kind == EntryType::File => dir.get(&pin),
-                Ok(_) => Err(SysError::new("open", libc::ENOENT)),
-                Err(error) => Err(error),
-            }
-            .map_err(|e| self.kernel(format!("opening {}", dir.join(&pin).display()), e))?;
+            let fd = libxdp::open_pin(&dir, &pin)
+                .and_then(|fd| fd.ok_or_else(|| SysError::new("open", libc::ENOENT)))
+                .map_err(|e| self.kernel(format!("opening {}", dir.join(&pin).display()), e))?;
             let prog = prog_info(fd.as_fd())
                 .map_err(|e| self.kernel(format!("{}", dir.join(&pin).display()), e))?;
             out.push(Planned {
@@ -450,21 +440,20 @@ impl Session {
 }
 
 /// The id of the libxdp dispatcher in `dev`'s slot `mode` names (auto:
-/// native, else generic), if one is there: `rxdp-load` then adds to it
+/// native if it holds a program, else generic), if one is there: `rxdp-load` then adds to it
 /// rather than replacing it.
 pub fn dispatcher_in(dev: &str, mode: Mode) -> Option<u32> {
+    if mode == Mode::Hw {
+        return None;
+    }
     let state = netlink::link_by_name(dev).ok()?.xdp;
-    let ids = match mode {
-        Mode::Auto => vec![state.drv_prog_id, state.skb_prog_id],
-        Mode::Skb => vec![state.skb_prog_id],
-        Mode::Drv => vec![state.drv_prog_id],
-        Mode::Hw => return None,
-    };
-    ids.into_iter().flatten().find(|&id| {
-        prog_get_fd_by_id(id)
-            .and_then(|fd| prog_info(fd.as_fd()))
-            .is_ok_and(|info| info.name == DISPATCHER)
-    })
+    // The slot a change would read (`Session::current`), so that the two
+    // never disagree about which program is in the way.
+    let (_, id) = slot(&state, mode)?;
+    prog_get_fd_by_id(id)
+        .and_then(|fd| prog_info(fd.as_fd()))
+        .is_ok_and(|info| info.name == DISPATCHER)
+        .then_some(id)
 }
 
 /// Loads `object`'s entry program as a component of the libxdp dispatcher
