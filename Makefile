@@ -19,7 +19,10 @@ CARGO        ?= cargo
 CLANG        ?= clang
 APT_PACKAGES := clang llvm bpftool xdp-tools iproute2 strace
 ARCH_INCLUDE := /usr/include/$(shell uname -m)-linux-gnu
-BPF_CFLAGS   := -O2 -g -target bpf -Wall -Werror -Iprogs/include -I$(ARCH_INCLUDE)
+# -ffile-prefix-map: the committed objects in progs/obj must not depend on the
+# checkout's path (their BTF names the source file; tests compare their bytes).
+BPF_CFLAGS   := -O2 -g -target bpf -Wall -Werror -Iprogs/include -I$(ARCH_INCLUDE) \
+                -ffile-prefix-map=$(CURDIR)=.
 
 PROG_SRCS := $(wildcard progs/*.c)
 PROG_OBJS := $(patsubst progs/%.c,progs/obj/%.o,$(PROG_SRCS))

@@ -58,7 +58,7 @@ PARSE_BENCH=$ROOT/target/release/examples/parse_bench
 RXDP_LOAD=$ROOT/dist/rxdp-load
 RXDP=$ROOT/dist/rxdp
 TRIPLE=$(uname -m)-unknown-linux-musl
-BPF_CFLAGS=(-O2 -g -target bpf -Wall -Werror -I"$ROOT/progs/include" -I"/usr/include/$(uname -m)-linux-gnu")
+BPF_CFLAGS=(-O2 -g -target bpf -Wall -Werror -I"$ROOT/progs/include" -I"/usr/include/$(uname -m)-linux-gnu" -ffile-prefix-map="$ROOT"=.)
 
 # Targets of issue 6.
 TARGET_RATIO=0.85          # rxdp-load <= 0.85 x the faster of ip and xdp-loader

@@ -160,6 +160,15 @@ run_kernel() {
 			result="FAILED (did not run)"
 		fi
 		[ "$result" = ok ] || problems+=("$name: $result")
+		# Each failed test's panic, so that the summary (the tail a CI log
+		# keeps) says why without the guest's whole output.
+		if [ -e "$out/$name.log" ]; then
+			local panic
+			while IFS= read -r panic; do
+				problems+=("$name: $panic")
+			done < <(awk '/^---- .* stdout ----$/ { test = $2; next }
+				test != "" && /panicked at/ { getline message; print test ": " $0 " " message; test = "" }' "$out/$name.log" | head -5)
+		fi
 		passed_total=$((passed_total + passed))
 		failed_total=$((failed_total + failed))
 		report+=$'\n'$(printf '%-28s %7s %7s %8s  %s' "$name" "$passed" "$failed" "${seconds:--}" "$result")
