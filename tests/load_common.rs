@@ -231,10 +231,12 @@ pub fn read_u32(map: &OwnedFd, key: u32) -> Option<u32> {
         .then(|| u32::from_ne_bytes(value))
 }
 
-/// Waits up to two seconds for `condition` (native XDP on veth runs from
-/// NAPI, after the sender returned).
+/// Waits up to ten seconds for `condition` (native XDP on veth runs from
+/// NAPI, after the sender returned; a program is freed after an RCU grace
+/// period, which under QEMU's emulation can take seconds). A condition that
+/// holds returns at once: the bound only decides how long a failure takes.
 pub fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(2);
+    let deadline = Instant::now() + Duration::from_secs(10);
     while !condition() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(10));

@@ -81,13 +81,25 @@ impl Netdevsim {
     }
 
     /// The ids of the programs bound to the device (`bpf_bound_progs/*/id`),
-    /// sorted.
+    /// sorted. A program being freed removes its entry from a kernel worker
+    /// after its id is gone: an entry listed may be gone when its `id` is
+    /// read, and is then no longer bound.
     fn bound_programs(&self) -> Vec<u32> {
         let dir = self.debugfs("bpf_bound_progs");
-        let mut ids: Vec<u32> = entry_names(&dir)
-            .iter()
-            .filter_map(|entry| read_file(&dir.join(entry).join("id")).parse().ok())
-            .collect();
+        let mut ids: Vec<u32> =
+            entry_names(&dir)
+                .iter()
+                .filter_map(|entry| {
+                    let path = dir.join(entry).join("id");
+                    match std::fs::read_to_string(&path) {
+                        Ok(text) => Some(text.trim().parse().unwrap_or_else(|error| {
+                            panic!("{}: {text:?}: {error}", path.display())
+                        })),
+                        Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
+                        Err(error) => panic!("{}: {error}", path.display()),
+                    }
+                })
+                .collect();
         ids.sort_unstable();
         ids
     }
