@@ -194,3 +194,28 @@ fn stats_count_the_runs_of_the_window() {
     }
     rxdp(&["unload", "--dev", dev]).ok();
 }
+
+/// The name a libxdp component is listed and ordered by: the kernel cuts
+/// `xdp_entry_off_prog` to `xdp_entry_off_p` (15 bytes); the program's BTF,
+/// read back from the kernel, makes it whole, as libxdp does.
+#[test]
+fn a_components_name_cut_by_the_kernel_is_made_whole_from_its_btf() {
+    if !require_kernel() {
+        return;
+    }
+    // Object::load: nothing pinned, nothing attached.
+    let loaded = rxdp::Object::open(obj("xdp_prog_kern_off"))
+        .and_then(rxdp::Object::load)
+        .unwrap();
+    let program = &loaded.loaded().programs[0];
+    let info = prog_info(program.fd.as_fd()).unwrap();
+    assert_eq!(info.name, "xdp_entry_off_p");
+    assert_ne!(info.btf_id, 0);
+    assert_eq!(rxdp::libxdp::component_name(&info), "xdp_entry_off_prog");
+    // Short names are the kernel's as they are.
+    let loaded = rxdp::Object::open(obj("multiprog_count"))
+        .and_then(rxdp::Object::load)
+        .unwrap();
+    let info = prog_info(loaded.loaded().programs[0].fd.as_fd()).unwrap();
+    assert_eq!(rxdp::libxdp::component_name(&info), "xdp_count");
+}

@@ -22,8 +22,10 @@ use std::ffi::OsStr;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
+use rxdp_elf::btf::Btf;
 use rxdp_syscalls::bpf::{
-    link_info, map_get_fd_by_id, map_info, map_lookup_elem, prog_info, ProgInfo, BPF_F_RDONLY_PROG,
+    btf_data, btf_get_fd_by_id, link_info, map_get_fd_by_id, map_info, map_lookup_elem, prog_info,
+    ProgInfo, BPF_F_RDONLY_PROG, BPF_OBJ_NAME_LEN,
 };
 use rxdp_syscalls::fs::{Dir, EntryType};
 use rxdp_syscalls::Error as SysError;
@@ -170,7 +172,7 @@ pub fn dispatcher(bpffs: Option<&Path>, ifindex: u32, info: &ProgInfo) -> Option
             };
             let prog = get("prog")
                 .and_then(|fd| prog_info(fd.as_fd()).ok())
-                .map(|info| (info.id, info.name));
+                .map(|info| (info.id, component_name(&info)));
             let link = get("link")
                 .and_then(|fd| link_info(fd.as_fd()).ok())
                 .map(|info| info.id);
@@ -190,6 +192,23 @@ pub fn dispatcher(bpffs: Option<&Path>, ifindex: u32, info: &ProgInfo) -> Option
         dir,
         components,
     })
+}
+
+/// A loaded component's name as libxdp knows it, lists it and breaks
+/// run-priority ties by it: the kernel's name, cut at
+/// `BPF_OBJ_NAME_LEN - 1` bytes, made whole again from the program's BTF
+/// when it may have been cut (libxdp's `xdp_program__parse_btf`); the
+/// kernel's name when the BTF cannot say.
+pub fn component_name(prog: &ProgInfo) -> String {
+    if prog.name.len() < BPF_OBJ_NAME_LEN - 1 || prog.btf_id == 0 {
+        return prog.name.clone();
+    }
+    btf_get_fd_by_id(prog.btf_id)
+        .and_then(|fd| btf_data(fd.as_fd()))
+        .ok()
+        .and_then(|(_, data)| Btf::parse(&data).ok())
+        .and_then(|btf| btf.func_named_from(&prog.name).map(str::to_string))
+        .unwrap_or_else(|| prog.name.clone())
 }
 
 /// The object pinned as `name` in `dir`, `None` when nothing (or no

@@ -429,7 +429,7 @@ impl Session {
                 .map_err(|e| self.kernel(format!("{}", dir.join(&pin).display()), e))?;
             out.push(Planned {
                 source: Source::Existing(fd),
-                name: prog.name,
+                name: libxdp::component_name(&prog),
                 run_prio: component.run_prio,
                 chain: component.chain_bits & !CHAIN_ANYWAY,
                 flags: component.flags & BPF_F_XDP_HAS_FRAGS,

@@ -387,6 +387,29 @@ impl Btf {
         }
     }
 
+    /// The full name of the FUNC a kernel object name was cut from: the
+    /// kernel keeps `BPF_OBJ_NAME_LEN - 1` bytes of a program's name, its
+    /// BTF the whole. An exact match wins; otherwise the one FUNC whose name
+    /// starts with `name` (none when several do: libxdp's
+    /// `btf_get_function`, so that both order components alike).
+    pub fn func_named_from(&self, name: &str) -> Option<&str> {
+        let mut prefixed = None;
+        let mut count = 0;
+        for t in self.types.iter().filter(|t| t.kind == BtfKind::Func) {
+            let Ok(full) = self.string(t.name_off) else {
+                continue;
+            };
+            if full == name {
+                return Some(full);
+            }
+            if full.starts_with(name) {
+                prefixed = Some(full);
+                count += 1;
+            }
+        }
+        prefixed.filter(|_| count == 1)
+    }
+
     /// Whether `name` is declared as an extern function (`BTF_KIND_FUNC` with
     /// linkage `BTF_FUNC_EXTERN`), i.e. a kfunc declared `__ksym`.
     pub fn is_extern_func(&self, name: &str) -> bool {

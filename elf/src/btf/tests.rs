@@ -1687,3 +1687,25 @@ fn btf_holds_struct_looks_through_members_and_arrays() {
     assert!(!btf.holds_struct(0, "bpf_spin_lock"));
     assert!(!btf.holds_struct(btf.max_type_id() + 1, "bpf_spin_lock"));
 }
+
+#[test]
+fn btf_func_named_from_expands_a_kernel_name_as_libxdp_does() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../progs/obj/sections.o");
+    let elf = std::fs::read(&path).expect("progs/obj/sections.o (make progs)");
+    let btf = parsed(&elf);
+    // The kernel keeps 15 bytes of a name: `kretprobe_sys_write` is
+    // `kretprobe_sys_w` in BPF_OBJ_GET_INFO_BY_FD.
+    assert_eq!(
+        btf.func_named_from("kretprobe_sys_w"),
+        Some("kretprobe_sys_write")
+    );
+    assert_eq!(
+        btf.func_named_from("kprobe_sys_write"),
+        Some("kprobe_sys_write")
+    );
+    // `k` starts two names (kprobe_sys_write, kretprobe_sys_write):
+    // ambiguous, no answer.
+    assert_eq!(btf.func_named_from("kprobe_"), Some("kprobe_sys_write"));
+    assert_eq!(btf.func_named_from("k"), None);
+    assert_eq!(btf.func_named_from("no_such_func"), None);
+}
