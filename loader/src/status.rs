@@ -113,8 +113,8 @@ pub struct SlotStatus {
     pub tag: String,
     /// Netlink or a BPF link.
     pub attach: AttachKind,
-    /// The maps it uses, and those of the programs its jump tables hold,
-    /// in id order.
+    /// The maps it uses, those of the programs its jump tables hold and,
+    /// for a libxdp dispatcher, those of its components, in id order.
     pub maps: Vec<MapStatus>,
     /// With `--stats`: this program's and its tail-call targets' counts.
     pub stats: Vec<ProgStats>,
@@ -427,13 +427,30 @@ fn programs(
     .filter_map(|(mode, id)| id.map(|id| (mode, id)))
     .map(|(mode, id)| {
         let info = prog_get_fd_by_id(id).and_then(|fd| prog_info(fd.as_fd()));
-        let maps = info
+        let mut maps = info
             .as_ref()
             .map_or(Vec::new(), |info| maps_of(info, index));
         let dispatcher = info
             .as_ref()
             .ok()
             .and_then(|info| libxdp::dispatcher(bpffs, link.ifindex, info));
+        // A dispatcher's own map is its config; what users read are its
+        // components' maps (each component holds its own: libxdp pins
+        // them nowhere unless asked).
+        for component in dispatcher.iter().flat_map(|d| &d.components) {
+            let Some((id, _)) = component.prog else {
+                continue;
+            };
+            let Ok(component) = prog_get_fd_by_id(id).and_then(|fd| prog_info(fd.as_fd())) else {
+                continue;
+            };
+            for map in maps_of(&component, index) {
+                if !maps.iter().any(|known| known.id == map.id) {
+                    maps.push(map);
+                }
+            }
+        }
+        maps.sort_by_key(|map| map.id);
         let attach = match xdp_links {
             None => AttachKind::Unknown,
             Some(links) => links
