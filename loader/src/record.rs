@@ -23,6 +23,10 @@
 //! - **the ifindex** of the device at load time, for `rxdp unload` of a
 //!   device that was renamed or is gone.
 //!
+//! One kind is no directory's record: `dispatch`, the intent of a change
+//! of a libxdp dispatcher, a symlink of its own in `<bpffs>/rxdp/`
+//! ([`crate::dispatch_record`]).
+//!
 //! The name holds a `:`, which pin names never do (they keep only letters,
 //! digits, `_` and `-`) and device directory names never do (interface
 //! names cannot hold one), so it cannot collide with anything rxdp pins.
