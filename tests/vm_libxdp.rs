@@ -667,6 +667,7 @@ fn killed_dispatcher_changes_leave_nothing_behind() {
     std::fs::create_dir(&foreign).unwrap();
     let held = pinned(&dispatch_dir(ifindex, first).join("prog0-prog"));
     bpffs::pin(held.as_fd(), &foreign.join("prog0-prog")).unwrap();
+    drop(held);
     let foreign_name = foreign.file_name().unwrap().to_string_lossy().into_owned();
 
     let add = [
@@ -712,12 +713,23 @@ fn killed_dispatcher_changes_leave_nothing_behind() {
     let took = started.elapsed() / 2;
     eprintln!("a change takes {took:?}");
 
+    // A third of the kills spread over the first 80 % of a run (loading),
+    // the rest over its end, in steps of about 2 % of it, where the pins,
+    // the swap and the removal are (a few ms).
+    let delay = |i: u32| {
+        let first = RUNS / 3;
+        let at = if i < first {
+            0.8 * (f64::from(i) + 0.5) / f64::from(first)
+        } else {
+            0.8 + 0.3 * f64::from(i - first) / f64::from(RUNS - first)
+        };
+        took.mul_f64(at)
+    };
     let mut resolved = 0;
     for i in 0..RUNS {
         let state = ours();
         let mut child = change(state).spawn().unwrap();
-        // Over 1.2 times the measured run: the last ones finish first.
-        std::thread::sleep(took.mul_f64(1.2 * (f64::from(i) + 0.5) / f64::from(RUNS)));
+        std::thread::sleep(delay(i));
         let _ = child.kill();
         let _ = child.wait();
         let left = change_records();
@@ -749,7 +761,7 @@ fn killed_dispatcher_changes_leave_nothing_behind() {
             dispatch_dirs(ifindex),
             expected,
             "run {i} (killed after {:?} of {took:?})",
-            took.mul_f64(1.2 * (f64::from(i) + 0.5) / f64::from(RUNS))
+            delay(i)
         );
         assert_eq!(change_records(), Vec::<String>::new(), "run {i}");
         let theirs = run("xdp-loader", &["status", dev]);
@@ -771,7 +783,19 @@ fn killed_dispatcher_changes_leave_nothing_behind() {
     std::fs::remove_dir(&foreign).unwrap();
     assert_eq!(xdp(ifindex).skb_prog_id, None);
     assert!(dispatch_dirs(ifindex).is_empty());
-    common::eventually("every program of the test to be freed", || {
-        programs_named(&NAMES).iter().all(|p| before.contains(p))
-    });
+    let left = || -> Vec<(u32, String)> {
+        programs_named(&NAMES)
+            .into_iter()
+            .filter(|p| !before.contains(p))
+            .collect()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !left().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(
+        left(),
+        Vec::new(),
+        "programs of the test left in the kernel"
+    );
 }
