@@ -230,7 +230,7 @@ fn unload_and_status() {
     );
     assert!(status.stdout.starts_with(&expected), "{}", status.stdout);
     let pins = format!(
-        "\"pins\":[{{\"dir\":\"{}\",\"mode\":\"skb\",\"pins\":[\"counters\",\"jmp_table1\",\"jmp_table2\"],\"prog\":{id},\"state\":\"attached\"}}]}}],\"recovered\":[],\"notes\":[]}}\n",
+        "\"pins\":[{{\"dir\":\"{}\",\"mode\":\"skb\",\"pins\":[\"counters\",\"jmp_table1\",\"jmp_table2\"],\"prog\":{id},\"state\":\"attached\"}}]}}],\"recovered\":[],\"dispatch_changes\":[],\"notes\":[]}}\n",
         device_pins(dev).join("skb").display()
     );
     assert!(status.stdout.ends_with(&pins), "{}", status.stdout);
@@ -263,7 +263,7 @@ fn unload_and_status() {
     let status = rxdp(&["status", "--dev", dev, "--json"]).ok();
     assert_eq!(
         status.stdout,
-        format!("{{\"devices\":[{{\"dev\":\"{dev}\",\"ifindex\":{ifindex},\"gone\":false,\"programs\":[],\"pins\":[]}}],\"recovered\":[],\"notes\":[]}}\n")
+        format!("{{\"devices\":[{{\"dev\":\"{dev}\",\"ifindex\":{ifindex},\"gone\":false,\"programs\":[],\"pins\":[]}}],\"recovered\":[],\"dispatch_changes\":[],\"notes\":[]}}\n")
     );
     // Unloading one mode leaves the other's pins.
     rxdp_load(&[&object, "--dev", dev, "--mode", "drv"]).ok();

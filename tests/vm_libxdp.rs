@@ -31,11 +31,21 @@ use rxdp_syscalls::bpf::{
 };
 use rxdp_syscalls::fs::bpffs;
 
+/// The tests of this binary one at a time: the kill test counts the
+/// kernel's programs by name, which the others load too.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 #[test]
 fn rxdp_lists_and_removes_what_xdp_loader_attached() {
     if !require_kernel() {
         return;
     }
+    let _serial = serial();
     let pair = VethPair::new();
     let (dev, ifindex) = (pair.root_name(), pair.root_ifindex());
     // Two components, both at libxdp's default run priority (50).
@@ -224,6 +234,7 @@ fn rxdp_adds_its_program_to_xdp_loaders_dispatcher() {
     if !require_kernel() {
         return;
     }
+    let _serial = serial();
     let pair = VethPair::new();
     let (dev, ifindex) = (pair.root_name(), pair.root_ifindex());
     run(
@@ -400,6 +411,7 @@ fn xdp_loader_adds_to_rxdps_dispatcher() {
     if !require_kernel() {
         return;
     }
+    let _serial = serial();
     let pair = VethPair::new();
     let (dev, ifindex) = (pair.root_name(), pair.root_ifindex());
     // The options override XDP_RUN_CONFIG: priority 70, chain on PASS only.
@@ -525,6 +537,7 @@ fn a_failed_component_leaves_the_dispatcher_as_it_was() {
     if !require_kernel() {
         return;
     }
+    let _serial = serial();
     let pair = VethPair::new();
     let (dev, ifindex) = (pair.root_name(), pair.root_ifindex());
     run(
@@ -602,4 +615,187 @@ fn a_failed_component_leaves_the_dispatcher_as_it_was() {
     assert_eq!(xdp(ifindex).skb_prog_id, Some(plain));
     assert!(dispatch_dirs(ifindex).is_empty());
     rxdp(&["unload", "--dev", dev]).ok();
+}
+
+/// The programs named `names` the kernel holds now, by id.
+fn programs_named(names: &[&str]) -> Vec<(u32, String)> {
+    common::all_ids(rxdp_syscalls::bpf::prog_get_next_id)
+        .into_iter()
+        .filter_map(|id| Some((id, common::prog_name_of(id)?)))
+        .filter(|(_, name)| names.contains(&name.as_str()))
+        .collect()
+}
+
+/// The records of dispatcher changes in `<bpffs>/rxdp/`.
+fn change_records() -> Vec<String> {
+    std::fs::read_dir(Path::new(bpffs::DEFAULT_MOUNT).join("rxdp"))
+        .map(|dir| {
+            dir.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with(rxdp::dispatch_record::PREFIX))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Issue 17: `rxdp-load --multiprog` and `rxdp unload --id`, SIGKILLed at
+/// instants spread over their run, then `rxdp status` or one complete
+/// change: each time the slot holds a dispatcher whose directory pins
+/// every component, no other directory of the device is left but one rxdp
+/// did not make (untouched), no record is left, and xdp-loader lists the
+/// components. At the end nothing of the test is left in the kernel.
+#[test]
+fn killed_dispatcher_changes_leave_nothing_behind() {
+    if !require_kernel() {
+        return;
+    }
+    let _serial = serial();
+    const NAMES: [&str; 3] = ["xdp_dispatcher", "xdp_count", "xdp_map_values"];
+    const RUNS: u32 = 24;
+    let before = programs_named(&NAMES);
+    let pair = VethPair::new();
+    let (dev, ifindex) = (pair.root_name(), pair.root_ifindex());
+    run(
+        "xdp-loader",
+        &["load", "-m", "skb", dev, &obj("map_values")],
+    );
+    let (first, _) = dispatcher_in_slot(ifindex);
+    let map_values = components(&dispatch_dir(ifindex, first), 1)[0].0;
+    // A directory of the device that rxdp did not make (no record names
+    // it; no program will have its id): it must stay as it is.
+    let foreign = dispatch_dir(ifindex, 4_000_000_000);
+    std::fs::create_dir(&foreign).unwrap();
+    let held = pinned(&dispatch_dir(ifindex, first).join("prog0-prog"));
+    bpffs::pin(held.as_fd(), &foreign.join("prog0-prog")).unwrap();
+    drop(held);
+    let foreign_name = foreign.file_name().unwrap().to_string_lossy().into_owned();
+
+    let add = [
+        obj("multiprog_count"),
+        "--dev".into(),
+        dev.to_string(),
+        "--mode".into(),
+        "skb".into(),
+        "--multiprog".into(),
+    ];
+    let add: Vec<&str> = add.iter().map(String::as_str).collect();
+    // The state: xdp-loader's component and maybe ours; ours's id.
+    let ours = || -> Option<u32> {
+        let (id, config) = dispatcher_in_slot(ifindex);
+        components(&dispatch_dir(ifindex, id), usize::from(config[2]))
+            .into_iter()
+            .find(|c| c.1 == "xdp_count")
+            .map(|c| c.0)
+    };
+    let change = |ours: Option<u32>| -> std::process::Command {
+        let mut command = match ours {
+            None => {
+                let mut c = std::process::Command::new(rxdp_kernel_tests::bin("rxdp-load"));
+                c.args(&add);
+                c
+            }
+            Some(id) => {
+                let mut c = std::process::Command::new(rxdp_kernel_tests::bin("rxdp"));
+                c.args(["unload", "--dev", dev, "--id", &id.to_string()]);
+                c
+            }
+        };
+        command
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        command
+    };
+    // How long a change takes here (an add and a removal).
+    let started = std::time::Instant::now();
+    rxdp_load(&add).ok();
+    let id = ours().expect("rxdp's component was added");
+    rxdp(&["unload", "--dev", dev, "--id", &id.to_string()]).ok();
+    let took = started.elapsed() / 2;
+    eprintln!("a change takes {took:?}");
+
+    // A third of the kills spread over the first 80 % of a run (loading),
+    // the rest over its end, in steps of about 2 % of it, where the pins,
+    // the swap and the removal are (a few ms).
+    let delay = |i: u32| {
+        let first = RUNS / 3;
+        let at = if i < first {
+            0.8 * (f64::from(i) + 0.5) / f64::from(first)
+        } else {
+            0.8 + 0.3 * f64::from(i - first) / f64::from(RUNS - first)
+        };
+        took.mul_f64(at)
+    };
+    let mut resolved = 0;
+    for i in 0..RUNS {
+        let state = ours();
+        let mut child = change(state).spawn().unwrap();
+        std::thread::sleep(delay(i));
+        let _ = child.kill();
+        let _ = child.wait();
+        let left = change_records();
+        if i % 2 == 0 {
+            let status = rxdp(&["status", "--dev", dev, "--json"]).ok().stdout;
+            if !left.is_empty() {
+                assert!(
+                    status.contains("\"outcome\":\"resolved\""),
+                    "run {i}: records {left:?}, status: {status}"
+                );
+                resolved += 1;
+            }
+        } else {
+            let follow = change(ours()).output().unwrap();
+            assert!(follow.status.success(), "run {i}: {follow:?}");
+            resolved += usize::from(!left.is_empty());
+        }
+        // The kernel's view: the slot's dispatcher, its pins complete.
+        let (id, config) = dispatcher_in_slot(ifindex);
+        let count = usize::from(config[2]);
+        let listed = components(&dispatch_dir(ifindex, id), count);
+        assert!(
+            listed.iter().any(|c| c.0 == map_values),
+            "run {i}: xdp-loader's component went: {listed:?}"
+        );
+        let mut expected = [format!("dispatch-{ifindex}-{id}"), foreign_name.clone()];
+        expected.sort();
+        assert_eq!(
+            dispatch_dirs(ifindex),
+            expected,
+            "run {i} (killed after {:?} of {took:?})",
+            delay(i)
+        );
+        assert_eq!(change_records(), Vec::<String>::new(), "run {i}");
+        let theirs = run("xdp-loader", &["status", dev]);
+        for (prog, name, _) in &listed {
+            assert!(
+                theirs.contains(name.as_str()) && theirs.contains(&prog.to_string()),
+                "run {i}: {theirs}"
+            );
+        }
+    }
+    eprintln!("{resolved} of {RUNS} kills left a record that was resolved");
+
+    // The directory rxdp did not make is as it was.
+    let still = prog_info(pinned(&foreign.join("prog0-prog")).as_fd()).unwrap();
+    assert_eq!(still.id, map_values);
+    assert_eq!(std::fs::read_dir(&foreign).unwrap().count(), 1);
+    rxdp(&["unload", "--dev", dev]).ok();
+    std::fs::remove_file(foreign.join("prog0-prog")).unwrap();
+    std::fs::remove_dir(&foreign).unwrap();
+    assert_eq!(xdp(ifindex).skb_prog_id, None);
+    assert!(dispatch_dirs(ifindex).is_empty());
+    let left = || -> Vec<(u32, String)> {
+        programs_named(&NAMES)
+            .into_iter()
+            .filter(|p| !before.contains(p))
+            .collect()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !left().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(
+        left(),
+        Vec::new(),
+        "programs of the test left in the kernel"
+    );
 }

@@ -1,6 +1,7 @@
 //! What `rxdp-load --multiprog` and `rxdp unload --id` print of the
 //! libxdp dispatcher they built.
 
+use rxdp::dispatch_record::{DispatchRecovery, Outcome};
 use rxdp::multiprog::Rebuilt;
 
 use crate::json::Json;
@@ -46,7 +47,74 @@ pub(crate) fn rebuilt_text(done: &Rebuilt) -> String {
     if let Some(dir) = &done.removed {
         out.push_str(&format!("removed {}\n", dir.display()));
     }
+    for change in &done.recovered {
+        out.push_str(&format!("{}\n", change_line(change)));
+    }
     out
+}
+
+/// One line for the record of a dispatcher change, and what became of it.
+pub(crate) fn change_line(found: &DispatchRecovery) -> String {
+    let change = &found.change;
+    let id = |id: Option<u32>| id.map_or_else(|| "none".to_string(), |id| id.to_string());
+    let what = format!(
+        "libxdp dispatcher change {} (ifindex {}, dispatcher {} replacing {}, process {})",
+        found.record.display(),
+        change.ifindex,
+        id(change.new),
+        id(change.old),
+        change.loader.pid
+    );
+    let mut line = match &found.outcome {
+        Outcome::Running => format!("{what}: under way"),
+        Outcome::Resolved => format!(
+            "recovered {what}, which died: {}",
+            if found.removed.is_empty() {
+                "nothing was left".to_string()
+            } else {
+                format!(
+                    "removed {}",
+                    found
+                        .removed
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
+        ),
+        Outcome::Left(why) => format!("left {what}, which died: {why}"),
+        other => format!("{what}: {other:?}"),
+    };
+    for kept in &found.kept {
+        line.push_str(&format!("; {kept}"));
+    }
+    line
+}
+
+/// The same as JSON.
+pub(crate) fn change_json(found: &DispatchRecovery) -> Json {
+    let path = |p: &std::path::PathBuf| Json::from(p.display().to_string());
+    let (outcome, why) = match &found.outcome {
+        Outcome::Running => ("running", None),
+        Outcome::Resolved => ("resolved", None),
+        Outcome::Left(why) => ("left", Some(why.as_str())),
+        _ => ("unknown", None),
+    };
+    Json::object([
+        ("record", path(&found.record)),
+        ("ifindex", Json::from(found.change.ifindex)),
+        ("new", Json::from(found.change.new)),
+        ("old", Json::from(found.change.old)),
+        ("pid", Json::from(found.change.loader.pid)),
+        ("outcome", Json::from(outcome)),
+        ("why", why.map_or(Json::Null, Json::from)),
+        (
+            "removed",
+            Json::Array(found.removed.iter().map(path).collect()),
+        ),
+        ("kept", Json::array(found.kept.iter().map(String::as_str))),
+    ])
 }
 
 /// The same as JSON.
@@ -78,6 +146,10 @@ pub(crate) fn rebuilt_json(done: &Rebuilt) -> Json {
         (
             "warnings",
             Json::array(done.warnings.iter().map(String::as_str)),
+        ),
+        (
+            "recovered",
+            Json::Array(done.recovered.iter().map(change_json).collect()),
         ),
     ])
 }

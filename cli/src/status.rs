@@ -82,6 +82,9 @@ fn text(report: &StatusReport) -> String {
     for recovered in &report.recovered {
         out.push_str(&format!("{}\n", recovery_line(recovered)));
     }
+    for change in &report.dispatch_changes {
+        out.push_str(&format!("{}\n", crate::multiprog::change_line(change)));
+    }
     if devices.is_empty() {
         out.push_str("no XDP programs attached, no rxdp pins\n");
         return out;
@@ -310,6 +313,16 @@ fn json(report: &StatusReport) -> Json {
     Json::object([
         ("devices", Json::Array(devices.collect())),
         ("recovered", Json::Array(recovered.collect())),
+        (
+            "dispatch_changes",
+            Json::Array(
+                report
+                    .dispatch_changes
+                    .iter()
+                    .map(crate::multiprog::change_json)
+                    .collect(),
+            ),
+        ),
         (
             "notes",
             Json::array(report.notes.iter().map(String::as_str)),

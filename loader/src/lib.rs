@@ -99,6 +99,7 @@
 
 mod attach;
 mod create_maps;
+pub mod dispatch_record;
 pub mod error;
 pub mod externs;
 mod fill_jump_tables;

@@ -34,6 +34,13 @@
 //! directory, closes every fd, and leaves the old dispatcher attached
 //! with its pins as they were.
 //!
+//! Against SIGKILL: before step 4 the change writes its intent
+//! ([`crate::dispatch_record`]: device, new and old dispatcher, pid and
+//! start time) in `<bpffs>/rxdp/`, and removes it after step 6 (or after
+//! a rollback). Every change starts, under the lock, by resolving the
+//! records of loaders that died: the directory of each dispatcher such a
+//! record names that is attached nowhere on the device is removed.
+//!
 //! Maps of the new component are pinned nowhere (as xdp-loader without
 //! `--pin-path`): its program holds them. Not done yet: `--pin-dir`
 //! (pins a failed change would have to take back), and so objects with
@@ -53,12 +60,14 @@ use rxdp_syscalls::netlink::{self, XdpFlags};
 use rxdp_syscalls::Error as SysError;
 
 use crate::attach::slot;
+use crate::dispatch_record::{self, DispatchRecovery, Intent};
 use crate::error::LoadError;
 use crate::libxdp::{self, DISPATCHER, MAX_COMPONENTS, XDP_DIR};
 use crate::observe::Observer;
 use crate::options::{jump_plan, resolve_entry, AttachProg, LoadOptions, Mode, PinPolicy};
-use crate::pin::device_lock;
+use crate::pin::{device_lock, PinError};
 use crate::program_types::replaced_func;
+use crate::record::Dispatch;
 use crate::{LoadedObject, Object};
 
 /// rxdp's dispatcher (`progs/xdp_dispatcher.c`), built by `make progs`.
@@ -98,6 +107,15 @@ pub enum MultiprogError {
         dev: String,
         /// What and why, and what to do instead.
         problem: String,
+    },
+    /// rxdp's own directory in bpffs, where a change keeps its intent,
+    /// cannot be used.
+    #[error("{dev}: libxdp dispatcher: {error}")]
+    Pins {
+        /// The interface.
+        dev: String,
+        /// Why.
+        error: PinError,
     },
     /// Another load or unload of the device holds rxdp's lock.
     #[error("{dev}: {error}")]
@@ -196,6 +214,8 @@ pub struct Rebuilt {
     pub removed: Option<PathBuf>,
     /// What could not be cleaned after the change took effect.
     pub warnings: Vec<String>,
+    /// Changes of loaders that died, resolved before this one.
+    pub recovered: Vec<DispatchRecovery>,
 }
 
 /// [`add`]'s result: the dispatcher, and the object that was loaded
@@ -245,6 +265,8 @@ struct Session {
     /// The bpffs root, and whether this change made `xdp/` in it.
     root: Dir,
     made_xdp: bool,
+    /// The records of dead loaders' changes, resolved under the lock.
+    recovered: Vec<DispatchRecovery>,
     _device_lock: lock::Lock,
 }
 
@@ -308,20 +330,56 @@ impl Session {
                 ),
             });
         }
-        let session = Session {
+        let mut session = Session {
             dev: dev.to_string(),
             ifindex,
             bpffs,
             xdp,
             root,
             made_xdp,
+            recovered: Vec::new(),
             _device_lock: device_lock,
         };
         session
             .xdp
             .lock_exclusive()
             .map_err(|e| kernel("taking libxdp's lock", e))?;
+        session.recovered = session.recover()?;
         Ok(session)
+    }
+
+    /// Resolves what changes of this device left when their loader died.
+    fn recover(&self) -> Result<Vec<DispatchRecovery>, MultiprogError> {
+        let root = crate::pin::open_bpffs(&self.bpffs)
+            .and_then(|bpffs| crate::pin::open_root(bpffs, false))
+            .map_err(|error| self.pins(error))?;
+        match root {
+            Some(root) => {
+                dispatch_record::recover(&root, Some(&self.xdp), Some(self.ifindex), false)
+                    .map_err(|error| self.pins(error))
+            }
+            None => Ok(Vec::new()),
+        }
+    }
+
+    fn pins(&self, error: PinError) -> MultiprogError {
+        MultiprogError::Pins {
+            dev: self.dev.clone(),
+            error,
+        }
+    }
+
+    /// Writes the intent of the change from `old` to `new`.
+    fn intent(&self, new: Option<u32>, old: Option<u32>) -> Result<Intent, MultiprogError> {
+        let loader = rxdp_syscalls::fs::procfs::this_process()
+            .map_err(|e| self.kernel("reading this process's start time", e))?;
+        let change = Dispatch {
+            ifindex: self.ifindex,
+            new,
+            old,
+            loader,
+        };
+        Intent::write(&self.bpffs, change).map_err(|error| self.pins(error))
     }
 
     fn kernel(&self, what: impl Into<String>, error: SysError) -> MultiprogError {
@@ -651,19 +709,17 @@ pub fn remove(
 /// The last component goes: the dispatcher is detached (only if it is
 /// still the one attached) and its pins removed.
 fn detach_last(session: &Session, current: &Current) -> Result<Rebuilt, MultiprogError> {
-    netlink::detach_expected(session.ifindex, current.mode.flags(), current.fd.as_fd())
-        .map_err(|e| session.kernel(format!("detaching dispatcher {}", current.id), e))?;
+    let intent = session.intent(None, Some(current.id))?;
+    if let Err(error) =
+        netlink::detach_expected(session.ifindex, current.mode.flags(), current.fd.as_fd())
+    {
+        // Nothing changed: the record goes (were it left, the next change
+        // would find the dispatcher attached and keep its pins anyway).
+        let _ = intent.remove();
+        return Err(session.kernel(format!("detaching dispatcher {}", current.id), error));
+    }
     let mut warnings = Vec::new();
-    let removed = match libxdp::remove_pins_locked(&session.xdp, session.ifindex, current.id) {
-        Ok(removed) => removed,
-        Err(error) => {
-            warnings.push(format!(
-                "the dispatcher {} is detached but its pins stay: {error}",
-                current.id
-            ));
-            None
-        }
-    };
+    let removed = finish(session, current.id, intent, &mut warnings);
     Ok(Rebuilt {
         dev: session.dev.clone(),
         ifindex: session.ifindex,
@@ -674,7 +730,46 @@ fn detach_last(session: &Session, current: &Current) -> Result<Rebuilt, Multipro
         members: Vec::new(),
         removed,
         warnings,
+        recovered: session.recovered.clone(),
     })
+}
+
+/// Step 6: the pins of the replaced (or detached) dispatcher `old` go,
+/// then the change's record. When they cannot, the record stays, so that
+/// the next change (or `rxdp status`) removes them.
+fn finish(
+    session: &Session,
+    old: u32,
+    intent: Intent,
+    warnings: &mut Vec<String>,
+) -> Option<PathBuf> {
+    match libxdp::remove_pins_locked(&session.xdp, session.ifindex, old) {
+        Ok(removed) => {
+            let name = format!("dispatch-{}-{old}", session.ifindex);
+            if let (Some(path), Ok(Some(_))) = (&removed, session.xdp.stat_at(&name)) {
+                warnings.push(format!(
+                    "{} holds more than libxdp's pins: its pins are removed, the rest is left",
+                    path.display()
+                ));
+            }
+            let record = intent.path();
+            if let Err(error) = intent.remove() {
+                warnings.push(format!(
+                    "the change's record {} stays: {error}",
+                    record.display()
+                ));
+            }
+            removed
+        }
+        Err(error) => {
+            warnings.push(format!(
+                "the old dispatcher {old} is no longer attached but its pins stay: {error}; \
+                 the change's record {} stays, so the next change or rxdp status removes them",
+                intent.path().display()
+            ));
+            None
+        }
+    }
 }
 
 /// rxdp's dispatcher object, parsed.
@@ -809,11 +904,88 @@ fn rebuild(
         session.interrupted()?;
     }
 
+    // The intent first: a loader killed from here on leaves a record that
+    // names the directory it pins into and the one it replaces.
+    let intent = session.intent(Some(main_id), current.map(|c| c.id))?;
+    let name = format!("dispatch-{}-{main_id}", session.ifindex);
+    let dir_path = match pin_and_swap(session, mode, current, main_fd, main_id, &name, &attached) {
+        Ok(path) => path,
+        Err(error) => {
+            // Rolled back: the record goes unless the new directory stayed.
+            if matches!(session.xdp.stat_at(&name), Ok(None)) {
+                let _ = intent.remove();
+            }
+            return Err(error);
+        }
+    };
+
+    // Done: what follows only tidies up.
+    let mut warnings = Vec::new();
+    let mode = match mode {
+        Mode::Auto => netlink::query(session.ifindex)
+            .ok()
+            .and_then(|state| crate::attach::attached_mode(&state, main_id))
+            .unwrap_or(Mode::Auto),
+        mode => mode,
+    };
+    let removed = match current {
+        Some(c) => finish(session, c.id, intent, &mut warnings),
+        None => {
+            let record = intent.path();
+            if let Err(error) = intent.remove() {
+                warnings.push(format!(
+                    "the change's record {} stays: {error}",
+                    record.display()
+                ));
+            }
+            None
+        }
+    };
+    let members = planned
+        .iter()
+        .zip(&attached)
+        .enumerate()
+        .map(|(slot, (p, (prog, link)))| Member {
+            slot,
+            prog_id: prog_info(prog.as_fd()).map_or(0, |i| i.id),
+            name: p.name.clone(),
+            link_id: link_info(link.as_fd()).map_or(0, |i| i.id),
+            run_prio: p.run_prio,
+            chain_call_actions: libxdp::action_names(p.chain),
+            added: matches!(p.source, Source::New),
+        })
+        .collect();
+    Ok(Rebuilt {
+        dev: session.dev.clone(),
+        ifindex: session.ifindex,
+        mode,
+        dispatcher_id: Some(main_id),
+        replaced: current.map(|c| c.id),
+        dir: Some(dir_path),
+        members,
+        removed,
+        warnings,
+        recovered: session.recovered.clone(),
+    })
+}
+
+/// Steps 4 and 5: pins the components in `name` (a new directory of
+/// `<bpffs>/xdp/`) and swaps dispatcher `main_id` into the slot; returns
+/// the directory. On failure its pins and the directory are removed.
+fn pin_and_swap(
+    session: &Session,
+    mode: Mode,
+    current: Option<&Current>,
+    main_fd: BorrowedFd<'_>,
+    main_id: u32,
+    name: &str,
+    attached: &[(OwnedFd, OwnedFd)],
+) -> Result<PathBuf, MultiprogError> {
     // Pinned where libxdp looks, before the swap: a loader that dies after
     // the swap leaves the components held.
     let mut pins = NewPins {
         xdp: &session.xdp,
-        name: format!("dispatch-{}-{main_id}", session.ifindex),
+        name: name.to_string(),
         dir: None,
         pinned: Vec::new(),
         keep: false,
@@ -865,55 +1037,7 @@ fn rebuild(
         )
     })?;
     pins.keep = true;
-    let dir_path = dir.path().to_path_buf();
-
-    // Done: what follows only tidies up.
-    let mut warnings = Vec::new();
-    let mode = match mode {
-        Mode::Auto => netlink::query(session.ifindex)
-            .ok()
-            .and_then(|state| crate::attach::attached_mode(&state, main_id))
-            .unwrap_or(Mode::Auto),
-        mode => mode,
-    };
-    let removed = match current {
-        Some(c) => match libxdp::remove_pins_locked(&session.xdp, session.ifindex, c.id) {
-            Ok(removed) => removed,
-            Err(error) => {
-                warnings.push(format!(
-                    "the old dispatcher {} is replaced but its pins stay: {error}",
-                    c.id
-                ));
-                None
-            }
-        },
-        None => None,
-    };
-    let members = planned
-        .iter()
-        .zip(&attached)
-        .enumerate()
-        .map(|(slot, (p, (prog, link)))| Member {
-            slot,
-            prog_id: prog_info(prog.as_fd()).map_or(0, |i| i.id),
-            name: p.name.clone(),
-            link_id: link_info(link.as_fd()).map_or(0, |i| i.id),
-            run_prio: p.run_prio,
-            chain_call_actions: libxdp::action_names(p.chain),
-            added: matches!(p.source, Source::New),
-        })
-        .collect();
-    Ok(Rebuilt {
-        dev: session.dev.clone(),
-        ifindex: session.ifindex,
-        mode,
-        dispatcher_id: Some(main_id),
-        replaced: current.map(|c| c.id),
-        dir: Some(dir_path),
-        members,
-        removed,
-        warnings,
-    })
+    Ok(dir.path().to_path_buf())
 }
 
 /// `BPF_LINK_CREATE` of freplace program `prog` into function `btf_id` of

@@ -475,6 +475,7 @@ fn record_kind(record: &Record) -> &'static str {
         Record::Root => "rxdp's own directory",
         Record::Device { .. } => "a device directory",
         Record::Pins(_) => "a directory of pins",
+        Record::Dispatch(_) => "the record of a dispatcher change",
         Record::Unknown(_) => "a later kind",
     }
 }

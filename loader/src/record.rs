@@ -23,6 +23,10 @@
 //! - **the ifindex** of the device at load time, for `rxdp unload` of a
 //!   device that was renamed or is gone.
 //!
+//! One kind is no directory's record: `dispatch`, the intent of a change
+//! of a libxdp dispatcher, a symlink of its own in `<bpffs>/rxdp/`
+//! ([`crate::dispatch_record`]).
+//!
 //! The name holds a `:`, which pin names never do (they keep only letters,
 //! digits, `_` and `-`) and device directory names never do (interface
 //! names cannot hold one), so it cannot collide with anything rxdp pins.
@@ -56,6 +60,10 @@ pub enum Record {
     /// A directory of pins: final (`skb`, `drv`, `hw`, a `--pin-dir`) or
     /// staging.
     Pins(Pins),
+    /// A change of a libxdp dispatcher under way (not a directory's
+    /// record: a symlink of its own in `<bpffs>/rxdp/`, see
+    /// [`crate::dispatch_record`]).
+    Dispatch(Dispatch),
     /// A record of a later version or an unknown kind: rxdp's, not
     /// understood, never touched.
     Unknown(String),
@@ -74,6 +82,21 @@ pub struct Pins {
     /// The id of the program these pins are for (the one the load attaches).
     pub prog: Option<u32>,
     /// The loader that pinned them.
+    pub loader: Process,
+}
+
+/// The intent of one change of a libxdp dispatcher: which dispatcher the
+/// change attaches and which it replaces, on which device, by whom.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dispatch {
+    /// The device.
+    pub ifindex: u32,
+    /// The dispatcher the change builds (`None`: the last component goes,
+    /// and the dispatcher with it).
+    pub new: Option<u32>,
+    /// The dispatcher it replaces (`None`: the slot was empty).
+    pub old: Option<u32>,
+    /// The loader making the change.
     pub loader: Process,
 }
 
@@ -131,6 +154,20 @@ impl fmt::Display for Record {
                 }
                 write!(f, ":pid={}:start={}", pins.loader.pid, pins.loader.start)
             }
+            Record::Dispatch(change) => {
+                write!(f, "rxdp:{VERSION}:dispatch:ifindex={}", change.ifindex)?;
+                if let Some(new) = change.new {
+                    write!(f, ":new={new}")?;
+                }
+                if let Some(old) = change.old {
+                    write!(f, ":old={old}")?;
+                }
+                write!(
+                    f,
+                    ":pid={}:start={}",
+                    change.loader.pid, change.loader.start
+                )
+            }
             Record::Unknown(text) => f.write_str(text),
         }
     }
@@ -159,6 +196,13 @@ impl Record {
                 .map(|(_, v)| v.clone())
         };
         let number = |key: &str| get(key).and_then(|v| v.parse::<u64>().ok());
+        let id = |key: &str| number(key).and_then(|v| u32::try_from(v).ok());
+        let loader = || {
+            Some(Process {
+                pid: id("pid")?,
+                start: number("start")?,
+            })
+        };
         match kind {
             "root" => Some(Record::Root),
             "device" => Some(Record::Device {
@@ -168,11 +212,14 @@ impl Record {
                 ifindex: number("ifindex").and_then(|v| u32::try_from(v).ok()),
                 ifname: get("ifname"),
                 mode: get("mode").and_then(|m| Mode::parse(&m)),
-                prog: number("prog").and_then(|v| u32::try_from(v).ok()),
-                loader: Process {
-                    pid: number("pid").and_then(|v| u32::try_from(v).ok())?,
-                    start: number("start")?,
-                },
+                prog: id("prog"),
+                loader: loader()?,
+            })),
+            "dispatch" => Some(Record::Dispatch(Dispatch {
+                ifindex: id("ifindex")?,
+                new: id("new"),
+                old: id("old"),
+                loader: loader()?,
             })),
             _ => unknown(),
         }
@@ -218,6 +265,45 @@ mod tests {
         });
         assert_eq!(bare.to_string(), "rxdp:1:pins:pid=1:start=2");
         assert_eq!(Record::parse(&bare.to_string()), Some(bare));
+    }
+
+    #[test]
+    fn dispatcher_changes_read_back() {
+        let change = Record::Dispatch(Dispatch {
+            ifindex: 7,
+            new: Some(123),
+            old: Some(100),
+            loader: Process {
+                pid: 4242,
+                start: 98765,
+            },
+        });
+        let text = change.to_string();
+        assert_eq!(
+            text,
+            "rxdp:1:dispatch:ifindex=7:new=123:old=100:pid=4242:start=98765"
+        );
+        assert_eq!(Record::parse(&text), Some(change));
+        // The first dispatcher of a slot, and the last component's removal.
+        for (new, old) in [(Some(5), None), (None, Some(6))] {
+            let change = Record::Dispatch(Dispatch {
+                ifindex: 3,
+                new,
+                old,
+                loader: Process { pid: 1, start: 2 },
+            });
+            assert_eq!(Record::parse(&change.to_string()), Some(change));
+        }
+        assert_eq!(
+            Record::parse("rxdp:1:dispatch:new=5:pid=1:start=2"),
+            None,
+            "no device"
+        );
+        assert_eq!(
+            Record::parse("rxdp:1:dispatch:ifindex=7:new=5:pid=1"),
+            None,
+            "no start time"
+        );
     }
 
     #[test]

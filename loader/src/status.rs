@@ -12,7 +12,9 @@
 //!
 //! Staging directories whose loader died are resolved, as the next load
 //! would (`pin::recover`), when this process may take the
-//! device's lock at once; otherwise they are shown as they are.
+//! device's lock at once; otherwise they are shown as they are. So are the
+//! records of libxdp dispatcher changes whose loader died
+//! (`dispatch_record::recover`), under libxdp's lock if it is free.
 
 use std::ffi::OsStr;
 use std::os::fd::AsFd;
@@ -30,6 +32,7 @@ use rxdp_syscalls::fs::{Dir, EntryType};
 use rxdp_syscalls::netlink::{self, Link};
 use rxdp_syscalls::Error as SysError;
 
+use crate::dispatch_record::{self, DispatchRecovery};
 use crate::error::{hint, syscall};
 use crate::legacy;
 use crate::libxdp::{self, Dispatcher};
@@ -189,6 +192,9 @@ pub struct StatusReport {
     pub devices: Vec<DeviceStatus>,
     /// Staging directories of dead loaders resolved on the way.
     pub recovered: Vec<Recovered>,
+    /// Records of libxdp dispatcher changes: those of dead loaders
+    /// resolved (or what is left of them), those under way.
+    pub dispatch_changes: Vec<DispatchRecovery>,
     /// What could not be read or done, and so is not shown.
     pub notes: Vec<String>,
 }
@@ -260,6 +266,11 @@ pub fn status_with(
             crate::pin_index::MAX_PINS
         ));
     }
+    if let Some(bpffs) = &bpffs_root {
+        // Of the device asked about, or of every device.
+        let devices: Option<Vec<u32>> = dev.map(|_| links.iter().map(|l| l.ifindex).collect());
+        dispatch_changes(bpffs, devices.as_deref(), &mut report);
+    }
     let xdp_links = xdp_links(&mut report.notes);
     // Device directories by name; those of no interface are gone ones.
     let mut dir_names: Vec<String> = match &root {
@@ -330,6 +341,52 @@ pub fn status_with(
         });
     }
     Ok(report)
+}
+
+/// Resolves the records of dispatcher changes whose loader died (of the
+/// devices `ifindexes`, or all), when libxdp's lock is free.
+fn dispatch_changes(bpffs: &Path, ifindexes: Option<&[u32]>, report: &mut StatusReport) {
+    let (root, xdp) = match dispatch_record::open_dirs(bpffs) {
+        Ok((Some(root), xdp)) => (root, xdp),
+        Ok((None, _)) => return,
+        Err(error) => {
+            report.notes.push(format!(
+                "records of libxdp dispatcher changes are not resolved: {error}"
+            ));
+            return;
+        }
+    };
+    if let Some(xdp) = &xdp {
+        match xdp.try_lock_exclusive() {
+            Ok(true) => {}
+            Ok(false) => {
+                report.notes.push(format!(
+                    "{} is locked by a libxdp change under way: records of dispatcher changes \
+                     are not resolved now",
+                    xdp.path().display()
+                ));
+                return;
+            }
+            Err(error) => {
+                report.notes.push(format!(
+                    "records of libxdp dispatcher changes are not resolved: {error}"
+                ));
+                return;
+            }
+        }
+    }
+    let wanted: Vec<Option<u32>> = match ifindexes {
+        Some(list) => list.iter().copied().map(Some).collect(),
+        None => vec![None],
+    };
+    for ifindex in wanted {
+        match dispatch_record::recover(&root, xdp.as_ref(), ifindex, true) {
+            Ok(done) => report.dispatch_changes.extend(done),
+            Err(error) => report.notes.push(format!(
+                "records of libxdp dispatcher changes are not resolved: {error}"
+            )),
+        }
+    }
 }
 
 /// `<bpffs>/rxdp`, or `None` (with a note when it exists but cannot be

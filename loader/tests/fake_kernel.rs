@@ -814,3 +814,129 @@ fn multiprog_refuses_a_slot_without_a_dispatcher_and_leaves_it() {
     assert_eq!(sim.device(ifindex).unwrap().xdp.skb_prog_id, Some(theirs));
     assert!(entries(&dir.0.join("bpf")).is_empty());
 }
+
+/// A libxdp pin as the fake bpffs keeps pins: a file.
+fn fake_pins(dir: &std::path::Path, names: &[&str]) {
+    std::fs::create_dir_all(dir).unwrap();
+    for name in names {
+        std::fs::write(dir.join(name), b"").unwrap();
+    }
+}
+
+/// Writes the record of a dispatcher change by `loader` in `<bpffs>/rxdp/`.
+fn change_record(
+    bpf: &std::path::Path,
+    ifindex: u32,
+    new: Option<u32>,
+    old: Option<u32>,
+    loader: rxdp_syscalls::fs::procfs::Process,
+) -> std::path::PathBuf {
+    let change = rxdp::record::Dispatch {
+        ifindex,
+        new,
+        old,
+        loader,
+    };
+    let path = bpf
+        .join("rxdp")
+        .join(rxdp::dispatch_record::record_name(&change));
+    std::os::unix::fs::symlink(rxdp::record::Record::Dispatch(change).to_string(), &path).unwrap();
+    path
+}
+
+#[test]
+fn dispatcher_changes_of_dead_loaders_are_finished_or_undone() {
+    use rxdp::dispatch_record::Outcome;
+    use rxdp_syscalls::fs::procfs::{this_process, Process};
+    use std::os::unix::fs::DirBuilderExt;
+
+    let dir = TempDir::new("dispatch");
+    let (sim, ifindex, _installed) = kernel_with_fs(&dir);
+    let bpf = dir.0.join("bpf");
+    let mkdir =
+        |path: &std::path::Path| std::fs::DirBuilder::new().mode(0o700).create(path).unwrap();
+    mkdir(&bpf.join("rxdp"));
+    std::os::unix::fs::symlink("rxdp:1:root", bpf.join("rxdp/rxdp:record")).unwrap();
+    mkdir(&bpf.join("xdp"));
+    let attached = sim
+        .borrow_mut()
+        .attach_foreign(ifindex, XdpFlags::SKB_MODE, "xdp_dispatcher")
+        .unwrap();
+    let xdp = |id: u32| bpf.join("xdp").join(format!("dispatch-{ifindex}-{id}"));
+    let (old, never, foreign) = (attached + 100, attached + 200, attached + 300);
+    // A pid of this process with another start time: a loader that died.
+    let me = this_process().unwrap();
+    let dead = Process {
+        pid: me.pid,
+        start: me.start + 1,
+    };
+    fake_pins(
+        &xdp(attached),
+        &["prog0-link", "prog0-prog", "prog1-link", "prog1-prog"],
+    );
+    fake_pins(&xdp(old), &["prog0-link", "prog0-prog"]);
+    fake_pins(&xdp(never), &["prog0-link", "prog0-prog", "notes"]);
+    fake_pins(&xdp(foreign), &["prog0-link", "prog0-prog"]);
+    // Died after the swap: the old directory goes, the attached one stays.
+    let swapped = change_record(&bpf, ifindex, Some(attached), Some(old), dead);
+    // Died before the swap, its directory holding something of another.
+    let unswapped = change_record(&bpf, ifindex, Some(never), Some(attached), dead);
+    // A change under way (this process): untouched.
+    let running = change_record(&bpf, ifindex, Some(old + 1), Some(attached), me);
+
+    let report = rxdp::status(Some(DEV)).expect("status");
+    let outcome = |path: &std::path::Path| {
+        report
+            .dispatch_changes
+            .iter()
+            .find(|c| c.record == path)
+            .unwrap_or_else(|| panic!("{} not reported: {report:?}", path.display()))
+    };
+    let done = outcome(&swapped);
+    assert_eq!(
+        (&done.outcome, &done.removed[..]),
+        (&Outcome::Resolved, &[xdp(old)][..])
+    );
+    let done = outcome(&unswapped);
+    assert_eq!(done.outcome, Outcome::Resolved);
+    assert!(done.removed.is_empty(), "{done:?}");
+    assert!(
+        done.kept[0].contains("holds more than libxdp's pins"),
+        "{done:?}"
+    );
+    assert_eq!(outcome(&running).outcome, Outcome::Running);
+
+    assert!(!xdp(old).exists());
+    assert_eq!(
+        entries(&xdp(attached)),
+        ["prog0-link", "prog0-prog", "prog1-link", "prog1-prog"]
+    );
+    assert_eq!(entries(&xdp(never)), ["notes"], "only libxdp's pins go");
+    assert_eq!(
+        entries(&xdp(foreign)),
+        ["prog0-link", "prog0-prog"],
+        "a directory no record names is not rxdp's"
+    );
+    let exists = |path: &std::path::Path| path.symlink_metadata().is_ok();
+    assert!(!exists(&swapped) && !exists(&unswapped));
+    assert!(exists(&running));
+
+    // A change starts by the same: the running one's loader has died now.
+    std::fs::remove_file(&running).unwrap();
+    let died = change_record(&bpf, ifindex, Some(old + 1), Some(attached), dead);
+    fake_pins(&xdp(old + 1), &["prog0-link", "prog0-prog"]);
+    assert!(exists(&died));
+    let refused =
+        rxdp::multiprog::remove(DEV, Mode::Skb, attached, std::time::Duration::from_secs(1))
+            .expect_err("the fake's program is no dispatcher");
+    assert!(!exists(&died) && !xdp(old + 1).exists());
+    assert!(
+        refused.to_string().contains("no libxdp dispatcher"),
+        "{refused}"
+    );
+    assert!(xdp(attached).exists());
+    assert_eq!(
+        sim.borrow().device(ifindex).unwrap().xdp.skb_prog_id,
+        Some(attached)
+    );
+}

@@ -155,6 +155,25 @@ impl Dir {
         })
     }
 
+    /// [`Dir::lock_exclusive`] without waiting: `false` when another
+    /// holds the lock.
+    pub fn try_lock_exclusive(&self) -> Result<bool> {
+        let op = "flock";
+        seam::enter(op, || loop {
+            // SAFETY: flock(2) on an fd this struct owns; no pointers.
+            let ret = unsafe { libc::flock(self.fd.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+            if ret == 0 {
+                return Ok(true);
+            }
+            let error = Error::last(op);
+            match error.errno {
+                libc::EWOULDBLOCK => return Ok(false),
+                libc::EINTR => {}
+                _ => return Err(error.with_subject(self.path.display().to_string())),
+            }
+        })
+    }
+
     /// The path this directory was reached by.
     pub fn path(&self) -> &Path {
         &self.path
