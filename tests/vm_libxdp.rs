@@ -638,10 +638,10 @@ fn change_records() -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Issue 17: `rxdp-load --multiprog` and `rxdp unload --id`, SIGKILLed at
-/// instants spread over their run, then `rxdp status` or one complete
-/// change: each time the slot holds a dispatcher whose directory pins
-/// every component, no other directory of the device is left but one rxdp
+/// `rxdp-load --multiprog` and `rxdp unload --id`, SIGKILLed at instants
+/// spread over their run and aimed at the window their intent record
+/// covers, then `rxdp status` or one complete change: each time the slot
+/// holds a dispatcher whose directory pins every component, no other directory of the device is left but one rxdp
 /// did not make (untouched), no record is left, and xdp-loader lists the
 /// components. At the end nothing of the test is left in the kernel.
 #[test]
@@ -713,26 +713,35 @@ fn killed_dispatcher_changes_leave_nothing_behind() {
     let took = started.elapsed() / 2;
     eprintln!("a change takes {took:?}");
 
-    // A third of the kills spread over the first 80 % of a run (loading),
-    // the rest over its end, in steps of about 2 % of it, where the pins,
-    // the swap and the removal are (a few ms).
-    let delay = |i: u32| {
-        let first = RUNS / 3;
-        let at = if i < first {
-            0.8 * (f64::from(i) + 0.5) / f64::from(first)
-        } else {
-            0.8 + 0.3 * f64::from(i - first) / f64::from(RUNS - first)
-        };
-        took.mul_f64(at)
-    };
+    // A quarter of the kills at instants spread over the first 80 % of a
+    // change (parsing, loading: nothing to leave). The rest aimed at the
+    // window a record covers, which is a few ms of a run: the test
+    // watches for the record to appear, then kills after 0 to ~8 ms —
+    // before the pins, between them, around the swap and the removal.
+    let early = RUNS / 4;
     let mut resolved = 0;
+    let mut after_swap = 0;
     for i in 0..RUNS {
         let state = ours();
         let mut child = change(state).spawn().unwrap();
-        std::thread::sleep(delay(i));
+        if i < early {
+            std::thread::sleep(took.mul_f64(0.8 * (f64::from(i) + 0.5) / f64::from(early)));
+        } else {
+            let deadline = std::time::Instant::now() + took * 20;
+            while change_records().is_empty()
+                && child.try_wait().unwrap().is_none()
+                && std::time::Instant::now() < deadline
+            {
+                std::hint::spin_loop();
+            }
+            std::thread::sleep(std::time::Duration::from_micros(
+                u64::from(i - early) * 8000 / u64::from(RUNS - early),
+            ));
+        }
         let _ = child.kill();
         let _ = child.wait();
         let left = change_records();
+        after_swap += usize::from(left.iter().any(|name| name.ends_with("-swapped")));
         if i % 2 == 0 {
             let status = rxdp(&["status", "--dev", dev, "--json"]).ok().stdout;
             if !left.is_empty() {
@@ -757,12 +766,7 @@ fn killed_dispatcher_changes_leave_nothing_behind() {
         );
         let mut expected = [format!("dispatch-{ifindex}-{id}"), foreign_name.clone()];
         expected.sort();
-        assert_eq!(
-            dispatch_dirs(ifindex),
-            expected,
-            "run {i} (killed after {:?} of {took:?})",
-            delay(i)
-        );
+        assert_eq!(dispatch_dirs(ifindex), expected, "run {i}");
         assert_eq!(change_records(), Vec::<String>::new(), "run {i}");
         let theirs = run("xdp-loader", &["status", dev]);
         for (prog, name, _) in &listed {
@@ -772,7 +776,16 @@ fn killed_dispatcher_changes_leave_nothing_behind() {
             );
         }
     }
-    eprintln!("{resolved} of {RUNS} kills left a record that was resolved");
+    eprintln!(
+        "{resolved} of {RUNS} kills left a record that was resolved, {after_swap} of them after \
+         the swap (a change takes {took:?})"
+    );
+    // The kills aimed at the window must land in it, or this test shows
+    // nothing of the recovery.
+    assert!(
+        resolved >= (RUNS - early) as usize / 3,
+        "only {resolved} of {RUNS} kills left a record"
+    );
 
     // The directory rxdp did not make is as it was.
     let still = prog_info(pinned(&foreign.join("prog0-prog")).as_fd()).unwrap();
@@ -797,5 +810,119 @@ fn killed_dispatcher_changes_leave_nothing_behind() {
         left(),
         Vec::new(),
         "programs of the test left in the kernel"
+    );
+}
+
+/// `--mode auto` (rxdp-load's default) adds to a dispatcher in whichever
+/// slot holds it, and builds a new one where the kernel's choice puts it
+/// (native on veth); a component whose name the kernel cut is listed by
+/// rxdp whole, as xdp-loader lists it.
+#[test]
+fn auto_mode_adds_where_the_dispatcher_is_and_lists_names_whole() {
+    if !require_kernel() {
+        return;
+    }
+    let _serial = serial();
+    let pair = VethPair::new();
+    let (dev, ifindex) = (pair.root_name(), pair.root_ifindex());
+    // xdp-loader's dispatcher in the generic slot; its one component is
+    // `xdp_offload_maps`, which the kernel keeps as `xdp_offload_map`.
+    run(
+        "xdp-loader",
+        &["load", "-m", "skb", dev, &obj("offload_maps")],
+    );
+    let (theirs, _) = dispatcher_in_slot(ifindex);
+
+    // No --mode, no --multiprog: the native slot is empty, the generic one
+    // holds a dispatcher, so the program joins it there.
+    let load = rxdp_load(&[&obj("multiprog_count"), "--dev", dev]).ok();
+    let (dispatcher, config) = dispatcher_in_slot(ifindex);
+    assert_ne!(dispatcher, theirs);
+    assert_eq!(xdp(ifindex).drv_prog_id, None, "{load:#?}");
+    assert_eq!(config[2], 2, "slots in use");
+    let now = components(&dispatch_dir(ifindex, dispatcher), 2);
+    assert_eq!(
+        (now[0].1.as_str(), now[1].1.as_str()),
+        ("xdp_count", "xdp_offload_map"),
+        "priority 10 before 50; the kernel's names"
+    );
+    let status = rxdp(&["status", "--dev", dev]).ok().stdout;
+    assert!(
+        status.contains(&format!(
+            "prog1: program id {} xdp_offload_maps, run priority 50",
+            now[1].0
+        )),
+        "{status}"
+    );
+    let listed = run("xdp-loader", &["status", dev]);
+    assert!(listed.contains("xdp_offload_maps"), "{listed}");
+    // The components' maps are listed with the slot: xdp_count's `runs`,
+    // xdp_offload_maps' `counters` and `by_ifindex`.
+    for (prog, map) in [
+        (now[0].0, "runs"),
+        (now[1].0, "counters"),
+        (now[1].0, "by_ifindex"),
+    ] {
+        let id = map_info(map_of_program(prog, map).as_fd()).unwrap().id;
+        assert!(
+            status.contains(&format!("    map id {id} {map} (")),
+            "map {map} of program {prog}: {status}"
+        );
+    }
+    rxdp(&["unload", "--dev", dev, "--id", &now[1].0.to_string()]).ok();
+    rxdp(&["unload", "--dev", dev, "--id", &now[0].0.to_string()]).ok();
+    assert_eq!(
+        xdp(ifindex),
+        Default::default(),
+        "the last component took the dispatcher"
+    );
+    assert!(
+        dispatch_dirs(ifindex).is_empty(),
+        "{:?}",
+        dispatch_dirs(ifindex)
+    );
+
+    // An empty interface, --multiprog in auto mode: veth takes native XDP,
+    // so the new dispatcher is there; a second add (no --multiprog) finds it.
+    rxdp_load(&[&obj("multiprog_count"), "--dev", dev, "--multiprog"]).ok();
+    let state = xdp(ifindex);
+    let first = state
+        .drv_prog_id
+        .unwrap_or_else(|| panic!("no dispatcher in the native slot: {state:?}"));
+    assert_eq!(state.skb_prog_id, None, "{state:?}");
+    rxdp_load(&[
+        &obj("multiprog_count"),
+        "--dev",
+        dev,
+        "--entry",
+        "xdp_count_drop",
+    ])
+    .ok();
+    let state = xdp(ifindex);
+    let second = state
+        .drv_prog_id
+        .unwrap_or_else(|| panic!("no dispatcher in the native slot: {state:?}"));
+    assert_ne!(second, first, "a new dispatcher took the native slot");
+    assert_eq!(state.skb_prog_id, None, "{state:?}");
+    let info = prog_info(prog_get_fd_by_id(second).unwrap().as_fd()).unwrap();
+    assert_eq!(info.name, "xdp_dispatcher");
+    let now = components(&dispatch_dir(ifindex, second), 2);
+    let mut names: Vec<&str> = now.iter().map(|(_, n, _)| n.as_str()).collect();
+    names.sort();
+    assert_eq!(names, ["xdp_count", "xdp_count_drop"]);
+    let listed = run("xdp-loader", &["status", dev]);
+    assert!(listed.contains("native"), "{listed}");
+    for (id, name, _) in &now {
+        assert!(
+            listed.contains(name.as_str()) && listed.contains(&id.to_string()),
+            "{listed}"
+        );
+    }
+    rxdp(&["unload", "--dev", dev]).ok();
+    assert_eq!(xdp(ifindex), Default::default());
+    assert!(
+        dispatch_dirs(ifindex).is_empty(),
+        "{:?}",
+        dispatch_dirs(ifindex)
     );
 }

@@ -58,11 +58,16 @@ pub(crate) fn change_line(found: &DispatchRecovery) -> String {
     let change = &found.change;
     let id = |id: Option<u32>| id.map_or_else(|| "none".to_string(), |id| id.to_string());
     let what = format!(
-        "libxdp dispatcher change {} (ifindex {}, dispatcher {} replacing {}, process {})",
+        "libxdp dispatcher change {} (ifindex {}, dispatcher {} replacing {}, {}, process {})",
         found.record.display(),
         change.ifindex,
         id(change.new),
         id(change.old),
+        if change.swapped {
+            "slot changed"
+        } else {
+            "slot not yet changed"
+        },
         change.loader.pid
     );
     let mut line = match &found.outcome {
@@ -106,6 +111,7 @@ pub(crate) fn change_json(found: &DispatchRecovery) -> Json {
         ("ifindex", Json::from(found.change.ifindex)),
         ("new", Json::from(found.change.new)),
         ("old", Json::from(found.change.old)),
+        ("swapped", Json::from(found.change.swapped)),
         ("pid", Json::from(found.change.loader.pid)),
         ("outcome", Json::from(outcome)),
         ("why", why.map_or(Json::Null, Json::from)),

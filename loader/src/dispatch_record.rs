@@ -22,15 +22,21 @@
 //! and `unload` skip there). It is removed last, once the old directory
 //! is gone, or once a failed change removed the new one.
 //!
+//! Once the slot has changed (the swap, or the last component's detach),
+//! the record is rewritten as `...-swapped` with `swapped=1`: from then on
+//! the old dispatcher's directory is the change's to remove.
+//!
 //! A record whose loader is no longer running (pid and start time, as a
-//! staging directory's) is resolved under libxdp's lock: each dispatcher
-//! it names that is attached in no slot of the device has its directory
-//! removed, by the names libxdp pins (`progN-link`, `progN-prog`, then
-//! `rmdir`; anything else there is left, and said). That is the new one
-//! when the change died before the swap (rxdp made it), the old one when
-//! it died after (the change replaced it); the attached one keeps its
-//! pins. Then the record goes. A record of a running loader is left
-//! alone: its change is under way.
+//! staging directory's) is resolved under libxdp's lock: the new
+//! dispatcher's directory is removed unless it is attached in a slot of
+//! the device (the change died before its swap; rxdp made it), and the
+//! old one's once the slot had changed (the record says swapped, or the
+//! new one is attached) unless it is attached again — by the names libxdp
+//! pins (`progN-link`, `progN-prog`, then `rmdir`; anything else there is
+//! left, and said). A change that died before its swap leaves the old
+//! dispatcher's directory alone, whatever became of it since. Then the
+//! record goes. A record of a running loader is left alone: its change is
+//! under way.
 
 use std::path::{Path, PathBuf};
 
@@ -46,13 +52,15 @@ use crate::record::{Dispatch, Record};
 /// What every record of a dispatcher change is named starting with.
 pub const PREFIX: &str = "rxdp:dispatch-";
 
-/// `rxdp:dispatch-IFINDEX-OLD-NEW`, 0 for a dispatcher there is not.
+/// `rxdp:dispatch-IFINDEX-OLD-NEW`, 0 for a dispatcher there is not,
+/// with `-swapped` once the slot changed.
 pub fn record_name(change: &Dispatch) -> String {
     format!(
-        "{PREFIX}{}-{}-{}",
+        "{PREFIX}{}-{}-{}{}",
         change.ifindex,
         change.old.unwrap_or(0),
-        change.new.unwrap_or(0)
+        change.new.unwrap_or(0),
+        if change.swapped { "-swapped" } else { "" }
     )
 }
 
@@ -60,6 +68,7 @@ pub fn record_name(change: &Dispatch) -> String {
 pub(crate) struct Intent {
     root: Dir,
     name: String,
+    change: Dispatch,
 }
 
 impl Intent {
@@ -72,8 +81,23 @@ impl Intent {
             )
         })?;
         let name = record_name(&change);
-        root.symlink(Record::Dispatch(change).to_string(), &name)?;
-        Ok(Intent { root, name })
+        root.symlink(Record::Dispatch(change.clone()).to_string(), &name)?;
+        Ok(Intent { root, name, change })
+    }
+
+    /// Says that the slot has changed: from here on the old dispatcher's
+    /// directory is the change's to remove. The swapped record is written
+    /// before the first goes; a loader killed between the two leaves both,
+    /// which resolve alike (the new dispatcher is the one attached).
+    pub(crate) fn swapped(&mut self) -> Result<(), SysError> {
+        let mut change = self.change.clone();
+        change.swapped = true;
+        let name = record_name(&change);
+        self.root
+            .symlink(Record::Dispatch(change.clone()).to_string(), &name)?;
+        let first = std::mem::replace(&mut self.name, name);
+        self.change = change;
+        self.root.unlink(&first)
     }
 
     /// Where the record is.
@@ -198,11 +222,19 @@ fn resolve(
     let Some(xdp) = xdp else {
         return Ok(());
     };
-    for id in [change.new, change.old].into_iter().flatten() {
-        if state
+    let attached = |id: u32| {
+        state
             .as_ref()
             .is_some_and(|state| attached_mode(state, id).is_some())
-        {
+    };
+    // The old dispatcher's directory is the change's only once the slot
+    // changed: a change that died before its swap took nothing over, and
+    // whatever became of the old dispatcher since is another's doing.
+    let old = change
+        .old
+        .filter(|_| change.swapped || change.new.is_some_and(attached));
+    for id in [change.new, old].into_iter().flatten() {
+        if attached(id) {
             continue;
         }
         let name = format!("dispatch-{}-{id}", change.ifindex);

@@ -377,6 +377,7 @@ impl Session {
             ifindex: self.ifindex,
             new,
             old,
+            swapped: false,
             loader,
         };
         Intent::write(&self.bpffs, change).map_err(|error| self.pins(error))
@@ -740,9 +741,17 @@ fn detach_last(session: &Session, current: &Current) -> Result<Rebuilt, Multipro
 fn finish(
     session: &Session,
     old: u32,
-    intent: Intent,
+    mut intent: Intent,
     warnings: &mut Vec<String>,
 ) -> Option<PathBuf> {
+    // The slot has changed: the old directory is now this change's to
+    // remove, and a record left from here on says so.
+    if let Err(error) = intent.swapped() {
+        warnings.push(format!(
+            "the change's record {} could not say the slot changed: {error}",
+            intent.path().display()
+        ));
+    }
     match libxdp::remove_pins_locked(&session.xdp, session.ifindex, old) {
         Ok(removed) => {
             let name = format!("dispatch-{}-{old}", session.ifindex);

@@ -96,6 +96,9 @@ pub struct Dispatch {
     pub new: Option<u32>,
     /// The dispatcher it replaces (`None`: the slot was empty).
     pub old: Option<u32>,
+    /// Whether the slot has changed: `new` took it (or `old` was detached).
+    /// Only then is `old`'s directory the change's to remove.
+    pub swapped: bool,
     /// The loader making the change.
     pub loader: Process,
 }
@@ -162,6 +165,9 @@ impl fmt::Display for Record {
                 if let Some(old) = change.old {
                     write!(f, ":old={old}")?;
                 }
+                if change.swapped {
+                    f.write_str(":swapped=1")?;
+                }
                 write!(
                     f,
                     ":pid={}:start={}",
@@ -219,6 +225,7 @@ impl Record {
                 ifindex: id("ifindex")?,
                 new: id("new"),
                 old: id("old"),
+                swapped: get("swapped").is_some_and(|v| v == "1"),
                 loader: loader()?,
             })),
             _ => unknown(),
@@ -273,6 +280,7 @@ mod tests {
             ifindex: 7,
             new: Some(123),
             old: Some(100),
+            swapped: false,
             loader: Process {
                 pid: 4242,
                 start: 98765,
@@ -284,12 +292,20 @@ mod tests {
             "rxdp:1:dispatch:ifindex=7:new=123:old=100:pid=4242:start=98765"
         );
         assert_eq!(Record::parse(&text), Some(change));
+        let swapped = Record::parse(
+            "rxdp:1:dispatch:ifindex=7:new=123:old=100:swapped=1:pid=4242:start=98765",
+        );
+        assert!(matches!(
+            swapped,
+            Some(Record::Dispatch(Dispatch { swapped: true, .. }))
+        ));
         // The first dispatcher of a slot, and the last component's removal.
         for (new, old) in [(Some(5), None), (None, Some(6))] {
             let change = Record::Dispatch(Dispatch {
                 ifindex: 3,
                 new,
                 old,
+                swapped: new.is_none(),
                 loader: Process { pid: 1, start: 2 },
             });
             assert_eq!(Record::parse(&change.to_string()), Some(change));

@@ -829,12 +829,14 @@ fn change_record(
     ifindex: u32,
     new: Option<u32>,
     old: Option<u32>,
+    swapped: bool,
     loader: rxdp_syscalls::fs::procfs::Process,
 ) -> std::path::PathBuf {
     let change = rxdp::record::Dispatch {
         ifindex,
         new,
         old,
+        swapped,
         loader,
     };
     let path = bpf
@@ -877,12 +879,31 @@ fn dispatcher_changes_of_dead_loaders_are_finished_or_undone() {
     fake_pins(&xdp(old), &["prog0-link", "prog0-prog"]);
     fake_pins(&xdp(never), &["prog0-link", "prog0-prog", "notes"]);
     fake_pins(&xdp(foreign), &["prog0-link", "prog0-prog"]);
-    // Died after the swap: the old directory goes, the attached one stays.
-    let swapped = change_record(&bpf, ifindex, Some(attached), Some(old), dead);
+    // Died after the swap, before it could say so: the new one is
+    // attached, so the old directory goes; the attached one stays.
+    let swapped = change_record(&bpf, ifindex, Some(attached), Some(old), false, dead);
     // Died before the swap, its directory holding something of another.
-    let unswapped = change_record(&bpf, ifindex, Some(never), Some(attached), dead);
+    let unswapped = change_record(&bpf, ifindex, Some(never), Some(attached), false, dead);
+    // Died before the swap; the old dispatcher was detached since by
+    // someone else: its directory is not the change's, it stays.
+    let (gone_new, detached) = (attached + 400, attached + 500);
+    fake_pins(&xdp(gone_new), &["prog0-link", "prog0-prog"]);
+    fake_pins(&xdp(detached), &["prog0-link", "prog0-prog"]);
+    let early = change_record(&bpf, ifindex, Some(gone_new), Some(detached), false, dead);
+    // Said it swapped; another tool replaced its dispatcher since (whose
+    // directory that tool removed): the old directory is still the change's.
+    let late_old = attached + 600;
+    fake_pins(&xdp(late_old), &["prog0-link", "prog0-prog"]);
+    let late = change_record(
+        &bpf,
+        ifindex,
+        Some(attached + 700),
+        Some(late_old),
+        true,
+        dead,
+    );
     // A change under way (this process): untouched.
-    let running = change_record(&bpf, ifindex, Some(old + 1), Some(attached), me);
+    let running = change_record(&bpf, ifindex, Some(old + 1), Some(attached), false, me);
 
     let report = rxdp::status(Some(DEV)).expect("status");
     let outcome = |path: &std::path::Path| {
@@ -905,6 +926,17 @@ fn dispatcher_changes_of_dead_loaders_are_finished_or_undone() {
         "{done:?}"
     );
     assert_eq!(outcome(&running).outcome, Outcome::Running);
+    let done = outcome(&early);
+    assert_eq!(
+        (&done.outcome, &done.removed[..]),
+        (&Outcome::Resolved, &[xdp(gone_new)][..])
+    );
+    assert_eq!(entries(&xdp(detached)), ["prog0-link", "prog0-prog"]);
+    let done = outcome(&late);
+    assert_eq!(
+        (&done.outcome, &done.removed[..]),
+        (&Outcome::Resolved, &[xdp(late_old)][..])
+    );
 
     assert!(!xdp(old).exists());
     assert_eq!(
@@ -923,7 +955,7 @@ fn dispatcher_changes_of_dead_loaders_are_finished_or_undone() {
 
     // A change starts by the same: the running one's loader has died now.
     std::fs::remove_file(&running).unwrap();
-    let died = change_record(&bpf, ifindex, Some(old + 1), Some(attached), dead);
+    let died = change_record(&bpf, ifindex, Some(old + 1), Some(attached), false, dead);
     fake_pins(&xdp(old + 1), &["prog0-link", "prog0-prog"]);
     assert!(exists(&died));
     let refused =
