@@ -84,6 +84,15 @@ pub fn run(args: &UnloadArgs, out: &mut dyn Write) -> Result<(), CliError> {
                         .collect(),
                 ),
             ),
+            (
+                "dispatch_changes",
+                Json::Array(
+                    done.dispatch_changes
+                        .iter()
+                        .map(crate::multiprog::change_json)
+                        .collect(),
+                ),
+            ),
         ]);
         format!("{object}\n")
     } else {
@@ -115,6 +124,9 @@ pub fn run(args: &UnloadArgs, out: &mut dyn Write) -> Result<(), CliError> {
         }
         for dir in &done.removed {
             text.push_str(&format!("removed {}\n", dir.display()));
+        }
+        for change in &done.dispatch_changes {
+            text.push_str(&format!("{}\n", crate::multiprog::change_line(change)));
         }
         if text.is_empty() {
             text = format!(

@@ -1,6 +1,7 @@
 //! The intent record of a change of a libxdp dispatcher, so that one
 //! whose loader was killed (SIGKILL, a power cut) is finished or undone by
-//! the next change, or by `rxdp status`.
+//! the next change, by `rxdp status`, or by the `rxdp unload` that detaches
+//! the dispatcher.
 //!
 //! A change ([`crate::multiprog`]) pins the new dispatcher's components
 //! in `<bpffs>/xdp/dispatch-IFINDEX-NEWID/` before the swap and removes
@@ -257,6 +258,22 @@ fn resolve(
         }
     }
     Ok(())
+}
+
+/// Resolves, under libxdp's lock (waiting for it), the records of device
+/// `ifindex` whose loader died: what `rxdp unload` does once it removed
+/// the device's dispatcher, whose changes such records were.
+pub(crate) fn recover_device(
+    bpffs: &Path,
+    ifindex: u32,
+) -> Result<Vec<DispatchRecovery>, PinError> {
+    let (Some(root), xdp) = open_dirs(bpffs)? else {
+        return Ok(Vec::new());
+    };
+    if let Some(xdp) = &xdp {
+        xdp.lock_exclusive()?;
+    }
+    recover(&root, xdp.as_ref(), Some(ifindex), false)
 }
 
 /// Opens `<bpffs>/rxdp` and `<bpffs>/xdp` as found (`None` for a missing

@@ -42,6 +42,7 @@ use rxdp_syscalls::netlink::{self, Link};
 use rxdp_syscalls::Error as SysError;
 
 use crate::attach::attached_mode;
+use crate::dispatch_record::{self, DispatchRecovery};
 use crate::error::{hint, lock_advice, syscall};
 use crate::legacy;
 use crate::libxdp;
@@ -74,6 +75,9 @@ pub struct Unloaded {
     pub removed: Vec<PathBuf>,
     /// Staging directories of dead loaders found and resolved first.
     pub recovered: Vec<Recovered>,
+    /// Records of changes of the detached libxdp dispatcher whose loader
+    /// died, resolved after it.
+    pub dispatch_changes: Vec<DispatchRecovery>,
 }
 
 /// How an unload runs. Start from [`UnloadOptions::default`] and set what
@@ -344,6 +348,7 @@ pub fn unload_with(
         }
     }
     let mut detached_maps: Vec<(Mode, Vec<u32>)> = Vec::new();
+    let mut dispatch_changes = Vec::new();
     for (ifindex, slot, id) in targets {
         let mut pinned: Vec<u32> = root_dir.as_ref().map_or(Vec::new(), |root| {
             dirs.iter()
@@ -372,6 +377,12 @@ pub fn unload_with(
                 let removed = libxdp::remove_pins(bpffs, ifindex, id)
                     .map_err(|error| pins_error(error.into(), &mut done))?;
                 done.removed.extend(removed);
+                // Changes of this dispatcher whose loader died: what they
+                // left goes with it (crate::dispatch_record).
+                dispatch_changes.extend(
+                    dispatch_record::recover_device(bpffs, ifindex)
+                        .map_err(|error| pins_error(error, &mut done))?,
+                );
             }
             detached_maps.push((slot, maps));
         }
@@ -430,6 +441,7 @@ pub fn unload_with(
         detached: done.detached,
         removed: done.removed,
         recovered,
+        dispatch_changes,
     })
 }
 

@@ -971,4 +971,22 @@ fn dispatcher_changes_of_dead_loaders_are_finished_or_undone() {
         sim.borrow().device(ifindex).unwrap().xdp.skb_prog_id,
         Some(attached)
     );
+
+    // `rxdp unload` of the device detaches the dispatcher, removes its
+    // pins, then resolves what dead changes of it left.
+    let pending = attached + 800;
+    fake_pins(&xdp(pending), &["prog0-link", "prog0-prog"]);
+    let died = change_record(&bpf, ifindex, Some(pending), Some(attached), false, dead);
+    let unloaded = rxdp::unload(DEV, None).expect("unload");
+    assert_eq!(unloaded.detached, [(Mode::Skb, attached)]);
+    assert_eq!(unloaded.removed, [xdp(attached)]);
+    let [change] = &unloaded.dispatch_changes[..] else {
+        panic!("{unloaded:?}")
+    };
+    assert_eq!(
+        (&change.record, &change.outcome, &change.removed[..]),
+        (&died, &Outcome::Resolved, &[xdp(pending)][..])
+    );
+    assert!(!exists(&died) && !xdp(pending).exists() && !xdp(attached).exists());
+    assert_eq!(sim.borrow().device(ifindex).unwrap().xdp.skb_prog_id, None);
 }
