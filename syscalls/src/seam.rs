@@ -46,7 +46,7 @@ pub(crate) fn enter<T>(
 }
 
 /// Whether this thread's syscalls are diverted by per-thread state — a
-/// fault plan ([`fail_nth`]) or a fake kernel (`fake::install`) — that
+/// fault plan (`fail_nth`) or a fake kernel (`fake::install`) — that
 /// other threads would not see. A caller that would hand syscalls to
 /// worker threads (the loader's pool) keeps them on this thread instead.
 pub fn thread_bound() -> bool {
