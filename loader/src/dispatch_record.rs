@@ -110,6 +110,18 @@ impl Intent {
     pub(crate) fn remove(self) -> Result<(), SysError> {
         self.root.unlink(&self.name)
     }
+
+    /// [`Intent::remove`] once the change took effect, where a record
+    /// that stays is only a warning: the next change resolves it.
+    pub(crate) fn remove_or_warn(self, warnings: &mut Vec<String>) {
+        let record = self.path();
+        if let Err(error) = self.remove() {
+            warnings.push(format!(
+                "the change's record {} stays: {error}",
+                record.display()
+            ));
+        }
+    }
 }
 
 /// What became of a record of a dispatcher change.

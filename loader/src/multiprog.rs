@@ -761,13 +761,7 @@ fn finish(
                     path.display()
                 ));
             }
-            let record = intent.path();
-            if let Err(error) = intent.remove() {
-                warnings.push(format!(
-                    "the change's record {} stays: {error}",
-                    record.display()
-                ));
-            }
+            intent.remove_or_warn(warnings);
             removed
         }
         Err(error) => {
@@ -940,13 +934,7 @@ fn rebuild(
     let removed = match current {
         Some(c) => finish(session, c.id, intent, &mut warnings),
         None => {
-            let record = intent.path();
-            if let Err(error) = intent.remove() {
-                warnings.push(format!(
-                    "the change's record {} stays: {error}",
-                    record.display()
-                ));
-            }
+            intent.remove_or_warn(&mut warnings);
             None
         }
     };
